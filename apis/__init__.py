@@ -1,0 +1,1 @@
+"""apis.kcp.io: APIResourceSchemas, APIExports, APIBindings (a later issue)."""

@@ -1,0 +1,36 @@
+"""ASGI entry point: watch requests go to the Channels watch consumer, everything else to Django
+(DRF views and the portal)."""
+from __future__ import annotations
+
+import os
+from typing import Any, Awaitable, Callable
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kcpsite.settings")
+
+from django.core.asgi import get_asgi_application  # noqa: E402
+
+django_app = get_asgi_application()
+
+from channels.routing import ProtocolTypeRouter  # noqa: E402
+
+from kube.endpoints.watch import WatchConsumer, is_watch_request  # noqa: E402
+
+watch_app = WatchConsumer.as_asgi()
+
+Scope = dict[str, Any]
+ASGIApp = Callable[[Scope, Any, Any], Awaitable[None]]
+
+
+class WatchRouter:
+    """Routes `?watch=true` GETs to the streaming consumer, the rest to Django."""
+
+    def __init__(self, watch: ASGIApp, default: ASGIApp) -> None:
+        self.watch = watch
+        self.default = default
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        app = self.watch if is_watch_request(scope) else self.default
+        await app(scope, receive, send)
+
+
+application = ProtocolTypeRouter({"http": WatchRouter(watch_app, django_app)})

@@ -1,0 +1,31 @@
+"""Bootstrap of a shard: the revision counter, the root logical cluster's namespaces and the
+admin identity. Idempotent: a second start changes nothing."""
+from __future__ import annotations
+
+from django.db import transaction
+
+from kube import errors
+from kube.authz.tokens import token_issue
+from kube.registry import REGISTRY
+from kube.registry.context import RequestContext
+from kube.registry.store import STORE
+from kube.storage.backend import ensure_revision_row
+
+ROOT = "root"
+ADMIN_USER = "kcp-admin"
+ADMIN_GROUPS = ["system:kcp:admin", "system:masters"]
+
+
+def bootstrap_root(*, admin_token: str | None = None) -> None:
+    ensure_revision_row()
+    info = REGISTRY.resolve(cluster=ROOT, group="", version="v1", resource="namespaces")
+    assert info is not None
+    ctx = RequestContext(cluster=ROOT, field_manager="kcp-bootstrap")
+    for name in ("default", "kube-system", "kube-public"):
+        try:
+            with transaction.atomic():
+                STORE.create(info, ctx, "", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
+        except errors.AlreadyExists:
+            pass
+    if admin_token:
+        token_issue(user_name=ADMIN_USER, groups=ADMIN_GROUPS, description="bootstrap admin", token=admin_token)

@@ -1,0 +1,168 @@
+"""Settings, read from environment variables (django-environ).
+
+Configuration table (also in README.md):
+
+KCP_DATA_DIR      where run-time data lives (embedded PostgreSQL, TLS material, kubeconfig); `.kcp`
+DATABASE_URL      PostgreSQL URL; unset: the embedded server's URL recorded in $KCP_DATA_DIR
+REDIS_URL         broker and channel layer when set; otherwise a filesystem broker in $KCP_DATA_DIR
+KCP_EXTERNAL_URL  URL clients reach the server at (used in URLs the API hands out)
+KCP_SECRET_KEY    Django secret key; generated once into $KCP_DATA_DIR when unset
+KCP_DEBUG         Django debug mode (default off)
+KCP_WATCH_DEFAULT_TIMEOUT  seconds a watch without timeoutSeconds stays open (default 1800)
+KCP_EVENT_RETENTION        seconds of event-log history kept for watches and continue tokens (default 600)
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from urllib.parse import unquote
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+env = environ.Env()
+
+DATA_DIR = Path(env.str("KCP_DATA_DIR", default=str(BASE_DIR / ".kcp"))).resolve()
+
+
+def _secret_key() -> str:
+    if key := env.str("KCP_SECRET_KEY", default=""):
+        return key
+    path = DATA_DIR / "secret-key"
+    if path.exists():
+        return path.read_text().strip()
+    DATA_DIR.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(50)
+    path.write_text(key)
+    os.chmod(path, 0o600)
+    return key
+
+
+def _database_url() -> str:
+    if url := env.str("DATABASE_URL", default=""):
+        return url
+    recorded = DATA_DIR / "postgres" / "url"
+    if recorded.exists():
+        return recorded.read_text().strip()
+    # No database configured and no embedded server recorded: start one (tests, manage.py).
+    from kcpsite.embedded import ensure_embedded_postgres
+
+    return ensure_embedded_postgres(DATA_DIR)
+
+
+SECRET_KEY = _secret_key()
+DEBUG = env.bool("KCP_DEBUG", default=False)
+ALLOWED_HOSTS = ["*"]
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "rest_framework",
+    "channels",
+    "guardian",
+    "kube.apps.KubeConfig",
+    "workspaces.apps.WorkspacesConfig",
+    "apis.apps.ApisConfig",
+    "shards.apps.ShardsConfig",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+]
+
+ROOT_URLCONF = "kcpsite.urls"
+APPEND_SLASH = False
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+ASGI_APPLICATION = "kcpsite.asgi.application"
+WSGI_APPLICATION = None
+
+DATABASES = {"default": env.db_url_config(_database_url())}
+# A unix-socket host arrives percent-encoded (postgres://user@%2Fpath%2Fto%2Fsocket:5432/db).
+DATABASES["default"]["HOST"] = unquote(str(DATABASES["default"].get("HOST") or ""))
+DATABASES["default"]["CONN_MAX_AGE"] = env.int("KCP_CONN_MAX_AGE", default=60)
+DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "guardian.backends.ObjectPermissionBackend",
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = False
+USE_TZ = True
+STATIC_URL = "static/"
+
+# The Kubernetes API limits (reference/kube-clients.md §7): bodies over 3 MiB → 413, objects over 1.5 MiB → 422.
+KUBE_MAX_REQUEST_BYTES = 3 * 1024 * 1024
+KUBE_MAX_OBJECT_BYTES = 3 * 512 * 1024
+DATA_UPLOAD_MAX_MEMORY_SIZE = KUBE_MAX_REQUEST_BYTES + 1024
+KUBE_WATCH_DEFAULT_TIMEOUT = env.int("KCP_WATCH_DEFAULT_TIMEOUT", default=1800)
+KUBE_EVENT_RETENTION_SECONDS = env.int("KCP_EVENT_RETENTION", default=600)
+KUBE_WATCH_QUEUE_SIZE = env.int("KCP_WATCH_QUEUE_SIZE", default=10000)
+KCP_EXTERNAL_URL = env.str("KCP_EXTERNAL_URL", default="https://127.0.0.1:" + env.str("KCP_PORT", default="6443"))
+
+REST_FRAMEWORK = {
+    "UNAUTHENTICATED_USER": None,
+    "DEFAULT_AUTHENTICATION_CLASSES": [],
+    "DEFAULT_PERMISSION_CLASSES": [],
+    "DEFAULT_PARSER_CLASSES": [],
+    "DEFAULT_RENDERER_CLASSES": ["kube.endpoints.negotiation.KubeJSONRenderer"],
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "kube.endpoints.negotiation.KubeContentNegotiation",
+    "EXCEPTION_HANDLER": "kube.endpoints.errors.exception_handler",
+}
+
+REDIS_URL = env.str("REDIS_URL", default="")
+if REDIS_URL:
+    CELERY_BROKER_URL = REDIS_URL
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+else:
+    _broker = DATA_DIR / "broker"
+    CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_broker / "queue"),
+        "data_folder_out": str(_broker / "queue"),
+        "processed_folder": str(_broker / "processed"),
+        "store_processed": False,
+    }
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_ALWAYS_EAGER = env.bool("KCP_CELERY_EAGER", default=False)
+CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": env.str("KCP_LOG_LEVEL", default="WARNING")},
+}

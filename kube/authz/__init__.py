@@ -1,0 +1,1 @@
+"""Authentication (bearer tokens) and authorization. RBAC enforcement is a later issue."""

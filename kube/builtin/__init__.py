@@ -1,0 +1,56 @@
+"""Built-in kinds of a generic control plane: no pods, no nodes, no workloads."""
+from __future__ import annotations
+
+import functools
+
+from kube.registry import REGISTRY, ResourceInfo, Strategy
+from kube.schema import Schema, schema_for_gvk
+
+from .apiextensions import CRDStrategy
+from .core import ConfigMapStrategy, EventStrategy, NamespaceStrategy, SecretStrategy, ServiceAccountStrategy
+from .coordination import LeaseStrategy
+from .events import EventsV1Strategy
+from .rbac import ClusterRoleBindingStrategy, ClusterRoleStrategy, RoleBindingStrategy, RoleStrategy
+
+
+def _loader(group: str, version: str, kind: str):  # type: ignore[no-untyped-def]
+    @functools.cache
+    def load() -> Schema | None:
+        return schema_for_gvk(group, version, kind)
+
+    return load
+
+
+def _builtin(group: str, version: str, resource: str, kind: str, namespaced: bool, strategy: Strategy,
+             **kw) -> ResourceInfo:  # type: ignore[no-untyped-def]
+    return ResourceInfo(group=group, version=version, resource=resource, kind=kind, namespaced=namespaced,
+                        strategy=strategy, schema_loader=_loader(group, version, kind), **kw)
+
+
+def builtin_resources() -> list[ResourceInfo]:
+    rbac = "rbac.authorization.k8s.io"
+    return [
+        _builtin("", "v1", "namespaces", "Namespace", False, NamespaceStrategy(), short_names=("ns",),
+                 subresources=("status", "finalize")),
+        _builtin("", "v1", "configmaps", "ConfigMap", True, ConfigMapStrategy(), short_names=("cm",)),
+        _builtin("", "v1", "secrets", "Secret", True, SecretStrategy()),
+        _builtin("", "v1", "serviceaccounts", "ServiceAccount", True, ServiceAccountStrategy(), short_names=("sa",)),
+        _builtin("", "v1", "events", "Event", True, EventStrategy(), short_names=("ev",)),
+        _builtin("events.k8s.io", "v1", "events", "Event", True, EventsV1Strategy(), short_names=("ev",)),
+        _builtin("coordination.k8s.io", "v1", "leases", "Lease", True, LeaseStrategy()),
+        _builtin(rbac, "v1", "roles", "Role", True, RoleStrategy()),
+        _builtin(rbac, "v1", "rolebindings", "RoleBinding", True, RoleBindingStrategy()),
+        _builtin(rbac, "v1", "clusterroles", "ClusterRole", False, ClusterRoleStrategy()),
+        _builtin(rbac, "v1", "clusterrolebindings", "ClusterRoleBinding", False, ClusterRoleBindingStrategy()),
+        _builtin("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", False,
+                 CRDStrategy(), short_names=("crd", "crds"), categories=("api-extensions",),
+                 subresources=("status",)),
+    ]
+
+
+def register_builtins() -> None:
+    from . import namespaces
+
+    for info in builtin_resources():
+        REGISTRY.register(info)
+    namespaces.register()

@@ -1,0 +1,133 @@
+"""core/v1 kinds of a generic control plane."""
+from __future__ import annotations
+
+from typing import Any
+
+from kube.errors import FieldErrors
+from kube.registry import Column, Strategy
+
+Obj = dict[str, Any]
+
+
+def _count_data(obj: Obj) -> int:
+    return len(obj.get("data") or {}) + len(obj.get("binaryData") or {})
+
+
+class NamespaceStrategy(Strategy):
+    """Namespaces carry the `kubernetes` spec finalizer: deleting one turns it Terminating until the
+    namespace controller has emptied it and removed the finalizer (`/finalize`)."""
+
+    has_status_subresource = True
+    name_is_dns_label = True
+    field_labels = ("status.phase",)
+
+    def prepare_for_create(self, obj: Obj) -> None:
+        obj["status"] = {"phase": "Active"}
+        spec = obj.setdefault("spec", {}) or {}
+        obj["spec"] = spec
+        finalizers = list(spec.get("finalizers") or [])
+        if "kubernetes" not in finalizers:
+            finalizers.append("kubernetes")
+        spec["finalizers"] = finalizers
+
+    def prepare_for_update(self, new: Obj, old: Obj) -> None:
+        super().prepare_for_update(new, old)
+        # spec.finalizers changes only through /finalize.
+        new["spec"] = dict(new.get("spec") or {})
+        new["spec"]["finalizers"] = list((old.get("spec") or {}).get("finalizers") or [])
+
+    def prepare_for_delete(self, obj: Obj) -> None:
+        status = obj.setdefault("status", {})
+        status["phase"] = "Terminating"
+
+    def deletion_held(self, obj: Obj) -> bool:
+        return super().deletion_held(obj) or bool((obj.get("spec") or {}).get("finalizers"))
+
+    def columns(self) -> list[Column]:
+        return [Column("Status", "string", lambda o: (o.get("status") or {}).get("phase", ""),
+                       description="The status of the namespace")]
+
+
+class ConfigMapStrategy(Strategy):
+    def validate(self, obj: Obj) -> FieldErrors:
+        errs = FieldErrors()
+        data, binary = obj.get("data") or {}, obj.get("binaryData") or {}
+        for key in set(data) & set(binary):
+            errs.invalid("data", key, "duplicate of key present in binaryData")
+        return errs
+
+    def validate_update(self, new: Obj, old: Obj) -> FieldErrors:
+        errs = self.validate(new)
+        if old.get("immutable") and (new.get("data") != old.get("data") or
+                                     new.get("binaryData") != old.get("binaryData")):
+            errs.forbidden("data", "field is immutable when `immutable` is set")
+        if old.get("immutable") and not new.get("immutable"):
+            errs.forbidden("immutable", "field is immutable when `immutable` is set")
+        return errs
+
+    def columns(self) -> list[Column]:
+        return [Column("Data", "integer", _count_data, description="Number of data entries")]
+
+
+class SecretStrategy(Strategy):
+    field_labels = ("type",)
+
+    def prepare_for_create(self, obj: Obj) -> None:
+        _fold_string_data(obj)
+        obj.setdefault("type", "Opaque")
+
+    def prepare_for_update(self, new: Obj, old: Obj) -> None:
+        _fold_string_data(new)
+        new.setdefault("type", old.get("type", "Opaque"))
+
+    def validate_update(self, new: Obj, old: Obj) -> FieldErrors:
+        errs = FieldErrors()
+        if new.get("type") != old.get("type"):
+            errs.invalid("type", new.get("type"), "field is immutable")
+        if old.get("immutable") and new.get("data") != old.get("data"):
+            errs.forbidden("data", "field is immutable when `immutable` is set")
+        return errs
+
+    def columns(self) -> list[Column]:
+        return [
+            Column("Type", "string", lambda o: o.get("type", ""), description="The type of the secret"),
+            Column("Data", "integer", _count_data, description="Number of data entries"),
+        ]
+
+
+def _fold_string_data(obj: Obj) -> None:
+    """stringData is write-only: merged into data (base64) and never stored, as upstream."""
+    import base64
+
+    string_data = obj.pop("stringData", None)
+    if isinstance(string_data, dict) and string_data:
+        data = dict(obj.get("data") or {})
+        for k, v in string_data.items():
+            data[k] = base64.b64encode(str(v).encode()).decode()
+        obj["data"] = data
+
+
+class ServiceAccountStrategy(Strategy):
+    def columns(self) -> list[Column]:
+        return [Column("Secrets", "integer", lambda o: len(o.get("secrets") or []),
+                       description="Number of secrets")]
+
+
+class EventStrategy(Strategy):
+    field_labels = (
+        "involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
+        "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath", "reason",
+        "reportingComponent", "source", "type",
+    )
+
+    def columns(self) -> list[Column]:
+        def obj_ref(o: Obj) -> str:
+            ref = o.get("involvedObject") or {}
+            return f"{(ref.get('kind') or '').lower()}/{ref.get('name', '')}"
+
+        return [
+            Column("Type", "string", lambda o: o.get("type", "")),
+            Column("Reason", "string", lambda o: o.get("reason", "")),
+            Column("Object", "string", obj_ref),
+            Column("Message", "string", lambda o: o.get("message", "")),
+        ]

@@ -1,0 +1,53 @@
+"""The one place errors become HTTP responses: a metav1.Status with the right code and reason.
+
+Storage and library exceptions are translated into `StatusError`s here too, so no client input
+ever surfaces as a 500 with a stack trace."""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import orjson
+from django.db import DatabaseError
+from django.http import HttpResponse
+from rest_framework import exceptions as drf
+
+from kube import errors
+
+log = logging.getLogger(__name__)
+
+
+def status_response(err: errors.StatusError) -> HttpResponse:
+    resp = HttpResponse(orjson.dumps(err.status()), status=err.code, content_type="application/json")
+    if err.retry_after is not None:
+        resp["Retry-After"] = str(err.retry_after)
+    for k, v in err.headers.items():
+        resp[k] = v
+    return resp
+
+
+def translate(exc: BaseException) -> errors.StatusError:
+    if isinstance(exc, errors.StatusError):
+        return exc
+    if isinstance(exc, drf.NotAuthenticated | drf.AuthenticationFailed):
+        return errors.Unauthorized("Unauthorized")
+    if isinstance(exc, drf.PermissionDenied):
+        return errors.Forbidden(str(exc.detail))
+    if isinstance(exc, drf.MethodNotAllowed):
+        return errors.MethodNotAllowed("the server does not allow this method on the requested resource")
+    if isinstance(exc, drf.Throttled):
+        return errors.TooManyRequests("Too many requests, please try again later.", retry_after=int(exc.wait or 1))
+    if isinstance(exc, drf.APIException):
+        return errors.StatusError(str(exc.detail), code=exc.status_code, reason="BadRequest")
+    if isinstance(exc, RecursionError):
+        return errors.BadRequest("the request body is nested too deeply")
+    if isinstance(exc, DatabaseError):
+        log.exception("storage error")
+        return errors.InternalError("storage error: " + type(exc).__name__)
+    log.exception("unhandled error")
+    return errors.InternalError("an internal error occurred: " + type(exc).__name__)
+
+
+def exception_handler(exc: Exception, context: Any) -> HttpResponse:
+    """DRF's EXCEPTION_HANDLER: every error a Status."""
+    return status_response(translate(exc))

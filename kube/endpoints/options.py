@@ -1,0 +1,132 @@
+"""Query-parameter parsing shared by the DRF views and the watch consumer, validated as the
+apiserver's ValidateListOptions / ValidateCreateOptions do (bad values → 400/422 Status)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from kube import errors
+from kube.registry import ResourceInfo
+from kube.selectors import parse_field_selector, parse_label_selector
+from kube.storage.filters import field_q, label_q
+
+
+def _bool(value: str | None) -> bool:
+    return (value or "").lower() in ("true", "1")
+
+
+@dataclass
+class ListOptions:
+    label_q: Any
+    field_q: Any
+    label_selector: Any
+    field_selector: Any
+    limit: int
+    continue_token: str
+    resource_version: str
+    resource_version_match: str
+    watch: bool
+    allow_bookmarks: bool
+    send_initial_events: bool | None
+    timeout_seconds: int | None
+    include_object: str
+
+
+def list_options(q: Mapping[str, str], info: ResourceInfo, *, watch: bool, name: str = "") -> ListOptions:
+    errs = errors.FieldErrors()
+    labels = parse_label_selector(q.get("labelSelector", ""))
+    fs = q.get("fieldSelector", "")
+    if name:
+        fs = f"metadata.name={name}" + (f",{fs}" if fs else "")
+    allowed = {"metadata.name", "metadata.namespace", *info.strategy.field_labels}
+    fields = parse_field_selector(fs, allowed)
+    limit = 0
+    if q.get("limit"):
+        try:
+            limit = int(q["limit"])
+        except ValueError:
+            errs.invalid("limit", q["limit"], "must be an integer")
+        if limit < 0:
+            errs.invalid("limit", limit, "must be greater than or equal to 0")
+    timeout = None
+    if q.get("timeoutSeconds"):
+        try:
+            timeout = int(q["timeoutSeconds"])
+        except ValueError:
+            errs.invalid("timeoutSeconds", q["timeoutSeconds"], "must be an integer")
+    rv = q.get("resourceVersion", "")
+    if rv and rv != "0":
+        try:
+            if int(rv) < 0:
+                raise ValueError
+        except ValueError:
+            raise errors.BadRequest(f'resourceVersion: Invalid value: "{rv}": must be a non-negative integer') from None
+    rv_match = q.get("resourceVersionMatch", "")
+    sie_raw = q.get("sendInitialEvents")
+    send_initial = None if sie_raw is None else _bool(sie_raw)
+    if rv_match and rv_match not in ("NotOlderThan", "Exact"):
+        errs.not_supported("resourceVersionMatch", rv_match, ["Exact", "NotOlderThan"])
+    if watch:
+        if send_initial is not None and rv_match != "NotOlderThan":
+            errs.forbidden("resourceVersionMatch",
+                           "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan")
+        if rv_match and send_initial is None:
+            errs.forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden for watch unless "
+                                                   "sendInitialEvents is provided")
+        if send_initial is not None and not _bool(q.get("allowWatchBookmarks")):
+            errs.forbidden("allowWatchBookmarks", "allowWatchBookmarks required when sendInitialEvents is provided")
+    else:
+        if send_initial is not None:
+            errs.forbidden("sendInitialEvents", "sendInitialEvents is forbidden for list")
+        if rv_match and not rv:
+            errs.forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden unless resourceVersion is "
+                                                   "provided")
+        if rv_match == "Exact" and rv == "0":
+            errs.forbidden("resourceVersionMatch", 'resourceVersionMatch "exact" is forbidden for '
+                                                   'resourceVersion "0"')
+        if q.get("continue") and rv and rv != "0":
+            errs.forbidden("resourceVersion", "specifying resource version is not allowed when using continue")
+    include = q.get("includeObject", "Metadata") or "Metadata"
+    if include not in ("None", "Metadata", "Object"):
+        errs.not_supported("includeObject", include, ["None", "Metadata", "Object"])
+    if errs:
+        raise errors.invalid("ListOptions", "", errs.causes, "meta.k8s.io")
+    return ListOptions(
+        label_q=label_q(labels), field_q=field_q(fields, info.namespaced), label_selector=labels,
+        field_selector=fields, limit=limit, continue_token=q.get("continue", ""), resource_version=rv,
+        resource_version_match=rv_match, watch=watch, allow_bookmarks=_bool(q.get("allowWatchBookmarks")),
+        send_initial_events=send_initial, timeout_seconds=timeout, include_object=include,
+    )
+
+
+def dry_run(values: list[str]) -> bool:
+    for v in values:
+        if v != "All":
+            raise errors.invalid("CreateOptions", "", [errors.Cause(
+                "FieldValueNotSupported", f'Unsupported value: "{v}": supported values: "All"', "dryRun")],
+                "meta.k8s.io")
+    return bool(values)
+
+
+def field_validation(value: str | None) -> str:
+    if value is None or value == "":
+        return "Warn"
+    if value not in ("Strict", "Warn", "Ignore"):
+        raise errors.BadRequest(
+            f'fieldValidation: Unsupported value: "{value}": supported values: "Ignore", "Strict", "Warn"'
+        )
+    return value
+
+
+def field_manager(value: str | None, user_agent: str) -> str:
+    if value:
+        if len(value) > 128:
+            raise errors.invalid("PatchOptions", "", [errors.Cause(
+                "FieldValueTooLong", "Too long: may not be more than 128 bytes", "fieldManager")], "meta.k8s.io")
+        if not value.isprintable():
+            raise errors.invalid("PatchOptions", "", [errors.Cause(
+                "FieldValueInvalid", "Invalid value: must only contain printable characters", "fieldManager")],
+                "meta.k8s.io")
+        return value
+    prefix = (user_agent or "unknown").split("/")[0].strip()
+    return prefix[:128] or "unknown"

@@ -1,0 +1,228 @@
+"""Watch streams: a Channels AsyncHttpConsumer streaming newline-delimited watch events over
+chunked HTTP, fed by the per-process event pump.
+
+Order of a stream (reference/kube-clients.md §6):
+1. subscribe to the pump first (position P), so nothing committed later can be missed;
+2. initial state when asked (RV unset/"0", or sendInitialEvents=true): a consistent list at
+   revision S ≥ P as synthetic ADDED events, then for watch-list a BOOKMARK annotated
+   `k8s.io/initial-events-end`;
+3. otherwise resume after RV N: events N < rev ≤ P from the log (410 when N is compacted);
+4. live events from the queue, skipping anything at or below the last revision sent.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import time
+from typing import Any
+from urllib.parse import parse_qs, unquote
+
+import orjson
+from channels.db import database_sync_to_async
+from channels.generic.http import AsyncHttpConsumer
+from django.conf import settings
+
+from kube import errors
+from kube.authz.tokens import bearer_token, user_for_token
+from kube.registry import REGISTRY, ResourceInfo
+from kube.registry.context import RequestContext
+from kube.registry.store import STORE
+from kube.storage import backend
+from kube.storage.backend import ListScope
+from kube.storage.pump import OVERFLOW, PUMP, LogEvent, Subscription
+
+from . import options, table
+from .negotiation import TABLE_CONTENT_TYPE, wants_table
+from .paths import parse_resource_path, resolve_cluster
+
+log = logging.getLogger(__name__)
+
+BOOKMARK_INTERVAL = 10.0
+
+
+def is_watch_request(scope: dict[str, Any]) -> bool:
+    if scope.get("type") != "http" or scope.get("method") != "GET":
+        return False
+    q = parse_qs(scope.get("query_string", b"").decode("latin-1"))
+    return (q.get("watch", [""])[-1].lower() in ("true", "1"))
+
+
+class WatchConsumer(AsyncHttpConsumer):
+    task: asyncio.Task[None] | None = None
+
+    async def handle(self, body: bytes) -> None:
+        try:
+            plan = await self.prepare()
+        except errors.StatusError as e:
+            await self.send_response(e.code, orjson.dumps(e.status()), headers=[(b"Content-Type", b"application/json")])
+            return
+        except Exception as e:  # never a bare 500 without a Status
+            log.exception("watch setup failed")
+            err = errors.InternalError(f"an internal error occurred: {type(e).__name__}")
+            await self.send_response(500, orjson.dumps(err.status()), headers=[(b"Content-Type", b"application/json")])
+            return
+        content_type = TABLE_CONTENT_TYPE if plan["table"] else "application/json"
+        await self.send_headers(status=200, headers=[
+            (b"Content-Type", content_type.encode()), (b"Cache-Control", b"no-cache, private"),
+        ])
+        await self.send_body(b"", more_body=True)  # flush headers: clients wait for them
+        self.task = asyncio.get_running_loop().create_task(self.stream(plan))
+
+    async def disconnect(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+
+    async def prepare(self) -> dict[str, Any]:
+        path = unquote(self.scope["path"])
+        cluster_path = "root"
+        if path.startswith("/clusters/"):
+            _, _, rest = path.partition("/clusters/")
+            cluster_path, _, tail = rest.partition("/")
+            path = "/" + tail
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in self.scope.get("headers", [])}
+        token = bearer_token(headers.get("authorization", ""))
+        user = await database_sync_to_async(user_for_token)(token) if token else None
+        if user is None:
+            raise errors.Unauthorized("Unauthorized")
+        cluster = await database_sync_to_async(resolve_cluster)(cluster_path)
+        if cluster == "*" and not user.is_admin:
+            raise errors.Forbidden(f'User "{user.name}" cannot watch across all logical clusters')
+        ri = parse_resource_path(path, "GET", watch=True)
+        if not ri.is_resource or ri.subresource:
+            raise errors.NotFound("the server could not find the requested resource")
+        info = await database_sync_to_async(REGISTRY.resolve)(
+            cluster=cluster, group=ri.group, version=ri.version, resource=ri.resource)
+        if info is None or (ri.namespace and not info.namespaced):
+            raise errors.NotFound("the server could not find the requested resource")
+        if "watch" not in info.verbs:
+            raise errors.MethodNotAllowed("the server does not allow this method on the requested resource")
+        query = {k: v[-1] for k, v in parse_qs(self.scope.get("query_string", b"").decode("latin-1"),
+                                                keep_blank_values=True).items()}
+        lo = options.list_options(query, info, watch=True, name=ri.name)
+        scope = ListScope(cluster, info.storage_group, info.storage_resource, ri.namespace if info.namespaced else "")
+        return {"info": info, "lo": lo, "scope": scope, "cluster": cluster, "namespace": ri.namespace,
+                "table": wants_table(headers.get("accept", "")), "include": lo.include_object}
+
+    # --- streaming ----------------------------------------------------------------------------------
+    async def stream(self, plan: dict[str, Any]) -> None:
+        info: ResourceInfo = plan["info"]
+        lo: options.ListOptions = plan["lo"]
+        sub = await PUMP.subscribe(plan["scope"])
+        self._columns_sent = False
+        try:
+            await self._stream(plan, info, lo, sub)
+        except asyncio.CancelledError:
+            return
+        except errors.StatusError as e:
+            await self.send_body(orjson.dumps({"type": "ERROR", "object": e.status()}) + b"\n", more_body=True)
+        except Exception as e:
+            log.exception("watch stream failed")
+            err = errors.InternalError(f"an internal error occurred: {type(e).__name__}")
+            await self.send_body(orjson.dumps({"type": "ERROR", "object": err.status()}) + b"\n", more_body=True)
+        finally:
+            PUMP.unsubscribe(sub)
+        try:
+            await self.send_body(b"", more_body=False)
+        except Exception:  # the client went away
+            pass
+
+    async def _stream(self, plan: dict[str, Any], info: ResourceInfo, lo: options.ListOptions,
+                      sub: Subscription) -> None:
+        timeout = lo.timeout_seconds if lo.timeout_seconds else settings.KUBE_WATCH_DEFAULT_TIMEOUT * (
+            1 + random.random())
+        deadline = time.monotonic() + timeout
+        rv = lo.resource_version
+        initial = lo.send_initial_events if lo.send_initial_events is not None else rv in ("", "0")
+        if initial:
+            ctx = RequestContext(cluster=plan["cluster"])
+            result = await database_sync_to_async(STORE.list)(info, ctx, plan["namespace"], label_q=lo.label_q,
+                                                               field_q=lo.field_q)
+            for obj in result.items:
+                await self.emit(plan, "ADDED", obj)
+            last = result.revision
+            if lo.send_initial_events:
+                if rv not in ("", "0") and int(rv) > last:
+                    last = int(rv)
+                await self.bookmark(info, last, initial_end=True)
+        else:
+            last = int(rv)
+            compacted = await database_sync_to_async(backend.compacted_revision)()
+            if last < compacted:
+                raise errors.Expired(f"too old resource version: {last} ({compacted})")
+            while last < sub.start_position:
+                events = await database_sync_to_async(backend.events_between)(plan["scope"], last, sub.start_position)
+                if not events:
+                    break
+                for ev in events:
+                    await self.emit_event(plan, LogEvent(ev.revision, ev.cluster, ev.group, ev.resource, ev.namespace,
+                                                         ev.name, ev.type, ev.object, ev.prev_labels))
+                    last = ev.revision
+            if last < sub.start_position:
+                last = sub.start_position
+            compacted = await database_sync_to_async(backend.compacted_revision)()
+            if int(rv) < compacted:
+                raise errors.Expired(f"too old resource version: {rv} ({compacted})")
+        while True:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return
+            wait = min(remaining, BOOKMARK_INTERVAL) if lo.allow_bookmarks else remaining
+            try:
+                item = await asyncio.wait_for(sub.queue.get(), wait)
+            except TimeoutError:
+                if lo.allow_bookmarks and sub.queue.empty() and time.monotonic() < deadline:
+                    last = max(last, PUMP.position)
+                    await self.bookmark(info, last)
+                continue
+            if item is OVERFLOW:
+                return
+            if item.revision <= last:
+                continue
+            await self.emit_event(plan, item)
+            last = item.revision
+
+    async def emit_event(self, plan: dict[str, Any], ev: LogEvent) -> None:
+        info: ResourceInfo = plan["info"]
+        lo: options.ListOptions = plan["lo"]
+        obj = ev.object
+        type_ = ev.type
+        new_match = self._matches(info, lo, obj, obj.get("metadata", {}).get("labels"))
+        if type_ == "MODIFIED" and not lo.label_selector.empty:
+            old_match = self._matches(info, lo, obj, ev.prev_labels)
+            if old_match and not new_match:
+                type_, new_match = "DELETED", True
+            elif new_match and not old_match:
+                type_ = "ADDED"
+        if not new_match:
+            return
+        if plan["table"] or obj.get("apiVersion") != info.group_version:
+            await self.emit(plan, type_, obj)
+        else:
+            await self.send_body(ev.encoded(type_), more_body=True)
+
+    @staticmethod
+    def _matches(info: ResourceInfo, lo: options.ListOptions, obj: dict[str, Any], labels: Any) -> bool:
+        if not lo.label_selector.matches(labels or {}):
+            return False
+        if not lo.field_selector.empty and not lo.field_selector.matches(info.strategy.field_values(obj)):
+            return False
+        return True
+
+    async def emit(self, plan: dict[str, Any], type_: str, obj: dict[str, Any]) -> None:
+        info: ResourceInfo = plan["info"]
+        if obj.get("apiVersion") != info.group_version:
+            obj = {**obj, "apiVersion": info.group_version}
+        if plan["table"]:
+            obj = table.table(info, [obj], include_object=plan["include"],
+                              resource_version=obj.get("metadata", {}).get("resourceVersion", ""),
+                              with_columns=not self._columns_sent)
+            self._columns_sent = True
+        await self.send_body(orjson.dumps({"type": type_, "object": obj}) + b"\n", more_body=True)
+
+    async def bookmark(self, info: ResourceInfo, revision: int, *, initial_end: bool = False) -> None:
+        meta: dict[str, Any] = {"resourceVersion": str(revision)}
+        if initial_end:
+            meta["annotations"] = {"k8s.io/initial-events-end": "true"}
+        obj = {"kind": info.kind, "apiVersion": info.group_version, "metadata": meta}
+        await self.send_body(orjson.dumps({"type": "BOOKMARK", "object": obj}) + b"\n", more_body=True)

@@ -1,0 +1,119 @@
+"""Resource descriptions and the per-logical-cluster catalogue.
+
+Built-in kinds register once at start-up. Kinds that differ per logical cluster (CRDs, bound
+APIs) come from *providers*: callables asked for the extra resources of one cluster, so a
+cluster's catalogue costs nothing until a request for it arrives (DESIGN: no per-cluster memory
+beyond small cache entries).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Callable, Iterable
+
+if TYPE_CHECKING:
+    from kube.schema import Schema
+
+    from .strategy import Strategy
+
+ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+
+
+@dataclass(frozen=True, eq=False)
+class ResourceInfo:
+    """One served resource at one group/version.
+
+    `storage_group`/`storage_resource` key the rows in storage; they equal group/resource for
+    built-ins and CRDs and carry the export identity for bound APIs (two providers may export
+    the same group/resource)."""
+
+    group: str
+    version: str
+    resource: str
+    kind: str
+    namespaced: bool
+    strategy: "Strategy"
+    singular: str = ""
+    list_kind: str = ""
+    short_names: tuple[str, ...] = ()
+    categories: tuple[str, ...] = ()
+    verbs: tuple[str, ...] = ALL_VERBS
+    subresources: tuple[str, ...] = ()
+    storage_group: str = ""
+    storage_resource: str = ""
+    origin: str = "builtin"
+    schema_loader: Callable[[], "Schema | None"] | None = field(default=None, repr=False)
+    extra_subresources: dict[str, tuple[str, str, str, tuple[str, ...]]] = field(default_factory=dict)
+    """Subresources with their own kind: name → (group, version, kind, verbs), e.g. TokenRequest."""
+
+    def __post_init__(self) -> None:
+        if not self.singular:
+            object.__setattr__(self, "singular", self.kind.lower())
+        if not self.list_kind:
+            object.__setattr__(self, "list_kind", self.kind + "List")
+        if not self.storage_group:
+            object.__setattr__(self, "storage_group", self.group)
+        if not self.storage_resource:
+            object.__setattr__(self, "storage_resource", self.resource)
+
+    @property
+    def group_version(self) -> str:
+        return f"{self.group}/{self.version}" if self.group else self.version
+
+    @property
+    def qualified(self) -> str:
+        """`configmaps` or `roles.rbac.authorization.k8s.io`: how errors name the resource."""
+        return f"{self.resource}.{self.group}" if self.group else self.resource
+
+    def schema(self) -> "Schema | None":
+        return self.schema_loader() if self.schema_loader else None
+
+
+Provider = Callable[[str], Iterable[ResourceInfo]]
+
+
+class Registry:
+    """Built-in resources plus per-cluster providers, resolved by (group, version, resource)."""
+
+    def __init__(self) -> None:
+        self._builtin: dict[tuple[str, str, str], ResourceInfo] = {}
+        self._providers: list[Provider] = []
+
+    def register(self, info: ResourceInfo) -> None:
+        self._builtin[(info.group, info.version, info.resource)] = info
+
+    def add_provider(self, provider: Provider) -> None:
+        self._providers.append(provider)
+
+    def builtins(self) -> list[ResourceInfo]:
+        return list(self._builtin.values())
+
+    def resources(self, cluster: str) -> list[ResourceInfo]:
+        """Everything served in `cluster`; built-ins win over provided resources of the same name."""
+        out = list(self._builtin.values())
+        taken = set(self._builtin)
+        for provider in self._providers:
+            for info in provider(cluster):
+                key = (info.group, info.version, info.resource)
+                if key not in taken:
+                    taken.add(key)
+                    out.append(info)
+        return out
+
+    def resolve(self, *, cluster: str, group: str, version: str, resource: str) -> ResourceInfo | None:
+        info = self._builtin.get((group, version, resource))
+        if info is not None:
+            return info
+        for provider in self._providers:
+            for candidate in provider(cluster):
+                if (candidate.group, candidate.version, candidate.resource) == (group, version, resource):
+                    return candidate
+        return None
+
+    def by_kind(self, *, cluster: str, group: str, version: str, kind: str) -> ResourceInfo | None:
+        for info in self.resources(cluster):
+            if (info.group, info.version, info.kind) == (group, version, kind):
+                return info
+        return None
+
+
+REGISTRY = Registry()

@@ -1,0 +1,460 @@
+"""The generic Store: Kubernetes object semantics on top of `kube.storage`, parametrised by a
+ResourceInfo and its Strategy (as the apiserver's `genericregistry.Store`).
+
+Contract: every mutation runs in one transaction that locks the target row, applies the kind's
+strategy, validation and managedFields bookkeeping, and writes through `kube.storage.backend`,
+which assigns the revision and appends the event. dryRun runs everything but the write.
+Side effects (controllers) are enqueued with `transaction.on_commit` only.
+"""
+from __future__ import annotations
+
+import copy
+import secrets
+from typing import Any, Callable
+
+import orjson
+from django.conf import settings
+from django.db import IntegrityError, transaction
+
+from kube import errors, meta_validation
+from kube.patch import apply as ssa
+from kube.patch.json_patch import apply_json_patch
+from kube.patch.merge import apply_merge_patch
+from kube.patch.strategic import apply_strategic_merge_patch
+from kube.schema import prune_unknown, unknown_fields
+from kube.storage import backend
+from kube.storage.backend import Key, ListResult, ListScope
+from kube.timefmt import now_rfc3339
+
+from .context import RequestContext
+from .resources import REGISTRY, ResourceInfo
+
+Obj = dict[str, Any]
+
+PATCH_JSON = "application/json-patch+json"
+PATCH_MERGE = "application/merge-patch+json"
+PATCH_STRATEGIC = "application/strategic-merge-patch+json"
+PATCH_APPLY = "application/apply-patch+yaml"
+PATCH_TYPES = (PATCH_JSON, PATCH_MERGE, PATCH_STRATEGIC, PATCH_APPLY)
+
+_SERVER_OWNED_ON_CREATE = ("uid", "resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds",
+                           "selfLink", "generation")
+
+#: Hooks run after commit when objects of a (group, resource) change: fn(cluster, obj, event_type).
+_after_commit_hooks: dict[tuple[str, str], list[Callable[[str, Obj, str], None]]] = {}
+
+
+def on_change(group: str, resource: str, fn: Callable[[str, Obj, str], None]) -> None:
+    """Register a controller trigger; it runs after the transaction commits (never on dry runs)."""
+    _after_commit_hooks.setdefault((group, resource), []).append(fn)
+
+
+def _schedule_hooks(info: ResourceInfo, cluster: str, obj: Obj, event_type: str) -> None:
+    for fn in _after_commit_hooks.get((info.group, info.resource), []):
+        snapshot = copy.deepcopy(obj)
+        transaction.on_commit(lambda fn=fn, snapshot=snapshot: fn(cluster, snapshot, event_type))
+
+
+def _key(info: ResourceInfo, ctx: RequestContext, namespace: str, name: str) -> Key:
+    return Key(ctx.cluster, info.storage_group, info.storage_resource, namespace if info.namespaced else "", name)
+
+
+def _meta(obj: Obj) -> Obj:
+    md = obj.get("metadata")
+    if md is None:
+        md = obj["metadata"] = {}
+    if not isinstance(md, dict):
+        raise errors.BadRequest("metadata must be an object")
+    return md
+
+
+class Store:
+    # --- reads ------------------------------------------------------------------------------------
+    def get(self, info: ResourceInfo, ctx: RequestContext, namespace: str, name: str) -> Obj:
+        obj = backend.get(_key(info, ctx, namespace, name))
+        if obj is None:
+            raise errors.not_found(info.resource, name, info.group)
+        return self._out(info, obj)
+
+    def list(
+        self,
+        info: ResourceInfo,
+        ctx: RequestContext,
+        namespace: str,
+        *,
+        label_q: Any = None,
+        field_q: Any = None,
+        limit: int = 0,
+        continue_token: str = "",
+    ) -> ListResult:
+        scope = ListScope(ctx.cluster, info.storage_group, info.storage_resource, namespace if info.namespaced else "")
+        result = backend.list_objects(scope, label_q=label_q, field_q=field_q, limit=limit,
+                                      continue_token=continue_token)
+        result.items = [self._out(info, o) for o in result.items]
+        return result
+
+    def _out(self, info: ResourceInfo, obj: Obj) -> Obj:
+        """Stored bodies are kept at the served version; a later version of a kind rewrites apiVersion."""
+        if obj.get("apiVersion") != info.group_version:
+            obj = dict(obj)
+            obj["apiVersion"] = info.group_version
+        return obj
+
+    # --- create -----------------------------------------------------------------------------------
+    def create(self, info: ResourceInfo, ctx: RequestContext, namespace: str, body: Obj) -> Obj:
+        obj = self._decode(info, ctx, body, namespace)
+        md = _meta(obj)
+        if md.get("resourceVersion"):
+            raise errors.BadRequest("resourceVersion should not be set on objects to be created")
+        for k in _SERVER_OWNED_ON_CREATE:
+            md.pop(k, None)
+        md.setdefault("creationTimestamp", None)
+        md["creationTimestamp"] = now_rfc3339()
+        info.strategy.prepare_for_create(obj)
+        if info.strategy.tracks_generation:
+            md["generation"] = 1
+        now = md["creationTimestamp"]
+        md["managedFields"] = ssa.update_managed_fields(
+            None, obj, manager=ctx.field_manager, operation="Update", api_version=info.group_version,
+            schema=info.schema(), now=now,
+        )
+        if not md["managedFields"]:
+            md.pop("managedFields")
+        return self._insert(info, ctx, obj)
+
+    def _insert(self, info: ResourceInfo, ctx: RequestContext, obj: Obj) -> Obj:
+        md = obj["metadata"]
+        generated = not md.get("name") and md.get("generateName")
+        if generated:
+            md["name"] = md["generateName"] + _random_suffix()
+        self._validate_create(info, obj)
+        namespace = md.get("namespace", "")
+        for attempt in range(8):
+            try:
+                with transaction.atomic():
+                    if info.namespaced:
+                        self._check_namespace_open(ctx, namespace)
+                    key = _key(info, ctx, namespace, md["name"])
+                    if backend.exists(key):
+                        raise errors.already_exists(info.resource, md["name"], info.group)
+                    if ctx.dry_run:
+                        md.setdefault("uid", "00000000-0000-0000-0000-000000000000")
+                        return self._out(info, obj)
+                    stored = backend.create(key, obj)
+                    _schedule_hooks(info, ctx.cluster, stored, "ADDED")
+                    return self._out(info, stored)
+            except (errors.AlreadyExists, IntegrityError):
+                if generated and attempt < 7:
+                    md["name"] = md["generateName"] + _random_suffix()
+                    continue
+                raise errors.already_exists(info.resource, md["name"], info.group) from None
+        raise errors.already_exists(info.resource, md["name"], info.group)
+
+    def _validate_create(self, info: ResourceInfo, obj: Obj) -> None:
+        md = obj["metadata"]
+        errs = meta_validation.validate_object_meta(
+            md, namespaced=info.namespaced, name_is_label=info.strategy.name_is_dns_label
+        )
+        errs.extend(info.strategy.validate(obj))
+        errs.raise_invalid(info.kind, md.get("name") or md.get("generateName", ""), info.group)
+        self._check_size(info, obj)
+
+    def _check_namespace_open(self, ctx: RequestContext, namespace: str) -> None:
+        ns = backend.get(Key(ctx.cluster, "", "namespaces", "", namespace))
+        if ns is None:
+            raise errors.not_found("namespaces", namespace)
+        if ns.get("metadata", {}).get("deletionTimestamp"):
+            raise errors.Forbidden(
+                f"unable to create new content in namespace {namespace} because it is being terminated",
+                name=namespace, kind="namespaces",
+            )
+
+    def _check_size(self, info: ResourceInfo, obj: Obj) -> None:
+        size = len(orjson.dumps(obj))
+        if size > settings.KUBE_MAX_OBJECT_BYTES:
+            md = obj.get("metadata", {})
+            raise errors.invalid(info.kind, md.get("name", ""), [errors.Cause(
+                "FieldValueTooLong",
+                f"Too long: object is {size} bytes, must have at most {settings.KUBE_MAX_OBJECT_BYTES} bytes", "",
+            )], info.group)
+
+    # --- decoding and field validation ----------------------------------------------------------------
+    def _decode(self, info: ResourceInfo, ctx: RequestContext, body: Any, namespace: str,
+                name: str | None = None) -> Obj:
+        """Check kind/apiVersion/namespace/name against the URL and apply fieldValidation."""
+        if not isinstance(body, dict):
+            raise errors.BadRequest(f"the body of the request must be a {info.kind} object")
+        obj = copy.deepcopy(body)
+        api_version = obj.get("apiVersion") or info.group_version
+        kind = obj.get("kind") or info.kind
+        if kind != info.kind or api_version != info.group_version:
+            raise errors.BadRequest(
+                f"the API version in the data ({api_version}) does not match the expected API version "
+                f"({info.group_version})" if api_version != info.group_version else
+                f"the kind in the data ({kind}) does not match the expected kind ({info.kind})"
+            )
+        obj["apiVersion"], obj["kind"] = api_version, kind
+        md = _meta(obj)
+        if info.namespaced:
+            if md.get("namespace") and md["namespace"] != namespace:
+                raise errors.BadRequest(
+                    "the namespace of the provided object does not match the namespace sent on the request"
+                )
+            md["namespace"] = namespace
+        else:
+            md.pop("namespace", None)
+        if name is not None and md.get("name") and md["name"] != name:
+            raise errors.BadRequest(f"the name of the object ({md['name']}) does not match the name on the URL ({name})")
+        if name is not None:
+            md["name"] = name
+        return self._field_validation(info, ctx, obj)
+
+    def _field_validation(self, info: ResourceInfo, ctx: RequestContext, obj: Obj) -> Obj:
+        schema = info.schema()
+        if schema is None:
+            return obj
+        unknown = unknown_fields(obj, schema)
+        if not unknown:
+            return obj
+        if ctx.field_validation == "Strict":
+            detail = ", ".join(f'unknown field "{u}"' for u in unknown)
+            raise errors.BadRequest(
+                f'{info.kind} in version "{info.version}" cannot be handled as a {info.kind}: '
+                f"strict decoding error: {detail}"
+            )
+        if ctx.field_validation == "Warn":
+            for u in unknown:
+                ctx.warn(f'unknown field "{u}"')
+        return prune_unknown(obj, schema)
+
+    # --- update -----------------------------------------------------------------------------------
+    def update(self, info: ResourceInfo, ctx: RequestContext, namespace: str, name: str, body: Any,
+               *, subresource: str = "") -> Obj:
+        new = self._decode(info, ctx, body, namespace, name)
+        with transaction.atomic():
+            old = self._locked(info, ctx, namespace, name)
+            rv = new["metadata"].get("resourceVersion")
+            if not rv:
+                if not info.strategy.allow_unconditional_update:
+                    raise errors.invalid(info.kind, name, [errors.Cause(
+                        "FieldValueInvalid", "Invalid value: 0x0: must be specified for an update",
+                        "metadata.resourceVersion")], info.group)
+            elif rv != old["metadata"].get("resourceVersion"):
+                raise errors.conflict(info.resource, name, info.group)
+            return self._commit_update(info, ctx, old, new, subresource=subresource, operation="Update")
+
+    def _locked(self, info: ResourceInfo, ctx: RequestContext, namespace: str, name: str) -> Obj:
+        old = backend.get(_key(info, ctx, namespace, name), for_update=True)
+        if old is None:
+            raise errors.not_found(info.resource, name, info.group)
+        return old
+
+    def _commit_update(self, info: ResourceInfo, ctx: RequestContext, old: Obj, new: Obj, *, subresource: str,
+                       operation: str, managed_done: bool = False) -> Obj:
+        """Shared tail of update and patch: strategy, metadata rules, generation, managedFields,
+        validation, no-op detection, finalizer-driven removal, write."""
+        md, old_md = _meta(new), old["metadata"]
+        uid = md.get("uid")
+        if uid and uid != old_md.get("uid"):
+            raise errors.conflict(info.resource, old_md["name"], info.group,
+                                  f"Precondition failed: UID in precondition: {uid}, UID in object meta: {old_md.get('uid')}")
+        for k in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"):
+            if k in old_md:
+                md[k] = old_md[k]
+            else:
+                md.pop(k, None)
+        md["resourceVersion"] = old_md.get("resourceVersion")
+        if subresource == "status":
+            info.strategy.prepare_for_status_update(new, old)
+            md = new["metadata"]
+        else:
+            info.strategy.prepare_for_update(new, old)
+        if info.strategy.tracks_generation and info.strategy.spec_changed(new, old):
+            md["generation"] = int(old_md.get("generation") or 0) + 1
+        if not managed_done:
+            managed = ssa.update_managed_fields(
+                old, new, manager=ctx.field_manager, operation=operation, api_version=info.group_version,
+                schema=info.schema(), now=now_rfc3339(), subresource=subresource,
+            )
+            if managed:
+                md["managedFields"] = managed
+            else:
+                md.pop("managedFields", None)
+        errs = meta_validation.validate_object_meta(
+            md, namespaced=info.namespaced, name_is_label=info.strategy.name_is_dns_label
+        )
+        errs.extend(meta_validation.validate_object_meta_update(md, old_md))
+        errs.extend(info.strategy.validate_update(new, old))
+        errs.raise_invalid(info.kind, old_md["name"], info.group)
+        self._check_size(info, new)
+        if _same(new, old):
+            return self._out(info, old)
+        if ctx.dry_run:
+            return self._out(info, new)
+        key = _key(info, ctx, old_md.get("namespace", ""), old_md["name"])
+        if md.get("deletionTimestamp") and not info.strategy.deletion_held(new):
+            stored = backend.delete(key, new)
+            _schedule_hooks(info, ctx.cluster, stored, "DELETED")
+        else:
+            stored = backend.update(key, new, prev_labels=old_md.get("labels") or {})
+            _schedule_hooks(info, ctx.cluster, stored, "MODIFIED")
+        return self._out(info, stored)
+
+    # --- patch ------------------------------------------------------------------------------------
+    def patch(self, info: ResourceInfo, ctx: RequestContext, namespace: str, name: str, patch_type: str,
+              patch: Any, *, force: bool = False, subresource: str = "") -> tuple[Obj, bool]:
+        """Returns (object, created); only server-side apply creates."""
+        if patch_type == PATCH_STRATEGIC and not info.strategy.allow_strategic_merge_patch:
+            raise errors.UnsupportedMediaType(
+                "the body of the request was in an unknown format - accepted media types include: "
+                f"{PATCH_JSON}, {PATCH_MERGE}, {PATCH_APPLY}"
+            )
+        if patch_type not in PATCH_TYPES:
+            raise errors.UnsupportedMediaType(
+                "the body of the request was in an unknown format - accepted media types include: "
+                + ", ".join(t for t in PATCH_TYPES if t != PATCH_STRATEGIC or info.strategy.allow_strategic_merge_patch)
+            )
+        if patch_type == PATCH_APPLY:
+            if not ctx.field_manager:
+                raise errors.BadRequest(
+                    'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch'
+                )
+            return self._apply(info, ctx, namespace, name, patch, force=force, subresource=subresource)
+        if force:
+            raise errors.BadRequest("force is only allowed for apply patches")
+        with transaction.atomic():
+            old = self._locked(info, ctx, namespace, name)
+            current = copy.deepcopy(old)
+            if patch_type == PATCH_JSON:
+                patched = apply_json_patch(current, patch)
+            elif patch_type == PATCH_MERGE:
+                patched = apply_merge_patch(current, patch)
+            else:
+                patched = apply_strategic_merge_patch(current, patch, info.schema())
+            if not isinstance(patched, dict):
+                raise errors.BadRequest("the patch result is not an object")
+            patched_rv = (patched.get("metadata") or {}).get("resourceVersion")
+            if patched_rv and patched_rv != old["metadata"].get("resourceVersion"):
+                raise errors.conflict(info.resource, name, info.group)
+            new = self._decode(info, ctx, patched, namespace, name)
+            return self._commit_update(info, ctx, old, new, subresource=subresource, operation="Update"), False
+
+    def _apply(self, info: ResourceInfo, ctx: RequestContext, namespace: str, name: str, patch: Any, *,
+               force: bool, subresource: str) -> tuple[Obj, bool]:
+        applied = self._decode(info, ctx, patch, namespace, name)
+        if "managedFields" in applied["metadata"]:
+            raise errors.BadRequest("metadata.managedFields must be nil")
+        now = now_rfc3339()
+        with transaction.atomic():
+            old = backend.get(_key(info, ctx, namespace, name), for_update=True)
+            rv = applied["metadata"].get("resourceVersion")
+            if old is None:
+                if rv:
+                    raise errors.not_found(info.resource, name, info.group)
+                obj = ssa.server_side_apply(None, applied, manager=ctx.field_manager, api_version=info.group_version,
+                                            force=force, schema=info.schema(), now=now, subresource=subresource)
+                md = _meta(obj)
+                for k in _SERVER_OWNED_ON_CREATE:
+                    md.pop(k, None)
+                md["creationTimestamp"] = now
+                info.strategy.prepare_for_create(obj)
+                if info.strategy.tracks_generation:
+                    md["generation"] = 1
+                self._validate_create(info, obj)
+                if info.namespaced:
+                    self._check_namespace_open(ctx, namespace)
+                if ctx.dry_run:
+                    return self._out(info, obj), True
+                stored = backend.create(_key(info, ctx, namespace, name), obj)
+                _schedule_hooks(info, ctx.cluster, stored, "ADDED")
+                return self._out(info, stored), True
+            if rv and rv != old["metadata"].get("resourceVersion"):
+                raise errors.conflict(info.resource, name, info.group)
+            new = ssa.server_side_apply(copy.deepcopy(old), applied, manager=ctx.field_manager,
+                                        api_version=info.group_version, force=force, schema=info.schema(), now=now,
+                                        subresource=subresource)
+            return self._commit_update(info, ctx, old, new, subresource=subresource, operation="Apply",
+                                       managed_done=True), False
+
+    # --- delete -----------------------------------------------------------------------------------
+    def delete(self, info: ResourceInfo, ctx: RequestContext, namespace: str, name: str,
+               options: Obj | None = None) -> Obj:
+        options = options or {}
+        _validate_delete_options(options)
+        with transaction.atomic():
+            old = self._locked(info, ctx, namespace, name)
+            md = old["metadata"]
+            pre = options.get("preconditions") or {}
+            if pre.get("uid") and pre["uid"] != md.get("uid"):
+                raise errors.conflict(info.resource, name, info.group,
+                                      f"Precondition failed: UID in precondition: {pre['uid']}, "
+                                      f"UID in object meta: {md.get('uid')}")
+            if pre.get("resourceVersion") and pre["resourceVersion"] != md.get("resourceVersion"):
+                raise errors.conflict(info.resource, name, info.group,
+                                      f"Precondition failed: ResourceVersion in precondition: {pre['resourceVersion']}, "
+                                      f"ResourceVersion in object meta: {md.get('resourceVersion')}")
+            if md.get("deletionTimestamp"):
+                return self._out(info, old)
+            new = copy.deepcopy(old)
+            info.strategy.prepare_for_delete(new)
+            key = _key(info, ctx, md.get("namespace", ""), name)
+            if info.strategy.deletion_held(new):
+                new["metadata"]["deletionTimestamp"] = now_rfc3339()
+                new["metadata"]["deletionGracePeriodSeconds"] = 0
+                if ctx.dry_run:
+                    return self._out(info, new)
+                stored = backend.update(key, new, prev_labels=md.get("labels") or {})
+                _schedule_hooks(info, ctx.cluster, stored, "MODIFIED")
+                return self._out(info, stored)
+            if ctx.dry_run:
+                return self._out(info, old)
+            stored = backend.delete(key, old)
+            _schedule_hooks(info, ctx.cluster, stored, "DELETED")
+            return self._out(info, stored)
+
+    def delete_collection(self, info: ResourceInfo, ctx: RequestContext, namespace: str, *, label_q: Any = None,
+                          field_q: Any = None, options: Obj | None = None) -> ListResult:
+        result = self.list(info, ctx, namespace, label_q=label_q, field_q=field_q)
+        deleted = []
+        for obj in result.items:
+            md = obj["metadata"]
+            try:
+                deleted.append(self.delete(info, ctx, md.get("namespace", ""), md["name"], options))
+            except errors.NotFound:
+                continue
+        result.items = deleted
+        return result
+
+
+def _validate_delete_options(options: Obj) -> None:
+    policy = options.get("propagationPolicy")
+    errs = errors.FieldErrors()
+    if policy is not None and policy not in ("Foreground", "Background", "Orphan"):
+        errs.not_supported("propagationPolicy", policy, ["Foreground", "Background", "Orphan"])
+    if policy is not None and options.get("orphanDependents") is not None:
+        errs.invalid("propagationPolicy", policy, "orphanDependents and deletionPropagation cannot be both set")
+    grace = options.get("gracePeriodSeconds")
+    if grace is not None and (not isinstance(grace, int) or isinstance(grace, bool)):
+        errs.invalid("gracePeriodSeconds", grace, "must be an integer")
+    errs.raise_invalid("DeleteOptions", "", "meta.k8s.io")
+
+
+def _random_suffix() -> str:
+    alphabet = "bcdfghjklmnpqrstvwxz2456789"
+    return "".join(secrets.choice(alphabet) for _ in range(5))
+
+
+def _same(a: Obj, b: Obj) -> bool:
+    """Equal apart from managedFields timestamps: such a write changes nothing and is skipped."""
+    def strip(o: Obj) -> Obj:
+        o = dict(o)
+        md = dict(o.get("metadata", {}))
+        mf = md.pop("managedFields", None)
+        md["managedFields"] = [{k: v for k, v in e.items() if k != "time"} for e in mf or []]
+        o["metadata"] = md
+        return o
+    return strip(a) == strip(b)
+
+
+STORE = Store()
+__all__ = ["STORE", "Store", "REGISTRY", "on_change", "PATCH_TYPES"]

@@ -1,0 +1,96 @@
+"""Strategies: everything kind-specific about storing an object (as in the Kubernetes apiserver's
+`rest.RESTCreateStrategy` family). The generic `Store` calls these hooks; a new kind is a schema
+and a Strategy, never new views."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+from kube.errors import FieldErrors
+
+Obj = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Column:
+    """A Table column: `cell(obj)` renders the value; type is string|integer|number|boolean|date."""
+
+    name: str
+    type: str
+    cell: Callable[[Obj], Any]
+    format: str = ""
+    description: str = ""
+    priority: int = 0
+
+
+class Strategy:
+    """Defaults are those of a plain built-in kind such as ConfigMap."""
+
+    #: PUT without metadata.resourceVersion is allowed (built-ins; helm relies on it).
+    allow_unconditional_update: bool = True
+    #: strategic-merge-patch is accepted (built-ins only; CRs answer 415).
+    allow_strategic_merge_patch: bool = True
+    #: the kind has a /status subresource: main writes ignore .status, /status writes only it.
+    has_status_subresource: bool = False
+    #: generation is tracked (bumped on changes outside metadata and status).
+    tracks_generation: bool = False
+    #: extra field-selector labels beyond metadata.name / metadata.namespace.
+    field_labels: tuple[str, ...] = ()
+    #: the kind's name is a DNS label (namespaces) rather than a DNS subdomain.
+    name_is_dns_label: bool = False
+
+    def prepare_for_create(self, obj: Obj) -> None:
+        """Reset fields clients may not set on create (e.g. status when it is a subresource)."""
+        if self.has_status_subresource:
+            obj.pop("status", None)
+
+    def prepare_for_update(self, new: Obj, old: Obj) -> None:
+        """Carry over what a main-resource update may not change."""
+        if self.has_status_subresource:
+            if "status" in old:
+                new["status"] = old["status"]
+            else:
+                new.pop("status", None)
+
+    def prepare_for_status_update(self, new: Obj, old: Obj) -> None:
+        """A /status write changes only .status: everything else comes from the stored object."""
+        status = new.get("status")
+        new.clear()
+        new.update({k: v for k, v in old.items() if k != "status"})
+        new["metadata"] = dict(old["metadata"])
+        if status is not None:
+            new["status"] = status
+
+    def prepare_for_delete(self, obj: Obj) -> None:
+        """Changes a DELETE makes besides deletionTimestamp (namespaces turn Terminating)."""
+
+    def deletion_held(self, obj: Obj) -> bool:
+        """Whether a deleted object must stay until something clears its finalizers."""
+        return bool(obj.get("metadata", {}).get("finalizers"))
+
+    def validate(self, obj: Obj) -> FieldErrors:
+        """Kind-specific validation of a new object (metadata is validated generically)."""
+        return FieldErrors()
+
+    def validate_update(self, new: Obj, old: Obj) -> FieldErrors:
+        return self.validate(new)
+
+    def field_values(self, obj: Obj) -> dict[str, str]:
+        """Values of the selectable fields of `obj` for field selectors."""
+        md = obj.get("metadata", {})
+        out = {"metadata.name": md.get("name", ""), "metadata.namespace": md.get("namespace", "")}
+        for label in self.field_labels:
+            cur: Any = obj
+            for part in label.split("."):
+                cur = cur.get(part) if isinstance(cur, dict) else None
+            out[label] = "" if cur is None else str(cur)
+        return out
+
+    def columns(self) -> list[Column]:
+        """Table columns after Name; Age is appended by the table convertor."""
+        return []
+
+    def spec_changed(self, new: Obj, old: Obj) -> bool:
+        """Whether generation should be bumped: anything outside metadata and status changed."""
+        ignore = {"metadata", "status", "apiVersion", "kind"}
+        return {k: v for k, v in new.items() if k not in ignore} != {k: v for k, v in old.items() if k not in ignore}

@@ -1,0 +1,1 @@
+"""Shard registry and placement (a later issue)."""

@@ -1,0 +1,1 @@
+"""tenancy.kcp.io and core.kcp.io: workspaces and logical clusters."""
