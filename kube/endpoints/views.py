@@ -200,6 +200,8 @@ class KubeAPIView(APIView):
                     f"the body of the request was in an unknown format - accepted media types include: "
                     + ", ".join(t for t in PATCH_TYPES if info.strategy.allow_strategic_merge_patch
                                 or "strategic" not in t))
+            if media == PATCH_APPLY:
+                ctx.field_manager = query.get("fieldManager", "")  # required for apply: no User-Agent default
             data = decode_body(body, "application/yaml" if media == PATCH_APPLY else "application/json")
             force = options._bool(query.get("force"))
             obj, created = STORE.patch(info, ctx, ri.namespace, ri.name, media, data, force=force,

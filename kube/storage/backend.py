@@ -113,9 +113,13 @@ def list_objects(
     """A consistent page: items and the revision they are current at come from one snapshot, so a
     watch from `revision` misses nothing. Continue tokens carry the first page's revision and the
     last key; a token older than the compaction floor is Expired (410)."""
+    outermost = not connection.in_atomic_block
     with transaction.atomic():
         with connection.cursor() as cur:
-            cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
+            if outermost:
+                # One snapshot for the revision and the rows. (Nested in a caller's transaction the
+                # caller owns the isolation level; internal callers do not race with themselves.)
+                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")
             cur.execute("SELECT value, compacted FROM kube_revision WHERE id = 1")
             row = cur.fetchone()
         revision, compacted = (int(row[0]), int(row[1])) if row else (0, 0)

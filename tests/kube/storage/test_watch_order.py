@@ -7,6 +7,7 @@ its own asyncio loop."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import threading
 import time
@@ -81,6 +82,8 @@ def _run_pump_watch(pump_ready: threading.Event, stop: threading.Event, seen: li
             seen.append(ev.revision)
         if pump._task:
             pump._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pump._task
 
     try:
         asyncio.run(main())
