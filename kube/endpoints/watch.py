@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, unquote
 
 import orjson
 from channels.db import database_sync_to_async
+from channels.exceptions import StopConsumer
 from channels.generic.http import AsyncHttpConsumer
 from django.conf import settings
 
@@ -68,6 +69,19 @@ class WatchConsumer(AsyncHttpConsumer):
         ])
         await self.send_body(b"", more_body=True)  # flush headers: clients wait for them
         self.task = asyncio.get_running_loop().create_task(self.stream(plan))
+
+    async def http_request(self, message: dict[str, Any]) -> None:
+        """Unlike the base class, return after starting the stream instead of closing the consumer:
+        the dispatch loop must stay free to receive `http.disconnect` (client gone, or our own
+        final chunk sent), which cancels the stream."""
+        if "body" in message:
+            self.body.append(message["body"])
+        if message.get("more_body"):
+            return
+        await self.handle(b"".join(self.body))
+        if self.task is None:
+            await self.disconnect()
+            raise StopConsumer()
 
     async def disconnect(self) -> None:
         if self.task is not None:
