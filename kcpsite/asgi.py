@@ -1,9 +1,11 @@
 """ASGI entry point: watch requests go to the Channels watch consumer, everything else to Django
 (DRF views and the portal)."""
+
 from __future__ import annotations
 
 import os
-from typing import Any, Awaitable, Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kcpsite.settings")
 

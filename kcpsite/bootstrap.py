@@ -1,5 +1,6 @@
 """Bootstrap of a shard: the revision counter, the root logical cluster's namespaces and the
 admin identity. Idempotent: a second start changes nothing."""
+
 from __future__ import annotations
 
 from django.db import transaction

@@ -1,4 +1,5 @@
 """The Celery application: reconcilers and periodic housekeeping of one shard."""
+
 from __future__ import annotations
 
 import os

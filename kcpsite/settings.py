@@ -11,6 +11,7 @@ KCP_DEBUG         Django debug mode (default off)
 KCP_WATCH_DEFAULT_TIMEOUT  seconds a watch without timeoutSeconds stays open (default 1800)
 KCP_EVENT_RETENTION        seconds of event-log history kept for watches and continue tokens (default 600)
 """
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """HTTP routes. Watches never reach these: the ASGI router sends them to the watch consumer."""
+
 from django.contrib import admin
 from django.urls import path, re_path
 

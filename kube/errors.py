@@ -1,6 +1,7 @@
 """Kubernetes API errors. Every failure the API reports is a `StatusError`; one handler
 (`kube.endpoints.errors`) renders it as a metav1.Status, so messages and reasons are decided
 once, here, in the wording of the real apiserver (reference/kube-clients.md §7)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -199,7 +200,7 @@ class FieldErrors:
     def duplicate(self, path: str, value: Any) -> None:
         self.causes.append(Cause("FieldValueDuplicate", f"Duplicate value: {_render(value)}", path))
 
-    def extend(self, other: "FieldErrors") -> None:
+    def extend(self, other: FieldErrors) -> None:
         self.causes.extend(other.causes)
 
     def __bool__(self) -> bool:

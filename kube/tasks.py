@@ -1,12 +1,12 @@
 """Celery tasks of the generic machinery. Tasks take keys, are idempotent and safe to repeat."""
+
 from __future__ import annotations
 
 from celery import shared_task
 from django.conf import settings
 
 
-@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=None,
-             retry_backoff_max=30)
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=None, retry_backoff_max=30)
 def finalize_namespace(cluster: str, name: str) -> bool:
     from kube.builtin.namespaces import namespace_cleanup
 

@@ -71,3 +71,12 @@ def api(client: Client, admin_token: str) -> Api:
 @pytest.fixture
 def anonymous(client: Client, root: None) -> Api:
     return Api(client, "")
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
+    """Close connections after each use in tests: worker threads (database_sync_to_async) would
+    otherwise keep sessions open and block dropping the test database."""
+    from django.conf import settings
+
+    settings.DATABASES["default"]["CONN_MAX_AGE"] = 0

@@ -1,4 +1,5 @@
 """DRF authentication class: `Authorization: Bearer <token>` → UserInfo, else 401 Status."""
+
 from __future__ import annotations
 
 from typing import Any

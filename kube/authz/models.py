@@ -1,4 +1,5 @@
 """Bearer tokens, stored hashed (SHA-256): a stolen database dump yields no usable token."""
+
 from __future__ import annotations
 
 from django.db import models

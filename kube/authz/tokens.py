@@ -2,6 +2,7 @@
 
 Tokens are random strings; only their SHA-256 is stored. Lookups are cached for a few seconds
 per process (a revoked token stops working within that window)."""
+
 from __future__ import annotations
 
 import hashlib

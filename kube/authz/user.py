@@ -1,4 +1,5 @@
 """The authenticated identity of a request (Kubernetes `user.Info`)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

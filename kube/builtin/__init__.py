@@ -1,4 +1,5 @@
 """Built-in kinds of a generic control plane: no pods, no nodes, no workloads."""
+
 from __future__ import annotations
 
 import functools
@@ -7,8 +8,8 @@ from kube.registry import REGISTRY, ResourceInfo, Strategy
 from kube.schema import Schema, schema_for_gvk
 
 from .apiextensions import CRDStrategy
-from .core import ConfigMapStrategy, EventStrategy, NamespaceStrategy, SecretStrategy, ServiceAccountStrategy
 from .coordination import LeaseStrategy
+from .core import ConfigMapStrategy, EventStrategy, NamespaceStrategy, SecretStrategy, ServiceAccountStrategy
 from .events import EventsV1Strategy
 from .rbac import ClusterRoleBindingStrategy, ClusterRoleStrategy, RoleBindingStrategy, RoleStrategy
 
@@ -21,17 +22,34 @@ def _loader(group: str, version: str, kind: str):  # type: ignore[no-untyped-def
     return load
 
 
-def _builtin(group: str, version: str, resource: str, kind: str, namespaced: bool, strategy: Strategy,
-             **kw) -> ResourceInfo:  # type: ignore[no-untyped-def]
-    return ResourceInfo(group=group, version=version, resource=resource, kind=kind, namespaced=namespaced,
-                        strategy=strategy, schema_loader=_loader(group, version, kind), **kw)
+def _builtin(
+    group: str, version: str, resource: str, kind: str, namespaced: bool, strategy: Strategy, **kw
+) -> ResourceInfo:  # type: ignore[no-untyped-def]
+    return ResourceInfo(
+        group=group,
+        version=version,
+        resource=resource,
+        kind=kind,
+        namespaced=namespaced,
+        strategy=strategy,
+        schema_loader=_loader(group, version, kind),
+        **kw,
+    )
 
 
 def builtin_resources() -> list[ResourceInfo]:
     rbac = "rbac.authorization.k8s.io"
     return [
-        _builtin("", "v1", "namespaces", "Namespace", False, NamespaceStrategy(), short_names=("ns",),
-                 subresources=("status", "finalize")),
+        _builtin(
+            "",
+            "v1",
+            "namespaces",
+            "Namespace",
+            False,
+            NamespaceStrategy(),
+            short_names=("ns",),
+            subresources=("status", "finalize"),
+        ),
         _builtin("", "v1", "configmaps", "ConfigMap", True, ConfigMapStrategy(), short_names=("cm",)),
         _builtin("", "v1", "secrets", "Secret", True, SecretStrategy()),
         _builtin("", "v1", "serviceaccounts", "ServiceAccount", True, ServiceAccountStrategy(), short_names=("sa",)),
@@ -42,9 +60,17 @@ def builtin_resources() -> list[ResourceInfo]:
         _builtin(rbac, "v1", "rolebindings", "RoleBinding", True, RoleBindingStrategy()),
         _builtin(rbac, "v1", "clusterroles", "ClusterRole", False, ClusterRoleStrategy()),
         _builtin(rbac, "v1", "clusterrolebindings", "ClusterRoleBinding", False, ClusterRoleBindingStrategy()),
-        _builtin("apiextensions.k8s.io", "v1", "customresourcedefinitions", "CustomResourceDefinition", False,
-                 CRDStrategy(), short_names=("crd", "crds"), categories=("api-extensions",),
-                 subresources=("status",)),
+        _builtin(
+            "apiextensions.k8s.io",
+            "v1",
+            "customresourcedefinitions",
+            "CustomResourceDefinition",
+            False,
+            CRDStrategy(),
+            short_names=("crd", "crds"),
+            categories=("api-extensions",),
+            subresources=("status",),
+        ),
     ]
 
 

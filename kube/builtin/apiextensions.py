@@ -1,5 +1,6 @@
 """apiextensions.k8s.io/v1 CustomResourceDefinition: stored and served here; serving custom
 resources from it is the CRD issue's work."""
+
 from __future__ import annotations
 
 from typing import Any

@@ -1,4 +1,5 @@
 """coordination.k8s.io/v1 Lease."""
+
 from __future__ import annotations
 
 from kube.registry import Column, Strategy

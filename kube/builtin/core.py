@@ -1,4 +1,5 @@
 """core/v1 kinds of a generic control plane."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -44,8 +45,14 @@ class NamespaceStrategy(Strategy):
         return super().deletion_held(obj) or bool((obj.get("spec") or {}).get("finalizers"))
 
     def columns(self) -> list[Column]:
-        return [Column("Status", "string", lambda o: (o.get("status") or {}).get("phase", ""),
-                       description="The status of the namespace")]
+        return [
+            Column(
+                "Status",
+                "string",
+                lambda o: (o.get("status") or {}).get("phase", ""),
+                description="The status of the namespace",
+            )
+        ]
 
 
 class ConfigMapStrategy(Strategy):
@@ -58,8 +65,9 @@ class ConfigMapStrategy(Strategy):
 
     def validate_update(self, new: Obj, old: Obj) -> FieldErrors:
         errs = self.validate(new)
-        if old.get("immutable") and (new.get("data") != old.get("data") or
-                                     new.get("binaryData") != old.get("binaryData")):
+        if old.get("immutable") and (
+            new.get("data") != old.get("data") or new.get("binaryData") != old.get("binaryData")
+        ):
             errs.forbidden("data", "field is immutable when `immutable` is set")
         if old.get("immutable") and not new.get("immutable"):
             errs.forbidden("immutable", "field is immutable when `immutable` is set")
@@ -109,15 +117,22 @@ def _fold_string_data(obj: Obj) -> None:
 
 class ServiceAccountStrategy(Strategy):
     def columns(self) -> list[Column]:
-        return [Column("Secrets", "integer", lambda o: len(o.get("secrets") or []),
-                       description="Number of secrets")]
+        return [Column("Secrets", "integer", lambda o: len(o.get("secrets") or []), description="Number of secrets")]
 
 
 class EventStrategy(Strategy):
     field_labels = (
-        "involvedObject.kind", "involvedObject.namespace", "involvedObject.name", "involvedObject.uid",
-        "involvedObject.apiVersion", "involvedObject.resourceVersion", "involvedObject.fieldPath", "reason",
-        "reportingComponent", "source", "type",
+        "involvedObject.kind",
+        "involvedObject.namespace",
+        "involvedObject.name",
+        "involvedObject.uid",
+        "involvedObject.apiVersion",
+        "involvedObject.resourceVersion",
+        "involvedObject.fieldPath",
+        "reason",
+        "reportingComponent",
+        "source",
+        "type",
     )
 
     def columns(self) -> list[Column]:

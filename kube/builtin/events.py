@@ -1,4 +1,5 @@
 """events.k8s.io/v1 Event. Stored on its own (not converted to/from core/v1 Events)."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -7,8 +8,15 @@ from kube.registry import Column, Strategy
 
 
 class EventsV1Strategy(Strategy):
-    field_labels = ("reason", "type", "reportingController", "regarding.kind", "regarding.name",
-                    "regarding.namespace", "regarding.uid")
+    field_labels = (
+        "reason",
+        "type",
+        "reportingController",
+        "regarding.kind",
+        "regarding.name",
+        "regarding.namespace",
+        "regarding.uid",
+    )
 
     def columns(self) -> list[Column]:
         def regarding(o: dict[str, Any]) -> str:

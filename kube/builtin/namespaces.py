@@ -4,6 +4,7 @@
 Contract: `namespace_cleanup` is idempotent and safe to run concurrently with writers: objects
 created meanwhile are refused (the namespace is Terminating), objects with finalizers get a
 deletionTimestamp and hold the namespace until their finalizers are gone."""
+
 from __future__ import annotations
 
 import copy
@@ -49,35 +50,35 @@ def namespace_cleanup(*, cluster: str, name: str) -> bool:
     if not ns["metadata"].get("deletionTimestamp"):
         return False
     ctx = RequestContext(cluster=cluster)
-    remaining = False
-    rows = StoredObject.objects.filter(cluster=cluster, namespace=name).exclude(resource="namespaces")
-    plain: list[tuple[Key, Obj]] = []
-    for group, resource, obj_name, body in rows.values_list("group", "resource", "name", "body").iterator():
-        md = body.get("metadata", {})
-        if md.get("finalizers"):
-            remaining = True
-            if not md.get("deletionTimestamp"):
-                info = _info_for(cluster, group, resource)
-                if info is not None:
-                    try:
-                        STORE.delete(info, ctx, name, obj_name)
-                    except errors.NotFound:
-                        pass
-            continue
-        plain.append((Key(cluster, group, resource, name, obj_name), body))
-    for start in range(0, len(plain), 500):
-        with transaction.atomic():
-            batch = []
-            for key, body in plain[start:start + 500]:
-                current = backend.get(key, for_update=True)
-                if current is None:
-                    continue
-                if current["metadata"].get("finalizers"):
-                    remaining = True
-                    continue
-                batch.append((key, current))
-            backend.delete_many(batch)
-    if remaining or StoredObject.objects.filter(cluster=cluster, namespace=name).exclude(resource="namespaces").exists():
+    held: list[tuple[str, str, str, bool]] = []
+    with transaction.atomic():
+        rows = (
+            StoredObject.objects.select_for_update()
+            .filter(cluster=cluster, namespace=name)
+            .exclude(group="", resource="namespaces")
+            .values_list("group", "resource", "name", "body")
+        )
+        victims: list[tuple[Key, Obj]] = []
+        for group, resource, obj_name, body in rows:
+            md = body.get("metadata", {})
+            if md.get("finalizers"):
+                held.append((group, resource, obj_name, bool(md.get("deletionTimestamp"))))
+            else:
+                victims.append((Key(cluster, group, resource, name, obj_name), body))
+        backend.delete_many(victims)
+    for group, resource, obj_name, deleting in held:
+        info = _info_for(cluster, group, resource)
+        if info is not None and not deleting:
+            try:
+                STORE.delete(info, ctx, name, obj_name)
+            except errors.NotFound:
+                pass
+    if (
+        held
+        or StoredObject.objects.filter(cluster=cluster, namespace=name)
+        .exclude(group="", resource="namespaces")
+        .exists()
+    ):
         return False
     finalizers = [f for f in (ns.get("spec") or {}).get("finalizers") or [] if f != "kubernetes"]
     try:

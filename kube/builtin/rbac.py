@@ -1,4 +1,5 @@
 """rbac.authorization.k8s.io/v1 kinds: stored and served; enforcement is a later issue."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -22,8 +23,11 @@ def _validate_rules(obj: Obj) -> FieldErrors:
         if not rule.get("verbs"):
             errs.required(f"rules[{i}].verbs", "verbs must contain at least one value")
         if rule.get("nonResourceURLs") and (rule.get("resources") or rule.get("apiGroups")):
-            errs.invalid(f"rules[{i}].nonResourceURLs", rule["nonResourceURLs"],
-                         "rules cannot apply to both regular resources and non-resource URLs")
+            errs.invalid(
+                f"rules[{i}].nonResourceURLs",
+                rule["nonResourceURLs"],
+                "rules cannot apply to both regular resources and non-resource URLs",
+            )
     return errs
 
 
@@ -81,8 +85,11 @@ class RoleBindingStrategy(Strategy):
 
     def columns(self) -> list[Column]:
         return [
-            Column("Role", "string", lambda o: f"{(o.get('roleRef') or {}).get('kind', '')}/"
-                                               f"{(o.get('roleRef') or {}).get('name', '')}"),
+            Column(
+                "Role",
+                "string",
+                lambda o: f"{(o.get('roleRef') or {}).get('kind', '')}/{(o.get('roleRef') or {}).get('name', '')}",
+            ),
             Column("Users", "string", _subjects("User"), priority=1),
             Column("Groups", "string", _subjects("Group"), priority=1),
             Column("ServiceAccounts", "string", _subjects("ServiceAccount"), priority=1),

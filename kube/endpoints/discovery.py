@@ -1,5 +1,6 @@
 """Discovery documents, legacy (/api, /apis, /api/v1, /apis/g/v) and aggregated v2, built from
 the registry's view of one logical cluster."""
+
 from __future__ import annotations
 
 from collections import OrderedDict
@@ -14,7 +15,7 @@ SUBRESOURCE_VERBS = {
 }
 
 
-def _versions_by_group(resources: list[ResourceInfo]) -> "OrderedDict[str, list[str]]":
+def _versions_by_group(resources: list[ResourceInfo]) -> OrderedDict[str, list[str]]:
     groups: OrderedDict[str, list[str]] = OrderedDict()
     for info in sorted(resources, key=lambda r: (r.group != "", r.group)):
         versions = groups.setdefault(info.group, [])
@@ -24,8 +25,11 @@ def _versions_by_group(resources: list[ResourceInfo]) -> "OrderedDict[str, list[
 
 
 def api_versions(server_address: str) -> dict[str, Any]:
-    return {"kind": "APIVersions", "versions": ["v1"],
-            "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}]}
+    return {
+        "kind": "APIVersions",
+        "versions": ["v1"],
+        "serverAddressByClientCIDRs": [{"clientCIDR": "0.0.0.0/0", "serverAddress": server_address}],
+    }
 
 
 def _group_entry(group: str, versions: list[str]) -> dict[str, Any]:
@@ -51,19 +55,36 @@ def api_resource_list(resources: list[ResourceInfo], group: str, version: str) -
         return None
     out: list[dict[str, Any]] = []
     for r in sorted(selected, key=lambda r: r.resource):
-        entry: dict[str, Any] = {"name": r.resource, "singularName": r.singular, "namespaced": r.namespaced,
-                                 "kind": r.kind, "verbs": list(r.verbs)}
+        entry: dict[str, Any] = {
+            "name": r.resource,
+            "singularName": r.singular,
+            "namespaced": r.namespaced,
+            "kind": r.kind,
+            "verbs": list(r.verbs),
+        }
         if r.short_names:
             entry["shortNames"] = list(r.short_names)
         if r.categories:
             entry["categories"] = list(r.categories)
         out.append(entry)
         for sub in r.subresources:
-            out.append({"name": f"{r.resource}/{sub}", "singularName": "", "namespaced": r.namespaced,
-                        "kind": r.kind, "verbs": list(SUBRESOURCE_VERBS.get(sub, ("get",)))})
+            out.append(
+                {
+                    "name": f"{r.resource}/{sub}",
+                    "singularName": "",
+                    "namespaced": r.namespaced,
+                    "kind": r.kind,
+                    "verbs": list(SUBRESOURCE_VERBS.get(sub, ("get",))),
+                }
+            )
         for sub, (g, v, k, verbs) in r.extra_subresources.items():
-            entry = {"name": f"{r.resource}/{sub}", "singularName": "", "namespaced": r.namespaced,
-                     "kind": k, "verbs": list(verbs)}
+            entry = {
+                "name": f"{r.resource}/{sub}",
+                "singularName": "",
+                "namespaced": r.namespaced,
+                "kind": k,
+                "verbs": list(verbs),
+            }
             if g:
                 entry["group"] = g
             entry["version"] = v
@@ -84,8 +105,11 @@ def aggregated(resources: list[ResourceInfo], *, core: bool) -> dict[str, Any]:
             for r in sorted((r for r in resources if r.group == group and r.version == v), key=lambda r: r.resource):
                 kind = {"group": r.group, "version": r.version, "kind": r.kind}
                 entry: dict[str, Any] = {
-                    "resource": r.resource, "responseKind": kind, "scope": "Namespaced" if r.namespaced else "Cluster",
-                    "singularResource": r.singular, "verbs": list(r.verbs),
+                    "resource": r.resource,
+                    "responseKind": kind,
+                    "scope": "Namespaced" if r.namespaced else "Cluster",
+                    "singularResource": r.singular,
+                    "verbs": list(r.verbs),
                 }
                 if r.short_names:
                     entry["shortNames"] = list(r.short_names)

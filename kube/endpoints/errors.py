@@ -2,6 +2,7 @@
 
 Storage and library exceptions are translated into `StatusError`s here too, so no client input
 ever surfaces as a 500 with a stack trace."""
+
 from __future__ import annotations
 
 import logging
@@ -36,7 +37,7 @@ def translate(exc: BaseException) -> errors.StatusError:
     if isinstance(exc, drf.MethodNotAllowed):
         return errors.MethodNotAllowed("the server does not allow this method on the requested resource")
     if isinstance(exc, drf.Throttled):
-        return errors.TooManyRequests("Too many requests, please try again later.", retry_after=int(exc.wait or 1))
+        return errors.TooManyRequests("Too many requests, please try again later.", retry_after=int(getattr(exc, "wait", None) or 1))
     if isinstance(exc, drf.APIException):
         return errors.StatusError(str(exc.detail), code=exc.status_code, reason="BadRequest")
     if isinstance(exc, RecursionError):

@@ -1,5 +1,6 @@
 """Content negotiation: request bodies in JSON, YAML or Kubernetes protobuf; responses always
 JSON (clients decode by the response Content-Type), as a Table when kubectl asks for one."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -58,8 +59,12 @@ def wants_table(accept: str) -> bool:
 
 def wants_aggregated_discovery(accept: str) -> bool:
     for media, params in _media_params(accept):
-        if (media == "application/json" and params.get("g") == "apidiscovery.k8s.io"
-                and params.get("as") == "APIGroupDiscoveryList" and params.get("v") == "v2"):
+        if (
+            media == "application/json"
+            and params.get("g") == "apidiscovery.k8s.io"
+            and params.get("as") == "APIGroupDiscoveryList"
+            and params.get("v") == "v2"
+        ):
             return True
     return False
 

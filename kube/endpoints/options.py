@@ -1,9 +1,11 @@
 """Query-parameter parsing shared by the DRF views and the watch consumer, validated as the
 apiserver's ValidateListOptions / ValidateCreateOptions do (bad values → 400/422 Status)."""
+
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Mapping
+from typing import Any
 
 from kube import errors
 from kube.registry import ResourceInfo
@@ -68,22 +70,25 @@ def list_options(q: Mapping[str, str], info: ResourceInfo, *, watch: bool, name:
         errs.not_supported("resourceVersionMatch", rv_match, ["Exact", "NotOlderThan"])
     if watch:
         if send_initial is not None and rv_match != "NotOlderThan":
-            errs.forbidden("resourceVersionMatch",
-                           "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan")
+            errs.forbidden(
+                "resourceVersionMatch", "sendInitialEvents requires setting resourceVersionMatch to NotOlderThan"
+            )
         if rv_match and send_initial is None:
-            errs.forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden for watch unless "
-                                                   "sendInitialEvents is provided")
+            errs.forbidden(
+                "resourceVersionMatch",
+                "resourceVersionMatch is forbidden for watch unless sendInitialEvents is provided",
+            )
         if send_initial is not None and not _bool(q.get("allowWatchBookmarks")):
             errs.forbidden("allowWatchBookmarks", "allowWatchBookmarks required when sendInitialEvents is provided")
     else:
         if send_initial is not None:
             errs.forbidden("sendInitialEvents", "sendInitialEvents is forbidden for list")
         if rv_match and not rv:
-            errs.forbidden("resourceVersionMatch", "resourceVersionMatch is forbidden unless resourceVersion is "
-                                                   "provided")
+            errs.forbidden(
+                "resourceVersionMatch", "resourceVersionMatch is forbidden unless resourceVersion is provided"
+            )
         if rv_match == "Exact" and rv == "0":
-            errs.forbidden("resourceVersionMatch", 'resourceVersionMatch "exact" is forbidden for '
-                                                   'resourceVersion "0"')
+            errs.forbidden("resourceVersionMatch", 'resourceVersionMatch "exact" is forbidden for resourceVersion "0"')
         if q.get("continue") and rv and rv != "0":
             errs.forbidden("resourceVersion", "specifying resource version is not allowed when using continue")
     include = q.get("includeObject", "Metadata") or "Metadata"
@@ -92,19 +97,35 @@ def list_options(q: Mapping[str, str], info: ResourceInfo, *, watch: bool, name:
     if errs:
         raise errors.invalid("ListOptions", "", errs.causes, "meta.k8s.io")
     return ListOptions(
-        label_q=label_q(labels), field_q=field_q(fields, info.namespaced), label_selector=labels,
-        field_selector=fields, limit=limit, continue_token=q.get("continue", ""), resource_version=rv,
-        resource_version_match=rv_match, watch=watch, allow_bookmarks=_bool(q.get("allowWatchBookmarks")),
-        send_initial_events=send_initial, timeout_seconds=timeout, include_object=include,
+        label_q=label_q(labels),
+        field_q=field_q(fields, info.namespaced),
+        label_selector=labels,
+        field_selector=fields,
+        limit=limit,
+        continue_token=q.get("continue", ""),
+        resource_version=rv,
+        resource_version_match=rv_match,
+        watch=watch,
+        allow_bookmarks=_bool(q.get("allowWatchBookmarks")),
+        send_initial_events=send_initial,
+        timeout_seconds=timeout,
+        include_object=include,
     )
 
 
 def dry_run(values: list[str]) -> bool:
     for v in values:
         if v != "All":
-            raise errors.invalid("CreateOptions", "", [errors.Cause(
-                "FieldValueNotSupported", f'Unsupported value: "{v}": supported values: "All"', "dryRun")],
-                "meta.k8s.io")
+            raise errors.invalid(
+                "CreateOptions",
+                "",
+                [
+                    errors.Cause(
+                        "FieldValueNotSupported", f'Unsupported value: "{v}": supported values: "All"', "dryRun"
+                    )
+                ],
+                "meta.k8s.io",
+            )
     return bool(values)
 
 
@@ -121,12 +142,23 @@ def field_validation(value: str | None) -> str:
 def field_manager(value: str | None, user_agent: str) -> str:
     if value:
         if len(value) > 128:
-            raise errors.invalid("PatchOptions", "", [errors.Cause(
-                "FieldValueTooLong", "Too long: may not be more than 128 bytes", "fieldManager")], "meta.k8s.io")
+            raise errors.invalid(
+                "PatchOptions",
+                "",
+                [errors.Cause("FieldValueTooLong", "Too long: may not be more than 128 bytes", "fieldManager")],
+                "meta.k8s.io",
+            )
         if not value.isprintable():
-            raise errors.invalid("PatchOptions", "", [errors.Cause(
-                "FieldValueInvalid", "Invalid value: must only contain printable characters", "fieldManager")],
-                "meta.k8s.io")
+            raise errors.invalid(
+                "PatchOptions",
+                "",
+                [
+                    errors.Cause(
+                        "FieldValueInvalid", "Invalid value: must only contain printable characters", "fieldManager"
+                    )
+                ],
+                "meta.k8s.io",
+            )
         return value
     prefix = (user_agent or "unknown").split("/")[0].strip()
     return prefix[:128] or "unknown"

@@ -1,8 +1,9 @@
 """Request path → RequestInfo, as the apiserver's RequestInfoFactory does it."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 from kube import errors
 
@@ -94,6 +95,5 @@ def resolve_cluster(path_or_name: str) -> str:
         return "*"
     name = _resolver(path_or_name)
     if name is None:
-        raise errors.NotFound(f'logical cluster "{path_or_name}" not found', name=path_or_name,
-                              kind="logicalclusters")
+        raise errors.NotFound(f'logical cluster "{path_or_name}" not found', name=path_or_name, kind="logicalclusters")
     return name

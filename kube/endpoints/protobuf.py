@@ -32,6 +32,7 @@ The decoder is table-driven: each Go type is a :class:`Message` (field number ->
 cardinality, pointer/omitempty flags) and :data:`KINDS` maps ``(apiVersion, kind)`` to the top-level
 message. Supporting another kind means adding descriptors, not code.
 """
+
 from __future__ import annotations
 
 import base64
@@ -220,8 +221,15 @@ class Message:
         object.__setattr__(self, "by_number", MappingProxyType(numbers))
 
 
-def _f(number: int, name: str, type_: Scalar | Message, *, ptr: bool = False, omitempty: bool = True,
-       omitzero: bool = False) -> Field:
+def _f(
+    number: int,
+    name: str,
+    type_: Scalar | Message,
+    *,
+    ptr: bool = False,
+    omitempty: bool = True,
+    omitzero: bool = False,
+) -> Field:
     return Field(number, name, type_, Cardinality.SINGULAR, ptr, omitempty, omitzero)
 
 
@@ -337,308 +345,492 @@ ATTESTATION_VALUE: Final = Message("AttestationValue", (_rep(1, "items", STRING)
 # meta/v1 (k8s.io/apimachinery/pkg/apis/meta/v1/generated.proto)
 # --------------------------------------------------------------------------------------------------
 
-OWNER_REFERENCE: Final = Message("OwnerReference", (
-    _f(5, "apiVersion", STRING, omitempty=False),
-    _f(1, "kind", STRING, omitempty=False),
-    _f(3, "name", STRING, omitempty=False),
-    _f(4, "uid", STRING, omitempty=False),
-    _f(6, "controller", BOOL, ptr=True),
-    _f(7, "blockOwnerDeletion", BOOL, ptr=True),
-))
+OWNER_REFERENCE: Final = Message(
+    "OwnerReference",
+    (
+        _f(5, "apiVersion", STRING, omitempty=False),
+        _f(1, "kind", STRING, omitempty=False),
+        _f(3, "name", STRING, omitempty=False),
+        _f(4, "uid", STRING, omitempty=False),
+        _f(6, "controller", BOOL, ptr=True),
+        _f(7, "blockOwnerDeletion", BOOL, ptr=True),
+    ),
+)
 
-MANAGED_FIELDS_ENTRY: Final = Message("ManagedFieldsEntry", (
-    _f(1, "manager", STRING),
-    _f(2, "operation", STRING),
-    _f(3, "apiVersion", STRING),
-    _f(4, "time", TIME, ptr=True),
-    _f(6, "fieldsType", STRING),
-    _f(7, "fieldsV1", FIELDS_V1, ptr=True),
-    _f(8, "subresource", STRING),
-))
+MANAGED_FIELDS_ENTRY: Final = Message(
+    "ManagedFieldsEntry",
+    (
+        _f(1, "manager", STRING),
+        _f(2, "operation", STRING),
+        _f(3, "apiVersion", STRING),
+        _f(4, "time", TIME, ptr=True),
+        _f(6, "fieldsType", STRING),
+        _f(7, "fieldsV1", FIELDS_V1, ptr=True),
+        _f(8, "subresource", STRING),
+    ),
+)
 
-OBJECT_META: Final = Message("ObjectMeta", (
-    _f(1, "name", STRING),
-    _f(2, "generateName", STRING),
-    _f(3, "namespace", STRING),
-    _f(4, "selfLink", STRING),
-    _f(5, "uid", STRING),
-    _f(6, "resourceVersion", STRING),
-    _f(7, "generation", INT64),
-    _f(8, "creationTimestamp", TIME, omitzero=True),
-    _f(9, "deletionTimestamp", TIME, ptr=True),
-    _f(10, "deletionGracePeriodSeconds", INT64, ptr=True),
-    _map(11, "labels", STRING),
-    _map(12, "annotations", STRING),
-    _rep(13, "ownerReferences", OWNER_REFERENCE),
-    _rep(14, "finalizers", STRING),
-    _rep(17, "managedFields", MANAGED_FIELDS_ENTRY),
-))
+OBJECT_META: Final = Message(
+    "ObjectMeta",
+    (
+        _f(1, "name", STRING),
+        _f(2, "generateName", STRING),
+        _f(3, "namespace", STRING),
+        _f(4, "selfLink", STRING),
+        _f(5, "uid", STRING),
+        _f(6, "resourceVersion", STRING),
+        _f(7, "generation", INT64),
+        _f(8, "creationTimestamp", TIME, omitzero=True),
+        _f(9, "deletionTimestamp", TIME, ptr=True),
+        _f(10, "deletionGracePeriodSeconds", INT64, ptr=True),
+        _map(11, "labels", STRING),
+        _map(12, "annotations", STRING),
+        _rep(13, "ownerReferences", OWNER_REFERENCE),
+        _rep(14, "finalizers", STRING),
+        _rep(17, "managedFields", MANAGED_FIELDS_ENTRY),
+    ),
+)
 
-PRECONDITIONS: Final = Message("Preconditions", (
-    _f(1, "uid", STRING, ptr=True),
-    _f(2, "resourceVersion", STRING, ptr=True),
-))
+PRECONDITIONS: Final = Message(
+    "Preconditions",
+    (
+        _f(1, "uid", STRING, ptr=True),
+        _f(2, "resourceVersion", STRING, ptr=True),
+    ),
+)
 
-DELETE_OPTIONS: Final = Message("DeleteOptions", (
-    _f(1, "gracePeriodSeconds", INT64, ptr=True),
-    _f(2, "preconditions", PRECONDITIONS, ptr=True),
-    _f(3, "orphanDependents", BOOL, ptr=True),
-    _f(4, "propagationPolicy", STRING, ptr=True),  # a string on the wire despite the Go tag saying varint
-    _rep(5, "dryRun", STRING),
-    _f(6, "ignoreStoreReadErrorWithClusterBreakingPotential", BOOL, ptr=True),
-))
+DELETE_OPTIONS: Final = Message(
+    "DeleteOptions",
+    (
+        _f(1, "gracePeriodSeconds", INT64, ptr=True),
+        _f(2, "preconditions", PRECONDITIONS, ptr=True),
+        _f(3, "orphanDependents", BOOL, ptr=True),
+        _f(4, "propagationPolicy", STRING, ptr=True),  # a string on the wire despite the Go tag saying varint
+        _rep(5, "dryRun", STRING),
+        _f(6, "ignoreStoreReadErrorWithClusterBreakingPotential", BOOL, ptr=True),
+    ),
+)
 
-LABEL_SELECTOR_REQUIREMENT: Final = Message("LabelSelectorRequirement", (
-    _f(1, "key", STRING, omitempty=False),
-    _f(2, "operator", STRING, omitempty=False),
-    _rep(3, "values", STRING),
-))
+LABEL_SELECTOR_REQUIREMENT: Final = Message(
+    "LabelSelectorRequirement",
+    (
+        _f(1, "key", STRING, omitempty=False),
+        _f(2, "operator", STRING, omitempty=False),
+        _rep(3, "values", STRING),
+    ),
+)
 
-FIELD_SELECTOR_REQUIREMENT: Final = Message("FieldSelectorRequirement", (
-    _f(1, "key", STRING, omitempty=False),
-    _f(2, "operator", STRING, omitempty=False),
-    _rep(3, "values", STRING),
-))
+FIELD_SELECTOR_REQUIREMENT: Final = Message(
+    "FieldSelectorRequirement",
+    (
+        _f(1, "key", STRING, omitempty=False),
+        _f(2, "operator", STRING, omitempty=False),
+        _rep(3, "values", STRING),
+    ),
+)
 
 # --------------------------------------------------------------------------------------------------
 # core/v1 (k8s.io/api/core/v1/generated.proto)
 # --------------------------------------------------------------------------------------------------
 
-OBJECT_REFERENCE: Final = Message("ObjectReference", (
-    _f(1, "kind", STRING),
-    _f(2, "namespace", STRING),
-    _f(3, "name", STRING),
-    _f(4, "uid", STRING),
-    _f(5, "apiVersion", STRING),
-    _f(6, "resourceVersion", STRING),
-    _f(7, "fieldPath", STRING),
-))
+OBJECT_REFERENCE: Final = Message(
+    "ObjectReference",
+    (
+        _f(1, "kind", STRING),
+        _f(2, "namespace", STRING),
+        _f(3, "name", STRING),
+        _f(4, "uid", STRING),
+        _f(5, "apiVersion", STRING),
+        _f(6, "resourceVersion", STRING),
+        _f(7, "fieldPath", STRING),
+    ),
+)
 
 LOCAL_OBJECT_REFERENCE: Final = Message("LocalObjectReference", (_f(1, "name", STRING),))
 
-NAMESPACE: Final = Message("Namespace", (
-    _f(1, "metadata", OBJECT_META),
-    _f(2, "spec", Message("NamespaceSpec", (_rep(1, "finalizers", STRING),))),
-    _f(3, "status", Message("NamespaceStatus", (
-        _f(1, "phase", STRING),
-        _rep(2, "conditions", Message("NamespaceCondition", (
-            _f(1, "type", STRING, omitempty=False),
-            _f(2, "status", STRING, omitempty=False),
-            _f(4, "lastTransitionTime", TIME),
-            _f(5, "reason", STRING),
-            _f(6, "message", STRING),
-        ))),
-    ))),
-))
+NAMESPACE: Final = Message(
+    "Namespace",
+    (
+        _f(1, "metadata", OBJECT_META),
+        _f(2, "spec", Message("NamespaceSpec", (_rep(1, "finalizers", STRING),))),
+        _f(
+            3,
+            "status",
+            Message(
+                "NamespaceStatus",
+                (
+                    _f(1, "phase", STRING),
+                    _rep(
+                        2,
+                        "conditions",
+                        Message(
+                            "NamespaceCondition",
+                            (
+                                _f(1, "type", STRING, omitempty=False),
+                                _f(2, "status", STRING, omitempty=False),
+                                _f(4, "lastTransitionTime", TIME),
+                                _f(5, "reason", STRING),
+                                _f(6, "message", STRING),
+                            ),
+                        ),
+                    ),
+                ),
+            ),
+        ),
+    ),
+)
 
-CONFIG_MAP: Final = Message("ConfigMap", (
-    _f(1, "metadata", OBJECT_META),
-    _f(4, "immutable", BOOL, ptr=True),
-    _map(2, "data", STRING),
-    _map(3, "binaryData", BYTES),
-))
+CONFIG_MAP: Final = Message(
+    "ConfigMap",
+    (
+        _f(1, "metadata", OBJECT_META),
+        _f(4, "immutable", BOOL, ptr=True),
+        _map(2, "data", STRING),
+        _map(3, "binaryData", BYTES),
+    ),
+)
 
-SECRET: Final = Message("Secret", (
-    _f(1, "metadata", OBJECT_META),
-    _f(5, "immutable", BOOL, ptr=True),
-    _map(2, "data", BYTES),
-    _map(4, "stringData", STRING),
-    _f(3, "type", STRING),
-))
+SECRET: Final = Message(
+    "Secret",
+    (
+        _f(1, "metadata", OBJECT_META),
+        _f(5, "immutable", BOOL, ptr=True),
+        _map(2, "data", BYTES),
+        _map(4, "stringData", STRING),
+        _f(3, "type", STRING),
+    ),
+)
 
-SERVICE_ACCOUNT: Final = Message("ServiceAccount", (
-    _f(1, "metadata", OBJECT_META),
-    _rep(2, "secrets", OBJECT_REFERENCE),
-    _rep(3, "imagePullSecrets", LOCAL_OBJECT_REFERENCE),
-    _f(4, "automountServiceAccountToken", BOOL, ptr=True),
-))
+SERVICE_ACCOUNT: Final = Message(
+    "ServiceAccount",
+    (
+        _f(1, "metadata", OBJECT_META),
+        _rep(2, "secrets", OBJECT_REFERENCE),
+        _rep(3, "imagePullSecrets", LOCAL_OBJECT_REFERENCE),
+        _f(4, "automountServiceAccountToken", BOOL, ptr=True),
+    ),
+)
 
-EVENT: Final = Message("Event", (
-    _f(1, "metadata", OBJECT_META),
-    _f(2, "involvedObject", OBJECT_REFERENCE),
-    _f(3, "reason", STRING),
-    _f(4, "message", STRING),
-    _f(5, "source", Message("EventSource", (_f(1, "component", STRING), _f(2, "host", STRING)))),
-    _f(6, "firstTimestamp", TIME),
-    _f(7, "lastTimestamp", TIME),
-    _f(8, "count", INT32),
-    _f(9, "type", STRING),
-    _f(10, "eventTime", MICRO_TIME),
-    _f(11, "series", Message("EventSeries", (_f(1, "count", INT32), _f(2, "lastObservedTime", MICRO_TIME))),
-       ptr=True),
-    _f(12, "action", STRING),
-    _f(13, "related", OBJECT_REFERENCE, ptr=True),
-    _f(14, "reportingComponent", STRING, omitempty=False),
-    _f(15, "reportingInstance", STRING, omitempty=False),
-))
+EVENT: Final = Message(
+    "Event",
+    (
+        _f(1, "metadata", OBJECT_META),
+        _f(2, "involvedObject", OBJECT_REFERENCE),
+        _f(3, "reason", STRING),
+        _f(4, "message", STRING),
+        _f(5, "source", Message("EventSource", (_f(1, "component", STRING), _f(2, "host", STRING)))),
+        _f(6, "firstTimestamp", TIME),
+        _f(7, "lastTimestamp", TIME),
+        _f(8, "count", INT32),
+        _f(9, "type", STRING),
+        _f(10, "eventTime", MICRO_TIME),
+        _f(
+            11,
+            "series",
+            Message("EventSeries", (_f(1, "count", INT32), _f(2, "lastObservedTime", MICRO_TIME))),
+            ptr=True,
+        ),
+        _f(12, "action", STRING),
+        _f(13, "related", OBJECT_REFERENCE, ptr=True),
+        _f(14, "reportingComponent", STRING, omitempty=False),
+        _f(15, "reportingInstance", STRING, omitempty=False),
+    ),
+)
 
 # --------------------------------------------------------------------------------------------------
 # authorization/v1 (k8s.io/api/authorization/v1/generated.proto)
 # --------------------------------------------------------------------------------------------------
 
-RESOURCE_ATTRIBUTES: Final = Message("ResourceAttributes", (
-    _f(1, "namespace", STRING),
-    _f(2, "verb", STRING),
-    _f(3, "group", STRING),
-    _f(4, "version", STRING),
-    _f(5, "resource", STRING),
-    _f(6, "subresource", STRING),
-    _f(7, "name", STRING),
-    _f(8, "fieldSelector", Message("FieldSelectorAttributes", (
-        _f(1, "rawSelector", STRING),
-        _rep(2, "requirements", FIELD_SELECTOR_REQUIREMENT),
-    )), ptr=True),
-    _f(9, "labelSelector", Message("LabelSelectorAttributes", (
-        _f(1, "rawSelector", STRING),
-        _rep(2, "requirements", LABEL_SELECTOR_REQUIREMENT),
-    )), ptr=True),
-))
+RESOURCE_ATTRIBUTES: Final = Message(
+    "ResourceAttributes",
+    (
+        _f(1, "namespace", STRING),
+        _f(2, "verb", STRING),
+        _f(3, "group", STRING),
+        _f(4, "version", STRING),
+        _f(5, "resource", STRING),
+        _f(6, "subresource", STRING),
+        _f(7, "name", STRING),
+        _f(
+            8,
+            "fieldSelector",
+            Message(
+                "FieldSelectorAttributes",
+                (
+                    _f(1, "rawSelector", STRING),
+                    _rep(2, "requirements", FIELD_SELECTOR_REQUIREMENT),
+                ),
+            ),
+            ptr=True,
+        ),
+        _f(
+            9,
+            "labelSelector",
+            Message(
+                "LabelSelectorAttributes",
+                (
+                    _f(1, "rawSelector", STRING),
+                    _rep(2, "requirements", LABEL_SELECTOR_REQUIREMENT),
+                ),
+            ),
+            ptr=True,
+        ),
+    ),
+)
 
 NON_RESOURCE_ATTRIBUTES: Final = Message("NonResourceAttributes", (_f(1, "path", STRING), _f(2, "verb", STRING)))
 
-SUBJECT_ACCESS_REVIEW_STATUS: Final = Message("SubjectAccessReviewStatus", (
-    _f(1, "allowed", BOOL, omitempty=False),
-    _f(4, "denied", BOOL),
-    _f(2, "reason", STRING),
-    _f(3, "evaluationError", STRING),
-))
+SUBJECT_ACCESS_REVIEW_STATUS: Final = Message(
+    "SubjectAccessReviewStatus",
+    (
+        _f(1, "allowed", BOOL, omitempty=False),
+        _f(4, "denied", BOOL),
+        _f(2, "reason", STRING),
+        _f(3, "evaluationError", STRING),
+    ),
+)
 
-SUBJECT_ACCESS_REVIEW_SPEC: Final = Message("SubjectAccessReviewSpec", (
-    _f(1, "resourceAttributes", RESOURCE_ATTRIBUTES, ptr=True),
-    _f(2, "nonResourceAttributes", NON_RESOURCE_ATTRIBUTES, ptr=True),
-    _f(3, "user", STRING),
-    _rep(4, "groups", STRING),
-    _map(5, "extra", EXTRA_VALUE),
-    _f(6, "uid", STRING),
-))
-
-SELF_SUBJECT_ACCESS_REVIEW: Final = Message("SelfSubjectAccessReview", (
-    _f(1, "metadata", OBJECT_META),
-    _f(2, "spec", Message("SelfSubjectAccessReviewSpec", (
+SUBJECT_ACCESS_REVIEW_SPEC: Final = Message(
+    "SubjectAccessReviewSpec",
+    (
         _f(1, "resourceAttributes", RESOURCE_ATTRIBUTES, ptr=True),
         _f(2, "nonResourceAttributes", NON_RESOURCE_ATTRIBUTES, ptr=True),
-    )), omitempty=False),
-    _f(3, "status", SUBJECT_ACCESS_REVIEW_STATUS),
-))
+        _f(3, "user", STRING),
+        _rep(4, "groups", STRING),
+        _map(5, "extra", EXTRA_VALUE),
+        _f(6, "uid", STRING),
+    ),
+)
 
-SUBJECT_ACCESS_REVIEW: Final = Message("SubjectAccessReview", (
-    _f(1, "metadata", OBJECT_META),
-    _f(2, "spec", SUBJECT_ACCESS_REVIEW_SPEC, omitempty=False),
-    _f(3, "status", SUBJECT_ACCESS_REVIEW_STATUS),
-))
+SELF_SUBJECT_ACCESS_REVIEW: Final = Message(
+    "SelfSubjectAccessReview",
+    (
+        _f(1, "metadata", OBJECT_META),
+        _f(
+            2,
+            "spec",
+            Message(
+                "SelfSubjectAccessReviewSpec",
+                (
+                    _f(1, "resourceAttributes", RESOURCE_ATTRIBUTES, ptr=True),
+                    _f(2, "nonResourceAttributes", NON_RESOURCE_ATTRIBUTES, ptr=True),
+                ),
+            ),
+            omitempty=False,
+        ),
+        _f(3, "status", SUBJECT_ACCESS_REVIEW_STATUS),
+    ),
+)
 
-SELF_SUBJECT_RULES_REVIEW: Final = Message("SelfSubjectRulesReview", (
-    _f(1, "metadata", OBJECT_META),
-    _f(2, "spec", Message("SelfSubjectRulesReviewSpec", (_f(1, "namespace", STRING),)), omitempty=False),
-    _f(3, "status", Message("SubjectRulesReviewStatus", (
-        _rep(1, "resourceRules", Message("ResourceRule", (
-            _rep(1, "verbs", STRING, omitempty=False),
-            _rep(2, "apiGroups", STRING),
-            _rep(3, "resources", STRING),
-            _rep(4, "resourceNames", STRING),
-        )), omitempty=False),
-        _rep(2, "nonResourceRules", Message("NonResourceRule", (
-            _rep(1, "verbs", STRING, omitempty=False),
-            _rep(2, "nonResourceURLs", STRING),
-        )), omitempty=False),
-        _f(3, "incomplete", BOOL, omitempty=False),
-        _f(4, "evaluationError", STRING),
-    ))),
-))
+SUBJECT_ACCESS_REVIEW: Final = Message(
+    "SubjectAccessReview",
+    (
+        _f(1, "metadata", OBJECT_META),
+        _f(2, "spec", SUBJECT_ACCESS_REVIEW_SPEC, omitempty=False),
+        _f(3, "status", SUBJECT_ACCESS_REVIEW_STATUS),
+    ),
+)
+
+SELF_SUBJECT_RULES_REVIEW: Final = Message(
+    "SelfSubjectRulesReview",
+    (
+        _f(1, "metadata", OBJECT_META),
+        _f(2, "spec", Message("SelfSubjectRulesReviewSpec", (_f(1, "namespace", STRING),)), omitempty=False),
+        _f(
+            3,
+            "status",
+            Message(
+                "SubjectRulesReviewStatus",
+                (
+                    _rep(
+                        1,
+                        "resourceRules",
+                        Message(
+                            "ResourceRule",
+                            (
+                                _rep(1, "verbs", STRING, omitempty=False),
+                                _rep(2, "apiGroups", STRING),
+                                _rep(3, "resources", STRING),
+                                _rep(4, "resourceNames", STRING),
+                            ),
+                        ),
+                        omitempty=False,
+                    ),
+                    _rep(
+                        2,
+                        "nonResourceRules",
+                        Message(
+                            "NonResourceRule",
+                            (
+                                _rep(1, "verbs", STRING, omitempty=False),
+                                _rep(2, "nonResourceURLs", STRING),
+                            ),
+                        ),
+                        omitempty=False,
+                    ),
+                    _f(3, "incomplete", BOOL, omitempty=False),
+                    _f(4, "evaluationError", STRING),
+                ),
+            ),
+        ),
+    ),
+)
 
 # --------------------------------------------------------------------------------------------------
 # authentication/v1 (k8s.io/api/authentication/v1/generated.proto)
 # --------------------------------------------------------------------------------------------------
 
-USER_INFO: Final = Message("UserInfo", (
-    _f(1, "username", STRING),
-    _f(2, "uid", STRING),
-    _rep(3, "groups", STRING),
-    _map(4, "extra", EXTRA_VALUE),
-))
+USER_INFO: Final = Message(
+    "UserInfo",
+    (
+        _f(1, "username", STRING),
+        _f(2, "uid", STRING),
+        _rep(3, "groups", STRING),
+        _map(4, "extra", EXTRA_VALUE),
+    ),
+)
 
-SELF_SUBJECT_REVIEW: Final = Message("SelfSubjectReview", (
-    _f(1, "metadata", OBJECT_META),
-    _f(2, "status", Message("SelfSubjectReviewStatus", (_f(1, "userInfo", USER_INFO),))),
-))
+SELF_SUBJECT_REVIEW: Final = Message(
+    "SelfSubjectReview",
+    (
+        _f(1, "metadata", OBJECT_META),
+        _f(2, "status", Message("SelfSubjectReviewStatus", (_f(1, "userInfo", USER_INFO),))),
+    ),
+)
 
-TOKEN_REQUEST: Final = Message("TokenRequest", (
-    _f(1, "metadata", OBJECT_META),
-    _f(2, "spec", Message("TokenRequestSpec", (
-        _rep(1, "audiences", STRING, omitempty=False),
-        _f(4, "expirationSeconds", INT64, ptr=True, omitempty=False),
-        _f(3, "boundObjectRef", Message("BoundObjectReference", (
-            _f(1, "kind", STRING),
-            _f(2, "apiVersion", STRING),
-            _f(3, "name", STRING),
-            _f(4, "uid", STRING),  # "uID" in generated.proto, "uid" in JSON
-        )), ptr=True, omitempty=False),
-        _map(5, "attestations", ATTESTATION_VALUE),
-    )), omitempty=False),
-    _f(3, "status", Message("TokenRequestStatus", (
-        _f(1, "token", STRING, omitempty=False),
-        _f(2, "expirationTimestamp", TIME, omitempty=False),
-    ))),
-))
+TOKEN_REQUEST: Final = Message(
+    "TokenRequest",
+    (
+        _f(1, "metadata", OBJECT_META),
+        _f(
+            2,
+            "spec",
+            Message(
+                "TokenRequestSpec",
+                (
+                    _rep(1, "audiences", STRING, omitempty=False),
+                    _f(4, "expirationSeconds", INT64, ptr=True, omitempty=False),
+                    _f(
+                        3,
+                        "boundObjectRef",
+                        Message(
+                            "BoundObjectReference",
+                            (
+                                _f(1, "kind", STRING),
+                                _f(2, "apiVersion", STRING),
+                                _f(3, "name", STRING),
+                                _f(4, "uid", STRING),  # "uID" in generated.proto, "uid" in JSON
+                            ),
+                        ),
+                        ptr=True,
+                        omitempty=False,
+                    ),
+                    _map(5, "attestations", ATTESTATION_VALUE),
+                ),
+            ),
+            omitempty=False,
+        ),
+        _f(
+            3,
+            "status",
+            Message(
+                "TokenRequestStatus",
+                (
+                    _f(1, "token", STRING, omitempty=False),
+                    _f(2, "expirationTimestamp", TIME, omitempty=False),
+                ),
+            ),
+        ),
+    ),
+)
 
-TOKEN_REVIEW: Final = Message("TokenReview", (
-    _f(1, "metadata", OBJECT_META),
-    _f(2, "spec", Message("TokenReviewSpec", (_f(1, "token", STRING), _rep(2, "audiences", STRING))),
-       omitempty=False),
-    _f(3, "status", Message("TokenReviewStatus", (
-        _f(1, "authenticated", BOOL),
-        _f(2, "user", USER_INFO),
-        _rep(4, "audiences", STRING),
-        _f(3, "error", STRING),
-    ))),
-))
+TOKEN_REVIEW: Final = Message(
+    "TokenReview",
+    (
+        _f(1, "metadata", OBJECT_META),
+        _f(
+            2,
+            "spec",
+            Message("TokenReviewSpec", (_f(1, "token", STRING), _rep(2, "audiences", STRING))),
+            omitempty=False,
+        ),
+        _f(
+            3,
+            "status",
+            Message(
+                "TokenReviewStatus",
+                (
+                    _f(1, "authenticated", BOOL),
+                    _f(2, "user", USER_INFO),
+                    _rep(4, "audiences", STRING),
+                    _f(3, "error", STRING),
+                ),
+            ),
+        ),
+    ),
+)
 
 # --------------------------------------------------------------------------------------------------
 # coordination/v1 (k8s.io/api/coordination/v1/generated.proto)
 # --------------------------------------------------------------------------------------------------
 
-LEASE: Final = Message("Lease", (
-    _f(1, "metadata", OBJECT_META),
-    _f(2, "spec", Message("LeaseSpec", (
-        _f(1, "holderIdentity", STRING, ptr=True),
-        _f(2, "leaseDurationSeconds", INT32, ptr=True),
-        _f(3, "acquireTime", MICRO_TIME, ptr=True),
-        _f(4, "renewTime", MICRO_TIME, ptr=True),
-        _f(5, "leaseTransitions", INT32, ptr=True),
-        _f(6, "strategy", STRING, ptr=True),
-        _f(7, "preferredHolder", STRING, ptr=True),
-    ))),
-))
+LEASE: Final = Message(
+    "Lease",
+    (
+        _f(1, "metadata", OBJECT_META),
+        _f(
+            2,
+            "spec",
+            Message(
+                "LeaseSpec",
+                (
+                    _f(1, "holderIdentity", STRING, ptr=True),
+                    _f(2, "leaseDurationSeconds", INT32, ptr=True),
+                    _f(3, "acquireTime", MICRO_TIME, ptr=True),
+                    _f(4, "renewTime", MICRO_TIME, ptr=True),
+                    _f(5, "leaseTransitions", INT32, ptr=True),
+                    _f(6, "strategy", STRING, ptr=True),
+                    _f(7, "preferredHolder", STRING, ptr=True),
+                ),
+            ),
+        ),
+    ),
+)
 
 # --------------------------------------------------------------------------------------------------
 # Envelope and kinds
 # --------------------------------------------------------------------------------------------------
 
 TYPE_META: Final = Message("TypeMeta", (_f(1, "apiVersion", STRING), _f(2, "kind", STRING)))
-UNKNOWN: Final = Message("Unknown", (
-    _f(1, "typeMeta", TYPE_META),
-    _f(2, "raw", BYTES),
-    _f(3, "contentEncoding", STRING),
-    _f(4, "contentType", STRING),
-))
+UNKNOWN: Final = Message(
+    "Unknown",
+    (
+        _f(1, "typeMeta", TYPE_META),
+        _f(2, "raw", BYTES),
+        _f(3, "contentEncoding", STRING),
+        _f(4, "contentType", STRING),
+    ),
+)
 
-KINDS: Final[Mapping[tuple[str, str], Message]] = MappingProxyType({
-    ("v1", "Namespace"): NAMESPACE,
-    ("v1", "ConfigMap"): CONFIG_MAP,
-    ("v1", "Secret"): SECRET,
-    ("v1", "ServiceAccount"): SERVICE_ACCOUNT,
-    ("v1", "Event"): EVENT,
-    ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): SELF_SUBJECT_ACCESS_REVIEW,
-    ("authorization.k8s.io/v1", "SelfSubjectRulesReview"): SELF_SUBJECT_RULES_REVIEW,
-    ("authorization.k8s.io/v1", "SubjectAccessReview"): SUBJECT_ACCESS_REVIEW,
-    ("authorization.k8s.io/v1", "LocalSubjectAccessReview"): SUBJECT_ACCESS_REVIEW,
-    ("authentication.k8s.io/v1", "SelfSubjectReview"): SELF_SUBJECT_REVIEW,
-    ("authentication.k8s.io/v1", "TokenRequest"): TOKEN_REQUEST,
-    ("authentication.k8s.io/v1", "TokenReview"): TOKEN_REVIEW,
-    ("coordination.k8s.io/v1", "Lease"): LEASE,
-    # metav1.AddToGroupVersion registers the option kinds in every group version.
-    (ANY_VERSION, "DeleteOptions"): DELETE_OPTIONS,
-})
+KINDS: Final[Mapping[tuple[str, str], Message]] = MappingProxyType(
+    {
+        ("v1", "Namespace"): NAMESPACE,
+        ("v1", "ConfigMap"): CONFIG_MAP,
+        ("v1", "Secret"): SECRET,
+        ("v1", "ServiceAccount"): SERVICE_ACCOUNT,
+        ("v1", "Event"): EVENT,
+        ("authorization.k8s.io/v1", "SelfSubjectAccessReview"): SELF_SUBJECT_ACCESS_REVIEW,
+        ("authorization.k8s.io/v1", "SelfSubjectRulesReview"): SELF_SUBJECT_RULES_REVIEW,
+        ("authorization.k8s.io/v1", "SubjectAccessReview"): SUBJECT_ACCESS_REVIEW,
+        ("authorization.k8s.io/v1", "LocalSubjectAccessReview"): SUBJECT_ACCESS_REVIEW,
+        ("authentication.k8s.io/v1", "SelfSubjectReview"): SELF_SUBJECT_REVIEW,
+        ("authentication.k8s.io/v1", "TokenRequest"): TOKEN_REQUEST,
+        ("authentication.k8s.io/v1", "TokenReview"): TOKEN_REVIEW,
+        ("coordination.k8s.io/v1", "Lease"): LEASE,
+        # metav1.AddToGroupVersion registers the option kinds in every group version.
+        (ANY_VERSION, "DeleteOptions"): DELETE_OPTIONS,
+    }
+)
 """``(apiVersion, kind)`` -> top-level message. ``ANY_VERSION`` matches every apiVersion."""
 
 
@@ -667,9 +859,7 @@ def _group(msg: Message, data: bytes, path: str) -> dict[int, list[int | bytes]]
         bucket = grouped.setdefault(number, [])
         if wire == expected:
             bucket.append(value)
-        elif (
-            expected == WireType.VARINT and wire == WireType.LEN and fd.cardinality is Cardinality.REPEATED
-        ):
+        elif expected == WireType.VARINT and wire == WireType.LEN and fd.cardinality is Cardinality.REPEATED:
             assert isinstance(value, bytes)
             pos = 0
             while pos < len(value):

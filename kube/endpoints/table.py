@@ -1,4 +1,5 @@
 """meta.k8s.io/v1 Table rendering for `kubectl get` (server-side printing)."""
+
 from __future__ import annotations
 
 import time
@@ -20,12 +21,20 @@ def _age(ts: str | None, now: float) -> str:
 
 
 def columns(info: ResourceInfo) -> list[Column]:
-    name = Column("Name", "string", lambda o: o.get("metadata", {}).get("name", ""), format="name",
-                  description="Name must be unique within a namespace. More info: "
-                              "https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names")
-    age = Column("Age", "string", lambda o: o.get("metadata", {}).get("creationTimestamp"),
-                 description="CreationTimestamp is a timestamp representing the server time when this object was "
-                             "created.")
+    name = Column(
+        "Name",
+        "string",
+        lambda o: o.get("metadata", {}).get("name", ""),
+        format="name",
+        description="Name must be unique within a namespace. More info: "
+        "https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names",
+    )
+    age = Column(
+        "Age",
+        "string",
+        lambda o: o.get("metadata", {}).get("creationTimestamp"),
+        description="CreationTimestamp is a timestamp representing the server time when this object was created.",
+    )
     cols = info.strategy.columns()
     if any(c.name == "Created At" for c in cols):
         return [name, *cols]
@@ -52,9 +61,16 @@ def _row_object(obj: Obj, include: str) -> Obj | None:
     return {"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1", "metadata": obj.get("metadata", {})}
 
 
-def table(info: ResourceInfo, objects: list[Obj], *, include_object: str = "Metadata",
-          resource_version: str = "", continue_token: str = "", remaining: int | None = None,
-          with_columns: bool = True) -> Obj:
+def table(
+    info: ResourceInfo,
+    objects: list[Obj],
+    *,
+    include_object: str = "Metadata",
+    resource_version: str = "",
+    continue_token: str = "",
+    remaining: int | None = None,
+    with_columns: bool = True,
+) -> Obj:
     cols = columns(info)
     now = time.time()
     rows = []
@@ -74,8 +90,14 @@ def table(info: ResourceInfo, objects: list[Obj], *, include_object: str = "Meta
     out: Obj = {"kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": meta}
     if with_columns:
         out["columnDefinitions"] = [
-            {"name": c.name, "type": "string" if c.type == "date" else c.type, "format": c.format,
-             "description": c.description, "priority": c.priority} for c in cols
+            {
+                "name": c.name,
+                "type": "string" if c.type == "date" else c.type,
+                "format": c.format,
+                "description": c.description,
+                "priority": c.priority,
+            }
+            for c in cols
         ]
     else:
         out["columnDefinitions"] = []

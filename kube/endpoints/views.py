@@ -1,9 +1,10 @@
 """DRF views of the Kubernetes API. Thin: parse → authenticate/authorize → call the Store →
 render. Watches are not served here but by `kube.endpoints.watch` (routed by the ASGI router).
 """
+
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs
 
 import orjson
@@ -22,21 +23,35 @@ from kube.registry.store import PATCH_APPLY, PATCH_TYPES, STORE
 
 from . import discovery, openapi, options, table
 from .errors import status_response
-from .negotiation import (AGGREGATED_DISCOVERY_CONTENT_TYPE, TABLE_CONTENT_TYPE, decode_body,
-                          wants_aggregated_discovery, wants_table)
+from .negotiation import (
+    AGGREGATED_DISCOVERY_CONTENT_TYPE,
+    TABLE_CONTENT_TYPE,
+    decode_body,
+    wants_aggregated_discovery,
+    wants_table,
+)
 from .paths import RequestInfo, parse_resource_path, resolve_cluster
 
 VERSION_INFO = {
-    "major": "1", "minor": "35", "emulationMajor": "1", "emulationMinor": "35",
-    "minCompatibilityMajor": "1", "minCompatibilityMinor": "34",
-    "gitVersion": "v1.35.0+kcp-django", "gitCommit": "0000000000000000000000000000000000000000",
-    "gitTreeState": "clean", "buildDate": "2026-11-23T00:00:00Z", "goVersion": "python3",
-    "compiler": "cpython", "platform": "linux/amd64",
+    "major": "1",
+    "minor": "35",
+    "emulationMajor": "1",
+    "emulationMinor": "35",
+    "minCompatibilityMajor": "1",
+    "minCompatibilityMinor": "34",
+    "gitVersion": "v1.35.0+kcp-django",
+    "gitCommit": "0000000000000000000000000000000000000000",
+    "gitTreeState": "clean",
+    "buildDate": "2026-11-23T00:00:00Z",
+    "goVersion": "python3",
+    "compiler": "cpython",
+    "platform": "linux/amd64",
 }
 
 
-def json_response(data: Any, status: int = 200, content_type: str = "application/json",
-                  warnings: list[str] | None = None) -> HttpResponse:
+def json_response(
+    data: Any, status: int = 200, content_type: str = "application/json", warnings: list[str] | None = None
+) -> HttpResponse:
     resp = HttpResponse(orjson.dumps(data), status=status, content_type=content_type)
     for w in warnings or []:
         escaped = w.replace("\\", "\\\\").replace('"', '\\"')
@@ -84,7 +99,7 @@ class KubeAPIView(APIView):
     # --- dispatch -----------------------------------------------------------------------------
     def serve(self, request: Request, path: str, cluster_path: str) -> HttpResponse:
         cluster = resolve_cluster(cluster_path)
-        user: UserInfo = request.user
+        user = cast(UserInfo, request.user)
         if cluster == "*" and not user.is_admin:
             raise errors.Forbidden(f'User "{user.name}" cannot list across all logical clusters')
         query = {k: v[-1] for k, v in parse_qs(request.META.get("QUERY_STRING", ""), keep_blank_values=True).items()}
@@ -104,11 +119,15 @@ class KubeAPIView(APIView):
         parts = [p for p in path.strip("/").split("/") if p]
         if parts == ["api"]:
             if wants_aggregated_discovery(accept):
-                return json_response(discovery.aggregated(resources, core=True), content_type=AGGREGATED_DISCOVERY_CONTENT_TYPE)
+                return json_response(
+                    discovery.aggregated(resources, core=True), content_type=AGGREGATED_DISCOVERY_CONTENT_TYPE
+                )
             return json_response(discovery.api_versions(request.get_host()))
         if parts == ["apis"]:
             if wants_aggregated_discovery(accept):
-                return json_response(discovery.aggregated(resources, core=False), content_type=AGGREGATED_DISCOVERY_CONTENT_TYPE)
+                return json_response(
+                    discovery.aggregated(resources, core=False), content_type=AGGREGATED_DISCOVERY_CONTENT_TYPE
+                )
             return json_response(discovery.api_group_list(resources))
         doc: dict[str, Any] | None = None
         if len(parts) == 2 and parts[0] == "api":
@@ -160,7 +179,7 @@ class KubeAPIView(APIView):
             raise errors.NotFound("the server could not find the requested resource")
         if cluster == "*" and ri.verb not in ("list",):
             raise errors.MethodNotAllowed("only list and watch are served across logical clusters")
-        user: UserInfo = request.user
+        user = cast(UserInfo, request.user)
         ctx = RequestContext(cluster=cluster, user=user)
         accept = request.META.get("HTTP_ACCEPT", "")
         verb = ri.verb
@@ -169,17 +188,25 @@ class KubeAPIView(APIView):
         if verb == "get":
             obj = STORE.get(info, ctx, ri.namespace, ri.name)
             if wants_table(accept):
-                return json_response(table.table(info, [obj], include_object=query.get("includeObject", "Metadata"),
-                                                 resource_version=obj["metadata"].get("resourceVersion", "")),
-                                     content_type=TABLE_CONTENT_TYPE)
+                return json_response(
+                    table.table(
+                        info,
+                        [obj],
+                        include_object=query.get("includeObject", "Metadata"),
+                        resource_version=obj["metadata"].get("resourceVersion", ""),
+                    ),
+                    content_type=TABLE_CONTENT_TYPE,
+                )
             return json_response(obj)
         if verb == "list":
-            return self.list(info, ctx, ri, query, accept)
+            return self.list_objects(info, ctx, ri, query, accept)
         body = self.read_body(request, required=verb in ("create", "update", "patch"))
         ctx.dry_run = options.dry_run(request.query_params.getlist("dryRun"))
         if verb in ("create", "update", "patch"):
             ctx.field_validation = options.field_validation(query.get("fieldValidation"))
-            ctx.field_manager = options.field_manager(query.get("fieldManager"), request.META.get("HTTP_USER_AGENT", ""))
+            ctx.field_manager = options.field_manager(
+                query.get("fieldManager"), request.META.get("HTTP_USER_AGENT", "")
+            )
         content_type = request.META.get("CONTENT_TYPE", "")
         if verb == "create":
             if ri.name:
@@ -197,15 +224,18 @@ class KubeAPIView(APIView):
             media = (content_type or "").split(";")[0].strip().lower()
             if media not in PATCH_TYPES:
                 raise errors.UnsupportedMediaType(
-                    f"the body of the request was in an unknown format - accepted media types include: "
-                    + ", ".join(t for t in PATCH_TYPES if info.strategy.allow_strategic_merge_patch
-                                or "strategic" not in t))
+                    "the body of the request was in an unknown format - accepted media types include: "
+                    + ", ".join(
+                        t for t in PATCH_TYPES if info.strategy.allow_strategic_merge_patch or "strategic" not in t
+                    )
+                )
             if media == PATCH_APPLY:
                 ctx.field_manager = query.get("fieldManager", "")  # required for apply: no User-Agent default
             data = decode_body(body, "application/yaml" if media == PATCH_APPLY else "application/json")
             force = options._bool(query.get("force"))
-            obj, created = STORE.patch(info, ctx, ri.namespace, ri.name, media, data, force=force,
-                                       subresource=ri.subresource)
+            obj, created = STORE.patch(
+                info, ctx, ri.namespace, ri.name, media, data, force=force, subresource=ri.subresource
+            )
             return json_response(obj, status=201 if created else 200, warnings=ctx.warnings)
         if verb == "delete":
             opts = self.delete_options(body, content_type, query)
@@ -216,28 +246,46 @@ class KubeAPIView(APIView):
             lo = options.list_options(query, info, watch=False)
             opts = self.delete_options(body, content_type, query)
             ctx.dry_run = ctx.dry_run or options.dry_run(opts.get("dryRun") or [])
-            result = STORE.delete_collection(info, ctx, ri.namespace, label_q=lo.label_q, field_q=lo.field_q,
-                                             options=opts)
+            result = STORE.delete_collection(
+                info, ctx, ri.namespace, label_q=lo.label_q, field_q=lo.field_q, options=opts
+            )
             return json_response(self.list_body(info, result.items, str(result.revision), "", None))
         raise errors.MethodNotAllowed("the server does not allow this method on the requested resource")
 
-    def list(self, info: ResourceInfo, ctx: RequestContext, ri: RequestInfo, query: dict[str, str],
-             accept: str) -> HttpResponse:
+    def list_objects(
+        self, info: ResourceInfo, ctx: RequestContext, ri: RequestInfo, query: dict[str, str], accept: str
+    ) -> HttpResponse:
         lo = options.list_options(query, info, watch=False)
-        result = STORE.list(info, ctx, ri.namespace, label_q=lo.label_q, field_q=lo.field_q, limit=lo.limit,
-                            continue_token=lo.continue_token)
+        result = STORE.list(
+            info,
+            ctx,
+            ri.namespace,
+            label_q=lo.label_q,
+            field_q=lo.field_q,
+            limit=lo.limit,
+            continue_token=lo.continue_token,
+        )
         if lo.resource_version_match == "Exact" and lo.resource_version and int(lo.resource_version) != result.revision:
             raise errors.Expired(f"too old resource version: {lo.resource_version} ({result.revision})")
         rv = str(result.revision)
         if wants_table(accept):
-            return json_response(table.table(info, result.items, include_object=lo.include_object, resource_version=rv,
-                                             continue_token=result.continue_token, remaining=result.remaining),
-                                 content_type=TABLE_CONTENT_TYPE)
+            return json_response(
+                table.table(
+                    info,
+                    result.items,
+                    include_object=lo.include_object,
+                    resource_version=rv,
+                    continue_token=result.continue_token,
+                    remaining=result.remaining,
+                ),
+                content_type=TABLE_CONTENT_TYPE,
+            )
         return json_response(self.list_body(info, result.items, rv, result.continue_token, result.remaining))
 
     @staticmethod
-    def list_body(info: ResourceInfo, items: list[dict[str, Any]], rv: str, token: str,
-                  remaining: int | None) -> dict[str, Any]:
+    def list_body(
+        info: ResourceInfo, items: list[dict[str, Any]], rv: str, token: str, remaining: int | None
+    ) -> dict[str, Any]:
         meta: dict[str, Any] = {"resourceVersion": rv}
         if token:
             meta["continue"] = token

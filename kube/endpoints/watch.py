@@ -9,6 +9,7 @@ Order of a stream (reference/kube-clients.md §6):
 3. otherwise resume after RV N: events N < rev ≤ P from the log (410 when N is compacted);
 4. live events from the queue, skipping anything at or below the last revision sent.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -31,7 +32,7 @@ from kube.registry.context import RequestContext
 from kube.registry.store import STORE
 from kube.storage import backend
 from kube.storage.backend import ListScope
-from kube.storage.pump import OVERFLOW, PUMP, LogEvent, Subscription
+from kube.storage.pump import OVERFLOW, LogEvent, Subscription, get_pump
 
 from . import options, table
 from .negotiation import TABLE_CONTENT_TYPE, wants_table
@@ -46,7 +47,7 @@ def is_watch_request(scope: dict[str, Any]) -> bool:
     if scope.get("type") != "http" or scope.get("method") != "GET":
         return False
     q = parse_qs(scope.get("query_string", b"").decode("latin-1"))
-    return (q.get("watch", [""])[-1].lower() in ("true", "1"))
+    return q.get("watch", [""])[-1].lower() in ("true", "1")
 
 
 class WatchConsumer(AsyncHttpConsumer):
@@ -64,9 +65,13 @@ class WatchConsumer(AsyncHttpConsumer):
             await self.send_response(500, orjson.dumps(err.status()), headers=[(b"Content-Type", b"application/json")])
             return
         content_type = TABLE_CONTENT_TYPE if plan["table"] else "application/json"
-        await self.send_headers(status=200, headers=[
-            (b"Content-Type", content_type.encode()), (b"Cache-Control", b"no-cache, private"),
-        ])
+        await self.send_headers(
+            status=200,
+            headers=[
+                (b"Content-Type", content_type.encode()),
+                (b"Cache-Control", b"no-cache, private"),
+            ],
+        )
         await self.send_body(b"", more_body=True)  # flush headers: clients wait for them
         self.task = asyncio.get_running_loop().create_task(self.stream(plan))
 
@@ -106,23 +111,34 @@ class WatchConsumer(AsyncHttpConsumer):
         if not ri.is_resource or ri.subresource:
             raise errors.NotFound("the server could not find the requested resource")
         info = await database_sync_to_async(REGISTRY.resolve)(
-            cluster=cluster, group=ri.group, version=ri.version, resource=ri.resource)
+            cluster=cluster, group=ri.group, version=ri.version, resource=ri.resource
+        )
         if info is None or (ri.namespace and not info.namespaced):
             raise errors.NotFound("the server could not find the requested resource")
         if "watch" not in info.verbs:
             raise errors.MethodNotAllowed("the server does not allow this method on the requested resource")
-        query = {k: v[-1] for k, v in parse_qs(self.scope.get("query_string", b"").decode("latin-1"),
-                                                keep_blank_values=True).items()}
+        query = {
+            k: v[-1]
+            for k, v in parse_qs(self.scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True).items()
+        }
         lo = options.list_options(query, info, watch=True, name=ri.name)
         scope = ListScope(cluster, info.storage_group, info.storage_resource, ri.namespace if info.namespaced else "")
-        return {"info": info, "lo": lo, "scope": scope, "cluster": cluster, "namespace": ri.namespace,
-                "table": wants_table(headers.get("accept", "")), "include": lo.include_object}
+        return {
+            "info": info,
+            "lo": lo,
+            "scope": scope,
+            "cluster": cluster,
+            "namespace": ri.namespace,
+            "table": wants_table(headers.get("accept", "")),
+            "include": lo.include_object,
+        }
 
     # --- streaming ----------------------------------------------------------------------------------
     async def stream(self, plan: dict[str, Any]) -> None:
         info: ResourceInfo = plan["info"]
         lo: options.ListOptions = plan["lo"]
-        sub = await PUMP.subscribe(plan["scope"])
+        pump = get_pump()
+        sub = await pump.subscribe(plan["scope"])
         self._columns_sent = False
         try:
             await self._stream(plan, info, lo, sub)
@@ -135,23 +151,26 @@ class WatchConsumer(AsyncHttpConsumer):
             err = errors.InternalError(f"an internal error occurred: {type(e).__name__}")
             await self.send_body(orjson.dumps({"type": "ERROR", "object": err.status()}) + b"\n", more_body=True)
         finally:
-            PUMP.unsubscribe(sub)
+            pump.unsubscribe(sub)
         try:
             await self.send_body(b"", more_body=False)
         except Exception:  # the client went away
             pass
 
-    async def _stream(self, plan: dict[str, Any], info: ResourceInfo, lo: options.ListOptions,
-                      sub: Subscription) -> None:
-        timeout = lo.timeout_seconds if lo.timeout_seconds else settings.KUBE_WATCH_DEFAULT_TIMEOUT * (
-            1 + random.random())
+    async def _stream(
+        self, plan: dict[str, Any], info: ResourceInfo, lo: options.ListOptions, sub: Subscription
+    ) -> None:
+        timeout = (
+            lo.timeout_seconds if lo.timeout_seconds else settings.KUBE_WATCH_DEFAULT_TIMEOUT * (1 + random.random())
+        )
         deadline = time.monotonic() + timeout
         rv = lo.resource_version
         initial = lo.send_initial_events if lo.send_initial_events is not None else rv in ("", "0")
         if initial:
             ctx = RequestContext(cluster=plan["cluster"])
-            result = await database_sync_to_async(STORE.list)(info, ctx, plan["namespace"], label_q=lo.label_q,
-                                                               field_q=lo.field_q)
+            result = await database_sync_to_async(STORE.list)(
+                info, ctx, plan["namespace"], label_q=lo.label_q, field_q=lo.field_q
+            )
             for obj in result.items:
                 await self.emit(plan, "ADDED", obj)
             last = result.revision
@@ -169,8 +188,20 @@ class WatchConsumer(AsyncHttpConsumer):
                 if not events:
                     break
                 for ev in events:
-                    await self.emit_event(plan, LogEvent(ev.revision, ev.cluster, ev.group, ev.resource, ev.namespace,
-                                                         ev.name, ev.type, ev.object, ev.prev_labels))
+                    await self.emit_event(
+                        plan,
+                        LogEvent(
+                            ev.revision,
+                            ev.cluster,
+                            ev.group,
+                            ev.resource,
+                            ev.namespace,
+                            ev.name,
+                            ev.type,
+                            ev.object,
+                            ev.prev_labels,
+                        ),
+                    )
                     last = ev.revision
             if last < sub.start_position:
                 last = sub.start_position
@@ -186,7 +217,7 @@ class WatchConsumer(AsyncHttpConsumer):
                 item = await asyncio.wait_for(sub.queue.get(), wait)
             except TimeoutError:
                 if lo.allow_bookmarks and sub.queue.empty() and time.monotonic() < deadline:
-                    last = max(last, PUMP.position)
+                    last = max(last, get_pump().position)
                     await self.bookmark(info, last)
                 continue
             if item is OVERFLOW:
@@ -228,9 +259,13 @@ class WatchConsumer(AsyncHttpConsumer):
         if obj.get("apiVersion") != info.group_version:
             obj = {**obj, "apiVersion": info.group_version}
         if plan["table"]:
-            obj = table.table(info, [obj], include_object=plan["include"],
-                              resource_version=obj.get("metadata", {}).get("resourceVersion", ""),
-                              with_columns=not self._columns_sent)
+            obj = table.table(
+                info,
+                [obj],
+                include_object=plan["include"],
+                resource_version=obj.get("metadata", {}).get("resourceVersion", ""),
+                with_columns=not self._columns_sent,
+            )
             self._columns_sent = True
         await self.send_body(orjson.dumps({"type": type_, "object": obj}) + b"\n", more_body=True)
 

@@ -5,80 +5,85 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='Revision',
+            name="Revision",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('value', models.BigIntegerField(default=0)),
-                ('compacted', models.BigIntegerField(default=0)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("value", models.BigIntegerField(default=0)),
+                ("compacted", models.BigIntegerField(default=0)),
             ],
             options={
-                'db_table': 'kube_revision',
+                "db_table": "kube_revision",
             },
         ),
         migrations.CreateModel(
-            name='Token',
+            name="Token",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('token_hash', models.CharField(max_length=64, unique=True)),
-                ('user_name', models.CharField(max_length=253)),
-                ('uid', models.CharField(blank=True, max_length=64)),
-                ('groups', models.JSONField(default=list)),
-                ('description', models.CharField(blank=True, max_length=253)),
-                ('created', models.DateTimeField(auto_now_add=True)),
-                ('expires', models.DateTimeField(blank=True, null=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("token_hash", models.CharField(max_length=64, unique=True)),
+                ("user_name", models.CharField(max_length=253)),
+                ("uid", models.CharField(blank=True, max_length=64)),
+                ("groups", models.JSONField(default=list)),
+                ("description", models.CharField(blank=True, max_length=253)),
+                ("created", models.DateTimeField(auto_now_add=True)),
+                ("expires", models.DateTimeField(blank=True, null=True)),
             ],
             options={
-                'db_table': 'kube_token',
+                "db_table": "kube_token",
             },
         ),
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('revision', models.BigIntegerField(primary_key=True, serialize=False)),
-                ('cluster', models.CharField(max_length=128)),
-                ('group', models.CharField(blank=True, max_length=253)),
-                ('resource', models.CharField(max_length=253)),
-                ('namespace', models.CharField(blank=True, max_length=63)),
-                ('name', models.CharField(max_length=253)),
-                ('type', models.CharField(max_length=10)),
-                ('object', models.JSONField()),
-                ('prev_labels', models.JSONField(null=True)),
-                ('created', models.DateTimeField(auto_now_add=True)),
+                ("revision", models.BigIntegerField(primary_key=True, serialize=False)),
+                ("cluster", models.CharField(max_length=128)),
+                ("group", models.CharField(blank=True, max_length=253)),
+                ("resource", models.CharField(max_length=253)),
+                ("namespace", models.CharField(blank=True, max_length=63)),
+                ("name", models.CharField(max_length=253)),
+                ("type", models.CharField(max_length=10)),
+                ("object", models.JSONField()),
+                ("prev_labels", models.JSONField(null=True)),
+                ("created", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'db_table': 'kube_event',
-                'indexes': [models.Index(fields=['group', 'resource', 'revision'], name='kube_event_gr_rev')],
+                "db_table": "kube_event",
+                "indexes": [models.Index(fields=["group", "resource", "revision"], name="kube_event_gr_rev")],
             },
         ),
         migrations.CreateModel(
-            name='StoredObject',
+            name="StoredObject",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('cluster', models.CharField(max_length=128)),
-                ('group', models.CharField(blank=True, max_length=253)),
-                ('resource', models.CharField(max_length=253)),
-                ('namespace', models.CharField(blank=True, max_length=63)),
-                ('name', models.CharField(max_length=253)),
-                ('uid', models.UUIDField()),
-                ('resource_version', models.BigIntegerField()),
-                ('generation', models.BigIntegerField(default=0)),
-                ('deletion_timestamp', models.DateTimeField(blank=True, null=True)),
-                ('labels', models.JSONField(default=dict)),
-                ('body', models.JSONField()),
-                ('created', models.DateTimeField()),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("cluster", models.CharField(max_length=128)),
+                ("group", models.CharField(blank=True, max_length=253)),
+                ("resource", models.CharField(max_length=253)),
+                ("namespace", models.CharField(blank=True, max_length=63)),
+                ("name", models.CharField(max_length=253)),
+                ("uid", models.UUIDField()),
+                ("resource_version", models.BigIntegerField()),
+                ("generation", models.BigIntegerField(default=0)),
+                ("deletion_timestamp", models.DateTimeField(blank=True, null=True)),
+                ("labels", models.JSONField(default=dict)),
+                ("body", models.JSONField()),
+                ("created", models.DateTimeField()),
             ],
             options={
-                'db_table': 'kube_object',
-                'indexes': [django.contrib.postgres.indexes.GinIndex(fields=['labels'], name='kube_object_labels'), models.Index(fields=['group', 'resource', 'namespace', 'name'], name='kube_object_wildcard')],
-                'constraints': [models.UniqueConstraint(fields=('cluster', 'group', 'resource', 'namespace', 'name'), name='kube_object_key')],
+                "db_table": "kube_object",
+                "indexes": [
+                    django.contrib.postgres.indexes.GinIndex(fields=["labels"], name="kube_object_labels"),
+                    models.Index(fields=["group", "resource", "namespace", "name"], name="kube_object_wildcard"),
+                ],
+                "constraints": [
+                    models.UniqueConstraint(
+                        fields=("cluster", "group", "resource", "namespace", "name"), name="kube_object_key"
+                    )
+                ],
             },
         ),
     ]

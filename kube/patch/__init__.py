@@ -9,6 +9,7 @@
 List and map semantics come from `kube.schema.core.Schema`; nothing here touches Django or the
 database. Errors are `kube.errors.StatusError`s in the apiserver's wording.
 """
+
 from kube.patch.apply import server_side_apply, update_managed_fields
 from kube.patch.json_patch import apply_json_patch
 from kube.patch.merge import apply_merge_patch, create_merge_patch

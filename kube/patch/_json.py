@@ -1,4 +1,5 @@
 """JSON value helpers shared by the patch modules."""
+
 from __future__ import annotations
 
 import json

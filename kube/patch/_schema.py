@@ -9,6 +9,7 @@ Both algorithms walk a JSON object and its `Schema` in parallel. Two rules apply
 - A missing schema (None) means "untyped": maps are merged key by key, lists are atomic. This is
   the shape upstream gives to custom resources without a schema (the `__untyped_deduced_` type).
 """
+
 from __future__ import annotations
 
 import functools

@@ -21,6 +21,7 @@ structured-merge-diff's `merge.Updater`:
 
 Callers pass the time (`now`, RFC 3339) so writes are deterministic and testable.
 """
+
 from __future__ import annotations
 
 import copy
@@ -44,10 +45,20 @@ LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 
 STRIPPED: frozenset[Path] = frozenset(
     [("f:apiVersion",), ("f:kind",), ("f:metadata",)]
-    + [("f:metadata", "f:" + name) for name in (
-        "name", "namespace", "creationTimestamp", "selfLink", "uid", "clusterName", "generation", "managedFields",
-        "resourceVersion",
-    )]
+    + [
+        ("f:metadata", "f:" + name)
+        for name in (
+            "name",
+            "namespace",
+            "creationTimestamp",
+            "selfLink",
+            "uid",
+            "clusterName",
+            "generation",
+            "managedFields",
+            "resourceVersion",
+        )
+    ]
 )
 """Paths never recorded in a manager's set (upstream `stripMetaManager`)."""
 
@@ -164,16 +175,34 @@ def update_managed_fields(
     if not managed and old is not None:
         return []
     try:
-        managed = _record_update(managed, _without_managed(old), _without_managed(new), manager=manager or "unknown",
-                                 operation=operation, api_version=api_version, subresource=subresource, now=now,
-                                 schema=schema)
+        managed = _record_update(
+            managed,
+            _without_managed(old),
+            _without_managed(new),
+            manager=manager or "unknown",
+            operation=operation,
+            api_version=api_version,
+            subresource=subresource,
+            now=now,
+            schema=schema,
+        )
     except TypedError:
         return copy.deepcopy(live_raw) if isinstance(live_raw, list) else []
     return encode_managed_fields(managed)
 
 
-def _record_update(managed: Managed, old: dict[str, Any], new: dict[str, Any], *, manager: str, operation: str,
-                   api_version: str, subresource: str, now: str, schema: Schema | None) -> Managed:
+def _record_update(
+    managed: Managed,
+    old: dict[str, Any],
+    new: dict[str, Any],
+    *,
+    manager: str,
+    operation: str,
+    api_version: str,
+    subresource: str,
+    now: str,
+    schema: Schema | None,
+) -> Managed:
     diff = compare(old, new, schema)
     touched = diff.changed | diff.removed
     out: Managed = {}
@@ -194,8 +223,9 @@ def _record_update(managed: Managed, old: dict[str, Any], new: dict[str, Any], *
 def _cap_update_managers(managed: Managed) -> Managed:
     """Merge the oldest Update entries into one `ancient-changes` entry per apiVersion until at
     most MAX_UPDATE_MANAGERS remain."""
-    updaters = sorted((k for k, e in managed.items() if e.operation != APPLY),
-                      key=lambda k: (_epoch(managed[k].time), k))
+    updaters = sorted(
+        (k for k, e in managed.items() if e.operation != APPLY), key=lambda k: (_epoch(managed[k].time), k)
+    )
     count = len(updaters)
     first_of_version: dict[str, str] = {}
     for key in updaters:
@@ -221,8 +251,17 @@ def _cap_update_managers(managed: Managed) -> Managed:
 
 
 # --- apply --------------------------------------------------------------------------------------
-def server_side_apply(live: dict[str, Any] | None, applied: dict[str, Any], *, manager: str, api_version: str,
-                      force: bool, schema: Schema | None, now: str, subresource: str = "") -> dict[str, Any]:
+def server_side_apply(
+    live: dict[str, Any] | None,
+    applied: dict[str, Any],
+    *,
+    manager: str,
+    api_version: str,
+    force: bool,
+    schema: Schema | None,
+    now: str,
+    subresource: str = "",
+) -> dict[str, Any]:
     """Apply the configuration `applied` for `manager` to `live` (None: the object does not exist
     yet and is built from the configuration). Returns the new object with its managedFields.
 
@@ -240,10 +279,28 @@ def server_side_apply(live: dict[str, Any] | None, applied: dict[str, Any], *, m
     managed = _decode_or_empty(_meta(live).get("managedFields"))
     try:
         if not managed:
-            managed = _record_update({}, {}, live_obj, manager=BEFORE_FIRST_APPLY, operation=UPDATE,
-                                     api_version=api_version, subresource=subresource, now=now, schema=schema)
-        result, managed = _apply(live_obj, copy.deepcopy(applied), managed, manager=manager, api_version=api_version,
-                                 force=force, schema=schema, now=now, subresource=subresource)
+            managed = _record_update(
+                {},
+                {},
+                live_obj,
+                manager=BEFORE_FIRST_APPLY,
+                operation=UPDATE,
+                api_version=api_version,
+                subresource=subresource,
+                now=now,
+                schema=schema,
+            )
+        result, managed = _apply(
+            live_obj,
+            copy.deepcopy(applied),
+            managed,
+            manager=manager,
+            api_version=api_version,
+            force=force,
+            schema=schema,
+            now=now,
+            subresource=subresource,
+        )
     except TypedError as exc:
         raise errors.Invalid(f"failed to create typed patch object ({_describe(applied)}): {exc}") from exc
     if manager == "kubectl" and (_meta(result).get("annotations") or {}).get(LAST_APPLIED):
@@ -256,24 +313,38 @@ def server_side_apply(live: dict[str, Any] | None, applied: dict[str, Any], *, m
     return result
 
 
-def _apply(live: dict[str, Any], config: dict[str, Any], managed: Managed, *, manager: str, api_version: str,
-           force: bool, schema: Schema | None, now: str, subresource: str) -> tuple[dict[str, Any], Managed]:
+def _apply(
+    live: dict[str, Any],
+    config: dict[str, Any],
+    managed: Managed,
+    *,
+    manager: str,
+    api_version: str,
+    force: bool,
+    schema: Schema | None,
+    now: str,
+    subresource: str,
+) -> tuple[dict[str, Any], Managed]:
     nulls: set[Path] = set()
     config_set = field_set(config, schema, nulls)
     merged = merge(live, config, schema)
     managed = {key: replace(entry, fields=set(entry.fields)) for key, entry in managed.items()}
     applier = manager_identifier(manager, APPLY, "", subresource)
     previous = managed.get(applier)
-    managed[applier] = ManagedEntry(manager, APPLY, api_version, config_set, previous.time if previous else None,
-                                    subresource)
+    managed[applier] = ManagedEntry(
+        manager, APPLY, api_version, config_set, previous.time if previous else None, subresource
+    )
     if previous is not None and previous.fields:
         # prune: what this manager applied before, no longer applies, and nobody else owns
         owned = set().union(*(entry.fields for entry in managed.values())) | STRIPPED
         doomed = with_named_parents(previous.fields, schema) - with_named_parents(owned, schema)
         merged = remove_items(merged, doomed, schema)
     diff = compare(live, merged, schema)
-    conflicts = {key: entry.fields & diff.changed for key, entry in managed.items()
-                 if key != applier and entry.fields & diff.changed}
+    conflicts = {
+        key: entry.fields & diff.changed
+        for key, entry in managed.items()
+        if key != applier and entry.fields & diff.changed
+    }
     if conflicts and not force:
         if manager == "kubectl":
             conflicts = _not_covered_by_last_applied(conflicts, live, schema, api_version)
@@ -291,8 +362,9 @@ def _apply(live: dict[str, Any], config: dict[str, Any], managed: Managed, *, ma
     return result, managed
 
 
-def _not_covered_by_last_applied(conflicts: dict[str, set[Path]], live: dict[str, Any], schema: Schema | None,
-                                 api_version: str) -> dict[str, set[Path]]:
+def _not_covered_by_last_applied(
+    conflicts: dict[str, set[Path]], live: dict[str, Any], schema: Schema | None, api_version: str
+) -> dict[str, set[Path]]:
     """kubectl's migration from client-side apply: conflicts on fields whose live value is still
     the one recorded in the last-applied annotation are not conflicts (upstream
     `lastAppliedManager`). Returns the conflicts that remain."""

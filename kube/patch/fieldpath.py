@@ -18,6 +18,7 @@ In the `fieldsV1` JSON form every path is a chain of nested objects; `{}` marks 
 f:labels, f:app)}. Element strings are canonicalized when read, so sets decoded from clients
 compare equal to sets computed here.
 """
+
 from __future__ import annotations
 
 import json

@@ -12,6 +12,7 @@ Nothing is special-cased: `/metadata/managedFields` and `/metadata/resourceVersi
 replaced like any other path (kubectl's client-side to server-side apply migration does exactly
 that). Interpreting such writes is the caller's job (`kube.patch.apply.update_managed_fields`).
 """
+
 from __future__ import annotations
 
 import copy
@@ -47,8 +48,14 @@ def apply_json_patch(obj: dict[str, Any], ops: Any) -> dict[str, Any]:
             if _is_vacuous_test(doc, op):
                 continue
             doc = jsonpatch.JsonPatch([op]).apply(doc, in_place=True)
-        except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException, TypeError, ValueError,
-                KeyError, IndexError) as exc:
+        except (
+            jsonpatch.JsonPatchException,
+            jsonpointer.JsonPointerException,
+            TypeError,
+            ValueError,
+            KeyError,
+            IndexError,
+        ) as exc:
             raise _rejected(str(exc) or type(exc).__name__) from exc
     if not isinstance(doc, dict):
         raise _rejected("the patched document is not a JSON object")

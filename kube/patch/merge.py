@@ -4,6 +4,7 @@
 target wholesale. Nulls inside a newly added object are dropped, as Go's json-patch does, so a
 patch never stores `null` values.
 """
+
 from __future__ import annotations
 
 import copy
@@ -54,4 +55,3 @@ def create_merge_patch(original: Any, modified: Any) -> Any:
         elif not json_equal(original[key], new):
             patch[key] = copy.deepcopy(new)
     return patch
-

@@ -21,6 +21,7 @@ Two deliberate differences, both things the apiserver gets for free from decodin
 directive keys and `null` values never reach the result. Malformed patches that upstream answers
 with a 500 (missing merge key, mixed item types, ...) are 400 BadRequest here.
 """
+
 from __future__ import annotations
 
 import copy
@@ -156,16 +157,18 @@ def _validate_order(patch_list: list[Any], order: list[Any], merge_key: str) -> 
 
 
 # --- lists --------------------------------------------------------------------------------------
-def _merge_list_field(live: list[Any], patch: list[Any], items: Schema | None, strategy: str, merge_key: str,
-                      delete_list: bool) -> tuple[list[Any], list[Any]]:
+def _merge_list_field(
+    live: list[Any], patch: list[Any], items: Schema | None, strategy: str, merge_key: str, delete_list: bool
+) -> tuple[list[Any], list[Any]]:
     """(merged list, live order for a following `$setElementOrder`), see `_merge_list`."""
     if strategy == "merge" or delete_list:
         return _merge_list(live, patch, items, merge_key, delete_list)
     return _clean_list(patch), live
 
 
-def _merge_list(live: list[Any], patch: list[Any], items: Schema | None, merge_key: str,
-                delete_list: bool) -> tuple[list[Any], list[Any]]:
+def _merge_list(
+    live: list[Any], patch: list[Any], items: Schema | None, merge_key: str, delete_list: bool
+) -> tuple[list[Any], list[Any]]:
     """Merge a list with patch strategy `merge`. Also returns the live order that
     `$setElementOrder` interleaves server-only items by: the live items minus the deleted ones,
     followed by as many new items as were deleted. (Upstream reads that order from the live
@@ -253,8 +256,9 @@ def _partition(merged: list[Any], by: list[Any], merge_key: str) -> tuple[list[A
     return listed, server_only
 
 
-def _normalize_order(listed: list[Any], server_only: list[Any], order: list[Any], server_order: list[Any],
-                     merge_key: str, is_map: bool) -> list[Any]:
+def _normalize_order(
+    listed: list[Any], server_only: list[Any], order: list[Any], server_order: list[Any], merge_key: str, is_map: bool
+) -> list[Any]:
     """Sort the listed items by `order` and the server-only items by their live position, then
     interleave: a server-only item goes before a listed item only when both are live and it was
     before that item in the live list. Listed items the server has never seen therefore come

@@ -9,6 +9,7 @@ Every walk decides a node's shape from the *value* and reads only the markers fr
 
 Empty maps and lists are leaves too: there is nothing inside them to own separately.
 """
+
 from __future__ import annotations
 
 import copy
@@ -55,8 +56,10 @@ def item_pe(item: Any, schema: Schema | None, path: Path = ()) -> str:
         if value is not None:
             fields[key] = value
     if not fields:
-        raise TypedError(f"{where}associative list with keys has an element that omits all key fields "
-                         f"{json.dumps(keys)} (and doesn't have default values for any key fields)")
+        raise TypedError(
+            f"{where}associative list with keys has an element that omits all key fields "
+            f"{json.dumps(keys)} (and doesn't have default values for any key fields)"
+        )
     return key_pe(fields)
 
 
@@ -92,8 +95,9 @@ def field_set(obj: Any, schema: Schema | None, nulls: set[Path] | None = None) -
     return out
 
 
-def _field_set(value: Any, schema: Schema | None, path: Path, root: bool, out: set[Path], nulls: set[Path],
-               *, strict: bool) -> None:
+def _field_set(
+    value: Any, schema: Schema | None, path: Path, root: bool, out: set[Path], nulls: set[Path], *, strict: bool
+) -> None:
     if isinstance(value, dict):
         if map_is_atomic(schema):
             out.add(path)
@@ -160,8 +164,14 @@ def _compare(lhs: Any, rhs: Any, schema: Schema | None, path: Path, root: bool, 
     lhs, rhs = _null_as_empty(lhs, rhs, schema)
     if isinstance(lhs, dict) and isinstance(rhs, dict) and (lhs or rhs) and not map_is_atomic(schema):
         for key in [*lhs, *(k for k in rhs if k not in lhs)]:
-            _compare(lhs.get(key, MISSING), rhs.get(key, MISSING), child_schema(schema, key, root=root),
-                     path + (field_pe(key),), False, out)
+            _compare(
+                lhs.get(key, MISSING),
+                rhs.get(key, MISSING),
+                child_schema(schema, key, root=root),
+                path + (field_pe(key),),
+                False,
+                out,
+            )
         return
     if isinstance(lhs, list) and isinstance(rhs, list) and (lhs or rhs) and list_shape(schema)[0] != "atomic":
         _compare_items(lhs, rhs, schema, path, out)
@@ -211,8 +221,13 @@ def _merge(lhs: Any, rhs: Any, schema: Schema | None, path: Path, root: bool) ->
     if isinstance(lhs, dict) and isinstance(rhs, dict) and (lhs or rhs) and not map_is_atomic(schema):
         out = {}
         for key in [*lhs, *(k for k in rhs if k not in lhs)]:
-            out[key] = _merge(lhs.get(key, MISSING), rhs.get(key, MISSING), child_schema(schema, key, root=root),
-                              path + (field_pe(key),), False)
+            out[key] = _merge(
+                lhs.get(key, MISSING),
+                rhs.get(key, MISSING),
+                child_schema(schema, key, root=root),
+                path + (field_pe(key),),
+                False,
+            )
         return out
     if isinstance(lhs, list) and isinstance(rhs, list) and (lhs or rhs) and list_shape(schema)[0] != "atomic":
         return _merge_items(lhs, rhs, schema, path)

@@ -1,4 +1,5 @@
 """The resource catalogue: which kinds exist in a logical cluster, and how each behaves."""
+
 from .resources import REGISTRY, Registry, ResourceInfo
 from .strategy import Column, Strategy
 

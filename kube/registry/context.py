@@ -1,4 +1,5 @@
 """Per-request options the generic Store needs (who, where, how strictly)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

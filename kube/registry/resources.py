@@ -5,10 +5,12 @@ APIs) come from *providers*: callables asked for the extra resources of one clus
 cluster's catalogue costs nothing until a request for it arrives (DESIGN: no per-cluster memory
 beyond small cache entries).
 """
+
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Callable, Iterable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from kube.schema import Schema
@@ -31,7 +33,7 @@ class ResourceInfo:
     resource: str
     kind: str
     namespaced: bool
-    strategy: "Strategy"
+    strategy: Strategy
     singular: str = ""
     list_kind: str = ""
     short_names: tuple[str, ...] = ()
@@ -41,7 +43,7 @@ class ResourceInfo:
     storage_group: str = ""
     storage_resource: str = ""
     origin: str = "builtin"
-    schema_loader: Callable[[], "Schema | None"] | None = field(default=None, repr=False)
+    schema_loader: Callable[[], Schema | None] | None = field(default=None, repr=False)
     extra_subresources: dict[str, tuple[str, str, str, tuple[str, ...]]] = field(default_factory=dict)
     """Subresources with their own kind: name → (group, version, kind, verbs), e.g. TokenRequest."""
 
@@ -64,7 +66,7 @@ class ResourceInfo:
         """`configmaps` or `roles.rbac.authorization.k8s.io`: how errors name the resource."""
         return f"{self.resource}.{self.group}" if self.group else self.resource
 
-    def schema(self) -> "Schema | None":
+    def schema(self) -> Schema | None:
         return self.schema_loader() if self.schema_loader else None
 
 

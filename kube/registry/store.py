@@ -6,11 +6,14 @@ strategy, validation and managedFields bookkeeping, and writes through `kube.sto
 which assigns the revision and appends the event. dryRun runs everything but the write.
 Side effects (controllers) are enqueued with `transaction.on_commit` only.
 """
+
 from __future__ import annotations
 
 import copy
+import functools
 import secrets
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import orjson
 from django.conf import settings
@@ -37,8 +40,14 @@ PATCH_STRATEGIC = "application/strategic-merge-patch+json"
 PATCH_APPLY = "application/apply-patch+yaml"
 PATCH_TYPES = (PATCH_JSON, PATCH_MERGE, PATCH_STRATEGIC, PATCH_APPLY)
 
-_SERVER_OWNED_ON_CREATE = ("uid", "resourceVersion", "deletionTimestamp", "deletionGracePeriodSeconds",
-                           "selfLink", "generation")
+_SERVER_OWNED_ON_CREATE = (
+    "uid",
+    "resourceVersion",
+    "deletionTimestamp",
+    "deletionGracePeriodSeconds",
+    "selfLink",
+    "generation",
+)
 
 #: Hooks run after commit when objects of a (group, resource) change: fn(cluster, obj, event_type).
 _after_commit_hooks: dict[tuple[str, str], list[Callable[[str, Obj, str], None]]] = {}
@@ -52,7 +61,7 @@ def on_change(group: str, resource: str, fn: Callable[[str, Obj, str], None]) ->
 def _schedule_hooks(info: ResourceInfo, cluster: str, obj: Obj, event_type: str) -> None:
     for fn in _after_commit_hooks.get((info.group, info.resource), []):
         snapshot = copy.deepcopy(obj)
-        transaction.on_commit(lambda fn=fn, snapshot=snapshot: fn(cluster, snapshot, event_type))
+        transaction.on_commit(functools.partial(fn, cluster, snapshot, event_type))
 
 
 def _key(info: ResourceInfo, ctx: RequestContext, namespace: str, name: str) -> Key:
@@ -88,8 +97,9 @@ class Store:
         continue_token: str = "",
     ) -> ListResult:
         scope = ListScope(ctx.cluster, info.storage_group, info.storage_resource, namespace if info.namespaced else "")
-        result = backend.list_objects(scope, label_q=label_q, field_q=field_q, limit=limit,
-                                      continue_token=continue_token)
+        result = backend.list_objects(
+            scope, label_q=label_q, field_q=field_q, limit=limit, continue_token=continue_token
+        )
         result.items = [self._out(info, o) for o in result.items]
         return result
 
@@ -115,8 +125,13 @@ class Store:
             md["generation"] = 1
         now = md["creationTimestamp"]
         md["managedFields"] = ssa.update_managed_fields(
-            None, obj, manager=ctx.field_manager, operation="Update", api_version=info.group_version,
-            schema=info.schema(), now=now,
+            None,
+            obj,
+            manager=ctx.field_manager,
+            operation="Update",
+            api_version=info.group_version,
+            schema=info.schema(),
+            now=now,
         )
         if not md["managedFields"]:
             md.pop("managedFields")
@@ -166,21 +181,31 @@ class Store:
         if ns.get("metadata", {}).get("deletionTimestamp"):
             raise errors.Forbidden(
                 f"unable to create new content in namespace {namespace} because it is being terminated",
-                name=namespace, kind="namespaces",
+                name=namespace,
+                kind="namespaces",
             )
 
     def _check_size(self, info: ResourceInfo, obj: Obj) -> None:
         size = len(orjson.dumps(obj))
         if size > settings.KUBE_MAX_OBJECT_BYTES:
             md = obj.get("metadata", {})
-            raise errors.invalid(info.kind, md.get("name", ""), [errors.Cause(
-                "FieldValueTooLong",
-                f"Too long: object is {size} bytes, must have at most {settings.KUBE_MAX_OBJECT_BYTES} bytes", "",
-            )], info.group)
+            raise errors.invalid(
+                info.kind,
+                md.get("name", ""),
+                [
+                    errors.Cause(
+                        "FieldValueTooLong",
+                        f"Too long: object is {size} bytes, must have at most {settings.KUBE_MAX_OBJECT_BYTES} bytes",
+                        "",
+                    )
+                ],
+                info.group,
+            )
 
     # --- decoding and field validation ----------------------------------------------------------------
-    def _decode(self, info: ResourceInfo, ctx: RequestContext, body: Any, namespace: str,
-                name: str | None = None) -> Obj:
+    def _decode(
+        self, info: ResourceInfo, ctx: RequestContext, body: Any, namespace: str, name: str | None = None
+    ) -> Obj:
         """Check kind/apiVersion/namespace/name against the URL and apply fieldValidation."""
         if not isinstance(body, dict):
             raise errors.BadRequest(f"the body of the request must be a {info.kind} object")
@@ -190,8 +215,9 @@ class Store:
         if kind != info.kind or api_version != info.group_version:
             raise errors.BadRequest(
                 f"the API version in the data ({api_version}) does not match the expected API version "
-                f"({info.group_version})" if api_version != info.group_version else
-                f"the kind in the data ({kind}) does not match the expected kind ({info.kind})"
+                f"({info.group_version})"
+                if api_version != info.group_version
+                else f"the kind in the data ({kind}) does not match the expected kind ({info.kind})"
             )
         obj["apiVersion"], obj["kind"] = api_version, kind
         md = _meta(obj)
@@ -204,7 +230,9 @@ class Store:
         else:
             md.pop("namespace", None)
         if name is not None and md.get("name") and md["name"] != name:
-            raise errors.BadRequest(f"the name of the object ({md['name']}) does not match the name on the URL ({name})")
+            raise errors.BadRequest(
+                f"the name of the object ({md['name']}) does not match the name on the URL ({name})"
+            )
         if name is not None:
             md["name"] = name
         return self._field_validation(info, ctx, obj)
@@ -228,17 +256,27 @@ class Store:
         return prune_unknown(obj, schema)
 
     # --- update -----------------------------------------------------------------------------------
-    def update(self, info: ResourceInfo, ctx: RequestContext, namespace: str, name: str, body: Any,
-               *, subresource: str = "") -> Obj:
+    def update(
+        self, info: ResourceInfo, ctx: RequestContext, namespace: str, name: str, body: Any, *, subresource: str = ""
+    ) -> Obj:
         new = self._decode(info, ctx, body, namespace, name)
         with transaction.atomic():
             old = self._locked(info, ctx, namespace, name)
             rv = new["metadata"].get("resourceVersion")
             if not rv:
                 if not info.strategy.allow_unconditional_update:
-                    raise errors.invalid(info.kind, name, [errors.Cause(
-                        "FieldValueInvalid", "Invalid value: 0x0: must be specified for an update",
-                        "metadata.resourceVersion")], info.group)
+                    raise errors.invalid(
+                        info.kind,
+                        name,
+                        [
+                            errors.Cause(
+                                "FieldValueInvalid",
+                                "Invalid value: 0x0: must be specified for an update",
+                                "metadata.resourceVersion",
+                            )
+                        ],
+                        info.group,
+                    )
             elif rv != old["metadata"].get("resourceVersion"):
                 raise errors.conflict(info.resource, name, info.group)
             return self._commit_update(info, ctx, old, new, subresource=subresource, operation="Update")
@@ -249,15 +287,28 @@ class Store:
             raise errors.not_found(info.resource, name, info.group)
         return old
 
-    def _commit_update(self, info: ResourceInfo, ctx: RequestContext, old: Obj, new: Obj, *, subresource: str,
-                       operation: str, managed_done: bool = False) -> Obj:
+    def _commit_update(
+        self,
+        info: ResourceInfo,
+        ctx: RequestContext,
+        old: Obj,
+        new: Obj,
+        *,
+        subresource: str,
+        operation: str,
+        managed_done: bool = False,
+    ) -> Obj:
         """Shared tail of update and patch: strategy, metadata rules, generation, managedFields,
         validation, no-op detection, finalizer-driven removal, write."""
         md, old_md = _meta(new), old["metadata"]
         uid = md.get("uid")
         if uid and uid != old_md.get("uid"):
-            raise errors.conflict(info.resource, old_md["name"], info.group,
-                                  f"Precondition failed: UID in precondition: {uid}, UID in object meta: {old_md.get('uid')}")
+            raise errors.conflict(
+                info.resource,
+                old_md["name"],
+                info.group,
+                f"Precondition failed: UID in precondition: {uid}, UID in object meta: {old_md.get('uid')}",
+            )
         for k in ("uid", "creationTimestamp", "deletionTimestamp", "deletionGracePeriodSeconds", "generation"):
             if k in old_md:
                 md[k] = old_md[k]
@@ -273,8 +324,14 @@ class Store:
             md["generation"] = int(old_md.get("generation") or 0) + 1
         if not managed_done:
             managed = ssa.update_managed_fields(
-                old, new, manager=ctx.field_manager, operation=operation, api_version=info.group_version,
-                schema=info.schema(), now=now_rfc3339(), subresource=subresource,
+                old,
+                new,
+                manager=ctx.field_manager,
+                operation=operation,
+                api_version=info.group_version,
+                schema=info.schema(),
+                now=now_rfc3339(),
+                subresource=subresource,
             )
             if managed:
                 md["managedFields"] = managed
@@ -301,8 +358,18 @@ class Store:
         return self._out(info, stored)
 
     # --- patch ------------------------------------------------------------------------------------
-    def patch(self, info: ResourceInfo, ctx: RequestContext, namespace: str, name: str, patch_type: str,
-              patch: Any, *, force: bool = False, subresource: str = "") -> tuple[Obj, bool]:
+    def patch(
+        self,
+        info: ResourceInfo,
+        ctx: RequestContext,
+        namespace: str,
+        name: str,
+        patch_type: str,
+        patch: Any,
+        *,
+        force: bool = False,
+        subresource: str = "",
+    ) -> tuple[Obj, bool]:
         """Returns (object, created); only server-side apply creates."""
         if patch_type == PATCH_STRATEGIC and not info.strategy.allow_strategic_merge_patch:
             raise errors.UnsupportedMediaType(
@@ -339,8 +406,17 @@ class Store:
             new = self._decode(info, ctx, patched, namespace, name)
             return self._commit_update(info, ctx, old, new, subresource=subresource, operation="Update"), False
 
-    def _apply(self, info: ResourceInfo, ctx: RequestContext, namespace: str, name: str, patch: Any, *,
-               force: bool, subresource: str) -> tuple[Obj, bool]:
+    def _apply(
+        self,
+        info: ResourceInfo,
+        ctx: RequestContext,
+        namespace: str,
+        name: str,
+        patch: Any,
+        *,
+        force: bool,
+        subresource: str,
+    ) -> tuple[Obj, bool]:
         applied = self._decode(info, ctx, patch, namespace, name)
         if "managedFields" in applied["metadata"]:
             raise errors.BadRequest("metadata.managedFields must be nil")
@@ -351,8 +427,16 @@ class Store:
             if old is None:
                 if rv:
                     raise errors.not_found(info.resource, name, info.group)
-                obj = ssa.server_side_apply(None, applied, manager=ctx.field_manager, api_version=info.group_version,
-                                            force=force, schema=info.schema(), now=now, subresource=subresource)
+                obj = ssa.server_side_apply(
+                    None,
+                    applied,
+                    manager=ctx.field_manager,
+                    api_version=info.group_version,
+                    force=force,
+                    schema=info.schema(),
+                    now=now,
+                    subresource=subresource,
+                )
                 md = _meta(obj)
                 for k in _SERVER_OWNED_ON_CREATE:
                     md.pop(k, None)
@@ -370,15 +454,24 @@ class Store:
                 return self._out(info, stored), True
             if rv and rv != old["metadata"].get("resourceVersion"):
                 raise errors.conflict(info.resource, name, info.group)
-            new = ssa.server_side_apply(copy.deepcopy(old), applied, manager=ctx.field_manager,
-                                        api_version=info.group_version, force=force, schema=info.schema(), now=now,
-                                        subresource=subresource)
-            return self._commit_update(info, ctx, old, new, subresource=subresource, operation="Apply",
-                                       managed_done=True), False
+            new = ssa.server_side_apply(
+                copy.deepcopy(old),
+                applied,
+                manager=ctx.field_manager,
+                api_version=info.group_version,
+                force=force,
+                schema=info.schema(),
+                now=now,
+                subresource=subresource,
+            )
+            return self._commit_update(
+                info, ctx, old, new, subresource=subresource, operation="Apply", managed_done=True
+            ), False
 
     # --- delete -----------------------------------------------------------------------------------
-    def delete(self, info: ResourceInfo, ctx: RequestContext, namespace: str, name: str,
-               options: Obj | None = None) -> Obj:
+    def delete(
+        self, info: ResourceInfo, ctx: RequestContext, namespace: str, name: str, options: Obj | None = None
+    ) -> Obj:
         options = options or {}
         _validate_delete_options(options)
         with transaction.atomic():
@@ -386,13 +479,20 @@ class Store:
             md = old["metadata"]
             pre = options.get("preconditions") or {}
             if pre.get("uid") and pre["uid"] != md.get("uid"):
-                raise errors.conflict(info.resource, name, info.group,
-                                      f"Precondition failed: UID in precondition: {pre['uid']}, "
-                                      f"UID in object meta: {md.get('uid')}")
+                raise errors.conflict(
+                    info.resource,
+                    name,
+                    info.group,
+                    f"Precondition failed: UID in precondition: {pre['uid']}, UID in object meta: {md.get('uid')}",
+                )
             if pre.get("resourceVersion") and pre["resourceVersion"] != md.get("resourceVersion"):
-                raise errors.conflict(info.resource, name, info.group,
-                                      f"Precondition failed: ResourceVersion in precondition: {pre['resourceVersion']}, "
-                                      f"ResourceVersion in object meta: {md.get('resourceVersion')}")
+                raise errors.conflict(
+                    info.resource,
+                    name,
+                    info.group,
+                    f"Precondition failed: ResourceVersion in precondition: {pre['resourceVersion']}, "
+                    f"ResourceVersion in object meta: {md.get('resourceVersion')}",
+                )
             if md.get("deletionTimestamp"):
                 return self._out(info, old)
             new = copy.deepcopy(old)
@@ -412,8 +512,16 @@ class Store:
             _schedule_hooks(info, ctx.cluster, stored, "DELETED")
             return self._out(info, stored)
 
-    def delete_collection(self, info: ResourceInfo, ctx: RequestContext, namespace: str, *, label_q: Any = None,
-                          field_q: Any = None, options: Obj | None = None) -> ListResult:
+    def delete_collection(
+        self,
+        info: ResourceInfo,
+        ctx: RequestContext,
+        namespace: str,
+        *,
+        label_q: Any = None,
+        field_q: Any = None,
+        options: Obj | None = None,
+    ) -> ListResult:
         result = self.list(info, ctx, namespace, label_q=label_q, field_q=field_q)
         deleted = []
         for obj in result.items:
@@ -446,6 +554,7 @@ def _random_suffix() -> str:
 
 def _same(a: Obj, b: Obj) -> bool:
     """Equal apart from managedFields timestamps: such a write changes nothing and is skipped."""
+
     def strip(o: Obj) -> Obj:
         o = dict(o)
         md = dict(o.get("metadata", {}))
@@ -453,6 +562,7 @@ def _same(a: Obj, b: Obj) -> bool:
         md["managedFields"] = [{k: v for k, v in e.items() if k != "time"} for e in mf or []]
         o["metadata"] = md
         return o
+
     return strip(a) == strip(b)
 
 

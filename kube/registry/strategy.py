@@ -1,10 +1,12 @@
 """Strategies: everything kind-specific about storing an object (as in the Kubernetes apiserver's
 `rest.RESTCreateStrategy` family). The generic `Store` calls these hooks; a new kind is a schema
 and a Strategy, never new views."""
+
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from kube.errors import FieldErrors
 

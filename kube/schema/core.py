@@ -5,17 +5,21 @@ references lazily, so walking a 700-definition document costs only the nodes vis
 kubernetes-validate's JSON-schema flavour (`"type": ["string", "null"]`, `$ref: #/$defs/...`) and
 OpenAPI v3 (`type` + `nullable`, `allOf: [{$ref: #/components/schemas/...}]`) are understood.
 """
+
 from __future__ import annotations
 
 import functools
 import json
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import kubernetes_validate
 
 KUBERNETES_SCHEMA_VERSION = "v1.35.0"
-_SCHEMA_DIR = Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema" / f"{KUBERNETES_SCHEMA_VERSION}-local"
+_SCHEMA_DIR = (
+    Path(kubernetes_validate.__file__).parent / "kubernetes-json-schema" / f"{KUBERNETES_SCHEMA_VERSION}-local"
+)
 
 
 class Schema:

@@ -6,13 +6,15 @@ Contract of revisions: dense, strictly increasing in commit order; an object's
 `metadata.resourceVersion` is the revision of its last write; a DELETED event carries the final
 object with the revision of the deletion.
 """
+
 from __future__ import annotations
 
 import base64
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Iterable
+from typing import Any
 
 import orjson
 from django.db import connection, transaction
@@ -56,6 +58,7 @@ class ListResult:
 
 # --- revisions ------------------------------------------------------------------------------------
 
+
 def ensure_revision_row() -> None:
     Revision.objects.get_or_create(id=1)
 
@@ -85,6 +88,7 @@ def compacted_revision() -> int:
 
 
 # --- reads ----------------------------------------------------------------------------------------
+
 
 def _key_q(key: Key) -> Q:
     return Q(cluster=key.cluster, group=key.group, resource=key.resource, namespace=key.namespace, name=key.name)
@@ -143,7 +147,9 @@ def list_objects(
                     "chunk was returned and now may show up in the list."
                 )
             c, ns, name = after
-            qs = qs.filter(Q(cluster__gt=c) | Q(cluster=c, namespace__gt=ns) | Q(cluster=c, namespace=ns, name__gt=name))
+            qs = qs.filter(
+                Q(cluster__gt=c) | Q(cluster=c, namespace__gt=ns) | Q(cluster=c, namespace=ns, name__gt=name)
+            )
             revision = token_rev
         qs = qs.order_by("cluster", "namespace", "name")
         if limit > 0:
@@ -156,7 +162,8 @@ def list_objects(
                 last = rows[-1]
                 token = encode_continue(revision, (last[0], last[1], last[2]))
                 remaining = qs.filter(
-                    Q(cluster__gt=last[0]) | Q(cluster=last[0], namespace__gt=last[1])
+                    Q(cluster__gt=last[0])
+                    | Q(cluster=last[0], namespace__gt=last[1])
                     | Q(cluster=last[0], namespace=last[1], name__gt=last[2])
                 ).count()
             return ListResult([r[3] for r in rows], revision, token, remaining)
@@ -181,6 +188,7 @@ def decode_continue(token: str) -> tuple[int, tuple[str, str, str]]:
 
 
 # --- writes ---------------------------------------------------------------------------------------
+
 
 def _meta(body: Obj) -> Obj:
     md = body.get("metadata")
@@ -285,14 +293,25 @@ def delete_many(keys_and_bodies: Iterable[tuple[Key, Obj]]) -> int:
         rev = first + i
         _meta(body)["resourceVersion"] = str(rev)
         StoredObject.objects.filter(_key_q(key)).delete()
-        events.append(Event(revision=rev, cluster=key.cluster, group=key.group, resource=key.resource,
-                            namespace=key.namespace, name=key.name, type="DELETED", object=body))
+        events.append(
+            Event(
+                revision=rev,
+                cluster=key.cluster,
+                group=key.group,
+                resource=key.resource,
+                namespace=key.namespace,
+                name=key.name,
+                type="DELETED",
+                object=body,
+            )
+        )
     Event.objects.bulk_create(events)
     _notify()
     return len(items)
 
 
 # --- event log ------------------------------------------------------------------------------------
+
 
 def events_between(scope: ListScope, after: int, upto: int, *, batch: int = 1000) -> list[Event]:
     """Logged events of `scope` with after < revision <= upto, in revision order."""

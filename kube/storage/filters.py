@@ -1,6 +1,7 @@
 """Selectors → SQL. Label requirements become JSONB containment/key tests on the indexed
 `labels` column; field requirements become column or body-path comparisons. Only `gt`/`lt`
 label requirements, which JSONB cannot compare as integers cheaply, are expressed with a cast."""
+
 from __future__ import annotations
 
 from django.db.models import Q
@@ -31,11 +32,13 @@ def label_q(selector: LabelSelector) -> Q | None:
                 q &= ~Q(labels__contains={key: v})
         else:
             comparator = ">" if req.op is Op.GREATER_THAN else "<"
-            q &= Q(pk__in=RawSQL(
-                "SELECT id FROM kube_object WHERE labels->>%s ~ '^[+-]?[0-9]{1,18}$' "
-                f"AND (labels->>%s)::bigint {comparator} %s",
-                (key, key, int(req.values[0])),
-            ))
+            q &= Q(
+                pk__in=RawSQL(
+                    "SELECT id FROM kube_object WHERE labels->>%s ~ '^[+-]?[0-9]{1,18}$' "
+                    f"AND (labels->>%s)::bigint {comparator} %s",
+                    (key, key, int(req.values[0])),
+                )
+            )
     return q
 
 

@@ -10,6 +10,7 @@
   missed by a watcher that already resumed past it.
 * `Event` is the watch log: one row per change, written in the same transaction as the change.
 """
+
 from __future__ import annotations
 
 from django.contrib.postgres.indexes import GinIndex

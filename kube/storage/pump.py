@@ -9,10 +9,13 @@ event after its start position exactly once, in order.
 A subscriber's queue is bounded: one that falls too far behind is marked overflowed and gets an
 OVERFLOW marker; its watch closes and the client resumes from its last resourceVersion.
 """
+
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -88,15 +91,18 @@ class EventPump:
         self._task: asyncio.Task[None] | None = None
         self._started = asyncio.Event()
         self._wake = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
 
     async def ensure_started(self) -> None:
-        loop = asyncio.get_running_loop()
-        if self._task is None or self._task.done() or self._loop is not loop:
-            self._loop = loop
-            self._started = asyncio.Event()
-            self._task = loop.create_task(self._run())
+        if self._task is None or self._task.done():
+            self._task = asyncio.get_running_loop().create_task(self._run())
         await self._started.wait()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
 
     async def subscribe(self, scope: ListScope) -> Subscription:
         await self.ensure_started()
@@ -126,8 +132,10 @@ class EventPump:
                 await asyncio.sleep(1.0)
 
     async def _pump(self) -> None:
-        async with await psycopg.AsyncConnection.connect(conninfo(), autocommit=True) as conn, \
-                await psycopg.AsyncConnection.connect(conninfo(), autocommit=True) as listen_conn:
+        async with (
+            await psycopg.AsyncConnection.connect(conninfo(), autocommit=True) as conn,
+            await psycopg.AsyncConnection.connect(conninfo(), autocommit=True) as listen_conn,
+        ):
             set_json_loads(orjson.loads, conn)
             await listen_conn.execute(f"LISTEN {NOTIFY_CHANNEL}")
             if not self._started.is_set():
@@ -188,4 +196,13 @@ class EventPump:
             sub.offer(event)
 
 
-PUMP = EventPump()
+_pumps: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, EventPump]" = weakref.WeakKeyDictionary()
+
+
+def get_pump() -> EventPump:
+    """The pump of the running event loop: one per server process (daphne runs one loop)."""
+    loop = asyncio.get_running_loop()
+    pump = _pumps.get(loop)
+    if pump is None:
+        pump = _pumps[loop] = EventPump()
+    return pump

@@ -1,5 +1,6 @@
 """Core API behaviour with the REAL clients (kubectl 1.35, helm 4, the Python client 37) against a
 live server stack (daphne over TLS, Celery worker and beat, PostgreSQL) started by the suite."""
+
 from __future__ import annotations
 
 import json
@@ -38,9 +39,17 @@ class K:
         env.pop("KUBECONFIG", None)
         return env
 
-    def run(self, *args: str, input: str | None = None, ok: bool = True, timeout: int = 60) -> subprocess.CompletedProcess[str]:
-        cp = subprocess.run([str(self.kubectl_bin), "--kubeconfig", self.kubeconfig, *args], input=input,
-                            capture_output=True, text=True, timeout=timeout, env=self.env())
+    def run(
+        self, *args: str, input: str | None = None, ok: bool = True, timeout: int = 60
+    ) -> subprocess.CompletedProcess[str]:
+        cp = subprocess.run(
+            [str(self.kubectl_bin), "--kubeconfig", self.kubeconfig, *args],
+            input=input,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=self.env(),
+        )
         if ok:
             assert cp.returncode == 0, f"kubectl {' '.join(args)}: {cp.stdout}{cp.stderr}"
         return cp
@@ -58,8 +67,13 @@ class K:
         env = self.env()
         for d in ("HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME"):
             env[d] = os.path.join(self.home, d.lower())
-        cp = subprocess.run([str(self.helm_bin), "--kubeconfig", self.kubeconfig, *args], capture_output=True,
-                            text=True, timeout=timeout, env=env)
+        cp = subprocess.run(
+            [str(self.helm_bin), "--kubeconfig", self.kubeconfig, *args],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=env,
+        )
         if ok:
             assert cp.returncode == 0, f"helm {' '.join(args)}: {cp.stdout}{cp.stderr}"
         return cp
@@ -69,14 +83,19 @@ class K:
         self.run("create", "namespace", name)  # a protobuf body
         return name
 
-    def stream(self, *args: str) -> "Stream":
+    def stream(self, *args: str) -> Stream:
         return Stream(self, *args)
 
 
 class Stream:
     def __init__(self, k: K, *args: str) -> None:
-        self.p = subprocess.Popen([str(k.kubectl_bin), "--kubeconfig", k.kubeconfig, *args], stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True, env=k.env())
+        self.p = subprocess.Popen(
+            [str(k.kubectl_bin), "--kubeconfig", k.kubeconfig, *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=k.env(),
+        )
         self.buf = ""
         self.lock = threading.Lock()
         threading.Thread(target=self._read, daemon=True).start()
@@ -117,8 +136,12 @@ class Stream:
 
 
 def cm(name: str, ns: str, data: dict[str, str] | None = None, **meta: Any) -> dict[str, Any]:
-    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": name, "namespace": ns, **meta},
-            "data": data or {}}
+    return {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": name, "namespace": ns, **meta},
+        "data": data or {},
+    }
 
 
 @pytest.fixture(scope="module")
@@ -139,9 +162,18 @@ def test_version_health_and_api_resources(k: K) -> None:
     assert k.json("version")["serverVersion"]["gitVersion"]
     assert k.run("get", "--raw", "/readyz").stdout.strip() == "ok"
     names = k.run("api-resources", "-o", "name").stdout.split()
-    for want in ("namespaces", "configmaps", "secrets", "serviceaccounts", "events", "leases.coordination.k8s.io",
-                 "roles.rbac.authorization.k8s.io", "clusterrolebindings.rbac.authorization.k8s.io",
-                 "events.events.k8s.io", "customresourcedefinitions.apiextensions.k8s.io"):
+    for want in (
+        "namespaces",
+        "configmaps",
+        "secrets",
+        "serviceaccounts",
+        "events",
+        "leases.coordination.k8s.io",
+        "roles.rbac.authorization.k8s.io",
+        "clusterrolebindings.rbac.authorization.k8s.io",
+        "events.events.k8s.io",
+        "customresourcedefinitions.apiextensions.k8s.io",
+    ):
         assert want in names
     for absent in ("pods", "deployments.apps", "nodes"):
         assert absent not in names
@@ -200,10 +232,29 @@ def test_patch_types_and_failed_test_op(k: K) -> None:
     k.create(cm("p1", ns, {"a": "1"}, labels={"x": "1"}))
     k.run("patch", "cm", "p1", "-n", ns, "-p", '{"data":{"b":"2"}}')
     k.run("patch", "cm", "p1", "-n", ns, "--type", "merge", "-p", '{"data":{"a":null,"c":"3"}}')
-    k.run("patch", "cm", "p1", "-n", ns, "--type", "json", "-p",
-          '[{"op":"test","path":"/data/b","value":"2"},{"op":"add","path":"/data/d","value":"4"}]')
-    r = k.run("patch", "cm", "p1", "-n", ns, "--type", "json", "-p",
-              '[{"op":"test","path":"/data/b","value":"nope"}]', ok=False)
+    k.run(
+        "patch",
+        "cm",
+        "p1",
+        "-n",
+        ns,
+        "--type",
+        "json",
+        "-p",
+        '[{"op":"test","path":"/data/b","value":"2"},{"op":"add","path":"/data/d","value":"4"}]',
+    )
+    r = k.run(
+        "patch",
+        "cm",
+        "p1",
+        "-n",
+        ns,
+        "--type",
+        "json",
+        "-p",
+        '[{"op":"test","path":"/data/b","value":"nope"}]',
+        ok=False,
+    )
     assert r.returncode != 0
     assert k.json("get", "cm", "p1", "-n", ns)["data"] == {"b": "2", "c": "3", "d": "4"}
 
@@ -248,8 +299,11 @@ def test_watch_events_json_and_table(k: K) -> None:
         want = [("ADDED", "w1"), ("MODIFIED", "w1"), ("DELETED", "w1")]
 
         def got() -> list[tuple[str, str]]:
-            return [(d.get("type"), d["object"]["metadata"]["name"]) for d in s.docs()
-                    if d.get("object", {}).get("metadata", {}).get("name") == "w1"]
+            return [
+                (d.get("type"), d["object"]["metadata"]["name"])
+                for d in s.docs()
+                if d.get("object", {}).get("metadata", {}).get("name") == "w1"
+            ]
 
         wait_for(lambda: got() == want, 15, f"watch saw {got()}")
         wait_for(lambda: "w1" in t.buf, 10, f"table watch printed {t.buf!r}")
@@ -294,8 +348,9 @@ def test_wait_for_jsonpath(k: K) -> None:
 
 def test_generate_name_dry_run_validation(k: K) -> None:
     ns = k.namespace()
-    out = k.create({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"generateName": "gen-", "namespace": ns}},
-                   "-o", "name").stdout.strip()
+    out = k.create(
+        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"generateName": "gen-", "namespace": ns}}, "-o", "name"
+    ).stdout.strip()
     assert out.startswith("configmap/gen-") and len(out) == len("configmap/gen-") + 5
     k.create(cm("dr", ns), "--dry-run=server")
     assert k.run("get", "cm", "dr", "-n", ns, ok=False).returncode != 0
@@ -347,7 +402,8 @@ def test_helm_install_upgrade_uninstall(k: K, tmp_path: Path) -> None:
     (chart / "values.yaml").write_text("greeting: hello\n")
     (chart / "templates" / "cm.yaml").write_text(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-cfg\n"
-        "data:\n  greeting: {{ .Values.greeting }}\n")
+        "data:\n  greeting: {{ .Values.greeting }}\n"
+    )
     k.helm("install", "rel", str(chart), "-n", ns, "--wait", "--timeout", "60s")
     assert k.json("get", "cm", "rel-cfg", "-n", ns)["data"]["greeting"] == "hello"
     k.helm("upgrade", "rel", str(chart), "-n", ns, "--set", "greeting=bye")
@@ -359,7 +415,7 @@ def test_helm_install_upgrade_uninstall(k: K, tmp_path: Path) -> None:
     assert k.run("get", "cm", "rel-cfg", "-n", ns, ok=False).returncode != 0
 
 
-PY_CLIENT = r'''
+PY_CLIENT = r"""
 import json, os, sys
 from kubernetes import client, config, watch, dynamic
 api = client.CoreV1Api(config.new_client_from_config(os.environ["KUBECONFIG"]))
@@ -394,12 +450,13 @@ dyn.server_side_apply(resource=leases, body={"apiVersion": "coordination.k8s.io/
                       namespace=ns, field_manager="py")
 assert leases.get(namespace=ns, name="l1").spec.holderIdentity == "you"
 print("OK")
-'''
+"""
 
 
 def test_python_client(stack: Any) -> None:
     python = python_client_venv()
     env = dict(os.environ, KUBECONFIG=str(stack.kubeconfig_path))
-    cp = subprocess.run([str(python), "-c", PY_CLIENT, uniq("py")], capture_output=True, text=True, timeout=120,
-                        env=env)
+    cp = subprocess.run(
+        [str(python), "-c", PY_CLIENT, uniq("py")], capture_output=True, text=True, timeout=120, env=env
+    )
     assert cp.returncode == 0 and cp.stdout.strip().endswith("OK"), cp.stdout + cp.stderr

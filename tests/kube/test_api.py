@@ -1,5 +1,6 @@
 """The Kubernetes API through the real DRF views and a real database (no clients, no server):
 status codes, Status bodies and object semantics."""
+
 from __future__ import annotations
 
 import base64
@@ -154,11 +155,13 @@ def test_patch_types(api: Api) -> None:
     assert r.status_code == 200 and r.json()["data"] == {"a": "1", "b": "2"}
     r = api.patch(f"{CM}/p", {"data": {"a": None}}, content_type="application/merge-patch+json")
     assert r.json()["data"] == {"b": "2"}
-    r = api.patch(f"{CM}/p", [{"op": "add", "path": "/data/c", "value": "3"}],
-                  content_type="application/json-patch+json")
+    r = api.patch(
+        f"{CM}/p", [{"op": "add", "path": "/data/c", "value": "3"}], content_type="application/json-patch+json"
+    )
     assert r.json()["data"] == {"b": "2", "c": "3"}
-    r = api.patch(f"{CM}/p", [{"op": "test", "path": "/data/c", "value": "nope"}],
-                  content_type="application/json-patch+json")
+    r = api.patch(
+        f"{CM}/p", [{"op": "test", "path": "/data/c", "value": "nope"}], content_type="application/json-patch+json"
+    )
     assert r.status_code == 422
     r = api.patch(f"{CM}/p", {"data": {}}, content_type="text/plain")
     assert r.status_code == 415
@@ -173,8 +176,9 @@ def test_server_side_apply_creates_and_conflicts(api: Api) -> None:
     r = api.patch(f"{CM}/s?fieldManager=b", cm("s", {"owned": "by-b"}), content_type="application/apply-patch+yaml")
     assert r.status_code == 409
     assert status_of(r)["details"]["causes"][0]["reason"] == "FieldManagerConflict"
-    r = api.patch(f"{CM}/s?fieldManager=b&force=true", cm("s", {"owned": "by-b"}),
-                  content_type="application/apply-patch+yaml")
+    r = api.patch(
+        f"{CM}/s?fieldManager=b&force=true", cm("s", {"owned": "by-b"}), content_type="application/apply-patch+yaml"
+    )
     assert r.status_code == 200 and r.json()["data"]["owned"] == "by-b"
     r = api.patch(f"{CM}/s", cm("s"), content_type="application/apply-patch+yaml")
     assert r.status_code in (400, 422)
@@ -246,7 +250,9 @@ def test_cluster_wide_list(api: Api) -> None:
     api.post("/api/v1/namespaces", {"metadata": {"name": "other"}})
     api.post(CM, cm("a"))
     api.post("/api/v1/namespaces/other/configmaps", cm("b"))
-    names = sorted((i["metadata"]["namespace"], i["metadata"]["name"]) for i in api.get("/api/v1/configmaps").json()["items"])
+    names = sorted(
+        (i["metadata"]["namespace"], i["metadata"]["name"]) for i in api.get("/api/v1/configmaps").json()["items"]
+    )
     assert ("default", "a") in names and ("other", "b") in names
 
 

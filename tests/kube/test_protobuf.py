@@ -10,6 +10,7 @@ Two sources of input:
   kinds and fields no client command produces (Event, Lease, SubjectAccessReview, full ObjectMeta, ...).
   The field numbers come from the upstream generated.proto files.
 """
+
 from __future__ import annotations
 
 import base64
@@ -120,75 +121,122 @@ LAST_APPLIED = (
 REAL_EXPECTED: dict[str, dict[str, Any]] = {
     # kubectl create namespace team-a
     "namespace.bin": {
-        "apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "team-a"}, "spec": {}, "status": {},
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": "team-a"},
+        "spec": {},
+        "status": {},
     },
     # kubectl create configmap demo-cm --from-literal=a=1 --from-literal=greeting=... --from-file=logo.png=...
     "configmap.bin": {
-        "apiVersion": "v1", "kind": "ConfigMap",
-        "metadata": {"name": "demo-cm", "namespace": "team-a",
-                     "annotations": {"kubectl.kubernetes.io/last-applied-configuration": LAST_APPLIED}},
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {
+            "name": "demo-cm",
+            "namespace": "team-a",
+            "annotations": {"kubectl.kubernetes.io/last-applied-configuration": LAST_APPLIED},
+        },
         "data": {"a": "1", "greeting": "héllo wörld"},
         "binaryData": {"logo.png": "iVBORw0KGgoAAf7/"},
     },
     # kubectl create secret generic demo-secret --from-literal=username=admin --from-literal=password=s3cr3t! ...
     "secret.bin": {
-        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "demo-secret", "namespace": "team-a"},
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "demo-secret", "namespace": "team-a"},
         "data": {"empty": "", "password": "czNjcjN0IQ==", "username": "YWRtaW4="},
     },
     # kubectl create secret docker-registry regcred ...
     "secret-dockerconfig.bin": {
-        "apiVersion": "v1", "kind": "Secret", "metadata": {"name": "regcred", "namespace": "team-a"},
-        "data": {".dockerconfigjson": base64.b64encode(
-            b'{"auths":{"registry.example":{"username":"bot","password":"pw","auth":"Ym90OnB3"}}}').decode()},
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {"name": "regcred", "namespace": "team-a"},
+        "data": {
+            ".dockerconfigjson": base64.b64encode(
+                b'{"auths":{"registry.example":{"username":"bot","password":"pw","auth":"Ym90OnB3"}}}'
+            ).decode()
+        },
         "type": "kubernetes.io/dockerconfigjson",
     },
     # kubectl create serviceaccount builder
     "serviceaccount.bin": {
-        "apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "builder", "namespace": "team-a"},
+        "apiVersion": "v1",
+        "kind": "ServiceAccount",
+        "metadata": {"name": "builder", "namespace": "team-a"},
     },
     # kubectl create token builder --audience=... --duration=1h --bound-object-kind=Secret ...
     "tokenrequest.bin": {
-        "apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "metadata": {},
-        "spec": {"audiences": ["https://kcp.example", "vault"], "expirationSeconds": 3600,
-                 "boundObjectRef": {"kind": "Secret", "apiVersion": "v1", "name": "demo-secret",
-                                    "uid": "0b5c6f5e-7f1a-4d8e-9a51-3c2d1e0f9a88"}},
+        "apiVersion": "authentication.k8s.io/v1",
+        "kind": "TokenRequest",
+        "metadata": {},
+        "spec": {
+            "audiences": ["https://kcp.example", "vault"],
+            "expirationSeconds": 3600,
+            "boundObjectRef": {
+                "kind": "Secret",
+                "apiVersion": "v1",
+                "name": "demo-secret",
+                "uid": "0b5c6f5e-7f1a-4d8e-9a51-3c2d1e0f9a88",
+            },
+        },
         "status": {"token": "", "expirationTimestamp": None},
     },
     # kubectl auth can-i create configmaps -n team-a
     "ssar.bin": {
-        "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview", "metadata": {},
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectAccessReview",
+        "metadata": {},
         "spec": {"resourceAttributes": {"namespace": "team-a", "verb": "create", "resource": "configmaps"}},
         "status": {"allowed": False},
     },
     # kubectl auth can-i patch deployments.apps/web --subresource=scale -n team-a
     "ssar-subresource.bin": {
-        "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview", "metadata": {},
-        "spec": {"resourceAttributes": {"namespace": "team-a", "verb": "patch", "group": "apps",
-                                        "resource": "deployments", "subresource": "scale", "name": "web"}},
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectAccessReview",
+        "metadata": {},
+        "spec": {
+            "resourceAttributes": {
+                "namespace": "team-a",
+                "verb": "patch",
+                "group": "apps",
+                "resource": "deployments",
+                "subresource": "scale",
+                "name": "web",
+            }
+        },
         "status": {"allowed": False},
     },
     # kubectl auth can-i get /logs/
     "ssar-nonresource.bin": {
-        "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview", "metadata": {},
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectAccessReview",
+        "metadata": {},
         "spec": {"nonResourceAttributes": {"path": "/logs/", "verb": "get"}},
         "status": {"allowed": False},
     },
     # kubectl auth can-i --list -n team-a
     "ssrr.bin": {
-        "apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectRulesReview", "metadata": {},
+        "apiVersion": "authorization.k8s.io/v1",
+        "kind": "SelfSubjectRulesReview",
+        "metadata": {},
         "spec": {"namespace": "team-a"},
         "status": {"resourceRules": None, "nonResourceRules": None, "incomplete": False},
     },
     # kubectl auth whoami
     "selfsubjectreview.bin": {
-        "apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview", "metadata": {},
+        "apiVersion": "authentication.k8s.io/v1",
+        "kind": "SelfSubjectReview",
+        "metadata": {},
         "status": {"userInfo": {}},
     },
     # kubectl drain node-1 --force --disable-eviction --grace-period=7
     "drain-delete.bin": {"apiVersion": "v1", "kind": "DeleteOptions", "gracePeriodSeconds": 7},
     # kubectl drain node-1 --force --disable-eviction --grace-period=0 --dry-run=server: an explicit 0 survives
     "drain-delete-dry-run.bin": {
-        "apiVersion": "v1", "kind": "DeleteOptions", "gracePeriodSeconds": 0, "dryRun": ["All"],
+        "apiVersion": "v1",
+        "kind": "DeleteOptions",
+        "gracePeriodSeconds": 0,
+        "dryRun": ["All"],
     },
     # helm uninstall demo: the release Secret is deleted with empty DeleteOptions
     "helm-uninstall-2.bin": {"apiVersion": "v1", "kind": "DeleteOptions"},
@@ -219,9 +267,12 @@ def test_real_helm_release_secret(name: str) -> None:
     stamp = got["metadata"]["labels"].pop(stamp_label)
     release = got["data"].pop("release")
     assert got == {
-        "apiVersion": "v1", "kind": "Secret",
-        "metadata": {"name": "sh.helm.release.v1.demo.v1",
-                     "labels": {"name": "demo", "owner": "helm", "status": status, "version": "1"}},
+        "apiVersion": "v1",
+        "kind": "Secret",
+        "metadata": {
+            "name": "sh.helm.release.v1.demo.v1",
+            "labels": {"name": "demo", "owner": "helm", "status": status, "version": "1"},
+        },
         "data": {},
         "type": "helm.sh/release.v1",
     }
@@ -241,38 +292,77 @@ MANAGED_FIELDS_JSON = b'{"f:metadata":{"f:labels":{"f:app":{}}}}'
 
 FULL_META = m(
     1,
-    s(1, "demo"), s(2, "demo-"), s(3, "team-a"), s(4, "/api/v1/namespaces/demo"),
-    s(5, "6f1c0d1e-1111-4222-8333-944455556666"), s(6, "42"), v(7, 3),
+    s(1, "demo"),
+    s(2, "demo-"),
+    s(3, "team-a"),
+    s(4, "/api/v1/namespaces/demo"),
+    s(5, "6f1c0d1e-1111-4222-8333-944455556666"),
+    s(6, "42"),
+    v(7, 3),
     time(8, T_2026, 999_999_999),  # Time drops the nanos
     time(9, T_2026 + 300),
     v(10, 0),  # *int64 set to 0: kept
-    entry(11, "app", s(2, "web")), entry(11, "tier", s(2, "")),
+    entry(11, "app", s(2, "web")),
+    entry(11, "tier", s(2, "")),
     entry(12, "note", s(2, "a=b")),
     m(13, s(1, "Deployment"), s(3, "web"), s(4, "uid-1"), s(5, "apps/v1"), v(6, True), v(7, False)),
     m(13, s(1, "ConfigMap"), s(3, "cfg"), s(4, "uid-2"), s(5, "v1")),
-    s(14, "example.com/cleanup"), s(14, "kubernetes"),
-    m(17, s(1, "kubectl"), s(2, "Apply"), s(3, "v1"), time(4, T_2026), s(6, "FieldsV1"),
-      m(7, s(1, MANAGED_FIELDS_JSON)), s(8, "")),
+    s(14, "example.com/cleanup"),
+    s(14, "kubernetes"),
+    m(
+        17,
+        s(1, "kubectl"),
+        s(2, "Apply"),
+        s(3, "v1"),
+        time(4, T_2026),
+        s(6, "FieldsV1"),
+        m(7, s(1, MANAGED_FIELDS_JSON)),
+        s(8, ""),
+    ),
     m(17, s(1, "controller"), s(2, "Update"), s(3, "v1"), s(6, "FieldsV1"), s(8, "status")),
 )
 
 FULL_META_JSON: dict[str, Any] = {
-    "name": "demo", "generateName": "demo-", "namespace": "team-a", "selfLink": "/api/v1/namespaces/demo",
-    "uid": "6f1c0d1e-1111-4222-8333-944455556666", "resourceVersion": "42", "generation": 3,
-    "creationTimestamp": "2026-01-02T03:04:05Z", "deletionTimestamp": "2026-01-02T03:09:05Z",
+    "name": "demo",
+    "generateName": "demo-",
+    "namespace": "team-a",
+    "selfLink": "/api/v1/namespaces/demo",
+    "uid": "6f1c0d1e-1111-4222-8333-944455556666",
+    "resourceVersion": "42",
+    "generation": 3,
+    "creationTimestamp": "2026-01-02T03:04:05Z",
+    "deletionTimestamp": "2026-01-02T03:09:05Z",
     "deletionGracePeriodSeconds": 0,
-    "labels": {"app": "web", "tier": ""}, "annotations": {"note": "a=b"},
+    "labels": {"app": "web", "tier": ""},
+    "annotations": {"note": "a=b"},
     "ownerReferences": [
-        {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": "uid-1", "controller": True,
-         "blockOwnerDeletion": False},
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "name": "web",
+            "uid": "uid-1",
+            "controller": True,
+            "blockOwnerDeletion": False,
+        },
         {"apiVersion": "v1", "kind": "ConfigMap", "name": "cfg", "uid": "uid-2"},
     ],
     "finalizers": ["example.com/cleanup", "kubernetes"],
     "managedFields": [
-        {"manager": "kubectl", "operation": "Apply", "apiVersion": "v1", "time": "2026-01-02T03:04:05Z",
-         "fieldsType": "FieldsV1", "fieldsV1": {"f:metadata": {"f:labels": {"f:app": {}}}}},
-        {"manager": "controller", "operation": "Update", "apiVersion": "v1", "fieldsType": "FieldsV1",
-         "subresource": "status"},
+        {
+            "manager": "kubectl",
+            "operation": "Apply",
+            "apiVersion": "v1",
+            "time": "2026-01-02T03:04:05Z",
+            "fieldsType": "FieldsV1",
+            "fieldsV1": {"f:metadata": {"f:labels": {"f:app": {}}}},
+        },
+        {
+            "manager": "controller",
+            "operation": "Update",
+            "apiVersion": "v1",
+            "fieldsType": "FieldsV1",
+            "subresource": "status",
+        },
     ],
 }
 
@@ -281,161 +371,391 @@ GOGO_EMPTY_META = m(1, s(1, ""), s(2, ""), s(3, ""), s(4, ""), s(5, ""), s(6, ""
 
 SYNTHETIC: dict[str, tuple[bytes, dict[str, Any]]] = {
     "namespace-full": (
-        envelope("v1", "Namespace", FULL_META + m(2, s(1, "kubernetes")) + m(
-            3, s(1, "Terminating"),
-            m(2, s(1, "NamespaceDeletionContentFailure"), s(2, "True"), time(4, T_2026), s(5, "Failed"),
-              s(6, "boom")),
-            m(2, s(1, "NamespaceFinalizersRemaining"), s(2, "False"), m(4)),
-        )),
-        {"apiVersion": "v1", "kind": "Namespace", "metadata": FULL_META_JSON,
-         "spec": {"finalizers": ["kubernetes"]},
-         "status": {"phase": "Terminating", "conditions": [
-             {"type": "NamespaceDeletionContentFailure", "status": "True", "lastTransitionTime": "2026-01-02T03:04:05Z",
-              "reason": "Failed", "message": "boom"},
-             # a zero metav1.Time in a non-pointer field renders as null (Go's Time.MarshalJSON)
-             {"type": "NamespaceFinalizersRemaining", "status": "False", "lastTransitionTime": None},
-         ]}},
+        envelope(
+            "v1",
+            "Namespace",
+            FULL_META
+            + m(2, s(1, "kubernetes"))
+            + m(
+                3,
+                s(1, "Terminating"),
+                m(
+                    2,
+                    s(1, "NamespaceDeletionContentFailure"),
+                    s(2, "True"),
+                    time(4, T_2026),
+                    s(5, "Failed"),
+                    s(6, "boom"),
+                ),
+                m(2, s(1, "NamespaceFinalizersRemaining"), s(2, "False"), m(4)),
+            ),
+        ),
+        {
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": FULL_META_JSON,
+            "spec": {"finalizers": ["kubernetes"]},
+            "status": {
+                "phase": "Terminating",
+                "conditions": [
+                    {
+                        "type": "NamespaceDeletionContentFailure",
+                        "status": "True",
+                        "lastTransitionTime": "2026-01-02T03:04:05Z",
+                        "reason": "Failed",
+                        "message": "boom",
+                    },
+                    # a zero metav1.Time in a non-pointer field renders as null (Go's Time.MarshalJSON)
+                    {"type": "NamespaceFinalizersRemaining", "status": "False", "lastTransitionTime": None},
+                ],
+            },
+        },
     ),
     "configmap-immutable": (
-        envelope("v1", "ConfigMap", GOGO_EMPTY_META + v(4, True) + entry(2, "k", s(2, "v"))
-                 + entry(3, "bin", s(2, b"\x00\xff")) + entry(3, "none", b"")),
-        {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}, "immutable": True, "data": {"k": "v"},
-         "binaryData": {"bin": "AP8=", "none": ""}},
+        envelope(
+            "v1",
+            "ConfigMap",
+            GOGO_EMPTY_META
+            + v(4, True)
+            + entry(2, "k", s(2, "v"))
+            + entry(3, "bin", s(2, b"\x00\xff"))
+            + entry(3, "none", b""),
+        ),
+        {
+            "apiVersion": "v1",
+            "kind": "ConfigMap",
+            "metadata": {},
+            "immutable": True,
+            "data": {"k": "v"},
+            "binaryData": {"bin": "AP8=", "none": ""},
+        },
     ),
     "secret-stringdata": (
-        envelope("v1", "Secret", m(1, s(1, "s")) + v(5, False) + entry(4, "plain", s(2, "text"))
-                 + s(3, "Opaque")),
-        {"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "s"}, "immutable": False,
-         "stringData": {"plain": "text"}, "type": "Opaque"},
+        envelope("v1", "Secret", m(1, s(1, "s")) + v(5, False) + entry(4, "plain", s(2, "text")) + s(3, "Opaque")),
+        {
+            "apiVersion": "v1",
+            "kind": "Secret",
+            "metadata": {"name": "s"},
+            "immutable": False,
+            "stringData": {"plain": "text"},
+            "type": "Opaque",
+        },
     ),
     "serviceaccount-full": (
-        envelope("v1", "ServiceAccount", m(1, s(1, "builder")) + m(2, s(1, "Secret"), s(3, "tok"), s(2, ""))
-                 + m(3, s(1, "regcred")) + m(3) + v(4, False)),
-        {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "builder"},
-         "secrets": [{"kind": "Secret", "name": "tok"}], "imagePullSecrets": [{"name": "regcred"}, {}],
-         "automountServiceAccountToken": False},
+        envelope(
+            "v1",
+            "ServiceAccount",
+            m(1, s(1, "builder"))
+            + m(2, s(1, "Secret"), s(3, "tok"), s(2, ""))
+            + m(3, s(1, "regcred"))
+            + m(3)
+            + v(4, False),
+        ),
+        {
+            "apiVersion": "v1",
+            "kind": "ServiceAccount",
+            "metadata": {"name": "builder"},
+            "secrets": [{"kind": "Secret", "name": "tok"}],
+            "imagePullSecrets": [{"name": "regcred"}, {}],
+            "automountServiceAccountToken": False,
+        },
     ),
     "event-full": (
-        envelope("v1", "Event", m(1, s(1, "web.1"), s(3, "team-a"))
-                 + m(2, s(1, "Pod"), s(2, "team-a"), s(3, "web"), s(4, "uid-p"), s(5, "v1"), s(6, "7"),
-                     s(7, "spec.containers{web}"))
-                 + s(3, "Started") + s(4, "Started container web") + m(5, s(1, "kubelet"), s(2, "node-1"))
-                 + time(6, T_2026) + time(7, T_2026 + 300) + v(8, 2) + s(9, "Normal")
-                 + time(10, T_2026, 123_456_789)
-                 + m(11, v(1, 2), time(2, T_2026 + 300, 5_000)) + s(12, "Starting")
-                 + m(13, s(1, "Node"), s(3, "node-1")) + s(14, "kubelet") + s(15, "kubelet-node-1")),
-        {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "web.1", "namespace": "team-a"},
-         "involvedObject": {"kind": "Pod", "namespace": "team-a", "name": "web", "uid": "uid-p", "apiVersion": "v1",
-                            "resourceVersion": "7", "fieldPath": "spec.containers{web}"},
-         "reason": "Started", "message": "Started container web",
-         "source": {"component": "kubelet", "host": "node-1"},
-         "firstTimestamp": "2026-01-02T03:04:05Z", "lastTimestamp": "2026-01-02T03:09:05Z", "count": 2,
-         "type": "Normal", "eventTime": "2026-01-02T03:04:05.123456Z",
-         "series": {"count": 2, "lastObservedTime": "2026-01-02T03:09:05.000005Z"}, "action": "Starting",
-         "related": {"kind": "Node", "name": "node-1"},
-         "reportingComponent": "kubelet", "reportingInstance": "kubelet-node-1"},
+        envelope(
+            "v1",
+            "Event",
+            m(1, s(1, "web.1"), s(3, "team-a"))
+            + m(
+                2,
+                s(1, "Pod"),
+                s(2, "team-a"),
+                s(3, "web"),
+                s(4, "uid-p"),
+                s(5, "v1"),
+                s(6, "7"),
+                s(7, "spec.containers{web}"),
+            )
+            + s(3, "Started")
+            + s(4, "Started container web")
+            + m(5, s(1, "kubelet"), s(2, "node-1"))
+            + time(6, T_2026)
+            + time(7, T_2026 + 300)
+            + v(8, 2)
+            + s(9, "Normal")
+            + time(10, T_2026, 123_456_789)
+            + m(11, v(1, 2), time(2, T_2026 + 300, 5_000))
+            + s(12, "Starting")
+            + m(13, s(1, "Node"), s(3, "node-1"))
+            + s(14, "kubelet")
+            + s(15, "kubelet-node-1"),
+        ),
+        {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": "web.1", "namespace": "team-a"},
+            "involvedObject": {
+                "kind": "Pod",
+                "namespace": "team-a",
+                "name": "web",
+                "uid": "uid-p",
+                "apiVersion": "v1",
+                "resourceVersion": "7",
+                "fieldPath": "spec.containers{web}",
+            },
+            "reason": "Started",
+            "message": "Started container web",
+            "source": {"component": "kubelet", "host": "node-1"},
+            "firstTimestamp": "2026-01-02T03:04:05Z",
+            "lastTimestamp": "2026-01-02T03:09:05Z",
+            "count": 2,
+            "type": "Normal",
+            "eventTime": "2026-01-02T03:04:05.123456Z",
+            "series": {"count": 2, "lastObservedTime": "2026-01-02T03:09:05.000005Z"},
+            "action": "Starting",
+            "related": {"kind": "Node", "name": "node-1"},
+            "reportingComponent": "kubelet",
+            "reportingInstance": "kubelet-node-1",
+        },
     ),
     "event-minimal": (
         # events.k8s.io-style minimal core Event: zero times render as null, non-omitempty strings as "".
         envelope("v1", "Event", m(1, s(1, "e"))),
-        {"apiVersion": "v1", "kind": "Event", "metadata": {"name": "e"}, "involvedObject": {}, "source": {},
-         "firstTimestamp": None, "lastTimestamp": None, "eventTime": None,
-         "reportingComponent": "", "reportingInstance": ""},
+        {
+            "apiVersion": "v1",
+            "kind": "Event",
+            "metadata": {"name": "e"},
+            "involvedObject": {},
+            "source": {},
+            "firstTimestamp": None,
+            "lastTimestamp": None,
+            "eventTime": None,
+            "reportingComponent": "",
+            "reportingInstance": "",
+        },
     ),
     "deleteoptions-full": (
         # DeleteOptions are registered in every group version: apps/v1 is as good as v1.
-        envelope("apps/v1", "DeleteOptions", v(1, 30) + m(2, s(1, "uid-1"), s(2, "")) + v(3, False)
-                 + s(4, "Foreground") + s(5, "All") + v(6, True)),
-        {"apiVersion": "apps/v1", "kind": "DeleteOptions", "gracePeriodSeconds": 30,
-         "preconditions": {"uid": "uid-1", "resourceVersion": ""}, "orphanDependents": False,
-         "propagationPolicy": "Foreground", "dryRun": ["All"],
-         "ignoreStoreReadErrorWithClusterBreakingPotential": True},
+        envelope(
+            "apps/v1",
+            "DeleteOptions",
+            v(1, 30) + m(2, s(1, "uid-1"), s(2, "")) + v(3, False) + s(4, "Foreground") + s(5, "All") + v(6, True),
+        ),
+        {
+            "apiVersion": "apps/v1",
+            "kind": "DeleteOptions",
+            "gracePeriodSeconds": 30,
+            "preconditions": {"uid": "uid-1", "resourceVersion": ""},
+            "orphanDependents": False,
+            "propagationPolicy": "Foreground",
+            "dryRun": ["All"],
+            "ignoreStoreReadErrorWithClusterBreakingPotential": True,
+        },
     ),
     "deleteoptions-meta": (
         envelope("meta.k8s.io/v1", "DeleteOptions", s(4, "Orphan")),
         {"apiVersion": "meta.k8s.io/v1", "kind": "DeleteOptions", "propagationPolicy": "Orphan"},
     ),
     "ssar-selectors": (
-        envelope("authorization.k8s.io/v1", "SelfSubjectAccessReview", GOGO_EMPTY_META + m(2, m(
-            1, s(1, "team-a"), s(2, "list"), s(3, ""), s(4, "v1"), s(5, "pods"), s(6, ""), s(7, ""),
-            m(8, s(1, "spec.nodeName=node-1"), m(2, s(1, "spec.nodeName"), s(2, "In"), s(3, "node-1"))),
-            m(9, s(1, ""), m(2, s(1, "app"), s(2, "In"), s(3, "web"), s(3, "api")), m(2, s(1, "tier"),
-                                                                                    s(2, "Exists"))),
-        )) + m(3, v(1, False), s(2, ""), s(3, ""), v(4, False))),
-        {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectAccessReview", "metadata": {},
-         "spec": {"resourceAttributes": {
-             "namespace": "team-a", "verb": "list", "version": "v1", "resource": "pods",
-             "fieldSelector": {"rawSelector": "spec.nodeName=node-1",
-                               "requirements": [{"key": "spec.nodeName", "operator": "In", "values": ["node-1"]}]},
-             "labelSelector": {"requirements": [{"key": "app", "operator": "In", "values": ["web", "api"]},
-                                                {"key": "tier", "operator": "Exists"}]},
-         }},
-         "status": {"allowed": False}},
+        envelope(
+            "authorization.k8s.io/v1",
+            "SelfSubjectAccessReview",
+            GOGO_EMPTY_META
+            + m(
+                2,
+                m(
+                    1,
+                    s(1, "team-a"),
+                    s(2, "list"),
+                    s(3, ""),
+                    s(4, "v1"),
+                    s(5, "pods"),
+                    s(6, ""),
+                    s(7, ""),
+                    m(8, s(1, "spec.nodeName=node-1"), m(2, s(1, "spec.nodeName"), s(2, "In"), s(3, "node-1"))),
+                    m(
+                        9,
+                        s(1, ""),
+                        m(2, s(1, "app"), s(2, "In"), s(3, "web"), s(3, "api")),
+                        m(2, s(1, "tier"), s(2, "Exists")),
+                    ),
+                ),
+            )
+            + m(3, v(1, False), s(2, ""), s(3, ""), v(4, False)),
+        ),
+        {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectAccessReview",
+            "metadata": {},
+            "spec": {
+                "resourceAttributes": {
+                    "namespace": "team-a",
+                    "verb": "list",
+                    "version": "v1",
+                    "resource": "pods",
+                    "fieldSelector": {
+                        "rawSelector": "spec.nodeName=node-1",
+                        "requirements": [{"key": "spec.nodeName", "operator": "In", "values": ["node-1"]}],
+                    },
+                    "labelSelector": {
+                        "requirements": [
+                            {"key": "app", "operator": "In", "values": ["web", "api"]},
+                            {"key": "tier", "operator": "Exists"},
+                        ]
+                    },
+                }
+            },
+            "status": {"allowed": False},
+        },
     ),
     "sar": (
-        envelope("authorization.k8s.io/v1", "SubjectAccessReview", m(2,
-            m(1, s(1, "team-a"), s(2, "get"), s(5, "secrets"), s(7, "db")),
-            s(3, "alice"), s(4, "devs"), s(4, "system:authenticated"),
-            entry(5, "scopes", m(2, s(1, "read"), s(1, "write"))), entry(5, "empty", m(2)),
-            s(6, "uid-alice"),
-        ) + m(3, v(1, True), s(2, "RBAC: allowed"))),
-        {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "metadata": {},
-         "spec": {"resourceAttributes": {"namespace": "team-a", "verb": "get", "resource": "secrets", "name": "db"},
-                  "user": "alice", "groups": ["devs", "system:authenticated"],
-                  # ExtraValue is a Go []string: a value without items is a nil slice, i.e. null
-                  "extra": {"scopes": ["read", "write"], "empty": None}, "uid": "uid-alice"},
-         "status": {"allowed": True, "reason": "RBAC: allowed"}},
+        envelope(
+            "authorization.k8s.io/v1",
+            "SubjectAccessReview",
+            m(
+                2,
+                m(1, s(1, "team-a"), s(2, "get"), s(5, "secrets"), s(7, "db")),
+                s(3, "alice"),
+                s(4, "devs"),
+                s(4, "system:authenticated"),
+                entry(5, "scopes", m(2, s(1, "read"), s(1, "write"))),
+                entry(5, "empty", m(2)),
+                s(6, "uid-alice"),
+            )
+            + m(3, v(1, True), s(2, "RBAC: allowed")),
+        ),
+        {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SubjectAccessReview",
+            "metadata": {},
+            "spec": {
+                "resourceAttributes": {"namespace": "team-a", "verb": "get", "resource": "secrets", "name": "db"},
+                "user": "alice",
+                "groups": ["devs", "system:authenticated"],
+                # ExtraValue is a Go []string: a value without items is a nil slice, i.e. null
+                "extra": {"scopes": ["read", "write"], "empty": None},
+                "uid": "uid-alice",
+            },
+            "status": {"allowed": True, "reason": "RBAC: allowed"},
+        },
     ),
     "sar-empty": (
         envelope("authorization.k8s.io/v1", "SubjectAccessReview", b""),
-        {"apiVersion": "authorization.k8s.io/v1", "kind": "SubjectAccessReview", "metadata": {}, "spec": {},
-         "status": {"allowed": False}},
+        {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SubjectAccessReview",
+            "metadata": {},
+            "spec": {},
+            "status": {"allowed": False},
+        },
     ),
     "ssrr-status": (
-        envelope("authorization.k8s.io/v1", "SelfSubjectRulesReview", m(2, s(1, "ns")) + m(
-            3, m(1, s(1, "get"), s(2, ""), s(3, "pods")), m(1), m(2, s(1, "get"), s(2, "/healthz")), v(3, True),
-            s(4, "partial"))),
-        {"apiVersion": "authorization.k8s.io/v1", "kind": "SelfSubjectRulesReview", "metadata": {},
-         "spec": {"namespace": "ns"},
-         "status": {"resourceRules": [{"verbs": ["get"], "apiGroups": [""], "resources": ["pods"]}, {"verbs": None}],
-                    "nonResourceRules": [{"verbs": ["get"], "nonResourceURLs": ["/healthz"]}],
-                    "incomplete": True, "evaluationError": "partial"}},
+        envelope(
+            "authorization.k8s.io/v1",
+            "SelfSubjectRulesReview",
+            m(2, s(1, "ns"))
+            + m(
+                3,
+                m(1, s(1, "get"), s(2, ""), s(3, "pods")),
+                m(1),
+                m(2, s(1, "get"), s(2, "/healthz")),
+                v(3, True),
+                s(4, "partial"),
+            ),
+        ),
+        {
+            "apiVersion": "authorization.k8s.io/v1",
+            "kind": "SelfSubjectRulesReview",
+            "metadata": {},
+            "spec": {"namespace": "ns"},
+            "status": {
+                "resourceRules": [{"verbs": ["get"], "apiGroups": [""], "resources": ["pods"]}, {"verbs": None}],
+                "nonResourceRules": [{"verbs": ["get"], "nonResourceURLs": ["/healthz"]}],
+                "incomplete": True,
+                "evaluationError": "partial",
+            },
+        },
     ),
     "selfsubjectreview-status": (
-        envelope("authentication.k8s.io/v1", "SelfSubjectReview", m(2, m(
-            1, s(1, "alice"), s(2, "uid-a"), s(3, "devs"), entry(4, "k", m(2, s(1, "v")))))),
-        {"apiVersion": "authentication.k8s.io/v1", "kind": "SelfSubjectReview", "metadata": {},
-         "status": {"userInfo": {"username": "alice", "uid": "uid-a", "groups": ["devs"], "extra": {"k": ["v"]}}}},
+        envelope(
+            "authentication.k8s.io/v1",
+            "SelfSubjectReview",
+            m(2, m(1, s(1, "alice"), s(2, "uid-a"), s(3, "devs"), entry(4, "k", m(2, s(1, "v"))))),
+        ),
+        {
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "SelfSubjectReview",
+            "metadata": {},
+            "status": {"userInfo": {"username": "alice", "uid": "uid-a", "groups": ["devs"], "extra": {"k": ["v"]}}},
+        },
     ),
     "tokenrequest-minimal": (
         # audiences, expirationSeconds and boundObjectRef have no omitempty: absent means null
         envelope("authentication.k8s.io/v1", "TokenRequest", m(2) + m(3, s(1, "tok"), time(2, T_2026))),
-        {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "metadata": {},
-         "spec": {"audiences": None, "expirationSeconds": None, "boundObjectRef": None},
-         "status": {"token": "tok", "expirationTimestamp": "2026-01-02T03:04:05Z"}},
+        {
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "TokenRequest",
+            "metadata": {},
+            "spec": {"audiences": None, "expirationSeconds": None, "boundObjectRef": None},
+            "status": {"token": "tok", "expirationTimestamp": "2026-01-02T03:04:05Z"},
+        },
     ),
     "tokenrequest-attestations": (
-        envelope("authentication.k8s.io/v1", "TokenRequest", m(2, s(1, "api"), v(4, 600),
-                                                                entry(5, "tpm", m(2, s(1, "q1"))))),
-        {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "metadata": {},
-         "spec": {"audiences": ["api"], "expirationSeconds": 600, "boundObjectRef": None,
-                  "attestations": {"tpm": ["q1"]}},
-         "status": {"token": "", "expirationTimestamp": None}},
+        envelope(
+            "authentication.k8s.io/v1", "TokenRequest", m(2, s(1, "api"), v(4, 600), entry(5, "tpm", m(2, s(1, "q1"))))
+        ),
+        {
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "TokenRequest",
+            "metadata": {},
+            "spec": {
+                "audiences": ["api"],
+                "expirationSeconds": 600,
+                "boundObjectRef": None,
+                "attestations": {"tpm": ["q1"]},
+            },
+            "status": {"token": "", "expirationTimestamp": None},
+        },
     ),
     "tokenreview": (
         envelope("authentication.k8s.io/v1", "TokenReview", m(2, s(1, "jwt"), s(2, "api"))),
-        {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenReview", "metadata": {},
-         "spec": {"token": "jwt", "audiences": ["api"]}, "status": {"user": {}}},
+        {
+            "apiVersion": "authentication.k8s.io/v1",
+            "kind": "TokenReview",
+            "metadata": {},
+            "spec": {"token": "jwt", "audiences": ["api"]},
+            "status": {"user": {}},
+        },
     ),
     "lease": (
-        envelope("coordination.k8s.io/v1", "Lease", m(1, s(1, "kube-scheduler"), s(3, "kube-system")) + m(
-            2, s(1, "sched-1_abc"), v(2, 15), time(3, T_2026, 1_999), time(4, T_2026 + 300, 987_654_321),
-            v(5, -1), s(6, "OldestEmulationVersion"), s(7, ""))),
-        {"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
-         "metadata": {"name": "kube-scheduler", "namespace": "kube-system"},
-         "spec": {"holderIdentity": "sched-1_abc", "leaseDurationSeconds": 15,
-                  "acquireTime": "2026-01-02T03:04:05.000001Z", "renewTime": "2026-01-02T03:09:05.987654Z",
-                  "leaseTransitions": -1, "strategy": "OldestEmulationVersion", "preferredHolder": ""}},
+        envelope(
+            "coordination.k8s.io/v1",
+            "Lease",
+            m(1, s(1, "kube-scheduler"), s(3, "kube-system"))
+            + m(
+                2,
+                s(1, "sched-1_abc"),
+                v(2, 15),
+                time(3, T_2026, 1_999),
+                time(4, T_2026 + 300, 987_654_321),
+                v(5, -1),
+                s(6, "OldestEmulationVersion"),
+                s(7, ""),
+            ),
+        ),
+        {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": "kube-scheduler", "namespace": "kube-system"},
+            "spec": {
+                "holderIdentity": "sched-1_abc",
+                "leaseDurationSeconds": 15,
+                "acquireTime": "2026-01-02T03:04:05.000001Z",
+                "renewTime": "2026-01-02T03:09:05.987654Z",
+                "leaseTransitions": -1,
+                "strategy": "OldestEmulationVersion",
+                "preferredHolder": "",
+            },
+        },
     ),
     "lease-empty-spec": (
         envelope("coordination.k8s.io/v1", "Lease", m(1, s(1, "l")) + m(2)),
@@ -455,10 +775,17 @@ def test_synthetic(name: str) -> None:
 
 def test_kinds_table_covers_the_brief() -> None:
     for gvk in [
-        ("v1", "Namespace"), ("v1", "ConfigMap"), ("v1", "Secret"), ("v1", "ServiceAccount"), ("v1", "Event"),
-        ("authorization.k8s.io/v1", "SelfSubjectAccessReview"), ("authorization.k8s.io/v1", "SelfSubjectRulesReview"),
-        ("authorization.k8s.io/v1", "SubjectAccessReview"), ("authentication.k8s.io/v1", "SelfSubjectReview"),
-        ("authentication.k8s.io/v1", "TokenRequest"), ("coordination.k8s.io/v1", "Lease"),
+        ("v1", "Namespace"),
+        ("v1", "ConfigMap"),
+        ("v1", "Secret"),
+        ("v1", "ServiceAccount"),
+        ("v1", "Event"),
+        ("authorization.k8s.io/v1", "SelfSubjectAccessReview"),
+        ("authorization.k8s.io/v1", "SelfSubjectRulesReview"),
+        ("authorization.k8s.io/v1", "SubjectAccessReview"),
+        ("authentication.k8s.io/v1", "SelfSubjectReview"),
+        ("authentication.k8s.io/v1", "TokenRequest"),
+        ("coordination.k8s.io/v1", "Lease"),
         (pb.ANY_VERSION, "DeleteOptions"),
     ]:
         assert gvk in pb.KINDS
@@ -472,8 +799,13 @@ def test_kinds_table_covers_the_brief() -> None:
 def test_unknown_fields_of_every_wire_type_are_skipped() -> None:
     junk = v(99, 5) + key(98, 1) + b"\x01" * 8 + key(97, 5) + b"\x02" * 4 + s(96, b"\xff\xfe")
     body = envelope("v1", "Namespace", junk + m(1, s(1, "x"), junk) + junk)
-    assert decode(body) == {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x"}, "spec": {},
-                            "status": {}}
+    assert decode(body) == {
+        "apiVersion": "v1",
+        "kind": "Namespace",
+        "metadata": {"name": "x"},
+        "spec": {},
+        "status": {},
+    }
 
 
 def test_unknown_envelope_fields_are_skipped() -> None:
@@ -482,15 +814,24 @@ def test_unknown_envelope_fields_are_skipped() -> None:
 
 
 def test_last_scalar_wins_and_message_occurrences_merge() -> None:
-    body = envelope("v1", "ConfigMap", m(1, s(1, "first"), entry(11, "a", s(2, "1")))
-                    + m(1, s(1, "second"), entry(11, "b", s(2, "2")), entry(11, "a", s(2, "3"))))
+    body = envelope(
+        "v1",
+        "ConfigMap",
+        m(1, s(1, "first"), entry(11, "a", s(2, "1")))
+        + m(1, s(1, "second"), entry(11, "b", s(2, "2")), entry(11, "a", s(2, "3"))),
+    )
     assert decode(body)["metadata"] == {"name": "second", "labels": {"a": "3", "b": "2"}}
 
 
 def test_map_entry_without_key_or_value() -> None:
     body = envelope("v1", "ConfigMap", m(2) + m(3, s(1, "k")))
-    assert decode(body) == {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {}, "data": {"": ""},
-                            "binaryData": {"k": ""}}
+    assert decode(body) == {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {},
+        "data": {"": ""},
+        "binaryData": {"k": ""},
+    }
 
 
 def test_negative_and_large_integers() -> None:
@@ -534,20 +875,33 @@ def test_times() -> None:
 
 def test_special_types_via_decode_message() -> None:
     """Special types not used by any supported kind yet: IntOrString, Quantity, RawExtension."""
-    probe = pb.Message("Probe", (
-        pb.Field(1, "port", pb.INT_OR_STRING),
-        pb.Field(2, "target", pb.INT_OR_STRING),
-        pb.Field(3, "memory", pb.QUANTITY),
-        pb.Field(4, "object", pb.RAW_EXTENSION),
-        pb.Field(5, "unset", pb.RAW_EXTENSION),
-        pb.Field(6, "numbers", pb.Scalar.INT32, pb.Cardinality.REPEATED),
-    ))
-    data = (m(1, v(1, 0), v(2, 8080)) + m(2, v(1, 1), s(3, "http")) + m(3, s(1, "512Mi"))
-            + m(4, s(1, b'{"kind":"Pod","spec":{"x":[1,2.5,null]}}')) + m(5)
-            + v(6, 1) + s(6, varint(2) + varint(-3)))  # unpacked and packed occurrences
+    probe = pb.Message(
+        "Probe",
+        (
+            pb.Field(1, "port", pb.INT_OR_STRING),
+            pb.Field(2, "target", pb.INT_OR_STRING),
+            pb.Field(3, "memory", pb.QUANTITY),
+            pb.Field(4, "object", pb.RAW_EXTENSION),
+            pb.Field(5, "unset", pb.RAW_EXTENSION),
+            pb.Field(6, "numbers", pb.Scalar.INT32, pb.Cardinality.REPEATED),
+        ),
+    )
+    data = (
+        m(1, v(1, 0), v(2, 8080))
+        + m(2, v(1, 1), s(3, "http"))
+        + m(3, s(1, "512Mi"))
+        + m(4, s(1, b'{"kind":"Pod","spec":{"x":[1,2.5,null]}}'))
+        + m(5)
+        + v(6, 1)
+        + s(6, varint(2) + varint(-3))
+    )  # unpacked and packed occurrences
     assert pb.decode_message(probe, data) == {
-        "port": 8080, "target": "http", "memory": "512Mi",
-        "object": {"kind": "Pod", "spec": {"x": [1, 2.5, None]}}, "unset": None, "numbers": [1, 2, -3],
+        "port": 8080,
+        "target": "http",
+        "memory": "512Mi",
+        "object": {"kind": "Pod", "spec": {"x": [1, 2.5, None]}},
+        "unset": None,
+        "numbers": [1, 2, -3],
     }
     assert pb.decode_message(probe, b"")["port"] == 0
     with pytest.raises(BadRequest, match="IntOrString"):
@@ -576,7 +930,7 @@ NAMESPACE_BODY = pb.MAGIC + m(1, s(1, "v1"), s(2, "Namespace")) + s(2, m(1, s(1,
     ("body", "message"),
     [
         (b"", "magic"),
-        (b"{\"kind\":\"Namespace\"}", "magic"),
+        (b'{"kind":"Namespace"}', "magic"),
         (b"k8s", "magic"),
         (NAMESPACE_BODY[:-1], "runs past the end"),
         (pb.MAGIC + b"\x0a", "end of data inside a varint"),

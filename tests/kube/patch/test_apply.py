@@ -1,4 +1,5 @@
 """Server-side apply and managedFields bookkeeping (KEP-555), scenario by scenario."""
+
 from __future__ import annotations
 
 import copy
@@ -24,21 +25,50 @@ NAMESPACE = schema_for_gvk("", "v1", "Namespace")
 T = [f"2026-11-23T10:00:{i:02d}Z" for i in range(60)]
 
 # A CRD's structural schema: no list-type markers, so every list is atomic.
-WIDGET = Schema({"type": "object", "properties": {
-    "apiVersion": {"type": "string"}, "kind": {"type": "string"}, "metadata": {"type": "object"},
-    "spec": {"type": "object", "properties": {
-        "size": {"type": "integer"}, "color": {"type": "string"},
-        "ports": {"type": "array", "items": {"type": "object", "properties": {"port": {"type": "integer"}}}},
-        "env": {"type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"],
-                "items": {"type": "object", "properties": {"name": {"type": "string"}, "value": {"type": "string"}}}},
-        "selector": {"type": "object", "x-kubernetes-map-type": "atomic", "additionalProperties": {"type": "string"}},
-    }},
-}}, {})
+WIDGET = Schema(
+    {
+        "type": "object",
+        "properties": {
+            "apiVersion": {"type": "string"},
+            "kind": {"type": "string"},
+            "metadata": {"type": "object"},
+            "spec": {
+                "type": "object",
+                "properties": {
+                    "size": {"type": "integer"},
+                    "color": {"type": "string"},
+                    "ports": {
+                        "type": "array",
+                        "items": {"type": "object", "properties": {"port": {"type": "integer"}}},
+                    },
+                    "env": {
+                        "type": "array",
+                        "x-kubernetes-list-type": "map",
+                        "x-kubernetes-list-map-keys": ["name"],
+                        "items": {
+                            "type": "object",
+                            "properties": {"name": {"type": "string"}, "value": {"type": "string"}},
+                        },
+                    },
+                    "selector": {
+                        "type": "object",
+                        "x-kubernetes-map-type": "atomic",
+                        "additionalProperties": {"type": "string"},
+                    },
+                },
+            },
+        },
+    },
+    {},
+)
 
 
 def cm(data: dict[str, Any] | None = None, **metadata: Any) -> dict[str, Any]:
-    obj: dict[str, Any] = {"apiVersion": "v1", "kind": "ConfigMap",
-                           "metadata": {"name": "cm", "namespace": "default", **metadata}}
+    obj: dict[str, Any] = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "cm", "namespace": "default", **metadata},
+    }
     if data is not None:
         obj["data"] = data
     return obj
@@ -48,14 +78,32 @@ def widget(spec: dict[str, Any]) -> dict[str, Any]:
     return {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": "w"}, "spec": spec}
 
 
-def apply(live: dict[str, Any] | None, config: dict[str, Any], manager: str, *, now: str = T[1], force: bool = False,
-          schema: Schema | None = CM, api_version: str = "v1", **kw: Any) -> dict[str, Any]:
-    return server_side_apply(copy.deepcopy(live), config, manager=manager, api_version=api_version, force=force,
-                             schema=schema, now=now, **kw)
+def apply(
+    live: dict[str, Any] | None,
+    config: dict[str, Any],
+    manager: str,
+    *,
+    now: str = T[1],
+    force: bool = False,
+    schema: Schema | None = CM,
+    api_version: str = "v1",
+    **kw: Any,
+) -> dict[str, Any]:
+    return server_side_apply(
+        copy.deepcopy(live), config, manager=manager, api_version=api_version, force=force, schema=schema, now=now, **kw
+    )
 
 
-def update(old: dict[str, Any] | None, new: dict[str, Any], manager: str, *, now: str = T[2],
-           schema: Schema | None = CM, api_version: str = "v1", **kw: Any) -> dict[str, Any]:
+def update(
+    old: dict[str, Any] | None,
+    new: dict[str, Any],
+    manager: str,
+    *,
+    now: str = T[2],
+    schema: Schema | None = CM,
+    api_version: str = "v1",
+    **kw: Any,
+) -> dict[str, Any]:
     """A create/update/patch as the store does it: managedFields computed and set on `new`."""
     new = copy.deepcopy(new)
     managed = update_managed_fields(old, new, manager=manager, api_version=api_version, schema=schema, now=now, **kw)
@@ -81,10 +129,16 @@ def body(obj: dict[str, Any]) -> dict[str, Any]:
 def test_apply_creates_the_object() -> None:
     obj = apply(None, cm({"a": "1"}, labels={"app": "web"}), "helm", now=T[1])
     assert body(obj) == cm({"a": "1"}, labels={"app": "web"})
-    assert obj["metadata"]["managedFields"] == [{
-        "manager": "helm", "operation": "Apply", "apiVersion": "v1", "time": T[1], "fieldsType": "FieldsV1",
-        "fieldsV1": {"f:data": {"f:a": {}}, "f:metadata": {"f:labels": {"f:app": {}}}},
-    }]
+    assert obj["metadata"]["managedFields"] == [
+        {
+            "manager": "helm",
+            "operation": "Apply",
+            "apiVersion": "v1",
+            "time": T[1],
+            "fieldsType": "FieldsV1",
+            "fieldsV1": {"f:data": {"f:a": {}}, "f:metadata": {"f:labels": {"f:app": {}}}},
+        }
+    ]
 
 
 def test_reapply_unchanged_is_a_no_op() -> None:
@@ -142,7 +196,8 @@ def test_conflict_with_another_applier() -> None:
     assert err.code == 409 and err.reason == "Conflict"
     assert err.message == 'Apply failed with 1 conflict: conflict with "helm": .data.size'
     assert [c.as_dict() for c in err.causes] == [
-        {"reason": "FieldManagerConflict", "message": 'conflict with "helm"', "field": ".data.size"}]
+        {"reason": "FieldManagerConflict", "message": 'conflict with "helm"', "field": ".data.size"}
+    ]
 
 
 def test_conflict_with_an_updater_names_its_version() -> None:
@@ -163,8 +218,11 @@ def test_many_conflicts_are_grouped_by_manager() -> None:
         'conflicts with "helm" using v1:\n- .data.a\n- .data.b'
     )
     assert [(c.message, c.field) for c in info.value.causes] == [
-        ('conflict with "argo"', ".data.c"), ('conflict with "argo"', ".metadata.labels.x"),
-        ('conflict with "helm" using v1', ".data.a"), ('conflict with "helm" using v1', ".data.b")]
+        ('conflict with "argo"', ".data.c"),
+        ('conflict with "argo"', ".metadata.labels.x"),
+        ('conflict with "helm" using v1', ".data.a"),
+        ('conflict with "helm" using v1', ".data.b"),
+    ]
 
 
 def test_force_takes_ownership() -> None:
@@ -203,7 +261,9 @@ def test_apply_to_an_object_without_managed_fields() -> None:
 
 # --- apply: schema-driven merging ------------------------------------------------------------------
 POD_CONFIG: dict[str, Any] = {
-    "apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
+    "apiVersion": "v1",
+    "kind": "Pod",
+    "metadata": {"name": "p"},
     "spec": {"containers": [{"name": "app", "image": "app:1", "ports": [{"containerPort": 80}]}]},
 }
 
@@ -222,49 +282,75 @@ def test_list_map_keys_use_defaults_and_partial_keys() -> None:
 
 def test_list_map_items_merge_by_key() -> None:
     live = apply(None, POD_CONFIG, "helm", schema=POD)
-    sidecar = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p"},
-               "spec": {"containers": [{"name": "sidecar", "image": "s:1"}]}}
+    sidecar = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p"},
+        "spec": {"containers": [{"name": "sidecar", "image": "s:1"}]},
+    }
     both = apply(live, sidecar, "injector", schema=POD)
     assert [c["name"] for c in both["spec"]["containers"]] == ["app", "sidecar"]
-    assert both["metadata"]["managedFields"][1]["fieldsV1"] == {"f:spec": {"f:containers": {
-        'k:{"name":"sidecar"}': {".": {}, "f:image": {}, "f:name": {}}}}}
+    assert both["metadata"]["managedFields"][1]["fieldsV1"] == {
+        "f:spec": {"f:containers": {'k:{"name":"sidecar"}': {".": {}, "f:image": {}, "f:name": {}}}}
+    }
     # one manager sets a field inside the other's item
-    patched = apply(both, {**sidecar, "spec": {"containers": [{"name": "app", "imagePullPolicy": "Always"}]}},
-                    "injector", schema=POD)
+    patched = apply(
+        both,
+        {**sidecar, "spec": {"containers": [{"name": "app", "imagePullPolicy": "Always"}]}},
+        "injector",
+        schema=POD,
+    )
     app = patched["spec"]["containers"][0]
     assert app == {"name": "app", "image": "app:1", "ports": [{"containerPort": 80}], "imagePullPolicy": "Always"}
     assert [c["name"] for c in patched["spec"]["containers"]] == ["app"], "the injector dropped its sidecar"
     # the item whose creator stops applying it goes, unless someone else owns the item itself
     assert apply(patched, {**POD_CONFIG, "spec": {"containers": []}}, "helm", schema=POD)["spec"] == {
-        "containers": [{"name": "app", "imagePullPolicy": "Always"}]}
+        "containers": [{"name": "app", "imagePullPolicy": "Always"}]
+    }
 
 
 def test_metadata_lists_of_any_kind() -> None:
     config = widget({"size": 1})
-    config["metadata"].update(finalizers=["a.io/x"], ownerReferences=[
-        {"apiVersion": "v1", "kind": "ConfigMap", "name": "o", "uid": "u1"}])
+    config["metadata"].update(
+        finalizers=["a.io/x"], ownerReferences=[{"apiVersion": "v1", "kind": "ConfigMap", "name": "o", "uid": "u1"}]
+    )
     live = apply(None, config, "helm", schema=WIDGET, api_version="example.com/v1")
     other = widget({})
     other["metadata"]["finalizers"] = ["b.io/y"]
     both = apply(live, other, "ctrl", schema=WIDGET, api_version="example.com/v1")
     assert both["metadata"]["finalizers"] == ["a.io/x", "b.io/y"]
     assert owners(both)["helm/Apply"] == {
-        ".spec.size", '.metadata.finalizers[="a.io/x"]', '.metadata.ownerReferences[uid="u1"]'}
+        ".spec.size",
+        '.metadata.finalizers[="a.io/x"]',
+        '.metadata.ownerReferences[uid="u1"]',
+    }
     # without a schema at all, metadata still merges the same way
     assert apply(live, other, "ctrl", schema=None, api_version="example.com/v1")["metadata"]["finalizers"] == [
-        "a.io/x", "b.io/y"]
+        "a.io/x",
+        "b.io/y",
+    ]
 
 
 def test_crd_lists_are_atomic() -> None:
-    live = apply(None, widget({"ports": [{"port": 1}], "env": [{"name": "A", "value": "1"}]}), "helm",
-                 schema=WIDGET, api_version="example.com/v1")
-    assert owners(live) == {"helm/Apply": {".spec.ports", '.spec.env[name="A"]', '.spec.env[name="A"].name',
-                                           '.spec.env[name="A"].value'}}
-    with pytest.raises(errors.Conflict, match="conflict with \"helm\": .spec.ports"):
-        apply(live, widget({"ports": [{"port": 1}, {"port": 2}]}), "other", schema=WIDGET,
-              api_version="example.com/v1")
-    merged = apply(live, widget({"env": [{"name": "B", "value": "2"}], "ports": [{"port": 1}]}), "other",
-                   schema=WIDGET, api_version="example.com/v1")
+    live = apply(
+        None,
+        widget({"ports": [{"port": 1}], "env": [{"name": "A", "value": "1"}]}),
+        "helm",
+        schema=WIDGET,
+        api_version="example.com/v1",
+    )
+    assert owners(live) == {
+        "helm/Apply": {".spec.ports", '.spec.env[name="A"]', '.spec.env[name="A"].name', '.spec.env[name="A"].value'}
+    }
+    with pytest.raises(errors.Conflict, match='conflict with "helm": .spec.ports'):
+        apply(live, widget({"ports": [{"port": 1}, {"port": 2}]}), "other", schema=WIDGET, api_version="example.com/v1")
+    merged = apply(
+        live,
+        widget({"env": [{"name": "B", "value": "2"}], "ports": [{"port": 1}]}),
+        "other",
+        schema=WIDGET,
+        api_version="example.com/v1",
+    )
     assert merged["spec"]["env"] == [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}]
     assert owners(merged)["other/Apply"] >= {".spec.ports", '.spec.env[name="B"].value'}
 
@@ -279,7 +365,8 @@ def test_atomic_map_is_replaced_whole() -> None:
 def test_without_schema_maps_merge_and_lists_are_leaves() -> None:
     live = apply(None, widget({"a": {"x": 1}, "l": [1, 2]}), "one", schema=None)
     assert live["metadata"]["managedFields"][0]["fieldsV1"] == {
-        "f:spec": {".": {}, "f:a": {".": {}, "f:x": {}}, "f:l": {}}}
+        "f:spec": {".": {}, "f:a": {".": {}, "f:x": {}}, "f:l": {}}
+    }
     both = apply(live, widget({"a": {"y": 2}, "l": [3]}), "two", schema=None, force=True)
     assert both["spec"] == {"a": {"x": 1, "y": 2}, "l": [3]}
 
@@ -334,7 +421,8 @@ def test_kubectl_migration_from_client_side_apply() -> None:
     result = apply(drifted, cm({"a": "2"}), "kubectl")
     assert result["data"] == {"a": "2", "b": "edited"}
     assert result["metadata"]["annotations"][LAST_APPLIED] == (
-        '{"apiVersion":"v1","data":{"a":"2"},"kind":"ConfigMap","metadata":{"name":"cm","namespace":"default"}}\n')
+        '{"apiVersion":"v1","data":{"a":"2"},"kind":"ConfigMap","metadata":{"name":"cm","namespace":"default"}}\n'
+    )
     assert owners(result)["kubectl/Apply"] == {".data.a"}
     # b no longer matches the annotation: that conflict stays
     with pytest.raises(errors.Conflict, match=r"\.data\.b"):
@@ -344,11 +432,16 @@ def test_kubectl_migration_from_client_side_apply() -> None:
 # --- update_managed_fields ------------------------------------------------------------------------
 def test_create_owns_everything_set() -> None:
     created = update(None, cm({"a": "1"}, labels={"app": "web"}), "kubectl-create", now=T[1])
-    assert created["metadata"]["managedFields"] == [{
-        "manager": "kubectl-create", "operation": "Update", "apiVersion": "v1", "time": T[1],
-        "fieldsType": "FieldsV1",
-        "fieldsV1": {"f:data": {".": {}, "f:a": {}}, "f:metadata": {"f:labels": {".": {}, "f:app": {}}}},
-    }]
+    assert created["metadata"]["managedFields"] == [
+        {
+            "manager": "kubectl-create",
+            "operation": "Update",
+            "apiVersion": "v1",
+            "time": T[1],
+            "fieldsType": "FieldsV1",
+            "fieldsV1": {"f:data": {".": {}, "f:a": {}}, "f:metadata": {"f:labels": {".": {}, "f:app": {}}}},
+        }
+    ]
 
 
 def test_update_moves_changed_fields() -> None:
@@ -386,7 +479,9 @@ def test_versions_make_separate_update_entries() -> None:
     new["data"]["b"] = "2"
     result = update(live, new, "ctrl", now=T[2])
     assert [(e["apiVersion"], e["fieldsV1"]) for e in result["metadata"]["managedFields"]] == [
-        ("v1beta1", {"f:data": {".": {}, "f:a": {}}}), ("v1", {"f:data": {"f:b": {}}})]
+        ("v1beta1", {"f:data": {".": {}, "f:a": {}}}),
+        ("v1", {"f:data": {"f:b": {}}}),
+    ]
 
 
 def test_objects_without_managed_fields_are_not_tracked_on_update() -> None:
@@ -398,8 +493,14 @@ def test_user_overwrite_is_kept() -> None:
     """kubectl's csaupgrade replaces managedFields with a JSON patch; the list is kept."""
     live = update(None, cm({"a": "1"}), "kubectl-client-side-apply", now=T[1])
     migrated = copy.deepcopy(live)
-    entry = {"manager": "kubectl", "operation": "Apply", "apiVersion": "v1", "time": T[1], "fieldsType": "FieldsV1",
-             "fieldsV1": {"f:data": {"f:a": {}}}}
+    entry = {
+        "manager": "kubectl",
+        "operation": "Apply",
+        "apiVersion": "v1",
+        "time": T[1],
+        "fieldsType": "FieldsV1",
+        "fieldsV1": {"f:data": {"f:a": {}}},
+    }
     migrated["metadata"]["managedFields"] = [entry]
     assert update(live, migrated, "kubectl-patch", now=T[3])["metadata"]["managedFields"] == [entry]
     # a later apply by kubectl now owns .data.a without conflict and can remove it
@@ -438,7 +539,9 @@ def test_subresource_writes_ignore_request_managed_fields() -> None:
     new["data"]["s"] = "ok"
     result = update(live, new, "ctrl", now=T[2], subresource="status")
     assert [(e["manager"], e.get("subresource")) for e in result["metadata"]["managedFields"]] == [
-        ("creator", None), ("ctrl", "status")]
+        ("creator", None),
+        ("ctrl", "status"),
+    ]
 
 
 def test_update_managers_are_capped() -> None:
@@ -455,76 +558,160 @@ def test_update_managers_are_capped() -> None:
 
 def test_encoding_order() -> None:
     entries = [
-        {"manager": "b", "operation": "Update", "apiVersion": "v1", "time": T[1], "fieldsType": "FieldsV1",
-         "fieldsV1": {"f:a": {}}},
-        {"manager": "a", "operation": "Update", "apiVersion": "v1", "time": T[2], "fieldsType": "FieldsV1",
-         "fieldsV1": {"f:b": {}}},
-        {"manager": "z", "operation": "Apply", "apiVersion": "v1", "time": T[3], "fieldsType": "FieldsV1",
-         "fieldsV1": {"f:c": {}}},
-        {"manager": "c", "operation": "Update", "apiVersion": "v1", "time": T[1], "fieldsType": "FieldsV1",
-         "fieldsV1": {"f:d": {}}, "subresource": "status"},
+        {
+            "manager": "b",
+            "operation": "Update",
+            "apiVersion": "v1",
+            "time": T[1],
+            "fieldsType": "FieldsV1",
+            "fieldsV1": {"f:a": {}},
+        },
+        {
+            "manager": "a",
+            "operation": "Update",
+            "apiVersion": "v1",
+            "time": T[2],
+            "fieldsType": "FieldsV1",
+            "fieldsV1": {"f:b": {}},
+        },
+        {
+            "manager": "z",
+            "operation": "Apply",
+            "apiVersion": "v1",
+            "time": T[3],
+            "fieldsType": "FieldsV1",
+            "fieldsV1": {"f:c": {}},
+        },
+        {
+            "manager": "c",
+            "operation": "Update",
+            "apiVersion": "v1",
+            "time": T[1],
+            "fieldsType": "FieldsV1",
+            "fieldsV1": {"f:d": {}},
+            "subresource": "status",
+        },
     ]
     assert [e["manager"] for e in encode_managed_fields(decode_managed_fields(entries))] == ["z", "b", "c", "a"]
 
 
 # --- structured-merge-diff scenarios (merge/*_test.go), on a bare schema ---------------------------
-SMD_SCHEMA = Schema({"type": "object", "properties": {
-    "numeric": {"type": "integer"}, "string": {"type": "string"}, "bool": {"type": "boolean"},
-    "set": {"type": "array", "x-kubernetes-list-type": "set", "items": {"type": "string"}},
-    "list": {"type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"],
-             "items": {"type": "object", "properties": {"name": {"type": "string"}, "value": {"type": "integer"}}}},
-}}, {})
+SMD_SCHEMA = Schema(
+    {
+        "type": "object",
+        "properties": {
+            "numeric": {"type": "integer"},
+            "string": {"type": "string"},
+            "bool": {"type": "boolean"},
+            "set": {"type": "array", "x-kubernetes-list-type": "set", "items": {"type": "string"}},
+            "list": {
+                "type": "array",
+                "x-kubernetes-list-type": "map",
+                "x-kubernetes-list-map-keys": ["name"],
+                "items": {"type": "object", "properties": {"name": {"type": "string"}, "value": {"type": "integer"}}},
+            },
+        },
+    },
+    {},
+)
 
 SMD_CASES: list[tuple[str, list[tuple[str, str, dict[str, Any]]], dict[str, Any], dict[str, set[str]]]] = [
-    ("leaf apply_update_apply_with_conflict forced",
-     [("apply", "default", {"numeric": 1, "string": "string"}),
-      ("update", "controller", {"numeric": 1, "string": "controller string", "bool": True}),
-      ("force", "default", {"numeric": 2, "string": "user string"})],
-     {"numeric": 2, "string": "user string", "bool": True},
-     {"default/Apply": {".numeric", ".string"}, "controller/Update": {".bool"}}),
-    ("leaf update_apply_omits",
-     [("apply", "default", {"numeric": 2}), ("update", "controller", {"numeric": 1}), ("apply", "default", {})],
-     {"numeric": 1}, {"controller/Update": {".numeric"}}),
-    ("leaf apply_twice_remove",
-     [("apply", "default", {"numeric": 1, "string": "string", "bool": False}), ("apply", "default", {"string": "new"})],
-     {"string": "new"}, {"default/Apply": {".string"}}),
-    ("set apply_update_apply_no_overlap",
-     [("apply", "default", {"set": ["a", "c"]}), ("update", "controller", {"set": ["a", "b", "c", "d"]}),
-      ("apply", "default", {"set": ["a", "aprime", "c", "cprime"]})],
-     {"set": ["a", "b", "aprime", "c", "d", "cprime"]},
-     {"default/Apply": {'.set[="a"]', '.set[="aprime"]', '.set[="c"]', '.set[="cprime"]'},
-      "controller/Update": {'.set[="b"]', '.set[="d"]'}}),
-    ("set apply_update_apply_with_overlap",
-     [("apply", "default", {"set": ["a", "c"]}), ("update", "controller", {"set": ["a", "b", "c", "d"]}),
-      ("apply", "default", {"set": ["a", "b", "c"]})],
-     {"set": ["a", "b", "c", "d"]},
-     {"default/Apply": {'.set[="a"]', '.set[="b"]', '.set[="c"]'}, "controller/Update": {'.set[="b"]', '.set[="d"]'}}),
-    ("multiple appliers remove_one",
-     [("apply", "apply-one", {"list": [{"name": "a"}, {"name": "b"}]}),
-      ("apply", "apply-two", {"list": [{"name": "c"}]}),
-      ("apply", "apply-one", {"list": [{"name": "a"}]})],
-     {"list": [{"name": "a"}, {"name": "c"}]},
-     {"apply-one/Apply": {'.list[name="a"]', '.list[name="a"].name'},
-      "apply-two/Apply": {'.list[name="c"]', '.list[name="c"].name'}}),
-    ("multiple appliers remove_one_keep_one",
-     [("apply", "apply-one", {"list": [{"name": "a"}, {"name": "b"}, {"name": "c"}]}),
-      ("apply", "apply-two", {"list": [{"name": "c"}, {"name": "d"}]}),
-      ("apply", "apply-one", {"list": [{"name": "a"}]})],
-     {"list": [{"name": "a"}, {"name": "c"}, {"name": "d"}]},
-     {"apply-one/Apply": {'.list[name="a"]', '.list[name="a"].name'},
-      "apply-two/Apply": {'.list[name="c"]', '.list[name="c"].name', '.list[name="d"]', '.list[name="d"].name'}}),
-    ("multiple appliers same_value_no_conflict",
-     [("apply", "apply-one", {"list": [{"name": "a", "value": 0}]}),
-      ("apply", "apply-two", {"list": [{"name": "a", "value": 0}]})],
-     {"list": [{"name": "a", "value": 0}]},
-     {m: {'.list[name="a"]', '.list[name="a"].name', '.list[name="a"].value'}
-      for m in ("apply-one/Apply", "apply-two/Apply")}),
+    (
+        "leaf apply_update_apply_with_conflict forced",
+        [
+            ("apply", "default", {"numeric": 1, "string": "string"}),
+            ("update", "controller", {"numeric": 1, "string": "controller string", "bool": True}),
+            ("force", "default", {"numeric": 2, "string": "user string"}),
+        ],
+        {"numeric": 2, "string": "user string", "bool": True},
+        {"default/Apply": {".numeric", ".string"}, "controller/Update": {".bool"}},
+    ),
+    (
+        "leaf update_apply_omits",
+        [("apply", "default", {"numeric": 2}), ("update", "controller", {"numeric": 1}), ("apply", "default", {})],
+        {"numeric": 1},
+        {"controller/Update": {".numeric"}},
+    ),
+    (
+        "leaf apply_twice_remove",
+        [
+            ("apply", "default", {"numeric": 1, "string": "string", "bool": False}),
+            ("apply", "default", {"string": "new"}),
+        ],
+        {"string": "new"},
+        {"default/Apply": {".string"}},
+    ),
+    (
+        "set apply_update_apply_no_overlap",
+        [
+            ("apply", "default", {"set": ["a", "c"]}),
+            ("update", "controller", {"set": ["a", "b", "c", "d"]}),
+            ("apply", "default", {"set": ["a", "aprime", "c", "cprime"]}),
+        ],
+        {"set": ["a", "b", "aprime", "c", "d", "cprime"]},
+        {
+            "default/Apply": {'.set[="a"]', '.set[="aprime"]', '.set[="c"]', '.set[="cprime"]'},
+            "controller/Update": {'.set[="b"]', '.set[="d"]'},
+        },
+    ),
+    (
+        "set apply_update_apply_with_overlap",
+        [
+            ("apply", "default", {"set": ["a", "c"]}),
+            ("update", "controller", {"set": ["a", "b", "c", "d"]}),
+            ("apply", "default", {"set": ["a", "b", "c"]}),
+        ],
+        {"set": ["a", "b", "c", "d"]},
+        {
+            "default/Apply": {'.set[="a"]', '.set[="b"]', '.set[="c"]'},
+            "controller/Update": {'.set[="b"]', '.set[="d"]'},
+        },
+    ),
+    (
+        "multiple appliers remove_one",
+        [
+            ("apply", "apply-one", {"list": [{"name": "a"}, {"name": "b"}]}),
+            ("apply", "apply-two", {"list": [{"name": "c"}]}),
+            ("apply", "apply-one", {"list": [{"name": "a"}]}),
+        ],
+        {"list": [{"name": "a"}, {"name": "c"}]},
+        {
+            "apply-one/Apply": {'.list[name="a"]', '.list[name="a"].name'},
+            "apply-two/Apply": {'.list[name="c"]', '.list[name="c"].name'},
+        },
+    ),
+    (
+        "multiple appliers remove_one_keep_one",
+        [
+            ("apply", "apply-one", {"list": [{"name": "a"}, {"name": "b"}, {"name": "c"}]}),
+            ("apply", "apply-two", {"list": [{"name": "c"}, {"name": "d"}]}),
+            ("apply", "apply-one", {"list": [{"name": "a"}]}),
+        ],
+        {"list": [{"name": "a"}, {"name": "c"}, {"name": "d"}]},
+        {
+            "apply-one/Apply": {'.list[name="a"]', '.list[name="a"].name'},
+            "apply-two/Apply": {'.list[name="c"]', '.list[name="c"].name', '.list[name="d"]', '.list[name="d"].name'},
+        },
+    ),
+    (
+        "multiple appliers same_value_no_conflict",
+        [
+            ("apply", "apply-one", {"list": [{"name": "a", "value": 0}]}),
+            ("apply", "apply-two", {"list": [{"name": "a", "value": 0}]}),
+        ],
+        {"list": [{"name": "a", "value": 0}]},
+        {
+            m: {'.list[name="a"]', '.list[name="a"].name', '.list[name="a"].value'}
+            for m in ("apply-one/Apply", "apply-two/Apply")
+        },
+    ),
 ]
 
 
 @pytest.mark.parametrize(("ops", "final", "managed"), [c[1:] for c in SMD_CASES], ids=[c[0] for c in SMD_CASES])
-def test_structured_merge_diff_scenarios(ops: list[tuple[str, str, dict[str, Any]]], final: dict[str, Any],
-                                         managed: dict[str, set[str]]) -> None:
+def test_structured_merge_diff_scenarios(
+    ops: list[tuple[str, str, dict[str, Any]]], final: dict[str, Any], managed: dict[str, set[str]]
+) -> None:
     obj: dict[str, Any] | None = None
     for i, (op, manager, content) in enumerate(ops):
         content = {**content, "metadata": {"name": "x"}}

@@ -1,4 +1,5 @@
 """Field sets (FieldsV1) and the schema-aware walks server-side apply is built on."""
+
 from __future__ import annotations
 
 import json
@@ -14,29 +15,62 @@ DEFS = builtin_definitions()
 POD = schema_for_gvk("", "v1", "Pod")
 CONFIG_MAP = schema_for_gvk("", "v1", "ConfigMap")
 ROLE = schema_for_gvk("rbac.authorization.k8s.io", "v1", "Role")
-LIST_MAP = {"type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-list-map-keys": ["name"],
-            "items": {"type": "object", "properties": {"name": {"type": "string"}, "value": {"type": "integer"}}}}
+LIST_MAP = {
+    "type": "array",
+    "x-kubernetes-list-type": "map",
+    "x-kubernetes-list-map-keys": ["name"],
+    "items": {"type": "object", "properties": {"name": {"type": "string"}, "value": {"type": "integer"}}},
+}
 SET = {"type": "array", "x-kubernetes-list-type": "set", "items": {"type": "string"}}
-CRD = Schema({"type": "object", "properties": {"spec": {"type": "object", "properties": {
-    "replicas": {"type": "integer"},
-    "ports": {"type": "array", "items": {"type": "object", "properties": {"port": {"type": "integer"}}}},
-    "selector": {"type": "object", "x-kubernetes-map-type": "atomic",
-                 "additionalProperties": {"type": "string"}},
-    "env": LIST_MAP,
-    "tags": SET,
-    "extra": {"type": "object", "additionalProperties": {"type": "object", "properties": {"x": {"type": "string"}}}},
-}}}}, {})
+CRD = Schema(
+    {
+        "type": "object",
+        "properties": {
+            "spec": {
+                "type": "object",
+                "properties": {
+                    "replicas": {"type": "integer"},
+                    "ports": {
+                        "type": "array",
+                        "items": {"type": "object", "properties": {"port": {"type": "integer"}}},
+                    },
+                    "selector": {
+                        "type": "object",
+                        "x-kubernetes-map-type": "atomic",
+                        "additionalProperties": {"type": "string"},
+                    },
+                    "env": LIST_MAP,
+                    "tags": SET,
+                    "extra": {
+                        "type": "object",
+                        "additionalProperties": {"type": "object", "properties": {"x": {"type": "string"}}},
+                    },
+                },
+            }
+        },
+    },
+    {},
+)
 
 NGINX_KEY = 'k:{"name":"nginx"}'
 PORT_KEY = 'k:{"containerPort":80,"protocol":"TCP"}'
 # what the apiserver records for `kubectl apply --server-side` of a small pod
 POD_FIELDS: dict[str, Any] = {
-    "f:metadata": {"f:finalizers": {"v:\"example.com/x\"": {}}, "f:labels": {"f:app": {}}},
-    "f:spec": {"f:containers": {NGINX_KEY: {".": {}, "f:image": {}, "f:name": {}, "f:ports": {
-        PORT_KEY: {".": {}, "f:containerPort": {}, "f:protocol": {}}}}}},
+    "f:metadata": {"f:finalizers": {'v:"example.com/x"': {}}, "f:labels": {"f:app": {}}},
+    "f:spec": {
+        "f:containers": {
+            NGINX_KEY: {
+                ".": {},
+                "f:image": {},
+                "f:name": {},
+                "f:ports": {PORT_KEY: {".": {}, "f:containerPort": {}, "f:protocol": {}}},
+            }
+        }
+    },
 }
 POD_OBJ: dict[str, Any] = {
-    "apiVersion": "v1", "kind": "Pod",
+    "apiVersion": "v1",
+    "kind": "Pod",
     "metadata": {"name": "p", "namespace": "ns", "labels": {"app": "web"}, "finalizers": ["example.com/x"]},
     "spec": {"containers": [{"name": "nginx", "image": "nginx", "ports": [{"containerPort": 80, "protocol": "TCP"}]}]},
 }
@@ -128,23 +162,52 @@ def test_field_set_of_a_pod_matches_upstream() -> None:
     ("schema", "obj", "expected"),
     [
         (CONFIG_MAP, {"data": {"a": "1"}, "binaryData": {}}, {".data.a", ".binaryData"}),
-        (CONFIG_MAP, {"metadata": {"labels": {"a": "1"}, "annotations": None}},
-         {".metadata.labels.a", ".metadata.annotations"}),
-        (CONFIG_MAP, {"metadata": {"ownerReferences": [{"uid": "u1", "name": "o"}]}},
-         {'.metadata.ownerReferences[uid="u1"]'}),  # OwnerReference is an atomic struct
+        (
+            CONFIG_MAP,
+            {"metadata": {"labels": {"a": "1"}, "annotations": None}},
+            {".metadata.labels.a", ".metadata.annotations"},
+        ),
+        (
+            CONFIG_MAP,
+            {"metadata": {"ownerReferences": [{"uid": "u1", "name": "o"}]}},
+            {'.metadata.ownerReferences[uid="u1"]'},
+        ),  # OwnerReference is an atomic struct
         (ROLE, {"rules": [{"verbs": ["get"]}]}, {".rules"}),
-        (CRD, {"spec": {"replicas": 1, "ports": [{"port": 1}], "selector": {"a": "b"}}},
-         {".spec.replicas", ".spec.ports", ".spec.selector"}),
-        (CRD, {"spec": {"env": [{"name": "A", "value": 1}], "tags": ["x", "y"]}},
-         {'.spec.env[name="A"]', '.spec.env[name="A"].name', '.spec.env[name="A"].value', '.spec.tags[="x"]',
-          '.spec.tags[="y"]'}),
+        (
+            CRD,
+            {"spec": {"replicas": 1, "ports": [{"port": 1}], "selector": {"a": "b"}}},
+            {".spec.replicas", ".spec.ports", ".spec.selector"},
+        ),
+        (
+            CRD,
+            {"spec": {"env": [{"name": "A", "value": 1}], "tags": ["x", "y"]}},
+            {
+                '.spec.env[name="A"]',
+                '.spec.env[name="A"].name',
+                '.spec.env[name="A"].value',
+                '.spec.tags[="x"]',
+                '.spec.tags[="y"]',
+            },
+        ),
         (CRD, {"spec": {"extra": {"k": {"x": "1"}}}}, {".spec.extra.k", ".spec.extra.k.x"}),
         (CRD, {"spec": {"env": []}}, set()),
-        (None, {"spec": {"a": {"b": 1}, "l": [1, 2]}, "metadata": {"finalizers": ["f"]}},
-         {".spec", ".spec.a", ".spec.a.b", ".spec.l", '.metadata.finalizers[="f"]'}),
+        (
+            None,
+            {"spec": {"a": {"b": 1}, "l": [1, 2]}, "metadata": {"finalizers": ["f"]}},
+            {".spec", ".spec.a", ".spec.a.b", ".spec.l", '.metadata.finalizers[="f"]'},
+        ),
     ],
-    ids=["map keys and empty maps", "labels and null", "ownerReferences by uid", "atomic rules", "crd lists atomic",
-         "list-map and set", "map of structs", "empty granular list", "no schema"],
+    ids=[
+        "map keys and empty maps",
+        "labels and null",
+        "ownerReferences by uid",
+        "atomic rules",
+        "crd lists atomic",
+        "list-map and set",
+        "map of structs",
+        "empty granular list",
+        "no schema",
+    ],
 )
 def test_field_set(schema: Schema | None, obj: dict[str, Any], expected: set[str]) -> None:
     assert strings(field_set(obj, schema)) == expected
@@ -167,21 +230,34 @@ def test_list_map_keys() -> None:
         field_set({"spec": {"tags": [{"a": 1}]}}, CRD)
     two_keys = dict(LIST_MAP, **{"x-kubernetes-list-map-keys": ["name", "proto"]})
     assert strings(field_set({"l": [{"name": "a"}]}, Schema({"properties": {"l": two_keys}}, {}))) == {
-        '.l[name="a"]', '.l[name="a"].name'}, "an absent key field is left out of the key"
+        '.l[name="a"]',
+        '.l[name="a"].name',
+    }, "an absent key field is left out of the key"
     defaulted = dict(LIST_MAP, items={"type": "object", "properties": {"name": {"type": "string", "default": "d"}}})
     assert strings(field_set({"l": [{}]}, Schema({"properties": {"l": defaulted}}, {}))) == {'.l[name="d"]'}
     # built-ins that only declare a patch merge key for a list-map still key by it
-    legacy = {"type": "array", "x-kubernetes-list-type": "map", "x-kubernetes-patch-merge-key": "id",
-              "items": {"type": "object"}}
+    legacy = {
+        "type": "array",
+        "x-kubernetes-list-type": "map",
+        "x-kubernetes-patch-merge-key": "id",
+        "items": {"type": "object"},
+    }
     assert strings(field_set({"l": [{"id": 1}]}, Schema({"properties": {"l": legacy}}, {}))) == {
-        ".l[id=1]", ".l[id=1].id"}
+        ".l[id=1]",
+        ".l[id=1].id",
+    }
 
 
 def test_with_named_parents() -> None:
     paths = {("f:spec", "f:containers", NGINX_KEY, "f:image"), ("f:metadata", "f:labels", "f:app")}
     assert strings(with_named_parents(paths, POD)) == {
-        '.spec.containers[name="nginx"].image', ".spec", ".spec.containers",
-        ".metadata.labels.app", ".metadata", ".metadata.labels"}
+        '.spec.containers[name="nginx"].image',
+        ".spec",
+        ".spec.containers",
+        ".metadata.labels.app",
+        ".metadata",
+        ".metadata.labels",
+    }
     assert strings(with_named_parents({("f:spec", "f:a", "f:b")}, None)) == {".spec.a.b"}
 
 
@@ -195,8 +271,9 @@ def test_compare() -> None:
     assert strings(diff.removed) == {".metadata.labels", ".metadata.labels.x"}
     assert strings(compare({}, {"spec": {"a": {"b": [1]}}}, None).added) == {".spec", ".spec.a", ".spec.a.b"}
     assert not compare({"d": {}}, {"d": {}}, None).changed
-    nulled = compare({"spec": {"selector": {"a": "1"}, "extra": {"k": {"x": "1"}}}},
-                     {"spec": {"selector": None, "extra": None}}, CRD)
+    nulled = compare(
+        {"spec": {"selector": {"a": "1"}, "extra": {"k": {"x": "1"}}}}, {"spec": {"selector": None, "extra": None}}, CRD
+    )
     assert strings(nulled.modified) == {".spec.selector"}, "an atomic map is a leaf"
     assert strings(nulled.removed) == {".spec.extra.k", ".spec.extra.k.x"}, "null reads as an empty granular map"
     assert strings(compare({"d": True}, {"d": 1}, None).modified) == {".d"}
@@ -217,12 +294,23 @@ def test_merge_keeps_live_only_items_in_place(live: list[str], config: list[str]
 
 
 def test_merge_by_schema() -> None:
-    live = {"spec": {"replicas": 1, "ports": [{"port": 1}], "selector": {"a": "1", "b": "2"},
-                     "env": [{"name": "A", "value": 1}, {"name": "B", "value": 2}]}}
+    live = {
+        "spec": {
+            "replicas": 1,
+            "ports": [{"port": 1}],
+            "selector": {"a": "1", "b": "2"},
+            "env": [{"name": "A", "value": 1}, {"name": "B", "value": 2}],
+        }
+    }
     config = {"spec": {"ports": [{"port": 2}], "selector": {"c": "3"}, "env": [{"name": "B", "value": 3}]}}
-    assert merge(live, config, CRD) == {"spec": {
-        "replicas": 1, "ports": [{"port": 2}], "selector": {"c": "3"},
-        "env": [{"name": "A", "value": 1}, {"name": "B", "value": 3}]}}
+    assert merge(live, config, CRD) == {
+        "spec": {
+            "replicas": 1,
+            "ports": [{"port": 2}],
+            "selector": {"c": "3"},
+            "env": [{"name": "A", "value": 1}, {"name": "B", "value": 3}],
+        }
+    }
     with pytest.raises(TypedError, match="duplicate"):
         merge(live, {"spec": {"env": [{"name": "C"}, {"name": "C"}]}}, CRD)
     # null against a non-empty granular map or list keeps its items, as in structured-merge-diff
@@ -232,7 +320,14 @@ def test_merge_by_schema() -> None:
 
 def test_remove_items() -> None:
     obj = {"spec": {"env": [{"name": "A", "value": 1}, {"name": "B"}], "tags": ["x"], "replicas": 2}}
-    removed = remove_items(obj, {("f:spec", "f:env", 'k:{"name":"A"}'), ("f:spec", "f:tags", 'v:"x"'),
-                                 ("f:spec", "f:env", 'k:{"name":"B"}', "f:name")}, CRD)
+    removed = remove_items(
+        obj,
+        {
+            ("f:spec", "f:env", 'k:{"name":"A"}'),
+            ("f:spec", "f:tags", 'v:"x"'),
+            ("f:spec", "f:env", 'k:{"name":"B"}', "f:name"),
+        },
+        CRD,
+    )
     assert removed == {"spec": {"replicas": 2}}, "emptied lists and items disappear"
     assert remove_items(obj, set(), CRD) is obj

@@ -1,5 +1,6 @@
 """JSON Patch (RFC 6902) as the apiserver applies it: 400 for undecodable bodies, 422 for
 operations that fail, 413 past 10,000 operations."""
+
 from __future__ import annotations
 
 import copy
@@ -18,8 +19,15 @@ CM: dict[str, Any] = {
         "namespace": "default",
         "resourceVersion": "7",
         "labels": {"app": "web"},
-        "managedFields": [{"manager": "kubectl-client-side-apply", "operation": "Update", "apiVersion": "v1",
-                           "fieldsType": "FieldsV1", "fieldsV1": {"f:data": {"f:a": {}}}}],
+        "managedFields": [
+            {
+                "manager": "kubectl-client-side-apply",
+                "operation": "Update",
+                "apiVersion": "v1",
+                "fieldsType": "FieldsV1",
+                "fieldsV1": {"f:data": {"f:a": {}}},
+            }
+        ],
     },
     "data": {"a": "1", "b": "2"},
     "list": [1, 2, 3],
@@ -37,16 +45,30 @@ CM: dict[str, Any] = {
         ([{"op": "add", "path": "/list/-", "value": 4}], lambda o: o["list"] == [1, 2, 3, 4]),
         ([{"op": "add", "path": "/list/0", "value": 0}], lambda o: o["list"] == [0, 1, 2, 3]),
         ([{"op": "remove", "path": "/list/1"}], lambda o: o["list"] == [1, 3]),
-        ([{"op": "add", "path": "/metadata/labels/app.kubernetes.io~1name", "value": "x"}],
-         lambda o: o["metadata"]["labels"]["app.kubernetes.io/name"] == "x"),
-        ([{"op": "test", "path": "/data/a", "value": "1"}, {"op": "replace", "path": "/data/b", "value": "9"}],
-         lambda o: o["data"]["b"] == "9"),
+        (
+            [{"op": "add", "path": "/metadata/labels/app.kubernetes.io~1name", "value": "x"}],
+            lambda o: o["metadata"]["labels"]["app.kubernetes.io/name"] == "x",
+        ),
+        (
+            [{"op": "test", "path": "/data/a", "value": "1"}, {"op": "replace", "path": "/data/b", "value": "9"}],
+            lambda o: o["data"]["b"] == "9",
+        ),
         # kubectl's client-side -> server-side apply migration (csaupgrade)
-        ([{"op": "replace", "path": "/metadata/managedFields", "value": [{"manager": "kubectl", "operation": "Apply"}]},
-          {"op": "replace", "path": "/metadata/resourceVersion", "value": "7"}],
-         lambda o: o["metadata"]["managedFields"] == [{"manager": "kubectl", "operation": "Apply"}]),
-        ([{"op": "replace", "path": "/metadata/managedFields", "value": [{}]}],
-         lambda o: o["metadata"]["managedFields"] == [{}]),
+        (
+            [
+                {
+                    "op": "replace",
+                    "path": "/metadata/managedFields",
+                    "value": [{"manager": "kubectl", "operation": "Apply"}],
+                },
+                {"op": "replace", "path": "/metadata/resourceVersion", "value": "7"},
+            ],
+            lambda o: o["metadata"]["managedFields"] == [{"manager": "kubectl", "operation": "Apply"}],
+        ),
+        (
+            [{"op": "replace", "path": "/metadata/managedFields", "value": [{}]}],
+            lambda o: o["metadata"]["managedFields"] == [{}],
+        ),
         ([], lambda o: o == CM),
         (None, lambda o: o == CM),
         # a `test` for null on a missing path succeeds, as in Go's json-patch

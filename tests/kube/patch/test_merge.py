@@ -1,4 +1,5 @@
 """JSON Merge Patch (RFC 7386) and the patch generator used by tests and the portal."""
+
 from __future__ import annotations
 
 import copy
@@ -66,6 +67,7 @@ def test_create_merge_patch(original: dict[str, Any], modified: dict[str, Any], 
 
 
 @pytest.mark.parametrize(("target", "patch", "expected"), RFC_7386)
-def test_create_merge_patch_round_trips(target: dict[str, Any], patch: dict[str, Any],
-                                        expected: dict[str, Any]) -> None:
+def test_create_merge_patch_round_trips(
+    target: dict[str, Any], patch: dict[str, Any], expected: dict[str, Any]
+) -> None:
     assert apply_merge_patch(target, create_merge_patch(target, expected)) == expected

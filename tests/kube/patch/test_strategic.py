@@ -1,4 +1,5 @@
 """Strategic merge patch: upstream's own test vectors plus the built-in kinds this server serves."""
+
 from __future__ import annotations
 
 import copy
@@ -21,19 +22,32 @@ MERGE_ITEM_DEFS: dict[str, Any] = {
             "name": {"type": "string"},
             "value": {"type": "string"},
             "other": {"type": "string"},
-            "mergingList": {"type": "array", "items": _ITEM_REF,
-                            "x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "name"},
+            "mergingList": {
+                "type": "array",
+                "items": _ITEM_REF,
+                "x-kubernetes-patch-strategy": "merge",
+                "x-kubernetes-patch-merge-key": "name",
+            },
             "nonMergingList": {"type": "array", "items": _ITEM_REF},
             "mergingIntList": {"type": "array", "items": {"type": "integer"}, "x-kubernetes-patch-strategy": "merge"},
             "nonMergingIntList": {"type": "array", "items": {"type": "integer"}},
-            "mergeItemPtr": {"allOf": [_ITEM_REF],
-                             "x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "name"},
+            "mergeItemPtr": {
+                "allOf": [_ITEM_REF],
+                "x-kubernetes-patch-strategy": "merge",
+                "x-kubernetes-patch-merge-key": "name",
+            },
             "simpleMap": {"type": "object", "additionalProperties": {"type": "string"}},
             "replacingItem": {"x-kubernetes-patch-strategy": "replace"},
-            "retainKeysMap": {"allOf": [{"$ref": "#/components/schemas/retainKeysMergeItem"}],
-                              "x-kubernetes-patch-strategy": "retainKeys"},
-            "retainKeysMergingList": {"type": "array", "items": _ITEM_REF, "x-kubernetes-patch-merge-key": "name",
-                                      "x-kubernetes-patch-strategy": "merge,retainKeys"},
+            "retainKeysMap": {
+                "allOf": [{"$ref": "#/components/schemas/retainKeysMergeItem"}],
+                "x-kubernetes-patch-strategy": "retainKeys",
+            },
+            "retainKeysMergingList": {
+                "type": "array",
+                "items": _ITEM_REF,
+                "x-kubernetes-patch-merge-key": "name",
+                "x-kubernetes-patch-strategy": "merge,retainKeys",
+            },
             "jsonItem": {},
         },
     },
@@ -44,8 +58,12 @@ MERGE_ITEM_DEFS: dict[str, Any] = {
             "value": {"type": "string"},
             "other": {"type": "string"},
             "simpleMap": {"type": "object", "additionalProperties": {"type": "string"}},
-            "mergingList": {"type": "array", "items": _ITEM_REF,
-                            "x-kubernetes-patch-strategy": "merge", "x-kubernetes-patch-merge-key": "name"},
+            "mergingList": {
+                "type": "array",
+                "items": _ITEM_REF,
+                "x-kubernetes-patch-strategy": "merge",
+                "x-kubernetes-patch-merge-key": "name",
+            },
             "nonMergingList": {"type": "array", "items": _ITEM_REF},
             "mergingIntList": {"type": "array", "items": {"type": "integer"}, "x-kubernetes-patch-strategy": "merge"},
         },
@@ -91,8 +109,13 @@ ROLE = schema_for_gvk("rbac.authorization.k8s.io", "v1", "Role")
 
 SPEC = {
     "containers": [
-        {"name": "app", "image": "app:1", "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}],
-         "ports": [{"containerPort": 80, "protocol": "TCP"}], "args": ["--x", "--y"]},
+        {
+            "name": "app",
+            "image": "app:1",
+            "env": [{"name": "A", "value": "1"}, {"name": "B", "value": "2"}],
+            "ports": [{"containerPort": 80, "protocol": "TCP"}],
+            "args": ["--x", "--y"],
+        },
         {"name": "sidecar", "image": "side:1"},
     ],
     "volumes": [{"name": "data", "emptyDir": {}}],
@@ -100,64 +123,130 @@ SPEC = {
 }
 
 POD_SPEC_CASES: list[tuple[str, dict[str, Any], Any]] = [
-    ("merge a container by name",
-     {"containers": [{"name": "app", "image": "app:2"}]},
-     lambda r: r["containers"][0]["image"] == "app:2" and r["containers"][0]["env"] == SPEC["containers"][0]["env"]
-     and len(r["containers"]) == 2),
-    ("new container without $setElementOrder goes first, as upstream",
-     {"containers": [{"name": "new", "image": "n"}]},
-     lambda r: [c["name"] for c in r["containers"]] == ["new", "app", "sidecar"]),
-    ("$setElementOrder places the new container",
-     {"$setElementOrder/containers": [{"name": "app"}, {"name": "sidecar"}, {"name": "new"}],
-      "containers": [{"name": "new", "image": "n"}]},
-     lambda r: [c["name"] for c in r["containers"]] == ["app", "sidecar", "new"]),
-    ("$patch: delete removes a container",
-     {"containers": [{"name": "sidecar", "$patch": "delete"}]},
-     lambda r: [c["name"] for c in r["containers"]] == ["app"]),
-    ("$patch: replace replaces the list",
-     {"containers": [{"$patch": "replace"}, {"name": "only", "image": "o"}]},
-     lambda r: r["containers"] == [{"name": "only", "image": "o"}]),
-    ("nested env merges by name and null deletes a field",
-     {"containers": [{"name": "app", "env": [{"name": "B", "value": None, "valueFrom": {"fieldRef": {
-         "fieldPath": "metadata.name"}}}, {"name": "C", "value": "3"}]}]},
-     lambda r: r["containers"][0]["env"] == [
-         {"name": "A", "value": "1"}, {"name": "B", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
-         {"name": "C", "value": "3"}]),
-    ("a new item goes before the live items that follow the patched ones",
-     {"containers": [{"name": "app", "env": [{"name": "A", "value": "0"}, {"name": "Z", "value": "9"}]}]},
-     lambda r: [e["name"] for e in r["containers"][0]["env"]] == ["A", "Z", "B"]),
-    ("ports merge by containerPort",
-     {"containers": [{"name": "app", "ports": [{"containerPort": 80, "name": "http"}, {"containerPort": 443}]}]},
-     lambda r: r["containers"][0]["ports"] == [
-         {"containerPort": 80, "protocol": "TCP", "name": "http"}, {"containerPort": 443}]),
-    ("atomic args are replaced",
-     {"containers": [{"name": "app", "args": ["--z"]}]},
-     lambda r: r["containers"][0]["args"] == ["--z"]),
-    ("maps merge, null deletes a key",
-     {"nodeSelector": {"disk": None, "zone": "a"}},
-     lambda r: r["nodeSelector"] == {"zone": "a"}),
-    ("retainKeys on a volume clears the other volume source",
-     {"$setElementOrder/volumes": [{"name": "data"}],
-      "volumes": [{"$retainKeys": ["configMap", "name"], "name": "data", "configMap": {"name": "cm"}}]},
-     lambda r: r["volumes"] == [{"name": "data", "configMap": {"name": "cm"}}]),
-    ("$setElementOrder reorders without other changes",
-     {"$setElementOrder/containers": [{"name": "sidecar"}, {"name": "app"}]},
-     lambda r: [c["name"] for c in r["containers"]] == ["sidecar", "app"]),
-    ("$patch: delete on a map empties it",
-     {"nodeSelector": {"$patch": "delete"}},
-     lambda r: r["nodeSelector"] == {}),
-    ("$patch: replace on a map replaces it",
-     {"nodeSelector": {"$patch": "replace", "zone": "b"}},
-     lambda r: r["nodeSelector"] == {"zone": "b"}),
-    ("a new list is taken without its directives",
-     {"initContainers": [{"name": "init", "image": "i", "env": [{"name": "X", "value": "1"}]},
-                         {"name": "gone", "$patch": "delete"}]},
-     lambda r: r["initContainers"] == [{"name": "init", "image": "i", "env": [{"name": "X", "value": "1"}]}]),
-    ("directives inside a new map do not leak",
-     {"affinity": {"nodeAffinity": {"$retainKeys": ["x"], "requiredDuringSchedulingIgnoredDuringExecution": {
-         "$setElementOrder/nodeSelectorTerms": [], "nodeSelectorTerms": []}}}},
-     lambda r: r["affinity"] == {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {
-         "nodeSelectorTerms": []}}}),
+    (
+        "merge a container by name",
+        {"containers": [{"name": "app", "image": "app:2"}]},
+        lambda r: (
+            r["containers"][0]["image"] == "app:2"
+            and r["containers"][0]["env"] == SPEC["containers"][0]["env"]
+            and len(r["containers"]) == 2
+        ),
+    ),
+    (
+        "new container without $setElementOrder goes first, as upstream",
+        {"containers": [{"name": "new", "image": "n"}]},
+        lambda r: [c["name"] for c in r["containers"]] == ["new", "app", "sidecar"],
+    ),
+    (
+        "$setElementOrder places the new container",
+        {
+            "$setElementOrder/containers": [{"name": "app"}, {"name": "sidecar"}, {"name": "new"}],
+            "containers": [{"name": "new", "image": "n"}],
+        },
+        lambda r: [c["name"] for c in r["containers"]] == ["app", "sidecar", "new"],
+    ),
+    (
+        "$patch: delete removes a container",
+        {"containers": [{"name": "sidecar", "$patch": "delete"}]},
+        lambda r: [c["name"] for c in r["containers"]] == ["app"],
+    ),
+    (
+        "$patch: replace replaces the list",
+        {"containers": [{"$patch": "replace"}, {"name": "only", "image": "o"}]},
+        lambda r: r["containers"] == [{"name": "only", "image": "o"}],
+    ),
+    (
+        "nested env merges by name and null deletes a field",
+        {
+            "containers": [
+                {
+                    "name": "app",
+                    "env": [
+                        {"name": "B", "value": None, "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                        {"name": "C", "value": "3"},
+                    ],
+                }
+            ]
+        },
+        lambda r: (
+            r["containers"][0]["env"]
+            == [
+                {"name": "A", "value": "1"},
+                {"name": "B", "valueFrom": {"fieldRef": {"fieldPath": "metadata.name"}}},
+                {"name": "C", "value": "3"},
+            ]
+        ),
+    ),
+    (
+        "a new item goes before the live items that follow the patched ones",
+        {"containers": [{"name": "app", "env": [{"name": "A", "value": "0"}, {"name": "Z", "value": "9"}]}]},
+        lambda r: [e["name"] for e in r["containers"][0]["env"]] == ["A", "Z", "B"],
+    ),
+    (
+        "ports merge by containerPort",
+        {"containers": [{"name": "app", "ports": [{"containerPort": 80, "name": "http"}, {"containerPort": 443}]}]},
+        lambda r: (
+            r["containers"][0]["ports"]
+            == [{"containerPort": 80, "protocol": "TCP", "name": "http"}, {"containerPort": 443}]
+        ),
+    ),
+    (
+        "atomic args are replaced",
+        {"containers": [{"name": "app", "args": ["--z"]}]},
+        lambda r: r["containers"][0]["args"] == ["--z"],
+    ),
+    (
+        "maps merge, null deletes a key",
+        {"nodeSelector": {"disk": None, "zone": "a"}},
+        lambda r: r["nodeSelector"] == {"zone": "a"},
+    ),
+    (
+        "retainKeys on a volume clears the other volume source",
+        {
+            "$setElementOrder/volumes": [{"name": "data"}],
+            "volumes": [{"$retainKeys": ["configMap", "name"], "name": "data", "configMap": {"name": "cm"}}],
+        },
+        lambda r: r["volumes"] == [{"name": "data", "configMap": {"name": "cm"}}],
+    ),
+    (
+        "$setElementOrder reorders without other changes",
+        {"$setElementOrder/containers": [{"name": "sidecar"}, {"name": "app"}]},
+        lambda r: [c["name"] for c in r["containers"]] == ["sidecar", "app"],
+    ),
+    ("$patch: delete on a map empties it", {"nodeSelector": {"$patch": "delete"}}, lambda r: r["nodeSelector"] == {}),
+    (
+        "$patch: replace on a map replaces it",
+        {"nodeSelector": {"$patch": "replace", "zone": "b"}},
+        lambda r: r["nodeSelector"] == {"zone": "b"},
+    ),
+    (
+        "a new list is taken without its directives",
+        {
+            "initContainers": [
+                {"name": "init", "image": "i", "env": [{"name": "X", "value": "1"}]},
+                {"name": "gone", "$patch": "delete"},
+            ]
+        },
+        lambda r: r["initContainers"] == [{"name": "init", "image": "i", "env": [{"name": "X", "value": "1"}]}],
+    ),
+    (
+        "directives inside a new map do not leak",
+        {
+            "affinity": {
+                "nodeAffinity": {
+                    "$retainKeys": ["x"],
+                    "requiredDuringSchedulingIgnoredDuringExecution": {
+                        "$setElementOrder/nodeSelectorTerms": [],
+                        "nodeSelectorTerms": [],
+                    },
+                }
+            }
+        },
+        lambda r: (
+            r["affinity"]
+            == {"nodeAffinity": {"requiredDuringSchedulingIgnoredDuringExecution": {"nodeSelectorTerms": []}}}
+        ),
+    ),
 ]
 
 
@@ -170,36 +259,63 @@ def test_pod_spec(patch: dict[str, Any], check: Any) -> None:
 
 
 def test_kubectl_three_way_patch_on_a_pod() -> None:
-    live = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "p", "labels": {"app": "x", "tier": "web"}},
-            "spec": copy.deepcopy(SPEC)}
+    live = {
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {"name": "p", "labels": {"app": "x", "tier": "web"}},
+        "spec": copy.deepcopy(SPEC),
+    }
     patch = {
-        "metadata": {"labels": {"tier": None},
-                     "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}"}},
+        "metadata": {
+            "labels": {"tier": None},
+            "annotations": {"kubectl.kubernetes.io/last-applied-configuration": "{}"},
+        },
         "spec": {
             "$setElementOrder/containers": [{"name": "app"}],
-            "containers": [{"$setElementOrder/env": [{"name": "A"}], "name": "app", "image": "app:3",
-                            "env": [{"$patch": "delete", "name": "B"}]},
-                           {"$patch": "delete", "name": "sidecar"}],
+            "containers": [
+                {
+                    "$setElementOrder/env": [{"name": "A"}],
+                    "name": "app",
+                    "image": "app:3",
+                    "env": [{"$patch": "delete", "name": "B"}],
+                },
+                {"$patch": "delete", "name": "sidecar"},
+            ],
         },
     }
     result = apply_strategic_merge_patch(live, patch, POD)
     assert result["metadata"]["labels"] == {"app": "x"}
     assert result["spec"]["containers"] == [
-        {"name": "app", "image": "app:3", "env": [{"name": "A", "value": "1"}],
-         "ports": [{"containerPort": 80, "protocol": "TCP"}], "args": ["--x", "--y"]}]
+        {
+            "name": "app",
+            "image": "app:3",
+            "env": [{"name": "A", "value": "1"}],
+            "ports": [{"containerPort": 80, "protocol": "TCP"}],
+            "args": ["--x", "--y"],
+        }
+    ]
 
 
 def test_metadata_lists_of_every_kind() -> None:
     owner = {"apiVersion": "apps/v1", "kind": "Deployment", "name": "d", "uid": "u1"}
     live = {"metadata": {"name": "cm", "finalizers": ["a", "b"], "ownerReferences": [owner]}, "data": {"k": "v"}}
-    patch = {"metadata": {"finalizers": ["c"], "$deleteFromPrimitiveList/finalizers": ["a"],
-                          "ownerReferences": [{"uid": "u1", "controller": True},
-                                              {"apiVersion": "v1", "kind": "Secret", "name": "s", "uid": "u2"}]}}
+    patch = {
+        "metadata": {
+            "finalizers": ["c"],
+            "$deleteFromPrimitiveList/finalizers": ["a"],
+            "ownerReferences": [
+                {"uid": "u1", "controller": True},
+                {"apiVersion": "v1", "kind": "Secret", "name": "s", "uid": "u2"},
+            ],
+        }
+    }
     result = apply_strategic_merge_patch(live, patch, CONFIG_MAP)
     # new primitives go before the remaining live ones, as upstream orders them
     assert result["metadata"]["finalizers"] == ["c", "b"]
     assert result["metadata"]["ownerReferences"] == [
-        {**owner, "controller": True}, {"apiVersion": "v1", "kind": "Secret", "name": "s", "uid": "u2"}]
+        {**owner, "controller": True},
+        {"apiVersion": "v1", "kind": "Secret", "name": "s", "uid": "u2"},
+    ]
     # metadata is always read with ObjectMeta, even without a schema
     assert apply_strategic_merge_patch(live, patch, None)["metadata"]["finalizers"] == ["c", "b"]
 
@@ -209,21 +325,43 @@ def test_metadata_lists_of_every_kind() -> None:
     [
         (CONFIG_MAP, {"data": {"a": "1", "b": "2"}}, {"data": {"b": None, "c": "3"}}, {"data": {"a": "1", "c": "3"}}),
         (CONFIG_MAP, {"data": {"a": "1"}}, {"data": {"$patch": "replace", "z": "9"}}, {"data": {"z": "9"}}),
-        (NAMESPACE, {"spec": {"finalizers": ["kubernetes", "x"]}}, {"spec": {"finalizers": ["y"]}},
-         {"spec": {"finalizers": ["y"]}}),
-        (ROLE, {"rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]},
-         {"rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]}]},
-         {"rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]}]}),
-        (None, {"spec": {"items": [{"name": "a", "v": 1}]}}, {"spec": {"items": [{"name": "b"}]}},
-         {"spec": {"items": [{"name": "b"}]}}),
-        (None, {"spec": {"a": {"b": 1, "c": 2}}}, {"spec": {"a": {"c": None, "d": [None]}}},
-         {"spec": {"a": {"b": 1, "d": [None]}}}),
+        (
+            NAMESPACE,
+            {"spec": {"finalizers": ["kubernetes", "x"]}},
+            {"spec": {"finalizers": ["y"]}},
+            {"spec": {"finalizers": ["y"]}},
+        ),
+        (
+            ROLE,
+            {"rules": [{"apiGroups": [""], "resources": ["pods"], "verbs": ["get"]}]},
+            {"rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]}]},
+            {"rules": [{"apiGroups": [""], "resources": ["secrets"], "verbs": ["list"]}]},
+        ),
+        (
+            None,
+            {"spec": {"items": [{"name": "a", "v": 1}]}},
+            {"spec": {"items": [{"name": "b"}]}},
+            {"spec": {"items": [{"name": "b"}]}},
+        ),
+        (
+            None,
+            {"spec": {"a": {"b": 1, "c": 2}}},
+            {"spec": {"a": {"c": None, "d": [None]}}},
+            {"spec": {"a": {"b": 1, "d": [None]}}},
+        ),
     ],
-    ids=["configmap data", "map $patch replace", "namespace finalizers are atomic", "role rules are atomic",
-         "no schema: lists replaced", "no schema: maps merged"],
+    ids=[
+        "configmap data",
+        "map $patch replace",
+        "namespace finalizers are atomic",
+        "role rules are atomic",
+        "no schema: lists replaced",
+        "no schema: maps merged",
+    ],
 )
-def test_replacement_and_maps(schema: Schema | None, live: dict[str, Any], patch: dict[str, Any],
-                              expected: dict[str, Any]) -> None:
+def test_replacement_and_maps(
+    schema: Schema | None, live: dict[str, Any], patch: dict[str, Any], expected: dict[str, Any]
+) -> None:
     assert apply_strategic_merge_patch(live, patch, schema) == expected
 
 
@@ -240,8 +378,11 @@ def test_replacement_and_maps(schema: Schema | None, live: dict[str, Any], patch
         ({"$setElementOrder/containers": {"name": "x"}}, errors.BadRequest, "setElementOrder"),
         ({"$setElementOrder": []}, errors.BadRequest, "invalid patch format of setElementOrder list"),
         ({"$deleteFromPrimitiveList": ["x"]}, errors.BadRequest, "invalid patch format of primitive list"),
-        ({"$setElementOrder/containers": [{"name": "sidecar"}],
-          "containers": [{"name": "app", "image": "x"}]}, errors.BadRequest, "doesn't match $setElementOrder list"),
+        (
+            {"$setElementOrder/containers": [{"name": "sidecar"}], "containers": [{"name": "app", "image": "x"}]},
+            errors.BadRequest,
+            "doesn't match $setElementOrder list",
+        ),
     ],
 )
 def test_malformed_patches(patch: dict[str, Any], error: type[errors.StatusError], fragment: str | None) -> None:

@@ -4,10 +4,10 @@ in order — under concurrent writers, rolled-back transactions and slow commits
 
 Real PostgreSQL, real threads with their own connections, and the real event pump running in
 its own asyncio loop."""
+
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import random
 import threading
 import time
@@ -42,9 +42,12 @@ def _writer(worker: int, ops: int, committed: list[tuple[int, str, str]], lock: 
                 with transaction.atomic():
                     current = backend.get(key, for_update=True)
                     if current is None:
-                        body = {"apiVersion": "v1", "kind": "ConfigMap",
-                                "metadata": {"name": name, "namespace": "ns", "labels": {"w": str(worker)}},
-                                "data": {"i": str(i)}}
+                        body = {
+                            "apiVersion": "v1",
+                            "kind": "ConfigMap",
+                            "metadata": {"name": name, "namespace": "ns", "labels": {"w": str(worker)}},
+                            "data": {"i": str(i)},
+                        }
                         out = backend.create(key, body)
                         kind = "ADDED"
                     elif rng.random() < 0.25:
@@ -66,8 +69,7 @@ def _writer(worker: int, ops: int, committed: list[tuple[int, str, str]], lock: 
         connection.close()
 
 
-def _run_pump_watch(pump_ready: threading.Event, stop: threading.Event, seen: list[int],
-                    start_box: list[int]) -> None:
+def _run_pump_watch(pump_ready: threading.Event, stop: threading.Event, seen: list[int], start_box: list[int]) -> None:
     async def main() -> None:
         pump = EventPump()
         sub = await pump.subscribe(SCOPE)
@@ -80,10 +82,7 @@ def _run_pump_watch(pump_ready: threading.Event, stop: threading.Event, seen: li
                 continue
             assert not sub.overflowed
             seen.append(ev.revision)
-        if pump._task:
-            pump._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await pump._task
+        await pump.stop()
 
     try:
         asyncio.run(main())

@@ -1,5 +1,6 @@
 """`manage.py kcp_bootstrap [--admin-token-file F]`: create root's namespaces and register the
 admin token (read from a file so it never appears in a process list)."""
+
 from __future__ import annotations
 
 from pathlib import Path
