@@ -13,6 +13,10 @@ from kube.selectors import parse_field_selector, parse_label_selector
 from kube.storage.filters import field_q, label_q
 
 
+MAX_LIMIT = 1_000_000  # larger pages are not refused, just capped (the continue token carries on)
+MAX_REVISION = 2**63 - 1
+
+
 def _bool(value: str | None) -> bool:
     return (value or "").lower() in ("true", "1")
 
@@ -50,6 +54,7 @@ def list_options(q: Mapping[str, str], info: ResourceInfo, *, watch: bool, name:
             errs.invalid("limit", q["limit"], "must be an integer")
         if limit < 0:
             errs.invalid("limit", limit, "must be greater than or equal to 0")
+        limit = min(limit, MAX_LIMIT)
     timeout = None
     if q.get("timeoutSeconds"):
         try:
@@ -59,7 +64,7 @@ def list_options(q: Mapping[str, str], info: ResourceInfo, *, watch: bool, name:
     rv = q.get("resourceVersion", "")
     if rv and rv != "0":
         try:
-            if int(rv) < 0:
+            if not 0 <= int(rv) <= MAX_REVISION:
                 raise ValueError
         except ValueError:
             raise errors.BadRequest(f'resourceVersion: Invalid value: "{rv}": must be a non-negative integer') from None

@@ -54,10 +54,16 @@ def json_response(
 ) -> HttpResponse:
     resp = HttpResponse(orjson.dumps(data), status=status, content_type=content_type)
     for w in warnings or []:
-        escaped = w.replace("\\", "\\\\").replace('"', '\\"')
+        escaped = _header_safe(w).replace('"', '\\"')
         resp.headers.setdefault("Warning", "")
         resp.headers["Warning"] = ", ".join(x for x in (resp.headers["Warning"], f'299 - "{escaped}"') if x)
     return resp
+
+
+def _header_safe(text: str) -> str:
+    """Warning text as printable ASCII: anything else (newlines from a client's field names,
+    non-Latin text) is escaped so the header can be sent at all."""
+    return "".join(c if " " <= c <= "~" and c != "\\" else c.encode("unicode_escape").decode() for c in text)
 
 
 def health(request: HttpRequest, cluster: str = "") -> HttpResponse:

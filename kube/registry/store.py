@@ -24,7 +24,7 @@ from kube.patch import apply as ssa
 from kube.patch.json_patch import apply_json_patch
 from kube.patch.merge import apply_merge_patch
 from kube.patch.strategic import apply_strategic_merge_patch
-from kube.schema import prune_unknown, unknown_fields
+from kube.schema import prune_unknown, type_errors, unknown_fields
 from kube.storage import backend
 from kube.storage.backend import Key, ListResult, ListScope
 from kube.timefmt import now_rfc3339
@@ -61,7 +61,8 @@ def on_change(group: str, resource: str, fn: Callable[[str, Obj, str], None]) ->
 def _schedule_hooks(info: ResourceInfo, cluster: str, obj: Obj, event_type: str) -> None:
     for fn in _after_commit_hooks.get((info.group, info.resource), []):
         snapshot = copy.deepcopy(obj)
-        transaction.on_commit(functools.partial(fn, cluster, snapshot, event_type))
+        # robust: a broker outage must not fail a committed write; the periodic resync redoes the work.
+        transaction.on_commit(functools.partial(fn, cluster, snapshot, event_type), robust=True)
 
 
 def _key(info: ResourceInfo, ctx: RequestContext, namespace: str, name: str) -> Key:
@@ -241,6 +242,11 @@ class Store:
         schema = info.schema()
         if schema is None:
             return obj
+        bad_types = type_errors(obj, schema)
+        if bad_types:
+            raise errors.BadRequest(
+                f'{info.kind} in version "{info.version}" cannot be handled as a {info.kind}: ' + "; ".join(bad_types)
+            )
         unknown = unknown_fields(obj, schema)
         if not unknown:
             return obj
@@ -400,7 +406,7 @@ class Store:
                 patched = apply_strategic_merge_patch(current, patch, info.schema())
             if not isinstance(patched, dict):
                 raise errors.BadRequest("the patch result is not an object")
-            patched_rv = (patched.get("metadata") or {}).get("resourceVersion")
+            patched_rv = _meta(patched).get("resourceVersion")
             if patched_rv and patched_rv != old["metadata"].get("resourceVersion"):
                 raise errors.conflict(info.resource, name, info.group)
             new = self._decode(info, ctx, patched, namespace, name)

@@ -2,6 +2,6 @@
 (with their `x-kubernetes-*` list/map/patch markers) and, later, CRD structural schemas,
 behind one `Schema` interface used by patching, apply, validation and OpenAPI."""
 
-from .core import Schema, builtin_definitions, prune_unknown, schema_for_gvk, unknown_fields
+from .core import Schema, builtin_definitions, prune_unknown, schema_for_gvk, type_errors, unknown_fields
 
-__all__ = ["Schema", "builtin_definitions", "prune_unknown", "schema_for_gvk", "unknown_fields"]
+__all__ = ["Schema", "builtin_definitions", "prune_unknown", "schema_for_gvk", "type_errors", "unknown_fields"]

@@ -231,3 +231,65 @@ def prune_unknown(obj: Any, schema: Schema | None) -> Any:
         item = schema.items()
         return [prune_unknown(v, item) for v in obj]
     return obj
+
+
+_JSON_TYPE_NAMES = {dict: "object", list: "array", str: "string", bool: "bool", int: "number", float: "number"}
+
+
+def _json_type(value: Any) -> str:
+    return "null" if value is None else _JSON_TYPE_NAMES.get(type(value), type(value).__name__)
+
+
+def _type_ok(value: Any, schema: Schema) -> bool:
+    if value is None:
+        return True  # an explicit null decodes to the zero value, as in the apiserver
+    if schema.int_or_string:
+        return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
+    types = schema.types
+    if not types:
+        return True
+    if isinstance(value, bool):
+        return "boolean" in types
+    if isinstance(value, int):
+        return bool(types & {"integer", "number"})
+    if isinstance(value, float):
+        return "number" in types or ("integer" in types and value.is_integer())
+    if isinstance(value, str):
+        return "string" in types
+    if isinstance(value, list):
+        return "array" in types
+    if isinstance(value, dict):
+        return "object" in types
+    return False
+
+
+def type_errors(obj: Any, schema: Schema | None, prefix: str = "", limit: int = 10) -> list[str]:
+    """Values whose JSON type the schema does not allow, as `path: expected X, got Y` strings.
+
+    This is what decoding into the typed object rejects in the real apiserver (400 BadRequest);
+    storing such a value would break every strict client that reads it back."""
+    out: list[str] = []
+    _walk_types(obj, schema, prefix, out, limit)
+    return out
+
+
+def _walk_types(obj: Any, schema: Schema | None, prefix: str, out: list[str], limit: int) -> None:
+    if schema is None or len(out) >= limit:
+        return
+    if not _type_ok(obj, schema):
+        want = "int-or-string" if schema.int_or_string else "/".join(sorted(schema.types))
+        out.append(f"{prefix or '<root>'}: expected {want}, got {_json_type(obj)}")
+        return
+    if isinstance(obj, dict):
+        props = schema.node.get("properties") or {}
+        extra = schema.additional()
+        for key, value in obj.items():
+            path = f"{prefix}.{key}" if prefix else key
+            if key in props:
+                _walk_types(value, Schema(props[key], schema.defs), path, out, limit)
+            elif extra is not None:
+                _walk_types(value, extra, path, out, limit)
+    elif isinstance(obj, list):
+        item = schema.items()
+        for i, value in enumerate(obj):
+            _walk_types(value, item, f"{prefix}[{i}]", out, limit)
