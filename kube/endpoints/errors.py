@@ -37,7 +37,9 @@ def translate(exc: BaseException) -> errors.StatusError:
     if isinstance(exc, drf.MethodNotAllowed):
         return errors.MethodNotAllowed("the server does not allow this method on the requested resource")
     if isinstance(exc, drf.Throttled):
-        return errors.TooManyRequests("Too many requests, please try again later.", retry_after=int(getattr(exc, "wait", None) or 1))
+        return errors.TooManyRequests(
+            "Too many requests, please try again later.", retry_after=int(getattr(exc, "wait", None) or 1)
+        )
     if isinstance(exc, drf.APIException):
         return errors.StatusError(str(exc.detail), code=exc.status_code, reason="BadRequest")
     if isinstance(exc, RecursionError):

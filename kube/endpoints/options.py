@@ -12,7 +12,6 @@ from kube.registry import ResourceInfo
 from kube.selectors import parse_field_selector, parse_label_selector
 from kube.storage.filters import field_q, label_q
 
-
 MAX_LIMIT = 1_000_000  # larger pages are not refused, just capped (the continue token carries on)
 MAX_REVISION = 2**63 - 1
 

@@ -196,7 +196,7 @@ class EventPump:
             sub.offer(event)
 
 
-_pumps: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, EventPump]" = weakref.WeakKeyDictionary()
+_pumps: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, EventPump] = weakref.WeakKeyDictionary()
 
 
 def get_pump() -> EventPump:

@@ -1,5 +1,6 @@
 """Adversarial input: whatever a client sends, the answer is a 4xx Status, never a 5xx, and the
 stored data is unchanged."""
+
 from __future__ import annotations
 
 import json
@@ -13,9 +14,15 @@ from tests.conftest import Api
 
 CM = "/api/v1/namespaces/default/configmaps"
 CONTENT_TYPES = [
-    "", "application/json", "application/yaml", "application/vnd.kubernetes.protobuf",
-    "application/merge-patch+json", "application/json-patch+json", "application/strategic-merge-patch+json",
-    "application/apply-patch+yaml", "text/plain",
+    "",
+    "application/json",
+    "application/yaml",
+    "application/vnd.kubernetes.protobuf",
+    "application/merge-patch+json",
+    "application/json-patch+json",
+    "application/strategic-merge-patch+json",
+    "application/apply-patch+yaml",
+    "text/plain",
 ]
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
@@ -26,8 +33,13 @@ bodies = st.one_of(
     st.binary(max_size=200),
     json_values.map(lambda v: json.dumps(v).encode()),
     st.fixed_dictionaries({"metadata": json_values, "data": json_values}).map(lambda v: json.dumps(v).encode()),
-    st.fixed_dictionaries({"metadata": st.fixed_dictionaries({"name": st.text(max_size=30)}),
-                           "data": json_values, "kind": st.text(max_size=12)}).map(lambda v: json.dumps(v).encode()),
+    st.fixed_dictionaries(
+        {
+            "metadata": st.fixed_dictionaries({"name": st.text(max_size=30)}),
+            "data": json_values,
+            "kind": st.text(max_size=12),
+        }
+    ).map(lambda v: json.dumps(v).encode()),
 )
 
 
@@ -42,14 +54,36 @@ def seeded(api: Api) -> Api:
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(method=st.sampled_from(["POST", "PUT", "PATCH", "DELETE"]), body=bodies,
-       content_type=st.sampled_from(CONTENT_TYPES),
-       path=st.sampled_from([CM, f"{CM}/keep", f"{CM}/other", "/api/v1/namespaces", "/api/v1/namespaces/default",
-                             f"{CM}/keep/status", "/apis/rbac.authorization.k8s.io/v1/clusterroles/x"]),
-       query=st.sampled_from(["", "?dryRun=All", "?fieldManager=fz", "?fieldValidation=Strict", "?force=true",
-                              "?fieldManager=fz&force=maybe", "?gracePeriodSeconds=x"]))
-def test_random_writes_never_5xx(seeded: Api, method: str, body: bytes, content_type: str, path: str,
-                                 query: str) -> None:
+@given(
+    method=st.sampled_from(["POST", "PUT", "PATCH", "DELETE"]),
+    body=bodies,
+    content_type=st.sampled_from(CONTENT_TYPES),
+    path=st.sampled_from(
+        [
+            CM,
+            f"{CM}/keep",
+            f"{CM}/other",
+            "/api/v1/namespaces",
+            "/api/v1/namespaces/default",
+            f"{CM}/keep/status",
+            "/apis/rbac.authorization.k8s.io/v1/clusterroles/x",
+        ]
+    ),
+    query=st.sampled_from(
+        [
+            "",
+            "?dryRun=All",
+            "?fieldManager=fz",
+            "?fieldValidation=Strict",
+            "?force=true",
+            "?fieldManager=fz&force=maybe",
+            "?gracePeriodSeconds=x",
+        ]
+    ),
+)
+def test_random_writes_never_5xx(
+    seeded: Api, method: str, body: bytes, content_type: str, path: str, query: str
+) -> None:
     before = _snapshot(seeded)
     r = seeded.request(method, path + query, body, content_type=content_type)
     assert r.status_code < 500, (r.status_code, r.content[:300])
@@ -65,7 +99,15 @@ def test_random_writes_never_5xx(seeded: Api, method: str, body: bytes, content_
 def test_random_query_strings_never_5xx(seeded: Api, q: str) -> None:
     from urllib.parse import quote
 
-    for key in ("labelSelector", "fieldSelector", "limit", "continue", "resourceVersion", "resourceVersionMatch",
-                "timeoutSeconds", "includeObject"):
+    for key in (
+        "labelSelector",
+        "fieldSelector",
+        "limit",
+        "continue",
+        "resourceVersion",
+        "resourceVersionMatch",
+        "timeoutSeconds",
+        "includeObject",
+    ):
         r = seeded.get(f"{CM}?{key}={quote(q)}")
         assert r.status_code < 500, (key, q, r.content[:300])

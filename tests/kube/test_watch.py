@@ -1,6 +1,7 @@
 """Watch streams through the real ASGI application (router → Channels consumer → event pump →
 PostgreSQL), in process: synthetic ADDED, resume after a revision, watch-list with the
 initial-events-end bookmark, bookmarks, 410 Expired, timeouts, selectors and Table events."""
+
 from __future__ import annotations
 
 import asyncio
@@ -68,8 +69,13 @@ class Watch:
             headers = [(b"accept", self.accept.encode())]
             if self.token:
                 headers.append((b"authorization", f"Bearer {self.token}".encode()))
-            scope = {"type": "http", "method": "GET", "path": "/clusters/root" + self.path,
-                     "query_string": self.query.encode(), "headers": headers}
+            scope = {
+                "type": "http",
+                "method": "GET",
+                "path": "/clusters/root" + self.path,
+                "query_string": self.query.encode(),
+                "headers": headers,
+            }
             await application(scope, receive, send)
             from kube.storage.pump import get_pump
 
