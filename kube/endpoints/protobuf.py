@@ -798,6 +798,71 @@ LEASE: Final = Message(
 )
 
 # --------------------------------------------------------------------------------------------------
+# meta/v1 LabelSelector and rbac.authorization.k8s.io/v1 (k8s.io/api/rbac/v1/generated.proto)
+# --------------------------------------------------------------------------------------------------
+
+LABEL_SELECTOR: Final = Message(
+    "LabelSelector",
+    (
+        _map(1, "matchLabels", STRING),
+        _rep(2, "matchExpressions", LABEL_SELECTOR_REQUIREMENT),
+    ),
+)
+
+POLICY_RULE: Final = Message(
+    "PolicyRule",
+    (
+        _rep(1, "verbs", STRING, omitempty=False),
+        _rep(2, "apiGroups", STRING),
+        _rep(3, "resources", STRING),
+        _rep(4, "resourceNames", STRING),
+        _rep(5, "nonResourceURLs", STRING),
+    ),
+)
+
+AGGREGATION_RULE: Final = Message("AggregationRule", (_rep(1, "clusterRoleSelectors", LABEL_SELECTOR),))
+
+ROLE_REF: Final = Message(
+    "RoleRef",
+    (
+        _f(1, "apiGroup", STRING, omitempty=False),
+        _f(2, "kind", STRING, omitempty=False),
+        _f(3, "name", STRING, omitempty=False),
+    ),
+)
+
+RBAC_SUBJECT: Final = Message(
+    "Subject",
+    (
+        _f(1, "kind", STRING, omitempty=False),
+        _f(2, "apiGroup", STRING),
+        _f(3, "name", STRING, omitempty=False),
+        _f(4, "namespace", STRING),
+    ),
+)
+
+ROLE: Final = Message("Role", (_f(1, "metadata", OBJECT_META), _rep(2, "rules", POLICY_RULE, omitempty=False)))
+
+CLUSTER_ROLE: Final = Message(
+    "ClusterRole",
+    (
+        _f(1, "metadata", OBJECT_META),
+        _rep(2, "rules", POLICY_RULE, omitempty=False),
+        _f(3, "aggregationRule", AGGREGATION_RULE, ptr=True),
+    ),
+)
+
+ROLE_BINDING: Final = Message(
+    "RoleBinding",
+    (
+        _f(1, "metadata", OBJECT_META),
+        _rep(2, "subjects", RBAC_SUBJECT),
+        _f(3, "roleRef", ROLE_REF, omitempty=False),
+    ),
+)
+
+
+# --------------------------------------------------------------------------------------------------
 # Envelope and kinds
 # --------------------------------------------------------------------------------------------------
 
@@ -827,6 +892,10 @@ KINDS: Final[Mapping[tuple[str, str], Message]] = MappingProxyType(
         ("authentication.k8s.io/v1", "TokenRequest"): TOKEN_REQUEST,
         ("authentication.k8s.io/v1", "TokenReview"): TOKEN_REVIEW,
         ("coordination.k8s.io/v1", "Lease"): LEASE,
+        ("rbac.authorization.k8s.io/v1", "Role"): ROLE,
+        ("rbac.authorization.k8s.io/v1", "ClusterRole"): CLUSTER_ROLE,
+        ("rbac.authorization.k8s.io/v1", "RoleBinding"): ROLE_BINDING,
+        ("rbac.authorization.k8s.io/v1", "ClusterRoleBinding"): ROLE_BINDING,
         # metav1.AddToGroupVersion registers the option kinds in every group version.
         (ANY_VERSION, "DeleteOptions"): DELETE_OPTIONS,
     }

@@ -447,7 +447,7 @@ leases.create(body={"metadata": {"name": "l1"}, "spec": {"holderIdentity": "me"}
 assert leases.get(namespace=ns, name="l1").spec.holderIdentity == "me"
 dyn.server_side_apply(resource=leases, body={"apiVersion": "coordination.k8s.io/v1", "kind": "Lease",
                       "metadata": {"name": "l1", "namespace": ns}, "spec": {"holderIdentity": "you"}},
-                      namespace=ns, field_manager="py")
+                      namespace=ns, field_manager="py", force_conflicts=True)  # "me" is owned by the creator
 assert leases.get(namespace=ns, name="l1").spec.holderIdentity == "you"
 print("OK")
 """
