@@ -200,11 +200,26 @@ def go_quote(s: str) -> str:
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
+def _nested_deeper_than(value: Any, limit: int) -> bool:
+    stack = [(value, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if depth > limit:
+            return True
+        if isinstance(item, dict):
+            stack.extend((v, depth + 1) for v in item.values())
+        elif isinstance(item, list):
+            stack.extend((v, depth + 1) for v in item)
+    return False
+
+
 def _go_json(value: Any, *, sort_keys: bool = True) -> str:
     """`json.Marshal` output: compact, map keys sorted, `<`, `>`, `&`, U+2028 and U+2029 escaped.
 
     `sort_keys=False` keeps dict order, for values that stand for Go structs (fields in declaration order).
     """
+    if _nested_deeper_than(value, 64):  # not worth printing, and Python versions differ on how deep json goes
+        return f'"<{type(value).__name__}>"'
     try:
         text = json.dumps(value, separators=(",", ":"), sort_keys=sort_keys, ensure_ascii=False, allow_nan=False)
     except (TypeError, ValueError, RecursionError):  # not JSON, or nested beyond what is worth printing
