@@ -14,6 +14,13 @@ def finalize_namespace(cluster: str, name: str) -> bool:
     return namespace_cleanup(cluster=cluster, name=name)
 
 
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=None, retry_backoff_max=30)
+def finalize_crd(cluster: str, name: str) -> bool:
+    from kube.builtin.customresources import crd_cleanup
+
+    return crd_cleanup(cluster=cluster, name=name)
+
+
 @shared_task(acks_late=True)
 def resync_terminating_namespaces() -> int:
     """Safety net for lost messages: re-run cleanup of every Terminating namespace."""
@@ -25,6 +32,13 @@ def resync_terminating_namespaces() -> int:
         group="", resource="namespaces", deletion_timestamp__isnull=False
     ).values_list("cluster", "name"):
         namespace_cleanup(cluster=cluster, name=name)
+        count += 1
+    from kube.builtin.customresources import crd_cleanup
+
+    for cluster, name in StoredObject.objects.filter(
+        group="apiextensions.k8s.io", resource="customresourcedefinitions", deletion_timestamp__isnull=False
+    ).values_list("cluster", "name"):
+        crd_cleanup(cluster=cluster, name=name)
         count += 1
     return count
 

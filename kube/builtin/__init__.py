@@ -75,8 +75,9 @@ def builtin_resources() -> list[ResourceInfo]:
 
 
 def register_builtins() -> None:
-    from . import namespaces
+    from . import customresources, namespaces
 
     for info in builtin_resources():
         REGISTRY.register(info)
     namespaces.register()
+    customresources.register()

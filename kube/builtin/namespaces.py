@@ -11,14 +11,15 @@ import copy
 from typing import Any
 
 from django.db import transaction
+from django.db.models import Q
 
 from kube import errors
 from kube.registry import REGISTRY
 from kube.registry.context import RequestContext
-from kube.registry.store import STORE, on_change
+from kube.registry.purge import purge
+from kube.registry.store import on_change
 from kube.storage import backend
 from kube.storage.backend import Key
-from kube.storage.models import StoredObject
 
 Obj = dict[str, Any]
 
@@ -50,35 +51,7 @@ def namespace_cleanup(*, cluster: str, name: str) -> bool:
     if not ns["metadata"].get("deletionTimestamp"):
         return False
     ctx = RequestContext(cluster=cluster)
-    held: list[tuple[str, str, str, bool]] = []
-    with transaction.atomic():
-        rows = (
-            StoredObject.objects.select_for_update()
-            .filter(cluster=cluster, namespace=name)
-            .exclude(group="", resource="namespaces")
-            .values_list("group", "resource", "name", "body")
-        )
-        victims: list[tuple[Key, Obj]] = []
-        for group, resource, obj_name, body in rows:
-            md = body.get("metadata", {})
-            if md.get("finalizers"):
-                held.append((group, resource, obj_name, bool(md.get("deletionTimestamp"))))
-            else:
-                victims.append((Key(cluster, group, resource, name, obj_name), body))
-        backend.delete_many(victims)
-    for group, resource, obj_name, deleting in held:
-        info = _info_for(cluster, group, resource)
-        if info is not None and not deleting:
-            try:
-                STORE.delete(info, ctx, name, obj_name)
-            except errors.NotFound:
-                pass
-    if (
-        held
-        or StoredObject.objects.filter(cluster=cluster, namespace=name)
-        .exclude(group="", resource="namespaces")
-        .exists()
-    ):
+    if purge(cluster=cluster, scope=Q(namespace=name) & ~Q(group="", resource="namespaces")):
         return False
     finalizers = [f for f in (ns.get("spec") or {}).get("finalizers") or [] if f != "kubernetes"]
     try:
@@ -86,13 +59,6 @@ def namespace_cleanup(*, cluster: str, name: str) -> bool:
     except errors.NotFound:
         return True
     return backend.get(Key(cluster, "", "namespaces", "", name)) is None
-
-
-def _info_for(cluster: str, storage_group: str, storage_resource: str):  # type: ignore[no-untyped-def]
-    for info in REGISTRY.resources(cluster):
-        if (info.storage_group, info.storage_resource) == (storage_group, storage_resource):
-            return info
-    return None
 
 
 def _enqueue_cleanup(cluster: str, obj: Obj, event_type: str) -> None:

@@ -65,7 +65,9 @@ class RoleStrategy(Strategy):
         return _validate_rules(obj)
 
     def columns(self) -> list[Column]:
-        return [Column("Created At", "date", lambda o: o["metadata"].get("creationTimestamp", ""))]
+        return [Column("Created At", "string", lambda o: o["metadata"].get("creationTimestamp", ""))]
+
+    append_age_column = False
 
 
 class ClusterRoleStrategy(RoleStrategy):

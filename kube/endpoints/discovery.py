@@ -8,6 +8,7 @@ from typing import Any
 
 from kube.registry import ResourceInfo
 
+SCALE_KIND = {"group": "autoscaling", "version": "v1", "kind": "Scale"}
 SUBRESOURCE_VERBS = {
     "status": ("get", "patch", "update"),
     "scale": ("get", "patch", "update"),
@@ -75,6 +76,7 @@ def api_resource_list(resources: list[ResourceInfo], group: str, version: str) -
                     "namespaced": r.namespaced,
                     "kind": r.kind,
                     "verbs": list(SUBRESOURCE_VERBS.get(sub, ("get",))),
+                    **({"group": "autoscaling", "version": "v1", "kind": "Scale"} if sub == "scale" else {}),
                 }
             )
         for sub, (g, v, k, verbs) in r.extra_subresources.items():
@@ -116,7 +118,11 @@ def aggregated(resources: list[ResourceInfo], *, core: bool) -> dict[str, Any]:
                 if r.categories:
                     entry["categories"] = list(r.categories)
                 subs: list[dict[str, Any]] = [
-                    {"subresource": s, "responseKind": kind, "verbs": list(SUBRESOURCE_VERBS.get(s, ("get",)))}
+                    {
+                        "subresource": s,
+                        "responseKind": SCALE_KIND if s == "scale" else kind,
+                        "verbs": list(SUBRESOURCE_VERBS.get(s, ("get",))),
+                    }
                     for s in r.subresources
                 ]
                 subs += [

@@ -20,25 +20,25 @@ def _age(ts: str | None, now: float) -> str:
         return "<invalid>"
 
 
+_NAME = Column(
+    "Name",
+    "string",
+    lambda o: o.get("metadata", {}).get("name", ""),
+    format="name",
+    description="Name must be unique within a namespace. More info: "
+    "https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names",
+)
+_AGE = Column(
+    "Age",
+    "date",
+    lambda o: o.get("metadata", {}).get("creationTimestamp"),
+    description="CreationTimestamp is a timestamp representing the server time when this object was created.",
+)
+
+
 def columns(info: ResourceInfo) -> list[Column]:
-    name = Column(
-        "Name",
-        "string",
-        lambda o: o.get("metadata", {}).get("name", ""),
-        format="name",
-        description="Name must be unique within a namespace. More info: "
-        "https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names",
-    )
-    age = Column(
-        "Age",
-        "string",
-        lambda o: o.get("metadata", {}).get("creationTimestamp"),
-        description="CreationTimestamp is a timestamp representing the server time when this object was created.",
-    )
     cols = info.strategy.columns()
-    if any(c.name == "Created At" for c in cols):
-        return [name, *cols]
-    return [name, *cols, age]
+    return [_NAME, *cols, _AGE] if info.strategy.append_age_column else [_NAME, *cols]
 
 
 def _cell(col: Column, obj: Obj, now: float) -> Any:
@@ -46,8 +46,8 @@ def _cell(col: Column, obj: Obj, now: float) -> Any:
         value = col.cell(obj)
     except (KeyError, TypeError, AttributeError, IndexError):
         value = None
-    if col.name == "Age" or col.type == "date":
-        return _age(value, now) if col.name == "Age" else (value or "")
+    if col.type == "date" or col is _AGE:
+        return _age(value, now) if value else "<unknown>"
     if value is None:
         return "<none>" if col.type == "string" else None
     return value

@@ -17,7 +17,7 @@ from rest_framework.views import APIView
 from kube import errors
 from kube.authz.authentication import BearerTokenAuthentication
 from kube.authz.user import UserInfo
-from kube.registry import REGISTRY, ResourceInfo
+from kube.registry import REGISTRY, ResourceInfo, scale
 from kube.registry.context import RequestContext
 from kube.registry.store import PATCH_APPLY, PATCH_TYPES, STORE
 
@@ -189,6 +189,8 @@ class KubeAPIView(APIView):
         ctx = RequestContext(cluster=cluster, user=user)
         accept = request.META.get("HTTP_ACCEPT", "")
         verb = ri.verb
+        if ri.subresource == "scale":
+            return self.serve_scale(request, info, ctx, ri, query)
         if verb in ("get", "list") and ri.subresource not in ("", "status"):
             raise errors.MethodNotAllowed("the server does not allow this method on the requested resource")
         if verb == "get":
@@ -257,6 +259,23 @@ class KubeAPIView(APIView):
             )
             return json_response(self.list_body(info, result.items, str(result.revision), "", None))
         raise errors.MethodNotAllowed("the server does not allow this method on the requested resource")
+
+    def serve_scale(
+        self, request: Request, info: ResourceInfo, ctx: RequestContext, ri: RequestInfo, query: dict[str, str]
+    ) -> HttpResponse:
+        if ri.verb == "get":
+            return json_response(scale.scale_get(info, ctx, ri.namespace, ri.name))
+        if ri.verb not in ("update", "patch"):
+            raise errors.MethodNotAllowed("the server does not allow this method on the requested resource")
+        body = self.read_body(request, required=True)
+        ctx.dry_run = options.dry_run(request.query_params.getlist("dryRun"))
+        ctx.field_manager = options.field_manager(query.get("fieldManager"), request.META.get("HTTP_USER_AGENT", ""))
+        content_type = request.META.get("CONTENT_TYPE", "")
+        if ri.verb == "update":
+            return json_response(scale.scale_update(info, ctx, ri.namespace, ri.name, decode_body(body, content_type)))
+        media = (content_type or "").split(";")[0].strip().lower()
+        data = decode_body(body, "application/json")
+        return json_response(scale.scale_patch(info, ctx, ri.namespace, ri.name, media, data))
 
     def list_objects(
         self, info: ResourceInfo, ctx: RequestContext, ri: RequestInfo, query: dict[str, str], accept: str

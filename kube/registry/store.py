@@ -24,7 +24,6 @@ from kube.patch import apply as ssa
 from kube.patch.json_patch import apply_json_patch
 from kube.patch.merge import apply_merge_patch
 from kube.patch.strategic import apply_strategic_merge_patch
-from kube.schema import prune_unknown, type_errors, unknown_fields
 from kube.storage import backend
 from kube.storage.backend import Key, ListResult, ListScope
 from kube.timefmt import now_rfc3339
@@ -153,6 +152,7 @@ class Store:
                     key = _key(info, ctx, namespace, md["name"])
                     if backend.exists(key):
                         raise errors.already_exists(info.resource, md["name"], info.group)
+                    info.strategy.admit(obj, None, ctx=ctx)
                     if ctx.dry_run:
                         md.setdefault("uid", "00000000-0000-0000-0000-000000000000")
                         return self._out(info, obj)
@@ -169,7 +169,10 @@ class Store:
     def _validate_create(self, info: ResourceInfo, obj: Obj) -> None:
         md = obj["metadata"]
         errs = meta_validation.validate_object_meta(
-            md, namespaced=info.namespaced, name_is_label=info.strategy.name_is_dns_label
+            md,
+            namespaced=info.namespaced,
+            name_is_label=info.strategy.name_is_dns_label,
+            qualified_finalizers=info.strategy.qualified_finalizers,
         )
         errs.extend(info.strategy.validate(obj))
         errs.raise_invalid(info.kind, md.get("name") or md.get("generateName", ""), info.group)
@@ -239,27 +242,7 @@ class Store:
         return self._field_validation(info, ctx, obj)
 
     def _field_validation(self, info: ResourceInfo, ctx: RequestContext, obj: Obj) -> Obj:
-        schema = info.schema()
-        if schema is None:
-            return obj
-        bad_types = type_errors(obj, schema)
-        if bad_types:
-            raise errors.BadRequest(
-                f'{info.kind} in version "{info.version}" cannot be handled as a {info.kind}: ' + "; ".join(bad_types)
-            )
-        unknown = unknown_fields(obj, schema)
-        if not unknown:
-            return obj
-        if ctx.field_validation == "Strict":
-            detail = ", ".join(f'unknown field "{u}"' for u in unknown)
-            raise errors.BadRequest(
-                f'{info.kind} in version "{info.version}" cannot be handled as a {info.kind}: '
-                f"strict decoding error: {detail}"
-            )
-        if ctx.field_validation == "Warn":
-            for u in unknown:
-                ctx.warn(f'unknown field "{u}"')
-        return prune_unknown(obj, schema)
+        return info.strategy.decode_fields(obj, info=info, ctx=ctx)
 
     # --- update -----------------------------------------------------------------------------------
     def update(
@@ -343,10 +326,18 @@ class Store:
                 md["managedFields"] = managed
             else:
                 md.pop("managedFields", None)
+        info.strategy.admit(new, old, ctx=ctx)
         errs = meta_validation.validate_object_meta(
-            md, namespaced=info.namespaced, name_is_label=info.strategy.name_is_dns_label
+            md,
+            namespaced=info.namespaced,
+            name_is_label=info.strategy.name_is_dns_label,
+            qualified_finalizers=info.strategy.qualified_finalizers,
         )
-        errs.extend(meta_validation.validate_object_meta_update(md, old_md))
+        errs.extend(
+            meta_validation.validate_object_meta_update(
+                md, old_md, qualified_finalizers=info.strategy.qualified_finalizers
+            )
+        )
         errs.extend(info.strategy.validate_update(new, old))
         errs.raise_invalid(info.kind, old_md["name"], info.group)
         self._check_size(info, new)
@@ -453,6 +444,7 @@ class Store:
                 self._validate_create(info, obj)
                 if info.namespaced:
                     self._check_namespace_open(ctx, namespace)
+                info.strategy.admit(obj, None, ctx=ctx)
                 if ctx.dry_run:
                     return self._out(info, obj), True
                 stored = backend.create(_key(info, ctx, namespace, name), obj)

@@ -6,9 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from kube import errors
 from kube.errors import FieldErrors
+from kube.schema import prune_unknown, type_errors, unknown_fields
+
+if TYPE_CHECKING:
+    from .context import RequestContext
+    from .resources import ResourceInfo
 
 Obj = dict[str, Any]
 
@@ -40,6 +46,30 @@ class Strategy:
     field_labels: tuple[str, ...] = ()
     #: the kind's name is a DNS label (namespaces) rather than a DNS subdomain.
     name_is_dns_label: bool = False
+    #: the table convertor appends an Age column after the kind's own columns.
+    append_age_column: bool = True
+    #: finalizers must be qualified names with a `/` (built-ins); custom resources only get a warning.
+    qualified_finalizers: bool = True
+
+    def decode_fields(self, obj: Obj, *, info: ResourceInfo, ctx: RequestContext) -> Obj:
+        """What decoding into the typed object does upstream: ill-typed values → 400; unknown
+        fields → 400 under fieldValidation=Strict, a warning under Warn, and dropped."""
+        schema = info.schema()
+        if schema is None:
+            return obj
+        bad_types = type_errors(obj, schema)
+        if bad_types:
+            raise errors.BadRequest(
+                f'{info.kind} in version "{info.version}" cannot be handled as a {info.kind}: ' + "; ".join(bad_types)
+            )
+        unknown = unknown_fields(obj, schema)
+        if not unknown:
+            return obj
+        report_unknown_fields(info, ctx, unknown)
+        return prune_unknown(obj, schema)
+
+    def admit(self, obj: Obj, old: Obj | None, *, ctx: RequestContext) -> None:
+        """Checks and changes that need the logical cluster (run inside the write transaction)."""
 
     def prepare_for_create(self, obj: Obj) -> None:
         """Reset fields clients may not set on create (e.g. status when it is a subresource)."""
@@ -96,3 +126,18 @@ class Strategy:
         """Whether generation should be bumped: anything outside metadata and status changed."""
         ignore = {"metadata", "status", "apiVersion", "kind"}
         return {k: v for k, v in new.items() if k not in ignore} != {k: v for k, v in old.items() if k not in ignore}
+
+
+def report_unknown_fields(info: ResourceInfo, ctx: RequestContext, unknown: list[str]) -> None:
+    """fieldValidation: Strict → 400 naming every unknown field; Warn → `Warning` headers; Ignore → nothing."""
+    if not unknown:
+        return
+    if ctx.field_validation == "Strict":
+        detail = ", ".join(f'unknown field "{u}"' for u in unknown)
+        raise errors.BadRequest(
+            f'{info.kind} in version "{info.version}" cannot be handled as a {info.kind}: '
+            f"strict decoding error: {detail}"
+        )
+    if ctx.field_validation == "Warn":
+        for u in unknown:
+            ctx.warn(f'unknown field "{u}"')
