@@ -13,5 +13,5 @@ app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 app.conf.beat_schedule = {
     "kube-compact-event-log": {"task": "kube.tasks.compact_event_log", "schedule": 60.0},
-    "kube-resync-namespaces": {"task": "kube.tasks.resync_terminating_namespaces", "schedule": 10.0},
+    "kube-resync-deletions": {"task": "kube.tasks.resync_deletions", "schedule": 10.0},
 }

@@ -22,8 +22,8 @@ def finalize_crd(cluster: str, name: str) -> bool:
 
 
 @shared_task(acks_late=True)
-def resync_terminating_namespaces() -> int:
-    """Safety net for lost messages: re-run cleanup of every Terminating namespace."""
+def resync_deletions() -> int:
+    """Safety net for lost messages: re-run cleanup of every deleting namespace and CRD."""
     from kube.builtin.namespaces import namespace_cleanup
     from kube.storage.models import StoredObject
 
