@@ -15,7 +15,6 @@ from django.db.models import Q
 from kube import errors
 from kube.storage import backend
 from kube.storage.backend import Key
-from kube.storage.models import StoredObject
 
 from .context import RequestContext
 from .resources import REGISTRY, ResourceInfo
@@ -28,18 +27,19 @@ def purge(*, cluster: str, scope: Q) -> bool:
     """Delete every object of `cluster` matching `scope`; True when some are still held."""
     held: list[tuple[str, str, str, str, bool]] = []
     with transaction.atomic():
-        rows = (
-            StoredObject.objects.select_for_update()
-            .filter(scope, cluster=cluster)
-            .values_list("group", "resource", "namespace", "name", "body")
-        )
         victims: list[tuple[Key, Obj]] = []
-        for group, resource, namespace, name, body in rows:
-            md = body.get("metadata", {})
-            if md.get("finalizers"):
-                held.append((group, resource, namespace, name, bool(md.get("deletionTimestamp"))))
-            else:
-                victims.append((Key(cluster, group, resource, namespace, name), body))
+        for model in backend.all_models():
+            rows = (
+                model.objects.select_for_update()
+                .filter(scope, cluster=cluster)
+                .values_list("group", "resource", "namespace", "name", "body")
+            )
+            for group, resource, namespace, name, body in rows:
+                md = body.get("metadata", {})
+                if md.get("finalizers"):
+                    held.append((group, resource, namespace, name, bool(md.get("deletionTimestamp"))))
+                else:
+                    victims.append((Key(cluster, group, resource, namespace, name), body))
         backend.delete_many(victims)
     ctx = RequestContext(cluster=cluster)
     for group, resource, namespace, name, deleting in held:
@@ -49,7 +49,7 @@ def purge(*, cluster: str, scope: Q) -> bool:
                 STORE.delete(info, ctx, namespace, name)
             except errors.NotFound:
                 pass
-    return bool(held) or StoredObject.objects.filter(scope, cluster=cluster).exists()
+    return bool(held) or any(m.objects.filter(scope, cluster=cluster).exists() for m in backend.all_models())
 
 
 def _info_for(cluster: str, storage_group: str, storage_resource: str) -> ResourceInfo | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import base64
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -23,10 +23,36 @@ from django.utils import timezone
 
 from kube import errors
 
-from .models import Event, Revision, StoredObject
+from .models import Event, KubeObject, Revision, StoredObject
 
 NOTIFY_CHANNEL = "kube_events"
 Obj = dict[str, Any]
+
+
+# --- tables ---------------------------------------------------------------------------------------
+
+ColumnDeriver = Callable[[Obj], dict[str, Any]]
+_tables: dict[tuple[str, str], tuple[type[KubeObject], ColumnDeriver | None]] = {}
+
+
+def register_table(group: str, resource: str, model: type[KubeObject], derive: ColumnDeriver | None = None) -> None:
+    """Store (group, resource) in its own concrete table; `derive(body)` gives the promoted
+    columns, computed inside the same write so columns and body never disagree."""
+    _tables[(group, resource)] = (model, derive)
+
+
+def model_for(group: str, resource: str) -> type[KubeObject]:
+    entry = _tables.get((group, resource))
+    return entry[0] if entry else StoredObject
+
+
+def all_models() -> list[type[KubeObject]]:
+    return [StoredObject, *dict.fromkeys(m for m, _ in _tables.values())]
+
+
+def _promoted(group: str, resource: str, body: Obj) -> dict[str, Any]:
+    entry = _tables.get((group, resource))
+    return entry[1](body) if entry and entry[1] else {}
 
 
 @dataclass(frozen=True)
@@ -95,7 +121,7 @@ def _key_q(key: Key) -> Q:
 
 
 def get(key: Key, *, for_update: bool = False) -> Obj | None:
-    qs = StoredObject.objects.filter(_key_q(key))
+    qs = model_for(key.group, key.resource).objects.filter(_key_q(key))
     if for_update:
         qs = qs.select_for_update()
     row = qs.values_list("body", flat=True).first()
@@ -103,7 +129,7 @@ def get(key: Key, *, for_update: bool = False) -> Obj | None:
 
 
 def exists(key: Key) -> bool:
-    return StoredObject.objects.filter(_key_q(key)).exists()
+    return model_for(key.group, key.resource).objects.filter(_key_q(key)).exists()
 
 
 def list_objects(
@@ -127,7 +153,7 @@ def list_objects(
             cur.execute("SELECT value, compacted FROM kube_revision WHERE id = 1")
             row = cur.fetchone()
         revision, compacted = (int(row[0]), int(row[1])) if row else (0, 0)
-        qs = StoredObject.objects.filter(group=scope.group, resource=scope.resource)
+        qs = model_for(scope.group, scope.resource).objects.filter(group=scope.group, resource=scope.resource)
         if scope.cluster != "*":
             qs = qs.filter(cluster=scope.cluster)
         if scope.namespace:
@@ -231,7 +257,8 @@ def create(key: Key, body: Obj) -> Obj:
     md.setdefault("creationTimestamp", timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ"))
     rev = _bump()
     md["resourceVersion"] = str(rev)
-    StoredObject.objects.create(
+    model_for(key.group, key.resource).objects.create(
+        **_promoted(key.group, key.resource, body),
         cluster=key.cluster,
         group=key.group,
         resource=key.resource,
@@ -256,7 +283,8 @@ def update(key: Key, body: Obj, *, prev_labels: dict | None) -> Obj:
     md = _meta(body)
     rev = _bump()
     md["resourceVersion"] = str(rev)
-    n = StoredObject.objects.filter(_key_q(key)).update(
+    n = model_for(key.group, key.resource).objects.filter(_key_q(key)).update(
+        **_promoted(key.group, key.resource, body),
         resource_version=rev,
         generation=int(md.get("generation") or 0),
         deletion_timestamp=_parse_ts(md.get("deletionTimestamp")),
@@ -275,7 +303,7 @@ def delete(key: Key, body: Obj) -> Obj:
     assert transaction.get_connection().in_atomic_block, "storage writes need a transaction"
     rev = _bump()
     _meta(body)["resourceVersion"] = str(rev)
-    StoredObject.objects.filter(_key_q(key)).delete()
+    model_for(key.group, key.resource).objects.filter(_key_q(key)).delete()
     _append_event(key, rev, "DELETED", body, None)
     _notify()
     return body
@@ -292,7 +320,7 @@ def delete_many(keys_and_bodies: Iterable[tuple[Key, Obj]]) -> int:
     for i, (key, body) in enumerate(items):
         rev = first + i
         _meta(body)["resourceVersion"] = str(rev)
-        StoredObject.objects.filter(_key_q(key)).delete()
+        model_for(key.group, key.resource).objects.filter(_key_q(key)).delete()
         events.append(
             Event(
                 revision=rev,
