@@ -28,5 +28,8 @@ def bootstrap_root(*, admin_token: str | None = None) -> None:
                 STORE.create(info, ctx, "", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
         except errors.AlreadyExists:
             pass
+    from workspaces.services import workspaces_bootstrap
+
+    workspaces_bootstrap()
     if admin_token:
         token_issue(user_name=ADMIN_USER, groups=ADMIN_GROUPS, description="bootstrap admin", token=admin_token)

@@ -14,4 +14,5 @@ app.autodiscover_tasks()
 app.conf.beat_schedule = {
     "kube-compact-event-log": {"task": "kube.tasks.compact_event_log", "schedule": 60.0},
     "kube-resync-deletions": {"task": "kube.tasks.resync_deletions", "schedule": 10.0},
+    "workspaces-resync": {"task": "workspaces.tasks.resync_workspaces", "schedule": 10.0},
 }

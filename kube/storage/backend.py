@@ -50,6 +50,20 @@ def all_models() -> list[type[KubeObject]]:
     return [StoredObject, *dict.fromkeys(m for m, _ in _tables.values())]
 
 
+#: When set (the workspaces app sets `kcp.io/cluster`), every stored object carries its logical
+#: cluster's name in this annotation, written with the object.
+CLUSTER_ANNOTATION: str | None = None
+
+
+def _stamp_cluster(key: Key, body: Obj) -> None:
+    if CLUSTER_ANNOTATION:
+        md = body.setdefault("metadata", {})
+        annotations = md.get("annotations")
+        if not isinstance(annotations, dict):
+            annotations = md["annotations"] = {}
+        annotations[CLUSTER_ANNOTATION] = key.cluster
+
+
 def _promoted(group: str, resource: str, body: Obj) -> dict[str, Any]:
     entry = _tables.get((group, resource))
     return entry[1](body) if entry and entry[1] else {}
@@ -253,6 +267,7 @@ def create(key: Key, body: Obj) -> Obj:
     translation in the Store. Assigns uid, creationTimestamp (if unset) and resourceVersion."""
     assert transaction.get_connection().in_atomic_block, "storage writes need a transaction"
     md = _meta(body)
+    _stamp_cluster(key, body)
     md.setdefault("uid", str(uuid.uuid4()))
     md.setdefault("creationTimestamp", timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ"))
     rev = _bump()
@@ -281,15 +296,20 @@ def update(key: Key, body: Obj, *, prev_labels: dict | None) -> Obj:
     """Replace the stored body of an existing (row-locked) object and log MODIFIED."""
     assert transaction.get_connection().in_atomic_block, "storage writes need a transaction"
     md = _meta(body)
+    _stamp_cluster(key, body)
     rev = _bump()
     md["resourceVersion"] = str(rev)
-    n = model_for(key.group, key.resource).objects.filter(_key_q(key)).update(
-        **_promoted(key.group, key.resource, body),
-        resource_version=rev,
-        generation=int(md.get("generation") or 0),
-        deletion_timestamp=_parse_ts(md.get("deletionTimestamp")),
-        labels=md.get("labels") or {},
-        body=body,
+    n = (
+        model_for(key.group, key.resource)
+        .objects.filter(_key_q(key))
+        .update(
+            **_promoted(key.group, key.resource, body),
+            resource_version=rev,
+            generation=int(md.get("generation") or 0),
+            deletion_timestamp=_parse_ts(md.get("deletionTimestamp")),
+            labels=md.get("labels") or {},
+            body=body,
+        )
     )
     if n != 1:
         raise errors.InternalError(f"object {key} vanished during update")

@@ -183,6 +183,7 @@ def test_printer_columns(api: Api, crd: dict[str, Any]) -> None:
 def test_same_crd_name_with_different_schemas_in_different_clusters(api: Api, client: Any, crd: dict[str, Any]) -> None:
     from kube.endpoints import paths
 
+    previous = paths._resolver
     paths.set_cluster_resolver(lambda p: p if p in ("root", "other") else None)
     try:
         other = Api(client, api.token, cluster="other")
@@ -200,7 +201,7 @@ def test_same_crd_name_with_different_schemas_in_different_clusters(api: Api, cl
         api.delete(f"{CRDS}/widgets.example.com")
         assert other.get(f"{W}/x").status_code == 200
     finally:
-        paths.set_cluster_resolver(lambda p: "root" if p == "root" else None)
+        paths.set_cluster_resolver(previous)
 
 
 def test_name_conflicts_are_reported_not_shadowed(api: Api, crd: dict[str, Any]) -> None:

@@ -1,0 +1,46 @@
+"""Concrete tables of kcp's tenancy kinds. The body stays the truth; the promoted columns are
+derived from it by the storage layer in the same write (see `workspaces.kinds`)."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from kube.storage.models import KubeObject
+
+
+def _key(table: str) -> list[models.BaseConstraint]:
+    return [models.UniqueConstraint(fields=["cluster", "group", "resource", "namespace", "name"], name=f"{table}_key")]
+
+
+class LogicalClusterRow(KubeObject):
+    """core.kcp.io LogicalCluster `cluster`: one per logical cluster; the directory of paths."""
+
+    path = models.CharField(max_length=2048, db_index=True)
+    phase = models.CharField(max_length=32, blank=True)
+    type = models.CharField(max_length=512, blank=True)
+    shard = models.CharField(max_length=128, blank=True)
+
+    class Meta:
+        db_table = "core_logicalcluster"
+        constraints = _key("core_logicalcluster")
+        indexes = [models.Index(fields=["cluster"], name="core_lc_cluster")]
+
+
+class WorkspaceRow(KubeObject):
+    """tenancy.kcp.io Workspace, stored in its parent logical cluster."""
+
+    phase = models.CharField(max_length=32, blank=True)
+    type_name = models.CharField(max_length=253, blank=True)
+    type_path = models.CharField(max_length=2048, blank=True)
+    logical_cluster = models.CharField(max_length=128, blank=True, db_index=True)
+
+    class Meta:
+        db_table = "tenancy_workspace"
+        constraints = _key("tenancy_workspace")
+        indexes = [models.Index(fields=["phase"], name="tenancy_ws_phase")]
+
+
+class WorkspaceTypeRow(KubeObject):
+    class Meta:
+        db_table = "tenancy_workspacetype"
+        constraints = _key("tenancy_workspacetype")

@@ -1,0 +1,456 @@
+"""Workspace business rules: addressing, type admission, and the reconciler that takes a
+Workspace from Scheduling through Initializing to Ready, and deletes whole trees.
+
+The reconciler is an ordered list of small idempotent steps (metadata → deletion → scheduling →
+initialization → phase), each re-reading what it needs, so a repeated or interrupted run is
+harmless. Writes go through kube's storage layer (revision, event log) in transactions; the
+Workspace and its LogicalCluster change together."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import secrets
+import string
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+
+from kube import errors
+from kube.registry import REGISTRY
+from kube.registry.context import RequestContext
+from kube.registry.store import STORE
+from kube.storage import backend
+from kube.storage.backend import Key
+from kube.timefmt import now_rfc3339
+
+from .kinds import CORE, LC_FINALIZER, OWNER_ANNOTATION, PATH_ANNOTATION, TENANCY, TYPE_ANNOTATION
+from .models import LogicalClusterRow
+
+Obj = dict[str, Any]
+ROOT = "root"
+ROOT_TYPES_PATH = "root"
+UNIVERSAL_INITIALIZER = "root:universal"
+BUILTIN_TYPES: dict[str, Obj] = {
+    "root": {"limitAllowedParents": {"none": True}, "defaultChildWorkspaceType": {"name": "universal", "path": "root"}},
+    "universal": {"initializer": True, "defaultChildWorkspaceType": {"name": "universal", "path": "root"}},
+    "organization": {
+        "initializer": False,
+        "extend": {"with": [{"name": "universal", "path": "root"}]},
+        "limitAllowedParents": {"types": [{"name": "root", "path": "root"}]},
+        "defaultChildWorkspaceType": {"name": "universal", "path": "root"},
+    },
+    "team": {
+        "extend": {"with": [{"name": "universal", "path": "root"}]},
+        "limitAllowedParents": {"types": [{"name": "organization", "path": "root"}, {"name": "team", "path": "root"}]},
+        "defaultChildWorkspaceType": {"name": "universal", "path": "root"},
+    },
+}
+
+
+# --- addressing -----------------------------------------------------------------------------------
+
+
+def cluster_resolve(path_or_name: str) -> str | None:
+    """`root`, a path `root:a:b` or a logical cluster name → the logical cluster name, or None."""
+    if ":" in path_or_name:
+        if path_or_name.startswith("system:"):
+            return None
+        return (
+            LogicalClusterRow.objects.filter(path=path_or_name, phase__in=("Initializing", "Ready"))
+            .values_list("cluster", flat=True)
+            .first()
+        )
+    if LogicalClusterRow.objects.filter(cluster=path_or_name, name="cluster").exclude(phase="Deleting").exists():
+        return path_or_name
+    return None
+
+
+def cluster_path(cluster: str) -> str:
+    return (
+        LogicalClusterRow.objects.filter(cluster=cluster, name="cluster").values_list("path", flat=True).first() or ""
+    )
+
+
+def new_cluster_name() -> str:
+    """kcp-style: the first 16 base36 characters of sha224 over 32 random bytes."""
+    n = int.from_bytes(hashlib.sha224(secrets.token_bytes(32)).digest(), "big")
+    alphabet = string.digits + string.ascii_lowercase
+    out = []
+    while n:
+        n, r = divmod(n, 36)
+        out.append(alphabet[r])
+    return "".join(reversed(out))[:16]
+
+
+# --- types ----------------------------------------------------------------------------------------
+
+
+def _type_body(name: str) -> Obj | None:
+    return backend.get(Key(ROOT, TENANCY, "workspacetypes", "", name))
+
+
+def _type_names_with_extends(name: str) -> set[str]:
+    """A type counts as itself and everything it extends (for parent/child constraints)."""
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        current = todo.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        body = _type_body(current) or {}
+        for ref in ((body.get("spec") or {}).get("extend") or {}).get("with") or []:
+            if isinstance(ref, dict) and ref.get("name"):
+                todo.append(ref["name"])
+    return seen
+
+
+def _parent_type(parent_cluster: str) -> str:
+    lc = backend.get(Key(parent_cluster, CORE, "logicalclusters", "", "cluster")) or {}
+    full = (lc.get("metadata", {}).get("annotations") or {}).get(TYPE_ANNOTATION, "root:universal")
+    return full.rsplit(":", 1)[-1]
+
+
+def workspace_admit_type(*, workspace: Obj, parent_cluster: str) -> None:
+    """Default spec.type from the parent's type and enforce the types' allowed parents/children."""
+    spec = workspace.setdefault("spec", {})
+    parent_type = _parent_type(parent_cluster)
+    parent_body = _type_body(parent_type) or {}
+    ref = spec.get("type")
+    if not isinstance(ref, dict) or not ref.get("name"):
+        default = (parent_body.get("spec") or {}).get("defaultChildWorkspaceType") or {"name": "universal"}
+        ref = {"name": default.get("name", "universal"), "path": default.get("path", ROOT_TYPES_PATH)}
+    ref = {"name": str(ref["name"]), "path": str(ref.get("path") or ROOT_TYPES_PATH)}
+    spec["type"] = ref
+    name = workspace.get("metadata", {}).get("name", "")
+    if ref["path"] != ROOT_TYPES_PATH or _type_body(ref["name"]) is None:
+        raise errors.invalid(
+            "Workspace",
+            name,
+            [
+                errors.Cause(
+                    "FieldValueInvalid",
+                    f'Invalid value: "{ref["path"]}:{ref["name"]}": WorkspaceType does not exist',
+                    "spec.type",
+                )
+            ],
+            TENANCY,
+        )
+    child_spec = (_type_body(ref["name"]) or {}).get("spec") or {}
+    parents = child_spec.get("limitAllowedParents") or {}
+    parent_kinds = _type_names_with_extends(parent_type)
+    if parents.get("none") or (parents.get("types") and not parent_kinds & {t.get("name") for t in parents["types"]}):
+        raise errors.invalid(
+            "Workspace",
+            name,
+            [
+                errors.Cause(
+                    "FieldValueForbidden",
+                    f"Forbidden: workspace type root:{ref['name']} does not allow parent type root:{parent_type}",
+                    "spec.type",
+                )
+            ],
+            TENANCY,
+        )
+    children = (parent_body.get("spec") or {}).get("limitAllowedChildren") or {}
+    child_kinds = _type_names_with_extends(ref["name"])
+    if children.get("none") or (children.get("types") and not child_kinds & {t.get("name") for t in children["types"]}):
+        raise errors.invalid(
+            "Workspace",
+            name,
+            [
+                errors.Cause(
+                    "FieldValueForbidden",
+                    f"Forbidden: workspace type root:{parent_type} does not allow child type root:{ref['name']}",
+                    "spec.type",
+                )
+            ],
+            TENANCY,
+        )
+
+
+# --- reconciliation -------------------------------------------------------------------------------
+
+
+def workspace_changed(cluster: str, obj: Obj, event_type: str) -> None:
+    if event_type == "DELETED":
+        return
+    from .tasks import reconcile_workspace
+
+    reconcile_workspace.delay(cluster, obj["metadata"]["name"])
+
+
+def _ws_key(cluster: str, name: str) -> Key:
+    return Key(cluster, TENANCY, "workspaces", "", name)
+
+
+def _lc_key(cluster: str) -> Key:
+    return Key(cluster, CORE, "logicalclusters", "", "cluster")
+
+
+def _set_condition(status: Obj, type_: str, cond_status: str, reason: str = "", message: str = "") -> None:
+    conditions = [c for c in status.get("conditions") or [] if c.get("type") != type_]
+    conditions.append(
+        {
+            "type": type_,
+            "status": cond_status,
+            "lastTransitionTime": now_rfc3339(),
+            **({"reason": reason} if reason else {}),
+            **({"message": message} if message else {}),
+        }
+    )
+    status["conditions"] = sorted(conditions, key=lambda c: c["type"])
+
+
+def workspace_reconcile(*, cluster: str, name: str) -> str:
+    """Run the steps once; returns the phase reached ("" when the Workspace is gone)."""
+    ws = backend.get(_ws_key(cluster, name))
+    if ws is None:
+        return ""
+    if ws["metadata"].get("deletionTimestamp"):
+        workspace_delete_step(cluster=cluster, name=name)
+        return "" if backend.get(_ws_key(cluster, name)) is None else "Deleting"
+    if not (ws.get("spec") or {}).get("cluster"):
+        workspace_schedule_step(cluster=cluster, name=name)
+    workspace_initialize_step(cluster=cluster, name=name)
+    ws = backend.get(_ws_key(cluster, name)) or {}
+    return str((ws.get("status") or {}).get("phase", ""))
+
+
+def workspace_schedule_step(*, cluster: str, name: str) -> None:
+    """Scheduling → Initializing: pick the shard (the local one), name the logical cluster, create
+    its LogicalCluster and record spec.cluster/spec.URL — atomically."""
+    parent_path = cluster_path(cluster)
+    with transaction.atomic():
+        ws = backend.get(_ws_key(cluster, name), for_update=True)
+        if ws is None or (ws.get("spec") or {}).get("cluster") or ws["metadata"].get("deletionTimestamp"):
+            return
+        lc_name = new_cluster_name()
+        while LogicalClusterRow.objects.filter(cluster=lc_name).exists():
+            lc_name = new_cluster_name()
+        path = f"{parent_path}:{name}"
+        ws_type = ws["spec"]["type"]
+        type_spec = ((_type_body(ws_type["name"]) or {}).get("spec")) or {}
+        initializers = sorted(
+            f"{ws_type['path']}:{t}"
+            for t in _type_names_with_extends(ws_type["name"])
+            if ((_type_body(t) or {}).get("spec") or {}).get("initializer")
+        )
+        owner = (ws["metadata"].get("annotations") or {}).get(OWNER_ANNOTATION, "")
+        external = settings.KCP_EXTERNAL_URL.rstrip("/")
+        lc = {
+            "apiVersion": f"{CORE}/v1alpha1",
+            "kind": "LogicalCluster",
+            "metadata": {
+                "name": "cluster",
+                "annotations": {
+                    PATH_ANNOTATION: path,
+                    TYPE_ANNOTATION: f"{ws_type['path']}:{ws_type['name']}",
+                    "core.kcp.io/shard": "root",
+                    **({OWNER_ANNOTATION: owner} if owner else {}),
+                },
+                "finalizers": ["core.kcp.io/logicalcluster-deletion"],
+                "creationTimestamp": now_rfc3339(),
+            },
+            "spec": {
+                "owner": {
+                    "apiVersion": f"{TENANCY}/v1alpha1",
+                    "resource": "workspaces",
+                    "name": name,
+                    "cluster": cluster,
+                    "uid": ws["metadata"]["uid"],
+                },
+                "initializers": initializers,
+                **({"createdBy": _owner_info(owner)} if owner else {}),
+            },
+            "status": {"phase": "Initializing", "URL": f"{external}/clusters/{lc_name}", "initializers": initializers},
+        }
+        labels = dict(type_spec.get("additionalWorkspaceLabels") or {})
+        if labels:
+            lc["metadata"]["labels"] = labels
+        backend.create(_lc_key(lc_name), lc)
+        ws = copy.deepcopy(ws)
+        ws["spec"]["cluster"] = lc_name
+        ws["spec"]["URL"] = f"{external}/clusters/{path}"
+        status = ws.setdefault("status", {})
+        status["phase"] = "Initializing"
+        status["initializers"] = initializers
+        _set_condition(status, "WorkspaceScheduled", "True")
+        backend.update(_ws_key(cluster, name), ws, prev_labels=ws["metadata"].get("labels") or {})
+
+
+def _owner_info(owner: str) -> Obj:
+    import json
+
+    try:
+        info = json.loads(owner)
+        return info if isinstance(info, dict) else {}
+    except ValueError:
+        return {}
+
+
+def workspace_initialize_step(*, cluster: str, name: str) -> None:
+    """Run the built-in initializers still pending on the LogicalCluster; when none is left, both
+    the LogicalCluster and the Workspace become Ready. Initializers owned by external controllers
+    stay until those remove them (as in kcp)."""
+    ws = backend.get(_ws_key(cluster, name))
+    if ws is None or ws["metadata"].get("deletionTimestamp"):
+        return
+    lc_name = (ws.get("spec") or {}).get("cluster")
+    if not lc_name:
+        return
+    lc = backend.get(_lc_key(lc_name))
+    if lc is None:
+        return
+    pending = list((lc.get("status") or {}).get("initializers") or [])
+    if UNIVERSAL_INITIALIZER in pending:
+        _universal_initializer(lc_name, lc)
+        pending.remove(UNIVERSAL_INITIALIZER)
+    with transaction.atomic():
+        lc = backend.get(_lc_key(lc_name), for_update=True)
+        ws = backend.get(_ws_key(cluster, name), for_update=True)
+        if lc is None or ws is None:
+            return
+        lc = copy.deepcopy(lc)
+        lc_status = lc.setdefault("status", {})
+        remaining = [i for i in lc_status.get("initializers") or [] if i in pending]
+        phase = "Ready" if not remaining else "Initializing"
+        if lc_status.get("initializers") != remaining or lc_status.get("phase") != phase:
+            lc_status["initializers"] = remaining
+            lc_status["phase"] = phase
+            backend.update(_lc_key(lc_name), lc, prev_labels=lc["metadata"].get("labels") or {})
+        ws = copy.deepcopy(ws)
+        ws_status = ws.setdefault("status", {})
+        if ws_status.get("phase") != phase or ws_status.get("initializers") != remaining:
+            ws_status["phase"] = phase
+            ws_status["initializers"] = remaining
+            if phase == "Ready":
+                _set_condition(ws_status, "WorkspaceInitialized", "True")
+            backend.update(_ws_key(cluster, name), ws, prev_labels=ws["metadata"].get("labels") or {})
+
+
+def _universal_initializer(lc_name: str, lc: Obj) -> None:
+    """root:universal: namespaces default and kube-system, and the creator as cluster-admin."""
+    ctx = RequestContext(cluster=lc_name, field_manager="kcp-universal-initializer")
+    namespaces = REGISTRY.resolve(cluster=lc_name, group="", version="v1", resource="namespaces")
+    bindings = REGISTRY.resolve(
+        cluster=lc_name, group="rbac.authorization.k8s.io", version="v1", resource="clusterrolebindings"
+    )
+    assert namespaces is not None and bindings is not None
+    for ns in ("default", "kube-system"):
+        try:
+            STORE.create(namespaces, ctx, "", {"metadata": {"name": ns}})
+        except errors.AlreadyExists:
+            pass
+    owner = _owner_info((lc["metadata"].get("annotations") or {}).get(OWNER_ANNOTATION, ""))
+    if owner.get("username"):
+        try:
+            STORE.create(
+                bindings,
+                ctx,
+                "",
+                {
+                    "metadata": {"name": "workspace-admin"},
+                    "roleRef": {
+                        "apiGroup": "rbac.authorization.k8s.io",
+                        "kind": "ClusterRole",
+                        "name": "cluster-admin",
+                    },
+                    "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": owner["username"]}],
+                },
+            )
+        except errors.AlreadyExists:
+            pass
+
+
+def workspace_delete_step(*, cluster: str, name: str) -> None:
+    """Delete a Workspace's logical cluster and every descendant: all their objects in bulk (one
+    statement per table, DELETED events for watchers), then the LogicalClusters, then the
+    Workspace itself (its finalizer released)."""
+    ws = backend.get(_ws_key(cluster, name))
+    if ws is None:
+        return
+    lc_name = (ws.get("spec") or {}).get("cluster")
+    with transaction.atomic():
+        ws = backend.get(_ws_key(cluster, name), for_update=True)
+        if ws is None:
+            return
+        if lc_name:
+            path = cluster_path(lc_name)
+            tree = (
+                list(
+                    LogicalClusterRow.objects.filter(Q(cluster=lc_name) | Q(path__startswith=path + ":")).values_list(
+                        "cluster", flat=True
+                    )
+                )
+                if path
+                else [lc_name]
+            )
+            workspace_tree_purge(clusters=tree)
+        ws = copy.deepcopy(ws)
+        ws.setdefault("status", {})["phase"] = "Deleting"
+        finalizers = [f for f in ws["metadata"].get("finalizers") or [] if f != LC_FINALIZER]
+        if finalizers:
+            ws["metadata"]["finalizers"] = finalizers
+            backend.update(_ws_key(cluster, name), ws, prev_labels=ws["metadata"].get("labels") or {})
+        else:
+            ws["metadata"].pop("finalizers", None)
+            backend.delete(_ws_key(cluster, name), ws)
+
+
+def workspace_tree_purge(*, clusters: list[str]) -> int:
+    """Remove every object of the given logical clusters, finalizers notwithstanding: deleting a
+    workspace deletes its content. Bulk per table; each row still gets its DELETED event."""
+    if not clusters:
+        return 0
+    victims: list[tuple[Key, Obj]] = []
+    for model in backend.all_models():
+        rows = (
+            model.objects.select_for_update()
+            .filter(cluster__in=clusters)
+            .values_list("cluster", "group", "resource", "namespace", "name", "body")
+        )
+        for c, group, resource, namespace, obj_name, body in rows:
+            victims.append((Key(c, group, resource, namespace, obj_name), body))
+    return backend.delete_many(victims)
+
+
+# --- bootstrap ------------------------------------------------------------------------------------
+
+
+def workspaces_bootstrap() -> None:
+    """The root LogicalCluster and the built-in WorkspaceTypes (idempotent)."""
+    ctx = RequestContext(cluster=ROOT, field_manager="kcp-bootstrap")
+    from .kinds import LOGICAL_CLUSTERS, WORKSPACE_TYPES
+
+    with transaction.atomic():
+        if backend.get(_lc_key(ROOT)) is None:
+            external = settings.KCP_EXTERNAL_URL.rstrip("/")
+            STORE.create(
+                LOGICAL_CLUSTERS,
+                ctx,
+                "",
+                {
+                    "metadata": {
+                        "name": "cluster",
+                        "annotations": {
+                            PATH_ANNOTATION: ROOT,
+                            TYPE_ANNOTATION: "root:root",
+                            "core.kcp.io/shard": "root",
+                        },
+                    },
+                    "spec": {},
+                },
+            )
+            lc = backend.get(_lc_key(ROOT), for_update=True)
+            assert lc is not None
+            lc["status"] = {"phase": "Ready", "URL": f"{external}/clusters/root"}
+            backend.update(_lc_key(ROOT), lc, prev_labels={})
+    for type_name, spec in BUILTIN_TYPES.items():
+        try:
+            STORE.create(WORKSPACE_TYPES, ctx, "", {"metadata": {"name": type_name}, "spec": spec})
+        except errors.AlreadyExists:
+            pass
