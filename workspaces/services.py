@@ -407,15 +407,17 @@ def workspace_tree_purge(*, clusters: list[str]) -> int:
     if not clusters:
         return 0
     victims: list[tuple[Key, Obj]] = []
+    row_ids: dict[Any, list[int]] = {}
     for model in backend.all_models():
         rows = (
             model.objects.select_for_update()
             .filter(cluster__in=clusters)
-            .values_list("cluster", "group", "resource", "namespace", "name", "body")
+            .values_list("id", "cluster", "group", "resource", "namespace", "name", "body")
         )
-        for c, group, resource, namespace, obj_name, body in rows:
+        for row_id, c, group, resource, namespace, obj_name, body in rows:
             victims.append((Key(c, group, resource, namespace, obj_name), body))
-    return backend.delete_many(victims)
+            row_ids.setdefault(model, []).append(row_id)
+    return backend.delete_many(victims, row_ids=row_ids)
 
 
 # --- bootstrap ------------------------------------------------------------------------------------

@@ -329,18 +329,27 @@ def delete(key: Key, body: Obj) -> Obj:
     return body
 
 
-def delete_many(keys_and_bodies: Iterable[tuple[Key, Obj]]) -> int:
-    """Delete many objects in one transaction with consecutive revisions (namespace cleanup)."""
+def delete_many(
+    keys_and_bodies: Iterable[tuple[Key, Obj]], *, row_ids: dict[type[KubeObject], list[int]] | None = None
+) -> int:
+    """Delete many objects in one transaction with consecutive revisions, each with its DELETED
+    event. With `row_ids` (primary keys per table, of exactly these rows, locked by the caller)
+    the rows go in one statement per table instead of one per object (workspace trees)."""
     items = list(keys_and_bodies)
     if not items:
         return 0
     last = _bump(len(items))
     first = last - len(items) + 1
     events = []
+    if row_ids is not None:
+        for model, ids in row_ids.items():
+            for start in range(0, len(ids), 10000):
+                model.objects.filter(pk__in=ids[start : start + 10000]).delete()  # fast path: no relations
     for i, (key, body) in enumerate(items):
         rev = first + i
         _meta(body)["resourceVersion"] = str(rev)
-        model_for(key.group, key.resource).objects.filter(_key_q(key)).delete()
+        if row_ids is None:
+            model_for(key.group, key.resource).objects.filter(_key_q(key)).delete()
         events.append(
             Event(
                 revision=rev,

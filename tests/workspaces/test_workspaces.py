@@ -143,3 +143,28 @@ def test_wildcard_cluster_is_for_admins(api: Api, client: Any, path: str) -> Non
     assert at(api, "*").get(path).status_code == 200
     user = Api(client, token_issue(user_name="bob", groups=[]), cluster="*")
     assert user.get(path).status_code == 403
+
+
+def test_deleting_a_wide_and_deep_tree(api: Api) -> None:
+    """150 workspaces in three levels go in one deletion; every object gets its DELETED event."""
+    from kube.storage.models import Event
+    from workspaces.models import LogicalClusterRow, WorkspaceRow
+
+    make(api, "big")
+    big = at(api, "root:big")
+    for i in range(7):
+        big.post(WS, {"metadata": {"name": f"m{i}"}})
+    reconcile_all()
+    for i in range(7):
+        mid = at(api, f"root:big:m{i}")
+        for j in range(20):
+            mid.post(WS, {"metadata": {"name": f"l{j}"}})
+    reconcile_all()
+    assert LogicalClusterRow.objects.filter(path__startswith="root:big").count() == 148
+    before = Event.objects.filter(type="DELETED").count()
+    api.delete(f"{WS}/big")
+    reconcile_all()
+    assert LogicalClusterRow.objects.filter(path__startswith="root:big").count() == 0
+    assert not WorkspaceRow.objects.filter(name__startswith="l").exists()
+    # every namespace, binding, logical cluster and child workspace of the tree was announced
+    assert Event.objects.filter(type="DELETED").count() - before >= 148 * 4
