@@ -37,7 +37,9 @@ FIND_PYTHON = for c in python3.13 python3.12 $$HOME/.pyenv/versions/3.13*/bin/py
   if command -v "$$c" >/dev/null 2>&1 && "$$c" -c 'import sys, venv; sys.exit(sys.version_info < (3, 12))' >/dev/null 2>&1; \
   then echo "$$c"; exit 0; fi; done; exit 1
 
-$(STAMP): $(REQUIREMENTS)
+# The project itself is installed editable (no dependencies: they are the pinned requirements) for
+# the kubectl plugins' console scripts: kubectl-ws, kubectl-create_workspace (pyproject.toml).
+$(STAMP): $(REQUIREMENTS) pyproject.toml
 	@if [ -x $(PY) ] && $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then :; else \
 	  python=$$($(FIND_PYTHON)) || { \
 	    echo "make venv: no Python >= 3.12 found (tried python3.13, python3.12, ~/.pyenv/versions/3.1[23]*, python3)." >&2; \
@@ -47,6 +49,8 @@ $(STAMP): $(REQUIREMENTS)
 	  rm -rf $(VENV); "$$python" -m venv $(VENV); \
 	fi
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
+	@rm -rf kcp_django.egg-info  # setuptools' by-product in the work tree; the venv has its own metadata
 	@touch $@
 
 run: venv
