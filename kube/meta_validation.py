@@ -316,6 +316,18 @@ def _name_messages(name: str, *, label: bool, prefix: bool) -> list[str]:
     return is_dns1123_label(name) if label else is_dns1123_subdomain(name)
 
 
+def validate_path_segment_name(name: str, *, path: str = "metadata.name") -> FieldErrors:
+    """apimachinery's ValidatePathSegmentName (RBAC objects): anything a URL path segment can hold,
+    so `system:kcp:workspace:access` is a valid ClusterRole name."""
+    errs = FieldErrors()
+    if name in (".", ".."):
+        errs.invalid(path, name, f"may not be '{name}'")
+    for bad in ("/", "%"):
+        if bad in name:
+            errs.invalid(path, name, f"may not contain '{bad}'")
+    return errs
+
+
 def validate_name(name: Any, *, label: bool = False, path: str = "metadata.name") -> FieldErrors:
     """Check an object name: a DNS-1123 subdomain (≤253), or with `label=True` a DNS-1123 label (≤63, no dots),
     which namespaces use. Each broken rule is its own cause, as upstream reports them.
@@ -611,6 +623,7 @@ def validate_object_meta(
     name_is_label: bool = False,
     qualified_finalizers: bool = True,
     path: str = "metadata",
+    name_is_path_segment: bool = False,
 ) -> FieldErrors:
     """Validate metadata for a create.
 
@@ -632,7 +645,9 @@ def validate_object_meta(
     name, name_ok = _optional_string(errs, meta, "name", path)
     if generate_name:
         errs.extend(validate_generate_name(generate_name, label=name_is_label, path=f"{path}.generateName"))
-    if name:
+    if name and name_is_path_segment:
+        errs.extend(validate_path_segment_name(name, path=f"{path}.name"))
+    elif name:
         errs.extend(validate_name(name, label=name_is_label, path=f"{path}.name"))
     elif name_ok and not generate_name and generate_name_ok:
         errs.required(f"{path}.name", "name or generateName is required")

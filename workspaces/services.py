@@ -241,7 +241,7 @@ def workspace_schedule_step(*, cluster: str, name: str) -> None:
         )
         owner = (ws["metadata"].get("annotations") or {}).get(OWNER_ANNOTATION, "")
         external = settings.KCP_EXTERNAL_URL.rstrip("/")
-        lc = {
+        lc: Obj = {
             "apiVersion": f"{CORE}/v1alpha1",
             "kind": "LogicalCluster",
             "metadata": {
@@ -454,5 +454,52 @@ def workspaces_bootstrap() -> None:
     for type_name, spec in BUILTIN_TYPES.items():
         try:
             STORE.create(WORKSPACE_TYPES, ctx, "", {"metadata": {"name": type_name}, "spec": spec})
+        except errors.AlreadyExists:
+            pass
+    _root_rbac(ctx)
+
+
+def _root_rbac(ctx: RequestContext) -> None:
+    """kcp's root bootstrap policy: every authenticated user may enter root and read the
+    workspace catalogue there (creating workspaces in root stays with admins)."""
+    rbac = "rbac.authorization.k8s.io"
+    roles = REGISTRY.resolve(cluster=ROOT, group=rbac, version="v1", resource="clusterroles")
+    bindings = REGISTRY.resolve(cluster=ROOT, group=rbac, version="v1", resource="clusterrolebindings")
+    assert roles is not None and bindings is not None
+    objects = [
+        (
+            roles,
+            {
+                "metadata": {"name": "system:kcp:tenancy:reader"},
+                "rules": [
+                    {
+                        "apiGroups": [TENANCY],
+                        "resources": ["workspaces", "workspacetypes"],
+                        "verbs": ["get", "list", "watch"],
+                    },
+                    {"apiGroups": [CORE], "resources": ["logicalclusters"], "verbs": ["get", "list", "watch"]},
+                ],
+            },
+        ),
+        (
+            bindings,
+            {
+                "metadata": {"name": "system:kcp:tenancy:authenticated:access"},
+                "roleRef": {"apiGroup": rbac, "kind": "ClusterRole", "name": "system:kcp:workspace:access"},
+                "subjects": [{"apiGroup": rbac, "kind": "Group", "name": "system:authenticated"}],
+            },
+        ),
+        (
+            bindings,
+            {
+                "metadata": {"name": "system:kcp:tenancy:authenticated:reader"},
+                "roleRef": {"apiGroup": rbac, "kind": "ClusterRole", "name": "system:kcp:tenancy:reader"},
+                "subjects": [{"apiGroup": rbac, "kind": "Group", "name": "system:authenticated"}],
+            },
+        ),
+    ]
+    for info, body in objects:
+        try:
+            STORE.create(info, ctx, "", body)
         except errors.AlreadyExists:
             pass

@@ -52,7 +52,16 @@ def builtin_resources() -> list[ResourceInfo]:
         ),
         _builtin("", "v1", "configmaps", "ConfigMap", True, ConfigMapStrategy(), short_names=("cm",)),
         _builtin("", "v1", "secrets", "Secret", True, SecretStrategy()),
-        _builtin("", "v1", "serviceaccounts", "ServiceAccount", True, ServiceAccountStrategy(), short_names=("sa",)),
+        _builtin(
+            "",
+            "v1",
+            "serviceaccounts",
+            "ServiceAccount",
+            True,
+            ServiceAccountStrategy(),
+            short_names=("sa",),
+            extra_subresources={"token": ("authentication.k8s.io", "v1", "TokenRequest", ("create",))},
+        ),
         _builtin("", "v1", "events", "Event", True, EventStrategy(), short_names=("ev",)),
         _builtin("events.k8s.io", "v1", "events", "Event", True, EventsV1Strategy(), short_names=("ev",)),
         _builtin("coordination.k8s.io", "v1", "leases", "Lease", True, LeaseStrategy()),
@@ -60,6 +69,7 @@ def builtin_resources() -> list[ResourceInfo]:
         _builtin(rbac, "v1", "rolebindings", "RoleBinding", True, RoleBindingStrategy()),
         _builtin(rbac, "v1", "clusterroles", "ClusterRole", False, ClusterRoleStrategy()),
         _builtin(rbac, "v1", "clusterrolebindings", "ClusterRoleBinding", False, ClusterRoleBindingStrategy()),
+        *_reviews(),
         _builtin(
             "apiextensions.k8s.io",
             "v1",
@@ -70,6 +80,49 @@ def builtin_resources() -> list[ResourceInfo]:
             short_names=("crd", "crds"),
             categories=("api-extensions",),
             subresources=("status",),
+        ),
+    ]
+
+
+def _reviews() -> list[ResourceInfo]:
+    from .reviews import (
+        SelfSubjectAccessReviewStrategy,
+        SelfSubjectReviewStrategy,
+        SelfSubjectRulesReviewStrategy,
+        SubjectAccessReviewStrategy,
+    )
+
+    authz, authn, create = "authorization.k8s.io", "authentication.k8s.io", ("create",)
+    return [
+        _builtin(
+            authz,
+            "v1",
+            "selfsubjectaccessreviews",
+            "SelfSubjectAccessReview",
+            False,
+            SelfSubjectAccessReviewStrategy(),
+            verbs=create,
+        ),
+        _builtin(
+            authz,
+            "v1",
+            "selfsubjectrulesreviews",
+            "SelfSubjectRulesReview",
+            False,
+            SelfSubjectRulesReviewStrategy(),
+            verbs=create,
+        ),
+        _builtin(
+            authz,
+            "v1",
+            "subjectaccessreviews",
+            "SubjectAccessReview",
+            False,
+            SubjectAccessReviewStrategy(),
+            verbs=create,
+        ),
+        _builtin(
+            authn, "v1", "selfsubjectreviews", "SelfSubjectReview", False, SelfSubjectReviewStrategy(), verbs=create
         ),
     ]
 

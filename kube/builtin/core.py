@@ -116,6 +116,43 @@ def _fold_string_data(obj: Obj) -> None:
 
 
 class ServiceAccountStrategy(Strategy):
+    def create_subresource(self, info: Any, ctx: Any, namespace: str, name: str, subresource: str, body: Any) -> Obj:
+        """POST serviceaccounts/<name>/token (TokenRequest): a JWT valid only in this logical cluster."""
+        if subresource != "token":
+            return super().create_subresource(info, ctx, namespace, name, subresource, body)
+        from kube.authz.tokens import serviceaccount_token_issue
+        from kube.errors import BadRequest, invalid
+        from kube.registry.store import STORE
+
+        if not isinstance(body, dict) or (body.get("kind") or "TokenRequest") != "TokenRequest":
+            raise BadRequest("the body of the request must be an authentication.k8s.io/v1 TokenRequest")
+        spec = body.get("spec") or {}
+        expiration = spec.get("expirationSeconds", 3600)
+        if not isinstance(expiration, int) or isinstance(expiration, bool) or expiration < 600:
+            errs = FieldErrors()
+            errs.invalid("spec.expirationSeconds", expiration, "may not specify a duration less than 10 minutes")
+            raise invalid("TokenRequest", name, errs.causes, "authentication.k8s.io")
+        account = STORE.get(info, ctx, namespace, name)
+        token, expires = serviceaccount_token_issue(
+            cluster=ctx.cluster,
+            namespace=namespace,
+            name=name,
+            uid=account["metadata"]["uid"],
+            audiences=[str(a) for a in spec.get("audiences") or []],
+            expiration_seconds=min(expiration, 48 * 3600),
+        )
+        from datetime import UTC, datetime
+
+        from kube.timefmt import format_rfc3339
+
+        return {
+            "kind": "TokenRequest",
+            "apiVersion": "authentication.k8s.io/v1",
+            "metadata": {"name": name, "namespace": namespace, "creationTimestamp": None},
+            "spec": {**spec, "expirationSeconds": expiration},
+            "status": {"token": token, "expirationTimestamp": format_rfc3339(datetime.fromtimestamp(expires, UTC))},
+        }
+
     def columns(self) -> list[Column]:
         return [Column("Secrets", "integer", lambda o: len(o.get("secrets") or []), description="Number of secrets")]
 

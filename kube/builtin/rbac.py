@@ -61,6 +61,8 @@ def _validate_roleref_immutable(new: Obj, old: Obj) -> FieldErrors:
 
 
 class RoleStrategy(Strategy):
+    name_is_path_segment = True
+
     def validate(self, obj: Obj) -> FieldErrors:
         return _validate_rules(obj)
 
@@ -75,6 +77,8 @@ class ClusterRoleStrategy(RoleStrategy):
 
 
 class RoleBindingStrategy(Strategy):
+    name_is_path_segment = True
+
     namespaced = True
 
     def validate(self, obj: Obj) -> FieldErrors:

@@ -16,6 +16,8 @@ from rest_framework.views import APIView
 
 from kube import errors
 from kube.authz.authentication import BearerTokenAuthentication
+from kube.authz.authorizer import authorize, effective_user
+from kube.authz.rbac import Attributes
 from kube.authz.user import UserInfo
 from kube.registry import REGISTRY, ResourceInfo, scale
 from kube.registry.context import RequestContext
@@ -105,15 +107,29 @@ class KubeAPIView(APIView):
     # --- dispatch -----------------------------------------------------------------------------
     def serve(self, request: Request, path: str, cluster_path: str) -> HttpResponse:
         cluster = resolve_cluster(cluster_path)
-        user = cast(UserInfo, request.user)
-        if cluster == "*" and not user.is_admin:
-            raise errors.Forbidden(f'User "{user.name}" cannot list across all logical clusters')
+        user = effective_user(cast(UserInfo, request.user), cluster)
+        request.user = user  # type: ignore[assignment]  # DRF holds any user object
         query = {k: v[-1] for k, v in parse_qs(request.META.get("QUERY_STRING", ""), keep_blank_values=True).items()}
         path = "/" + path
-        if path.startswith("/openapi/"):
-            return self.serve_openapi(cluster, path, query)
         info = parse_resource_path(path, request.method or "GET", watch=False)
         if not info.is_resource:
+            authorize(
+                user,
+                cluster,
+                Attributes(
+                    user=user,
+                    verb="get",
+                    api_group="",
+                    resource="",
+                    subresource="",
+                    name="",
+                    namespace="",
+                    path=path,
+                    resource_request=False,
+                ),
+            )
+            if path.startswith("/openapi/"):
+                return self.serve_openapi(cluster, path, query)
             return self.serve_discovery(request, cluster, path)
         return self.serve_resource(request, cluster, info, query)
 
@@ -186,6 +202,21 @@ class KubeAPIView(APIView):
         if cluster == "*" and ri.verb not in ("list",):
             raise errors.MethodNotAllowed("only list and watch are served across logical clusters")
         user = cast(UserInfo, request.user)
+        authorize(
+            user,
+            cluster,
+            Attributes(
+                user=user,
+                verb=ri.verb,
+                api_group=info.group,
+                resource=info.resource,
+                subresource=ri.subresource,
+                name=ri.name,
+                namespace=ri.namespace,
+                path=ri.path,
+                resource_request=True,
+            ),
+        )
         ctx = RequestContext(cluster=cluster, user=user)
         accept = request.META.get("HTTP_ACCEPT", "")
         verb = ri.verb
@@ -217,8 +248,17 @@ class KubeAPIView(APIView):
             )
         content_type = request.META.get("CONTENT_TYPE", "")
         if verb == "create":
+            if ri.subresource:
+                obj = info.strategy.create_subresource(
+                    info, ctx, ri.namespace, ri.name, ri.subresource, decode_body(body, content_type)
+                )
+                return json_response(obj, status=201)
             if ri.name:
                 raise errors.MethodNotAllowed("the server does not allow this method on the requested resource")
+            if info.strategy.virtual:
+                return json_response(
+                    info.strategy.create_virtual(info, ctx, decode_body(body, content_type)), status=201
+                )
             obj = STORE.create(info, ctx, ri.namespace, decode_body(body, content_type))
             return json_response(obj, status=201, warnings=ctx.warnings)
         if verb == "update":

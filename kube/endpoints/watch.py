@@ -26,6 +26,8 @@ from channels.generic.http import AsyncHttpConsumer
 from django.conf import settings
 
 from kube import errors
+from kube.authz.authorizer import authorize, effective_user
+from kube.authz.rbac import Attributes
 from kube.authz.tokens import bearer_token, user_for_token
 from kube.registry import REGISTRY, ResourceInfo
 from kube.registry.context import RequestContext
@@ -105,8 +107,7 @@ class WatchConsumer(AsyncHttpConsumer):
         if user is None:
             raise errors.Unauthorized("Unauthorized")
         cluster = await database_sync_to_async(resolve_cluster)(cluster_path)
-        if cluster == "*" and not user.is_admin:
-            raise errors.Forbidden(f'User "{user.name}" cannot watch across all logical clusters')
+        user = effective_user(user, cluster)
         ri = parse_resource_path(path, "GET", watch=True)
         if not ri.is_resource or ri.subresource:
             raise errors.NotFound("the server could not find the requested resource")
@@ -121,6 +122,18 @@ class WatchConsumer(AsyncHttpConsumer):
             k: v[-1]
             for k, v in parse_qs(self.scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True).items()
         }
+        attrs = Attributes(
+            user=user,
+            verb="watch",
+            api_group=info.group,
+            resource=info.resource,
+            subresource="",
+            name=ri.name,
+            namespace=ri.namespace,
+            path=path,
+            resource_request=True,
+        )
+        await database_sync_to_async(authorize)(user, cluster, attrs)
         lo = options.list_options(query, info, watch=True, name=ri.name)
         scope = ListScope(cluster, info.storage_group, info.storage_resource, ri.namespace if info.namespaced else "")
         return {

@@ -173,6 +173,7 @@ class Store:
             namespaced=info.namespaced,
             name_is_label=info.strategy.name_is_dns_label,
             qualified_finalizers=info.strategy.qualified_finalizers,
+            name_is_path_segment=info.strategy.name_is_path_segment,
         )
         errs.extend(info.strategy.validate(obj))
         errs.raise_invalid(info.kind, md.get("name") or md.get("generateName", ""), info.group)
@@ -332,6 +333,7 @@ class Store:
             namespaced=info.namespaced,
             name_is_label=info.strategy.name_is_dns_label,
             qualified_finalizers=info.strategy.qualified_finalizers,
+            name_is_path_segment=info.strategy.name_is_path_segment,
         )
         errs.extend(
             meta_validation.validate_object_meta_update(

@@ -46,6 +46,8 @@ class Strategy:
     field_labels: tuple[str, ...] = ()
     #: the kind's name is a DNS label (namespaces) rather than a DNS subdomain.
     name_is_dns_label: bool = False
+    #: names are any URL path segment (RBAC: `system:kcp:workspace:access`).
+    name_is_path_segment: bool = False
     #: the table convertor appends an Age column after the kind's own columns.
     append_age_column: bool = True
     #: finalizers must be qualified names with a `/` (built-ins); custom resources only get a warning.
@@ -67,6 +69,18 @@ class Strategy:
             return obj
         report_unknown_fields(info, ctx, unknown)
         return prune_unknown(obj, schema)
+
+    #: create-only kinds that are answered, never stored (access reviews, SelfSubjectReview).
+    virtual: bool = False
+
+    def create_virtual(self, info: ResourceInfo, ctx: RequestContext, body: Any) -> Obj:
+        raise errors.MethodNotAllowed("the server does not allow this method on the requested resource")
+
+    def create_subresource(
+        self, info: ResourceInfo, ctx: RequestContext, namespace: str, name: str, subresource: str, body: Any
+    ) -> Obj:
+        """POST to a subresource (serviceaccounts/token)."""
+        raise errors.MethodNotAllowed("the server does not allow this method on the requested resource")
 
     def admit(self, obj: Obj, old: Obj | None, *, ctx: RequestContext) -> None:
         """Checks and changes that need the logical cluster (run inside the write transaction)."""

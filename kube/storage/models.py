@@ -14,6 +14,8 @@
 from __future__ import annotations
 
 from django.contrib.postgres.indexes import GinIndex
+from typing import Any
+
 from django.db import models
 
 
@@ -30,6 +32,8 @@ class KubeObject(models.Model):
     labels = models.JSONField(default=dict)
     body = models.JSONField()
     created = models.DateTimeField()
+
+    objects: models.Manager[Any] = models.Manager()
 
     class Meta:
         abstract = True
