@@ -363,8 +363,8 @@ class _Resolved:
     errors: tuple[str, ...] = field(default=())
 
 
-def _meta(obj: Mapping[str, Any]) -> Mapping[str, Any]:
-    meta = obj.get("metadata")
+def _meta(obj: Any) -> Mapping[str, Any]:
+    meta = obj.get("metadata") if isinstance(obj, Mapping) else None
     return meta if isinstance(meta, Mapping) else {}
 
 
@@ -451,8 +451,9 @@ class Policy:
 
     Built from the cluster's stored RBAC objects (any order; malformed entries grant nothing) with the
     bootstrap `DEFAULT_CLUSTER_ROLES` and `DEFAULT_CLUSTER_ROLE_BINDINGS` merged in unless an object of the same
-    name is stored (pass `defaults=False` to evaluate the given objects alone). The objects are read, never
-    modified or kept beyond the rules they contain.
+    name is stored (pass `defaults=False` to evaluate the given objects alone). The objects are never modified;
+    their rule dicts are kept by reference, so callers must not mutate them afterwards (stored bodies are
+    replaced, not edited, which is what the authorizer's per-cluster cache relies on).
     """
 
     def __init__(self, roles: list[Obj], cluster_roles: list[Obj], role_bindings: list[Obj],

@@ -127,7 +127,9 @@ class ServiceAccountStrategy(Strategy):
         if not isinstance(body, dict) or (body.get("kind") or "TokenRequest") != "TokenRequest":
             raise BadRequest("the body of the request must be an authentication.k8s.io/v1 TokenRequest")
         spec = body.get("spec") or {}
-        expiration = spec.get("expirationSeconds", 3600)
+        expiration = spec.get("expirationSeconds")
+        if expiration is None:  # unset (protobuf bodies carry an explicit null)
+            expiration = 3600
         if not isinstance(expiration, int) or isinstance(expiration, bool) or expiration < 600:
             errs = FieldErrors()
             errs.invalid("spec.expirationSeconds", expiration, "may not specify a duration less than 10 minutes")

@@ -13,9 +13,9 @@
 
 from __future__ import annotations
 
-from django.contrib.postgres.indexes import GinIndex
 from typing import Any
 
+from django.contrib.postgres.indexes import GinIndex
 from django.db import models
 
 

@@ -199,6 +199,8 @@ def test_malformed_rules_grant_nothing_and_do_not_crash() -> None:
                                       {"metadata": {"name": "y"}, "roleRef": "r", "subjects": [U("bob"), 7]}],
                role_bindings=[{"metadata": {"name": "z", "namespace": "d"}}], defaults=False)
     assert not p.authorize(res("get", "configmaps", ns="d")).allowed
+    with_defaults = Policy(["x"], ["y", {}], [None], [3], defaults=True)  # type: ignore[list-item]
+    assert with_defaults.authorize(url("get", "/api")).allowed
 
 
 # --- subjects ----------------------------------------------------------------------------------------------
