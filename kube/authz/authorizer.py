@@ -115,3 +115,70 @@ def can(user: UserInfo, cluster: str, attrs: Attributes) -> tuple[bool, str]:
     except errors.Forbidden as e:
         return False, e.message
     return True, ""
+
+
+IMPERSONATE_USER = "impersonate-user"
+IMPERSONATE_GROUP = "impersonate-group"
+
+
+def impersonate(user: UserInfo, cluster: str, headers: dict[str, str]) -> UserInfo:
+    """Kubernetes impersonation (`kubectl --as/--as-group`): allowed only when RBAC grants the
+    `impersonate` verb on users/groups (or serviceaccounts) in this logical cluster; otherwise 403.
+    Identity never comes from any other header (X-Remote-* is ignored)."""
+    target = headers.get(IMPERSONATE_USER, "")
+    groups = [g.strip() for g in headers.get(IMPERSONATE_GROUP, "").split(",") if g.strip()]
+    if not target and not groups:
+        return user
+    if not target:
+        raise errors.Forbidden("requested impersonation of groups without a user")
+    checks = []
+    if target.startswith("system:serviceaccount:") and target.count(":") == 3:
+        _, _, ns, name = target.split(":")
+        checks.append(
+            Attributes(
+                user=user,
+                verb="impersonate",
+                api_group="",
+                resource="serviceaccounts",
+                subresource="",
+                name=name,
+                namespace=ns,
+                path="",
+                resource_request=True,
+            )
+        )
+    else:
+        checks.append(
+            Attributes(
+                user=user,
+                verb="impersonate",
+                api_group="",
+                resource="users",
+                subresource="",
+                name=target,
+                namespace="",
+                path="",
+                resource_request=True,
+            )
+        )
+    for g in groups:
+        checks.append(
+            Attributes(
+                user=user,
+                verb="impersonate",
+                api_group="",
+                resource="groups",
+                subresource="",
+                name=g,
+                namespace="",
+                path="",
+                resource_request=True,
+            )
+        )
+    for attrs in checks:
+        authorize(user, cluster, attrs)
+    return UserInfo(
+        name=target,
+        groups=tuple(dict.fromkeys([*groups, "system:authenticated"])),
+        extra={"kcp.io/cluster": [cluster]} if cluster != "*" else {},
+    )

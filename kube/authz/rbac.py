@@ -81,11 +81,30 @@ class Attributes:
     resource_request: bool = True
 
     @classmethod
-    def for_resource(cls, user: UserInfo, verb: str, resource: str, *, api_group: str = "", subresource: str = "",
-                     name: str = "", namespace: str = "", path: str = "") -> Attributes:
+    def for_resource(
+        cls,
+        user: UserInfo,
+        verb: str,
+        resource: str,
+        *,
+        api_group: str = "",
+        subresource: str = "",
+        name: str = "",
+        namespace: str = "",
+        path: str = "",
+    ) -> Attributes:
         """A resource request (`kubectl get configmaps -n default` is `list`, "", `configmaps`, ns `default`)."""
-        return cls(user=user, verb=verb, api_group=api_group, resource=resource, subresource=subresource, name=name,
-                   namespace=namespace, path=path, resource_request=True)
+        return cls(
+            user=user,
+            verb=verb,
+            api_group=api_group,
+            resource=resource,
+            subresource=subresource,
+            name=name,
+            namespace=namespace,
+            path=path,
+            resource_request=True,
+        )
 
     @classmethod
     def for_path(cls, user: UserInfo, verb: str, path: str) -> Attributes:
@@ -133,8 +152,10 @@ def forbidden_message(attrs: Attributes, reason: str = "") -> str:
     else:
         resource = attrs.resource + ("/" + attrs.subresource if attrs.subresource else "")
         scope = f"in the namespace {go_quote(attrs.namespace)}" if attrs.namespace else "at the cluster scope"
-        msg = (f"User {go_quote(username)} cannot {attrs.verb} resource {go_quote(resource)} "
-               f"in API group {go_quote(attrs.api_group)} {scope}")
+        msg = (
+            f"User {go_quote(username)} cannot {attrs.verb} resource {go_quote(resource)} "
+            f"in API group {go_quote(attrs.api_group)} {scope}"
+        )
     msg = _sanitize(msg)
     if reason:
         msg = f"{msg}: {reason}"
@@ -158,8 +179,9 @@ _BOOTSTRAP_META: Obj = {
 _AGGREGATE = "rbac.authorization.k8s.io/aggregate-to-"
 
 
-def _rule(verbs: list[str], groups: list[str] | None = None, resources: list[str] | None = None,
-          urls: list[str] | None = None) -> Obj:
+def _rule(
+    verbs: list[str], groups: list[str] | None = None, resources: list[str] | None = None, urls: list[str] | None = None
+) -> Obj:
     r: Obj = {"verbs": list(verbs)}
     if groups is not None:
         r["apiGroups"] = list(groups)
@@ -170,10 +192,14 @@ def _rule(verbs: list[str], groups: list[str] | None = None, resources: list[str
     return r
 
 
-def _cluster_role(name: str, rules: list[Obj] | None = None, *, labels: Mapping[str, str] | None = None,
-                  aggregate: str = "") -> Obj:
-    meta = {"name": name, "labels": {**_BOOTSTRAP_META["labels"], **(labels or {})},
-            "annotations": dict(_BOOTSTRAP_META["annotations"])}
+def _cluster_role(
+    name: str, rules: list[Obj] | None = None, *, labels: Mapping[str, str] | None = None, aggregate: str = ""
+) -> Obj:
+    meta = {
+        "name": name,
+        "labels": {**_BOOTSTRAP_META["labels"], **(labels or {})},
+        "annotations": dict(_BOOTSTRAP_META["annotations"]),
+    }
     role: Obj = {"apiVersion": f"{RBAC_GROUP}/v1", "kind": "ClusterRole", "metadata": meta}
     if aggregate:
         role["aggregationRule"] = {"clusterRoleSelectors": [{"matchLabels": {_AGGREGATE + aggregate: "true"}}]}
@@ -185,8 +211,11 @@ def _cluster_role_binding(name: str, groups: list[str]) -> Obj:
     return {
         "apiVersion": f"{RBAC_GROUP}/v1",
         "kind": "ClusterRoleBinding",
-        "metadata": {"name": name, "labels": dict(_BOOTSTRAP_META["labels"]),
-                     "annotations": dict(_BOOTSTRAP_META["annotations"])},
+        "metadata": {
+            "name": name,
+            "labels": dict(_BOOTSTRAP_META["labels"]),
+            "annotations": dict(_BOOTSTRAP_META["annotations"]),
+        },
         "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": name},
         "subjects": [{"apiGroup": RBAC_GROUP, "kind": "Group", "name": g} for g in groups],
     }
@@ -198,33 +227,67 @@ def _cluster_role_binding(name: str, groups: list[str]) -> Obj:
 #: `rbac.authorization.k8s.io/aggregate-to-<role>: "true"` extends them (edit is part of admin, view of edit).
 DEFAULT_CLUSTER_ROLES: list[Obj] = [
     _cluster_role("cluster-admin", [_rule(["*"], ["*"], ["*"]), _rule(["*"], urls=["*"])]),
-    _cluster_role("system:discovery", [_rule(["get"], urls=[
-        "/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi", "/openapi/*", "/readyz", "/version",
-        "/version/"])]),
-    _cluster_role("system:public-info-viewer", [_rule(["get"], urls=[
-        "/healthz", "/livez", "/readyz", "/version", "/version/"])]),
-    _cluster_role("system:basic-user", [
-        _rule(["create"], ["authorization.k8s.io"], ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]),
-        _rule(["create"], ["authentication.k8s.io"], ["selfsubjectreviews"]),
-    ]),
+    _cluster_role(
+        "system:discovery",
+        [
+            _rule(
+                ["get"],
+                urls=[
+                    "/api",
+                    "/api/*",
+                    "/apis",
+                    "/apis/*",
+                    "/healthz",
+                    "/livez",
+                    "/openapi",
+                    "/openapi/*",
+                    "/readyz",
+                    "/version",
+                    "/version/",
+                ],
+            )
+        ],
+    ),
+    _cluster_role(
+        "system:public-info-viewer", [_rule(["get"], urls=["/healthz", "/livez", "/readyz", "/version", "/version/"])]
+    ),
+    _cluster_role(
+        "system:basic-user",
+        [
+            _rule(["create"], ["authorization.k8s.io"], ["selfsubjectaccessreviews", "selfsubjectrulesreviews"]),
+            _rule(["create"], ["authentication.k8s.io"], ["selfsubjectreviews"]),
+        ],
+    ),
     _cluster_role("admin", aggregate="admin"),
     _cluster_role("edit", labels={_AGGREGATE + "admin": "true"}, aggregate="edit"),
     _cluster_role("view", labels={_AGGREGATE + "edit": "true"}, aggregate="view"),
-    _cluster_role("system:aggregate-to-admin", [
-        _rule(_READ_WRITE, [RBAC_GROUP], ["rolebindings", "roles"]),
-    ], labels={_AGGREGATE + "admin": "true"}),
-    _cluster_role("system:aggregate-to-edit", [
-        _rule(_READ, [""], ["secrets"]),
-        _rule(["impersonate"], [""], ["serviceaccounts"]),
-        _rule(_WRITE, [""], ["configmaps", "events", "secrets", "serviceaccounts"]),
-        _rule(["create"], [""], ["serviceaccounts/token"]),
-        _rule(_READ_WRITE, ["coordination.k8s.io"], ["leases"]),
-    ], labels={_AGGREGATE + "edit": "true"}),
-    _cluster_role("system:aggregate-to-view", [
-        _rule(_READ, [""], ["configmaps", "serviceaccounts"]),
-        _rule(_READ, [""], ["events", "namespaces/status"]),
-        _rule(_READ, [""], ["namespaces"]),
-    ], labels={_AGGREGATE + "view": "true"}),
+    _cluster_role(
+        "system:aggregate-to-admin",
+        [
+            _rule(_READ_WRITE, [RBAC_GROUP], ["rolebindings", "roles"]),
+        ],
+        labels={_AGGREGATE + "admin": "true"},
+    ),
+    _cluster_role(
+        "system:aggregate-to-edit",
+        [
+            _rule(_READ, [""], ["secrets"]),
+            _rule(["impersonate"], [""], ["serviceaccounts"]),
+            _rule(_WRITE, [""], ["configmaps", "events", "secrets", "serviceaccounts"]),
+            _rule(["create"], [""], ["serviceaccounts/token"]),
+            _rule(_READ_WRITE, ["coordination.k8s.io"], ["leases"]),
+        ],
+        labels={_AGGREGATE + "edit": "true"},
+    ),
+    _cluster_role(
+        "system:aggregate-to-view",
+        [
+            _rule(_READ, [""], ["configmaps", "serviceaccounts"]),
+            _rule(_READ, [""], ["events", "namespaces/status"]),
+            _rule(_READ, [""], ["namespaces"]),
+        ],
+        labels={_AGGREGATE + "view": "true"},
+    ),
     _cluster_role("system:kcp:workspace:access", [_rule(["access"], urls=["/"])]),
 ]
 
@@ -251,8 +314,20 @@ def _strings(value: Any) -> tuple[str, ...]:
 class _Rule:
     """One PolicyRule, pre-digested into sets so matching is a few hash lookups."""
 
-    __slots__ = ("source", "verbs", "all_verbs", "groups", "all_groups", "resources", "all_resources",
-                 "star_subresources", "names", "urls", "all_urls", "url_prefixes")
+    __slots__ = (
+        "source",
+        "verbs",
+        "all_verbs",
+        "groups",
+        "all_groups",
+        "resources",
+        "all_resources",
+        "star_subresources",
+        "names",
+        "urls",
+        "all_urls",
+        "url_prefixes",
+    )
 
     def __init__(self, rule: Obj) -> None:
         self.source = rule
@@ -344,8 +419,10 @@ class _Binding:
     def describe(self, subject: _Subject) -> str:
         """Upstream's `clusterRoleBindingDescriber` / `roleBindingDescriber`."""
         name = self.name if self.kind == "ClusterRoleBinding" else f"{self.name}/{self.namespace}"
-        return (f"{self.kind} {go_quote(name)} of {self.role_kind} {go_quote(self.role_name)} to "
-                f"{subject.describe(self.namespace)}")
+        return (
+            f"{self.kind} {go_quote(name)} of {self.role_kind} {go_quote(self.role_name)} to "
+            f"{subject.describe(self.namespace)}"
+        )
 
     def grants(self, subject: _Subject) -> tuple[_Grant, ...]:
         """This binding's rules as granted through `subject`, built once per subject and shared by every user
@@ -427,8 +504,10 @@ def _aggregate(cluster_roles: Mapping[str, Obj]) -> dict[str, list[Obj]]:
         return effective
     ordered = sorted(cluster_roles)
     labels = {name: _labels(cluster_roles[name]) for name in ordered}
-    matches = {agg: [[m for m in ordered if m != agg and sel.matches(labels[m])] for sel in sels]
-               for agg, sels in selectors.items()}
+    matches = {
+        agg: [[m for m in ordered if m != agg and sel.matches(labels[m])] for sel in sels]
+        for agg, sels in selectors.items()
+    }
     for _ in range(len(cluster_roles) + 2):
         changed = False
         for agg, per_selector in matches.items():
@@ -456,8 +535,15 @@ class Policy:
     replaced, not edited, which is what the authorizer's per-cluster cache relies on).
     """
 
-    def __init__(self, roles: list[Obj], cluster_roles: list[Obj], role_bindings: list[Obj],
-                 cluster_role_bindings: list[Obj], *, defaults: bool = True) -> None:
+    def __init__(
+        self,
+        roles: list[Obj],
+        cluster_roles: list[Obj],
+        role_bindings: list[Obj],
+        cluster_role_bindings: list[Obj],
+        *,
+        defaults: bool = True,
+    ) -> None:
         if defaults:
             cluster_roles = _merge(DEFAULT_CLUSTER_ROLES, cluster_roles)
             cluster_role_bindings = _merge(DEFAULT_CLUSTER_ROLE_BINDINGS, cluster_role_bindings)
@@ -478,8 +564,9 @@ class Policy:
             return tuple(out)
 
         cluster_rules = {name: compile_rules(rules) for name, rules in self._cluster_role_rules.items()}
-        role_rules = {(_namespace(r), _name(r)): compile_rules(_rules_of(r))
-                      for r in roles if isinstance(r, Mapping) and _name(r)}
+        role_rules = {
+            (_namespace(r), _name(r)): compile_rules(_rules_of(r)) for r in roles if isinstance(r, Mapping) and _name(r)
+        }
 
         def binding(obj: Obj, kind: str) -> _Binding | None:
             if not isinstance(obj, Mapping) or not _name(obj):
@@ -491,7 +578,9 @@ class Policy:
             listed = obj.get("subjects")
             subjects = tuple(
                 _Subject(str(s.get("kind") or ""), str(s.get("name") or ""), str(s.get("namespace") or ""))
-                for s in (listed if isinstance(listed, list) else []) if isinstance(s, Mapping))
+                for s in (listed if isinstance(listed, list) else [])
+                if isinstance(s, Mapping)
+            )
             ns = _namespace(obj) if kind == "RoleBinding" else ""
             b = _Binding(kind, _name(obj), ns, role_kind, role_name, subjects)
             if role_kind == "ClusterRole":
@@ -510,8 +599,9 @@ class Policy:
                 b.error = f"unsupported role reference kind: {go_quote(role_kind)}"
             return b
 
-        self._crbs: list[_Binding] = [b for b in (binding(o, "ClusterRoleBinding") for o in cluster_role_bindings)
-                                      if b is not None]
+        self._crbs: list[_Binding] = [
+            b for b in (binding(o, "ClusterRoleBinding") for o in cluster_role_bindings) if b is not None
+        ]
         self._rbs: list[_Binding] = [b for b in (binding(o, "RoleBinding") for o in role_bindings) if b is not None]
         # subject index: ("user"|"group", name) -> positions in _crbs; namespace -> same for _rbs
         self._crb_index: dict[tuple[str, str], list[int]] = {}

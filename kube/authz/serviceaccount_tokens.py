@@ -122,10 +122,20 @@ def _sign(signing_input: bytes, key: bytes) -> bytes:
     return hmac.new(key, signing_input, hashlib.sha256).digest()
 
 
-def issue(*, cluster: str, namespace: str, name: str, uid: str, audiences: list[str],
-          expiration_seconds: int = DEFAULT_EXPIRATION_SECONDS, now: int, key: bytes,
-          bound_object: Mapping[str, Any] | None = None, issuer: str = ISSUER, jti: str | None = None,
-          ) -> tuple[str, int]:
+def issue(
+    *,
+    cluster: str,
+    namespace: str,
+    name: str,
+    uid: str,
+    audiences: list[str],
+    expiration_seconds: int = DEFAULT_EXPIRATION_SECONDS,
+    now: int,
+    key: bytes,
+    bound_object: Mapping[str, Any] | None = None,
+    issuer: str = ISSUER,
+    jti: str | None = None,
+) -> tuple[str, int]:
     """Sign a token for ServiceAccount `namespace/name` (uid `uid`) of logical cluster `cluster`.
 
     Returns the token and its expiry (`now + expiration_seconds`, epoch seconds). An empty `audiences` means
@@ -149,8 +159,10 @@ def issue(*, cluster: str, namespace: str, name: str, uid: str, audiences: list[
         kind = bound_object.get("kind")
         if kind not in BOUND_KINDS:
             raise ValueError(f"unsupported bound object kind: {kind!r}")
-        private[BOUND_KINDS[kind]] = {"name": str(bound_object.get("name") or ""),
-                                      "uid": str(bound_object.get("uid") or "")}
+        private[BOUND_KINDS[kind]] = {
+            "name": str(bound_object.get("name") or ""),
+            "uid": str(bound_object.get("uid") or ""),
+        }
     exp = now + expiration_seconds
     claims: dict[str, Any] = {
         "aud": list(audiences) if audiences else list(API_AUDIENCES),
@@ -192,8 +204,9 @@ def _string(value: Any) -> str:
     return value
 
 
-def verify(token: str, *, key: bytes, now: int, issuer: str = ISSUER,
-           audiences: Collection[str] = API_AUDIENCES) -> ServiceAccountClaims | None:
+def verify(
+    token: str, *, key: bytes, now: int, issuer: str = ISSUER, audiences: Collection[str] = API_AUDIENCES
+) -> ServiceAccountClaims | None:
     """The claims of a valid token, or None; never raises.
 
     Valid means: three canonical base64url segments; a header with `alg` exactly `HS256` and no `crit`; an
@@ -209,8 +222,9 @@ def verify(token: str, *, key: bytes, now: int, issuer: str = ISSUER,
         return None
 
 
-def _verify(token: str, *, key: bytes, now: int, issuer: str,
-            audiences: Collection[str]) -> ServiceAccountClaims | None:
+def _verify(
+    token: str, *, key: bytes, now: int, issuer: str, audiences: Collection[str]
+) -> ServiceAccountClaims | None:
     if not isinstance(token, str) or len(token) > MAX_TOKEN_CHARS or not isinstance(key, bytes | bytearray):
         return None
     if len(key) < MIN_KEY_BYTES:
@@ -263,9 +277,20 @@ def _verify(token: str, *, key: bytes, now: int, issuer: str,
             bound_kind, bound_name, bound_uid = kind, _string(ref.get("name", "")), _string(ref.get("uid", ""))
             break
     jti = claims.get("jti", "")
-    return ServiceAccountClaims(cluster=cluster, namespace=namespace, name=name, uid=uid, exp=exp, iat=iat, nbf=nbf,
-                                audiences=token_audiences, jti=_string(jti), bound_kind=bound_kind,
-                                bound_name=bound_name, bound_uid=bound_uid)
+    return ServiceAccountClaims(
+        cluster=cluster,
+        namespace=namespace,
+        name=name,
+        uid=uid,
+        exp=exp,
+        iat=iat,
+        nbf=nbf,
+        audiences=token_audiences,
+        jti=_string(jti),
+        bound_kind=bound_kind,
+        bound_name=bound_name,
+        bound_uid=bound_uid,
+    )
 
 
 def user_info(claims: ServiceAccountClaims) -> UserInfo:
@@ -284,6 +309,10 @@ def user_info(claims: ServiceAccountClaims) -> UserInfo:
         extra[NODE_NAME_KEY] = [claims.bound_name]
         if claims.bound_uid:
             extra[NODE_UID_KEY] = [claims.bound_uid]
-    groups = ("system:serviceaccounts", f"system:serviceaccounts:{claims.namespace}", "system:authenticated",
-              f"system:cluster:{claims.cluster}")
+    groups = (
+        "system:serviceaccounts",
+        f"system:serviceaccounts:{claims.namespace}",
+        "system:authenticated",
+        f"system:cluster:{claims.cluster}",
+    )
     return UserInfo(name=claims.username, uid=claims.uid, groups=groups, extra=extra)

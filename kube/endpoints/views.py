@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from kube import errors
 from kube.authz.authentication import BearerTokenAuthentication
-from kube.authz.authorizer import authorize, effective_user
+from kube.authz.authorizer import authorize, effective_user, impersonate
 from kube.authz.rbac import Attributes
 from kube.authz.user import UserInfo
 from kube.registry import REGISTRY, ResourceInfo, scale
@@ -60,6 +60,13 @@ def json_response(
         resp.headers.setdefault("Warning", "")
         resp.headers["Warning"] = ", ".join(x for x in (resp.headers["Warning"], f'299 - "{escaped}"') if x)
     return resp
+
+
+def _impersonation_headers(meta: dict[str, Any]) -> dict[str, str]:
+    return {
+        "impersonate-user": str(meta.get("HTTP_IMPERSONATE_USER", "")),
+        "impersonate-group": str(meta.get("HTTP_IMPERSONATE_GROUP", "")),
+    }
 
 
 def _header_safe(text: str) -> str:
@@ -108,6 +115,7 @@ class KubeAPIView(APIView):
     def serve(self, request: Request, path: str, cluster_path: str) -> HttpResponse:
         cluster = resolve_cluster(cluster_path)
         user = effective_user(cast(UserInfo, request.user), cluster)
+        user = impersonate(user, cluster, _impersonation_headers(request.META))
         request.user = user  # type: ignore[assignment]  # DRF holds any user object
         query = {k: v[-1] for k, v in parse_qs(request.META.get("QUERY_STRING", ""), keep_blank_values=True).items()}
         path = "/" + path

@@ -26,7 +26,7 @@ from channels.generic.http import AsyncHttpConsumer
 from django.conf import settings
 
 from kube import errors
-from kube.authz.authorizer import authorize, effective_user
+from kube.authz.authorizer import authorize, effective_user, impersonate
 from kube.authz.rbac import Attributes
 from kube.authz.tokens import bearer_token, user_for_token
 from kube.registry import REGISTRY, ResourceInfo
@@ -108,6 +108,7 @@ class WatchConsumer(AsyncHttpConsumer):
             raise errors.Unauthorized("Unauthorized")
         cluster = await database_sync_to_async(resolve_cluster)(cluster_path)
         user = effective_user(user, cluster)
+        user = await database_sync_to_async(impersonate)(user, cluster, headers)
         ri = parse_resource_path(path, "GET", watch=True)
         if not ri.is_resource or ri.subresource:
             raise errors.NotFound("the server could not find the requested resource")
