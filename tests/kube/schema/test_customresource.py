@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import copy
 import json
-import sys
 import time
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -37,14 +35,6 @@ def pipeline(obj: Obj, schema: Obj) -> tuple[Obj, list[str], FieldErrors]:
 
 
 # --- the Widget CRD of the conformance suite -------------------------------------------------------------------
-
-
-def test_widget_fixture_in_sync() -> None:
-    shared = Path(__file__).resolve().parents[3].parent / "shared" / "conformance"
-    if shared.is_dir() and str(shared) not in sys.path:
-        sys.path.append(str(shared))
-    kcpconf = pytest.importorskip("kcpconf", reason="shared/conformance not found")
-    assert kcpconf.widget_crd() == widget_crd()
 
 
 def test_widget_happy_path(widget_schema: Obj) -> None:
