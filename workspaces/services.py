@@ -172,6 +172,30 @@ def workspace_admit_type(*, workspace: Obj, parent_cluster: str) -> None:
         )
 
 
+def workspace_type_use_check(*, user: Any, type_name: str) -> None:
+    """kcp: creating a workspace of a type needs `use` on that WorkspaceType (and on every type
+    it extends), checked in the type's workspace (root)."""
+    from kube.authz.authorizer import authorize
+    from kube.authz.rbac import Attributes
+
+    for name in sorted(_type_names_with_extends(type_name)):
+        authorize(
+            user,
+            ROOT,
+            Attributes(
+                user=user,
+                verb="use",
+                api_group=TENANCY,
+                resource="workspacetypes",
+                subresource="",
+                name=name,
+                namespace="",
+                path="",
+                resource_request=True,
+            ),
+        )
+
+
 # --- reconciliation -------------------------------------------------------------------------------
 
 
@@ -479,6 +503,28 @@ def _root_rbac(ctx: RequestContext) -> None:
                     },
                     {"apiGroups": [CORE], "resources": ["logicalclusters"], "verbs": ["get", "list", "watch"]},
                 ],
+            },
+        ),
+        (
+            roles,
+            {
+                "metadata": {"name": "system:kcp:workspacetypes:use"},
+                "rules": [
+                    {
+                        "apiGroups": [TENANCY],
+                        "resources": ["workspacetypes"],
+                        "verbs": ["use"],
+                        "resourceNames": ["universal", "organization", "team"],
+                    }
+                ],
+            },
+        ),
+        (
+            bindings,
+            {
+                "metadata": {"name": "system:kcp:authenticated:workspacetype-use"},
+                "roleRef": {"apiGroup": rbac, "kind": "ClusterRole", "name": "system:kcp:workspacetypes:use"},
+                "subjects": [{"apiGroup": rbac, "kind": "Group", "name": "system:authenticated"}],
             },
         ),
         (

@@ -128,3 +128,25 @@ def test_rules_review_lists_the_grants(api: Api, client: Any) -> None:
     )
     rules = r.json()["status"]["resourceRules"]
     assert any("configmaps" in rule.get("resources", []) and "list" in rule["verbs"] for rule in rules)
+
+
+def test_creating_workspaces_needs_create_in_the_parent_and_use_of_the_type(api: Api, client: Any) -> None:
+    from kube.authz.tokens import token_issue
+
+    make(api, "parent")
+    parent = at(api, "root:parent")
+    dave = Api(client, token_issue(user_name="dave", groups=[]), cluster="root:parent")
+    ws = "/apis/tenancy.kcp.io/v1alpha1/workspaces"
+    assert dave.post(ws, {"metadata": {"name": "d1"}}).status_code == 403  # cannot even enter
+    parent.post(
+        "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+        {
+            "metadata": {"name": "dave-admin"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "dave"}],
+        },
+    )
+    assert dave.post(ws, {"metadata": {"name": "d1"}}).status_code == 201  # universal: usable by everyone
+    api.post("/apis/tenancy.kcp.io/v1alpha1/workspacetypes", {"metadata": {"name": "restricted"}, "spec": {}})
+    r = dave.post(ws, {"metadata": {"name": "d2"}, "spec": {"type": {"name": "restricted", "path": "root"}}})
+    assert r.status_code == 403 and "workspacetypes" in r.json()["message"]
