@@ -332,3 +332,6 @@ def register() -> None:
     backend.CLUSTER_ANNOTATION = "kcp.io/cluster"
     set_cluster_resolver(cluster_resolve)
     on_change(TENANCY, "workspaces", workspace_changed)
+    from . import members
+
+    members.register()

@@ -37,6 +37,9 @@ class WorkspaceRow(KubeObject):
     class Meta:
         db_table = "tenancy_workspace"
         constraints = _key("tenancy_workspace")
+        # Portal membership (django-guardian object permissions), kept in agreement with the
+        # workspace's RBAC by workspaces.members: view_workspacerow = member, admin_workspace = admin.
+        permissions = [("admin_workspace", "Administer the workspace")]
         indexes = [models.Index(fields=["phase"], name="tenancy_ws_phase")]
 
 

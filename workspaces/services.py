@@ -354,6 +354,10 @@ def workspace_initialize_step(*, cluster: str, name: str) -> None:
             if phase == "Ready":
                 _set_condition(ws_status, "WorkspaceInitialized", "True")
             backend.update(_ws_key(cluster, name), ws, prev_labels=ws["metadata"].get("labels") or {})
+            if phase == "Ready":
+                from .members import workspace_members_sync
+
+                transaction.on_commit(lambda: workspace_members_sync(cluster=cluster, name=name), robust=True)
 
 
 def _universal_initializer(lc_name: str, lc: Obj) -> None:

@@ -25,3 +25,10 @@ def resync_workspaces() -> int:
         workspace_reconcile(cluster=cluster, name=name)
         count += 1
     return count
+
+
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
+def sync_workspace_members(cluster: str, name: str) -> int:
+    from .members import workspace_members_sync
+
+    return len(workspace_members_sync(cluster=cluster, name=name))

@@ -26,6 +26,11 @@ def hash_token(token: str) -> str:
 def token_issue(*, user_name: str, groups: list[str], description: str = "", token: str | None = None) -> str:
     """Create (or re-register) a token for a user; returns the plain token, shown only once."""
     token = token or secrets.token_urlsafe(32)
+    if not user_name.startswith("system:"):
+        # One identity, one record: the portal's Django user is the API user of the same name.
+        from django.contrib.auth import get_user_model
+
+        get_user_model().objects.get_or_create(username=user_name)
     Token.objects.update_or_create(
         token_hash=hash_token(token),
         defaults={"user_name": user_name, "groups": groups, "description": description},

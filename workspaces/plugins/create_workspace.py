@@ -56,9 +56,16 @@ def _wait(client: Client, url: str, timeout: float, interval: float, done: str) 
         time.sleep(interval)
 
 
-def create_workspace(session: Session, name: str, *, type_name: str | None = None, enter: bool = False,
-                     ignore_existing: bool = False, ready_timeout: float = READY_TIMEOUT,
-                     poll_interval: float = 0.5) -> None:
+def create_workspace(
+    session: Session,
+    name: str,
+    *,
+    type_name: str | None = None,
+    enter: bool = False,
+    ignore_existing: bool = False,
+    ready_timeout: float = READY_TIMEOUT,
+    poll_interval: float = 0.5,
+) -> None:
     """Create Workspace `name` in the session's current workspace, wait for Ready, optionally enter it.
 
     Prints kcp's progress lines on `session.out`. Raises PluginError for a current URL that is not
@@ -69,8 +76,12 @@ def create_workspace(session: Session, name: str, *, type_name: str | None = Non
     if ignore_existing and type_name and not (type_name == ROOT or type_name.startswith(ROOT + ":")):
         raise PluginError("--ignore-existing must not be used with non-absolute type path")
     wanted = parse_type(type_name) if type_name else None
-    body: Obj = {"apiVersion": "tenancy.kcp.io/v1alpha1", "kind": "Workspace", "metadata": {"name": name},
-                 "spec": {"type": wanted} if wanted else {}}
+    body: Obj = {
+        "apiVersion": "tenancy.kcp.io/v1alpha1",
+        "kind": "Workspace",
+        "metadata": {"name": name},
+        "spec": {"type": wanted} if wanted else {},
+    }
     client = session.client(base)
     collection = f"/clusters/{current}{TENANCY}/workspaces"
     pre_existing = False
@@ -88,10 +99,13 @@ def create_workspace(session: Session, name: str, *, type_name: str | None = Non
     ready = (ws.get("status") or {}).get("phase") == "Ready"
     if pre_existing:
         if wanted is not None and (
-                (actual.get("name") and actual.get("name") != wanted["name"])
-                or (actual.get("path") or "") != wanted.get("path", "")):
-            raise PluginError(f"workspace {quote(name)} cannot be created with type {format_type(wanted)}, "
-                              f"it already exists with different type {type_label}")
+            (actual.get("name") and actual.get("name") != wanted["name"])
+            or (actual.get("path") or "") != wanted.get("path", "")
+        ):
+            raise PluginError(
+                f"workspace {quote(name)} cannot be created with type {format_type(wanted)}, "
+                f"it already exists with different type {type_label}"
+            )
         session.out.write(f"{reference} already exists." + ("" if ready else " Waiting for it to be ready...") + "\n")
     elif not ready:
         session.out.write(f"{reference} created. Waiting for it to be ready...\n")
@@ -110,11 +124,15 @@ def create_workspace(session: Session, name: str, *, type_name: str | None = Non
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The positional NAME and kcp's `--type`, `--enter`, `--ignore-existing` (connection flags apart)."""
     parser.add_argument("name", help="the name of the workspace to create")
-    parser.add_argument("--type", help="A workspace type. The default type depends on where this child "
-                                       "workspace is created.")
+    parser.add_argument(
+        "--type", help="A workspace type. The default type depends on where this child workspace is created."
+    )
     parser.add_argument("--enter", action="store_true", help="Immediately enter the created workspace")
-    parser.add_argument("--ignore-existing", action="store_true",
-                        help="Ignore if the workspace already exists. Requires none or absolute type path.")
+    parser.add_argument(
+        "--ignore-existing",
+        action="store_true",
+        help="Ignore if the workspace already exists. Requires none or absolute type path.",
+    )
 
 
 def run(ns: argparse.Namespace, out: TextIO, err: TextIO, environ: Mapping[str, str]) -> int:
@@ -126,8 +144,9 @@ def run(ns: argparse.Namespace, out: TextIO, err: TextIO, environ: Mapping[str, 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Console script `kubectl-create_workspace`: errors print `Error: <message>` on stderr and exit 1."""
-    parser = argparse.ArgumentParser(prog="kubectl create workspace", description="Creates a new workspace",
-                                     allow_abbrev=False)
+    parser = argparse.ArgumentParser(
+        prog="kubectl create workspace", description="Creates a new workspace", allow_abbrev=False
+    )
     add_connection_flags(parser)
     add_arguments(parser)
     ns = parser.parse_args(sys.argv[1:] if argv is None else argv)

@@ -140,8 +140,10 @@ class Kubeconfig:
             paths = [Path(env.get("HOME") or Path.home()) / ".kube" / "config"]
         files = [_read(p) for p in paths]
         if not any(f.exists for f in files):
-            raise PluginError("invalid configuration: no configuration has been provided "
-                              f"(no kubeconfig at {', '.join(str(p) for p in paths)})")
+            raise PluginError(
+                "invalid configuration: no configuration has been provided "
+                f"(no kubeconfig at {', '.join(str(p) for p in paths)})"
+            )
         return cls(files)
 
     @property
@@ -217,7 +219,7 @@ def parse_cluster_url(server: str) -> tuple[str, str] | None:
     index = parts.path.find(CLUSTERS_PREFIX)
     if index < 0:
         return None
-    path = parts.path[index + len(CLUSTERS_PREFIX):].split("/", 1)[0]
+    path = parts.path[index + len(CLUSTERS_PREFIX) :].split("/", 1)[0]
     if not path:
         return None
     return urlunsplit((parts.scheme, parts.netloc, parts.path[:index], "", "")), path
@@ -354,8 +356,9 @@ def _ssl_context(cluster: Obj, cluster_origin: Path | None, user: Obj, user_orig
                 key_file.write_bytes(_pem(str(key)))
                 ctx.load_cert_chain(str(cert_file), str(key_file))
         elif user.get("client-certificate") and user.get("client-key"):
-            ctx.load_cert_chain(_resolve(str(user["client-certificate"]), user_origin),
-                                _resolve(str(user["client-key"]), user_origin))
+            ctx.load_cert_chain(
+                _resolve(str(user["client-certificate"]), user_origin), _resolve(str(user["client-key"]), user_origin)
+            )
     except (ssl.SSLError, OSError, UnicodeDecodeError) as e:
         raise PluginError(f"invalid TLS settings in kubeconfig: {e}") from e
     return ctx
@@ -385,9 +388,12 @@ def connection_for(cfg: Kubeconfig, context_name: str) -> Connection:
         basic = base64.b64encode(f"{user['username']}:{user['password']}".encode()).decode()
         headers["Authorization"] = f"Basic {basic}"
     elif (user.get("exec") or user.get("auth-provider")) and not (
-            user.get("client-certificate-data") or user.get("client-certificate")):
-        raise PluginError(f"user {quote(user_name)} authenticates through an exec or auth-provider plugin, "
-                          "which this plugin does not support")
+        user.get("client-certificate-data") or user.get("client-certificate")
+    ):
+        raise PluginError(
+            f"user {quote(user_name)} authenticates through an exec or auth-provider plugin, "
+            "which this plugin does not support"
+        )
     server = str(cluster.get("server") or "")
     if urlsplit(server).scheme != "https":
         return Connection(None, headers)
@@ -466,8 +472,14 @@ class Session:
     err: TextIO
 
     @classmethod
-    def open(cls, kubeconfig: str | None, context: str | None, out: TextIO, err: TextIO,
-             environ: Mapping[str, str] | None = None) -> Session:
+    def open(
+        cls,
+        kubeconfig: str | None,
+        context: str | None,
+        out: TextIO,
+        err: TextIO,
+        environ: Mapping[str, str] | None = None,
+    ) -> Session:
         cfg = Kubeconfig.load(kubeconfig, environ)
         return cls(cfg, context or cfg.current_context, out, err)
 

@@ -48,10 +48,14 @@ ROOT = "root"
 TENANCY = "/apis/tenancy.kcp.io/v1alpha1"
 LOGICAL_CLUSTER = "/apis/core.kcp.io/v1alpha1/logicalclusters/cluster"
 SEGMENT = re.compile(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?")
-HOME_UNSUPPORTED = ("home workspaces ('~') are not implemented by this server yet; "
-                    "enter a workspace by its path instead, e.g. 'kubectl ws :root'")
-ROOT_NOTE = ("Note: Using 'root:' to define an absolute path is no longer supported. "
-             "Instead, use ':root' to specify an absolute path.\n")
+HOME_UNSUPPORTED = (
+    "home workspaces ('~') are not implemented by this server yet; "
+    "enter a workspace by its path instead, e.g. 'kubectl ws :root'"
+)
+ROOT_NOTE = (
+    "Note: Using 'root:' to define an absolute path is no longer supported. "
+    "Instead, use ':root' to specify an absolute path.\n"
+)
 SUBCOMMANDS = ("use", "cd", "current", "tree", "create", "create-context")
 
 
@@ -73,7 +77,7 @@ def normalize_argument(arg: str, home_dir: str | None = None) -> tuple[str, bool
     prints a deprecation note then)."""
     name = arg
     if home_dir and home_dir != "/" and (name == home_dir or name.startswith(home_dir.rstrip("/") + "/")):
-        name = "~" + name[len(home_dir.rstrip("/")):]
+        name = "~" + name[len(home_dir.rstrip("/")) :]
     name = name.replace("/", ":")
     legacy = name == ROOT or name.startswith(ROOT + ":")
     return (":" + name if legacy else name), legacy
@@ -247,8 +251,10 @@ class _Tree:
         lc_phase = "Unknown"
         if path is not None:
             try:
-                lc_phase = str((self.client.get(f"/clusters/{path}{LOGICAL_CLUSTER}").get("status") or {})
-                               .get("phase") or "Unknown")
+                lc_phase = str(
+                    (self.client.get(f"/clusters/{path}{LOGICAL_CLUSTER}").get("status") or {}).get("phase")
+                    or "Unknown"
+                )
             except PluginError:
                 pass
         return f"{name}\tws={workspace_phase or '-'}\tlc={lc_phase}"
@@ -321,7 +327,7 @@ def _split_command(args: list[str]) -> tuple[str | None, list[str]]:
             i += 1
             continue
         if arg in SUBCOMMANDS:
-            return arg, args[:i] + args[i + 1:]
+            return arg, args[:i] + args[i + 1 :]
         return None, args
     return None, args
 
@@ -333,8 +339,11 @@ def _parser(prog: str, description: str) -> argparse.ArgumentParser:
 
 
 def _short(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--short", action="store_true",
-                        help="Print only the name of the workspace, e.g. for integration into the shell prompt")
+    parser.add_argument(
+        "--short",
+        action="store_true",
+        help="Print only the name of the workspace, e.g. for integration into the shell prompt",
+    )
 
 
 def run(argv: Sequence[str], out: TextIO, err: TextIO, environ: Mapping[str, str]) -> int:
@@ -347,16 +356,19 @@ def run(argv: Sequence[str], out: TextIO, err: TextIO, environ: Mapping[str, str
         parser = _parser("kubectl ws create", "Creates a new workspace")
         create_workspace.add_arguments(parser)
         ns = parser.parse_args(args)
-        err.write("Command \"create\" is deprecated, install the 'kubectl create workspace' plugin instead, "
-                  "compare https://docs.kcp.io/kcp/latest/setup/kubectl-plugin/.\n")
+        err.write(
+            "Command \"create\" is deprecated, install the 'kubectl create workspace' plugin instead, "
+            "compare https://docs.kcp.io/kcp/latest/setup/kubectl-plugin/.\n"
+        )
         return create_workspace.run(ns, out, err, environ)
     if command == "create-context":
         raise PluginError("'kubectl ws create-context' is not implemented by this plugin")
     if command == "tree":
         parser = _parser("kubectl ws tree", "Print the current workspace tree.")
         parser.add_argument("-f", "--full", action="store_true", help="Show full workspace names")
-        parser.add_argument("--wide", action="store_true",
-                            help="Show workspace and logical cluster status for each node")
+        parser.add_argument(
+            "--wide", action="store_true", help="Show workspace and logical cluster status for each node"
+        )
         parser.add_argument("-i", "--interactive", action="store_true", help="Interactive workspace tree browser")
         ns = parser.parse_args(args)
         if ns.interactive:
@@ -371,14 +383,20 @@ def run(argv: Sequence[str], out: TextIO, err: TextIO, environ: Mapping[str, str
         print_current(out, session.server(), ns.short)
         return 0
     if command in ("use", "cd"):
-        parser = _parser(f"kubectl ws {command}", "Uses the given workspace as the current workspace. "
-                         "Using - means previous workspace, .. means parent workspace, . mean current")
+        parser = _parser(
+            f"kubectl ws {command}",
+            "Uses the given workspace as the current workspace. "
+            "Using - means previous workspace, .. means parent workspace, . mean current",
+        )
         parser.add_argument("workspace")
         _short(parser)
         ns = parser.parse_args(args)
     else:
-        parser = _parser("kubectl ws", "Manages kcp workspaces: "
-                         "kubectl ws [create|use|current|tree|<workspace>|..|.|-|<:root:absolute:workspace>]")
+        parser = _parser(
+            "kubectl ws",
+            "Manages kcp workspaces: "
+            "kubectl ws [create|use|current|tree|<workspace>|..|.|-|<:root:absolute:workspace>]",
+        )
         parser.add_argument("workspace", nargs="?")
         _short(parser)
         parser.add_argument("-i", "--interactive", action="store_true", help="Interactive workspace tree browser")

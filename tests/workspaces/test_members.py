@@ -1,0 +1,93 @@
+"""Portal membership (django-guardian) and workspace RBAC agree, whichever side changes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from guardian.shortcuts import get_objects_for_user
+
+from kube import errors
+from kube.authz.user import UserInfo
+from tests.conftest import Api
+from tests.workspaces.test_workspaces import at, make
+from workspaces.members import workspace_member_grant, workspace_member_revoke, workspace_members_sync
+from workspaces.models import WorkspaceRow
+
+CRB = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"
+
+
+def perms(username: str) -> set[str]:
+    user = get_user_model().objects.get(username=username)
+    ws = WorkspaceRow.objects.get(name="club")
+    from guardian.shortcuts import get_perms
+
+    return set(get_perms(user, ws))
+
+
+def test_creator_is_admin_member(api: Api) -> None:
+    make(api, "club")
+    workspace_members_sync(cluster="root", name="club")
+    assert perms("admin") == {"admin_workspace", "view_workspacerow"}
+    admin = get_user_model().objects.get(username="admin")
+    assert list(get_objects_for_user(admin, "workspaces.view_workspacerow")) == [WorkspaceRow.objects.get(name="club")]
+
+
+def test_rbac_changes_show_in_the_portal_and_back(api: Api, client: Any) -> None:
+    make(api, "club")
+    club = at(api, "root:club")
+    club.post(
+        CRB,
+        {
+            "metadata": {"name": "bob-view"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "view"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "bob"}],
+        },
+    )
+    workspace_members_sync(cluster="root", name="club")
+    assert perms("bob") == {"view_workspacerow"}
+    club.delete(f"{CRB}/bob-view")
+    workspace_members_sync(cluster="root", name="club")
+    assert perms("bob") == set()
+    admin = UserInfo(name="admin", groups=("system:authenticated",))
+    workspace_member_grant(actor=admin, cluster="root", name="club", username="carol", role="admin")
+    workspace_members_sync(cluster="root", name="club")
+    assert perms("carol") == {"admin_workspace", "view_workspacerow"}
+    carol_token = __import__("kube.authz.tokens", fromlist=["token_issue"]).token_issue(user_name="carol", groups=[])
+    assert Api(client, carol_token, cluster="root:club").get("/api/v1/namespaces").status_code == 200
+    workspace_member_revoke(actor=admin, cluster="root", name="club", username="carol")
+    workspace_members_sync(cluster="root", name="club")
+    assert perms("carol") == set()
+    assert Api(client, carol_token, cluster="root:club").get("/api/v1/namespaces").status_code == 403
+
+
+def test_nobody_grants_more_than_they_hold(api: Api) -> None:
+    make(api, "club")
+    club = at(api, "root:club")
+    club.post(
+        CRB,
+        {
+            "metadata": {"name": "dan-edit"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "edit"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "dan"}],
+        },
+    )
+    dan = UserInfo(name="dan", groups=("system:authenticated",))
+    with pytest.raises(errors.Forbidden):
+        workspace_member_grant(actor=dan, cluster="root", name="club", username="eve", role="admin")
+    with pytest.raises(errors.Forbidden):
+        workspace_member_grant(actor=dan, cluster="root", name="club", username="eve", role="view")
+    outsider = UserInfo(name="mallory", groups=("system:authenticated",))
+    with pytest.raises(errors.Forbidden):
+        workspace_member_grant(actor=outsider, cluster="root", name="club", username="mallory", role="admin")
+
+
+def test_the_last_admin_stays(api: Api) -> None:
+    make(api, "club")
+    admin = UserInfo(name="admin", groups=("system:authenticated",))
+    workspace_member_grant(actor=admin, cluster="root", name="club", username="admin", role="admin")
+    club = at(api, "root:club")
+    club.delete(f"{CRB}/workspace-admin")
+    with pytest.raises(errors.Forbidden):
+        workspace_member_revoke(actor=admin, cluster="root", name="club", username="admin")
