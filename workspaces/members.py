@@ -93,33 +93,13 @@ def workspace_member_grant(*, actor: UserInfo, cluster: str, name: str, username
     authorize(
         actor,
         lc,
-        Attributes(
-            user=actor,
-            verb="create",
-            api_group=RBAC,
-            resource="clusterrolebindings",
-            subresource="",
-            name="",
-            namespace="",
-            path="",
-            resource_request=True,
-        ),
+        Attributes.for_resource(actor, "create", "clusterrolebindings", api_group=RBAC),
     )
     if role == "admin":
         authorize(
             actor,
             lc,
-            Attributes(
-                user=actor,
-                verb="*",
-                api_group="*",
-                resource="*",
-                subresource="",
-                name="",
-                namespace="",
-                path="",
-                resource_request=True,
-            ),
+            Attributes.for_resource(actor, "*", "*", api_group="*"),
         )
     ctx = RequestContext(cluster=lc, user=actor, field_manager="kcp-portal")
     try:

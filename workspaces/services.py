@@ -182,17 +182,7 @@ def workspace_type_use_check(*, user: Any, type_name: str) -> None:
         authorize(
             user,
             ROOT,
-            Attributes(
-                user=user,
-                verb="use",
-                api_group=TENANCY,
-                resource="workspacetypes",
-                subresource="",
-                name=name,
-                namespace="",
-                path="",
-                resource_request=True,
-            ),
+            Attributes.for_resource(user, "use", "workspacetypes", api_group=TENANCY, name=name),
         )
 
 

@@ -134,47 +134,11 @@ def impersonate(user: UserInfo, cluster: str, headers: dict[str, str]) -> UserIn
     checks = []
     if target.startswith("system:serviceaccount:") and target.count(":") == 3:
         _, _, ns, name = target.split(":")
-        checks.append(
-            Attributes(
-                user=user,
-                verb="impersonate",
-                api_group="",
-                resource="serviceaccounts",
-                subresource="",
-                name=name,
-                namespace=ns,
-                path="",
-                resource_request=True,
-            )
-        )
+        checks.append(Attributes.for_resource(user, "impersonate", "serviceaccounts", name=name, namespace=ns))
     else:
-        checks.append(
-            Attributes(
-                user=user,
-                verb="impersonate",
-                api_group="",
-                resource="users",
-                subresource="",
-                name=target,
-                namespace="",
-                path="",
-                resource_request=True,
-            )
-        )
+        checks.append(Attributes.for_resource(user, "impersonate", "users", name=target))
     for g in groups:
-        checks.append(
-            Attributes(
-                user=user,
-                verb="impersonate",
-                api_group="",
-                resource="groups",
-                subresource="",
-                name=g,
-                namespace="",
-                path="",
-                resource_request=True,
-            )
-        )
+        checks.append(Attributes.for_resource(user, "impersonate", "groups", name=g))
     for attrs in checks:
         authorize(user, cluster, attrs)
     return UserInfo(
