@@ -1,0 +1,260 @@
+"""apis.kcp.io kinds (reference/kcp.md §1.3): APIResourceSchema (immutable, CRD-like), APIExport
+(identity), APIExportEndpointSlice. APIBinding and the provider virtual workspace come next."""
+
+from __future__ import annotations
+
+import functools
+import re
+from typing import Any
+
+from kube.errors import FieldErrors
+from kube.registry import REGISTRY, Column, ResourceInfo, Strategy
+from kube.schema import Schema
+from kube.schema import crd as crd_schema
+
+Obj = dict[str, Any]
+GROUP = "apis.kcp.io"
+IDENTITY_NAMESPACE = "kcp-system"
+VERSION_NAME = re.compile(r"^v[1-9][0-9]*([a-z]+[1-9][0-9]*)?$")
+
+_OPEN = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+_REF = {"type": "object", "properties": {"path": {"type": "string"}, "name": {"type": "string"}}}
+
+
+def _loader(spec: Obj, status: Obj | None = None) -> Any:
+    node = {
+        "type": "object",
+        "properties": {
+            "apiVersion": {"type": "string"},
+            "kind": {"type": "string"},
+            "metadata": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+            "spec": spec,
+            **({"status": status} if status else {}),
+        },
+    }
+    return functools.cache(functools.partial(Schema, node, {}))
+
+
+def _get(obj: Obj, *path: str) -> Any:
+    cur: Any = obj
+    for p in path:
+        cur = cur.get(p) if isinstance(cur, dict) else None
+    return cur
+
+
+class APIResourceSchemaStrategy(Strategy):
+    allow_strategic_merge_patch = False
+
+    def validate(self, obj: Obj) -> FieldErrors:
+        """Name `<prefix>.<plural>.<group>`, and the spec a valid CRD spec (structural schemas…)."""
+        errs = FieldErrors()
+        spec = obj.get("spec")
+        if not isinstance(spec, dict):
+            errs.required("spec")
+            return errs
+        names = spec.get("names") or {}
+        group, plural = str(spec.get("group", "")), str(names.get("plural", "")) if isinstance(names, dict) else ""
+        name = str(obj["metadata"].get("name", ""))
+        suffix = f".{plural}.{group}" if group else f".{plural}.core"
+        if not name.endswith(suffix) or len(name) <= len(suffix):
+            errs.invalid("metadata.name", name, f"must be of the format <prefix>{suffix}")
+        for i, v in enumerate(spec.get("versions") or []):
+            if isinstance(v, dict) and not VERSION_NAME.match(str(v.get("name", ""))):
+                errs.invalid(f"spec.versions[{i}].name", v.get("name"), "must match ^v[1-9][0-9]*([a-z]+[1-9][0-9]*)?$")
+        as_crd = {
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": {"name": f"{plural}.{group}" if group else plural},
+            "spec": {
+                **{k: v for k, v in spec.items() if k not in ("versions", "nameValidation")},
+                "versions": [
+                    {**v, "schema": {"openAPIV3Schema": v.get("schema") or {}}}
+                    for v in spec.get("versions") or []
+                    if isinstance(v, dict)
+                ],
+            },
+        }
+        if group:
+            crd_schema.default_crd(as_crd)
+            for cause in crd_schema.validate_crd(as_crd).causes:
+                if cause.field != "metadata.name":
+                    errs.causes.append(cause)
+        return errs
+
+    def validate_update(self, new: Obj, old: Obj) -> FieldErrors:
+        errs = FieldErrors()
+        if new.get("spec") != old.get("spec"):
+            errs.invalid("spec", "", "APIResourceSchema is immutable")
+        return errs
+
+    def columns(self) -> list[Column]:
+        return []
+
+
+class APIExportStrategy(Strategy):
+    has_status_subresource = True
+    allow_strategic_merge_patch = False
+
+    def prepare_for_create(self, obj: Obj) -> None:
+        super().prepare_for_create(obj)
+        spec = obj.setdefault("spec", {})
+        if not isinstance(spec, dict):
+            return
+        identity = spec.setdefault("identity", {})
+        if isinstance(identity, dict) and not identity.get("secretRef"):
+            identity["secretRef"] = {"namespace": IDENTITY_NAMESPACE, "name": obj["metadata"].get("name", "")}
+
+    def validate(self, obj: Obj) -> FieldErrors:
+        errs = FieldErrors()
+        for i, r in enumerate(_get(obj, "spec", "resources") or []):
+            if not isinstance(r, dict) or not r.get("name") or not r.get("schema"):
+                errs.required(f"spec.resources[{i}]", "name and schema are required")
+        for i, c in enumerate(_get(obj, "spec", "permissionClaims") or []):
+            if not isinstance(c, dict) or not c.get("resource") or not c.get("verbs"):
+                errs.required(f"spec.permissionClaims[{i}]", "resource and verbs are required")
+        return errs
+
+    def validate_update(self, new: Obj, old: Obj) -> FieldErrors:
+        errs = self.validate(new)
+        old_hash = _get(old, "status", "identityHash")
+        if old_hash and _get(new, "status", "identityHash") != old_hash:
+            errs.invalid("status.identityHash", _get(new, "status", "identityHash"), "field is immutable")
+        return errs
+
+    def columns(self) -> list[Column]:
+        return []
+
+
+class APIExportEndpointSliceStrategy(Strategy):
+    has_status_subresource = True
+    allow_strategic_merge_patch = False
+
+    def validate_update(self, new: Obj, old: Obj) -> FieldErrors:
+        errs = FieldErrors()
+        if _get(new, "spec", "export") != _get(old, "spec", "export"):
+            errs.invalid("spec.export", _get(new, "spec", "export"), "field is immutable")
+        return errs
+
+    def columns(self) -> list[Column]:
+        return [
+            Column("Export", "string", lambda o: _get(o, "spec", "export", "name") or ""),
+            Column("Partition", "string", lambda o: _get(o, "spec", "partition") or ""),
+        ]
+
+
+def _derive_schema(body: Obj) -> dict[str, Any]:
+    return {
+        "api_group": str(_get(body, "spec", "group") or ""),
+        "plural": str(_get(body, "spec", "names", "plural") or ""),
+    }
+
+
+def _derive_export(body: Obj) -> dict[str, Any]:
+    return {"identity_hash": str(_get(body, "status", "identityHash") or "")}
+
+
+def _derive_slice(body: Obj) -> dict[str, Any]:
+    return {
+        "export_path": str(_get(body, "spec", "export", "path") or ""),
+        "export_name": str(_get(body, "spec", "export", "name") or ""),
+    }
+
+
+API_RESOURCE_SCHEMAS = ResourceInfo(
+    group=GROUP,
+    version="v1alpha1",
+    resource="apiresourceschemas",
+    kind="APIResourceSchema",
+    namespaced=False,
+    strategy=APIResourceSchemaStrategy(),
+    categories=("kcp",),
+    origin="kcp",
+    schema_loader=_loader(
+        {
+            "type": "object",
+            "properties": {
+                "group": {"type": "string"},
+                "names": _OPEN,
+                "scope": {"type": "string"},
+                "nameValidation": {"type": "string"},
+                "conversion": _OPEN,
+                "versions": {"type": "array", "items": _OPEN},
+            },
+        }
+    ),
+)
+API_EXPORTS = ResourceInfo(
+    group=GROUP,
+    version="v1alpha2",
+    resource="apiexports",
+    kind="APIExport",
+    namespaced=False,
+    strategy=APIExportStrategy(),
+    categories=("kcp",),
+    subresources=("status",),
+    origin="kcp",
+    schema_loader=_loader(
+        {
+            "type": "object",
+            "properties": {
+                "resources": {"type": "array", "items": _OPEN},
+                "identity": {
+                    "type": "object",
+                    "properties": {
+                        "secretRef": {
+                            "type": "object",
+                            "properties": {"namespace": {"type": "string"}, "name": {"type": "string"}},
+                        }
+                    },
+                },
+                "maximalPermissionPolicy": _OPEN,
+                "permissionClaims": {"type": "array", "items": _OPEN},
+            },
+        },
+        {
+            "type": "object",
+            "properties": {
+                "identityHash": {"type": "string"},
+                "conditions": {"type": "array", "items": _OPEN},
+                "virtualWorkspaces": {"type": "array", "items": _OPEN},
+            },
+        },
+    ),
+)
+API_EXPORT_ENDPOINT_SLICES = ResourceInfo(
+    group=GROUP,
+    version="v1alpha1",
+    resource="apiexportendpointslices",
+    kind="APIExportEndpointSlice",
+    namespaced=False,
+    strategy=APIExportEndpointSliceStrategy(),
+    categories=("kcp",),
+    subresources=("status",),
+    origin="kcp",
+    schema_loader=_loader(
+        {"type": "object", "properties": {"export": _REF, "partition": {"type": "string"}}},
+        {
+            "type": "object",
+            "properties": {
+                "endpoints": {"type": "array", "items": _OPEN},
+                "conditions": {"type": "array", "items": _OPEN},
+                "shardSelector": _OPEN,
+            },
+        },
+    ),
+)
+
+
+def register() -> None:
+    from kube.registry.store import on_change
+    from kube.storage import backend
+
+    from .models import APIExportEndpointSliceRow, APIExportRow, APIResourceSchemaRow
+    from .services import apiexport_changed
+
+    for info in (API_RESOURCE_SCHEMAS, API_EXPORTS, API_EXPORT_ENDPOINT_SLICES):
+        REGISTRY.register(info)
+    backend.register_table(GROUP, "apiresourceschemas", APIResourceSchemaRow, _derive_schema)
+    backend.register_table(GROUP, "apiexports", APIExportRow, _derive_export)
+    backend.register_table(GROUP, "apiexportendpointslices", APIExportEndpointSliceRow, _derive_slice)
+    on_change(GROUP, "apiexports", apiexport_changed)

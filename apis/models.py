@@ -1,0 +1,37 @@
+"""Concrete tables of apis.kcp.io kinds (promoted columns derived from the body in the same write)."""
+
+from __future__ import annotations
+
+from django.db import models
+
+from kube.storage.models import KubeObject
+
+
+def _key(table: str) -> list[models.BaseConstraint]:
+    return [models.UniqueConstraint(fields=["cluster", "group", "resource", "namespace", "name"], name=f"{table}_key")]
+
+
+class APIResourceSchemaRow(KubeObject):
+    api_group = models.CharField(max_length=253, blank=True)
+    plural = models.CharField(max_length=253, blank=True)
+
+    class Meta:
+        db_table = "apis_apiresourceschema"
+        constraints = _key("apis_apiresourceschema")
+
+
+class APIExportRow(KubeObject):
+    identity_hash = models.CharField(max_length=64, blank=True, db_index=True)
+
+    class Meta:
+        db_table = "apis_apiexport"
+        constraints = _key("apis_apiexport")
+
+
+class APIExportEndpointSliceRow(KubeObject):
+    export_path = models.CharField(max_length=2048, blank=True)
+    export_name = models.CharField(max_length=253, blank=True)
+
+    class Meta:
+        db_table = "apis_apiexportendpointslice"
+        constraints = _key("apis_apiexportendpointslice")

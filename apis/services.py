@@ -1,0 +1,137 @@
+"""APIExport reconciliation: identity (a Secret holding a random 256-bit key in `kcp-system`;
+status.identityHash = hex SHA-256 of it, immutable once set) and the export's auto-created
+APIExportEndpointSlice, whose endpoint URL is the provider virtual workspace of the export."""
+
+from __future__ import annotations
+
+import base64
+import copy
+import hashlib
+import secrets
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from kube import errors
+from kube.registry import REGISTRY
+from kube.registry.context import RequestContext
+from kube.registry.store import STORE
+from kube.storage import backend
+from kube.storage.backend import Key
+from kube.timefmt import now_rfc3339
+
+from .kinds import API_EXPORT_ENDPOINT_SLICES, GROUP, IDENTITY_NAMESPACE
+
+Obj = dict[str, Any]
+SKIP_SLICE_ANNOTATION = "apiexports.apis.kcp.io/skip-endpointslice"
+
+
+def apiexport_changed(cluster: str, obj: Obj, event_type: str) -> None:
+    if event_type == "DELETED":
+        return
+    from .tasks import reconcile_apiexport
+
+    reconcile_apiexport.delay(cluster, obj["metadata"]["name"])
+
+
+def _export_key(cluster: str, name: str) -> Key:
+    return Key(cluster, GROUP, "apiexports", "", name)
+
+
+def _identity_key(cluster: str, ref: Obj) -> str:
+    """The export's identity key, creating the namespace and Secret when absent."""
+    ctx = RequestContext(cluster=cluster, field_manager="kcp-apiexport-identity")
+    namespaces = REGISTRY.resolve(cluster=cluster, group="", version="v1", resource="namespaces")
+    secrets_info = REGISTRY.resolve(cluster=cluster, group="", version="v1", resource="secrets")
+    assert namespaces is not None and secrets_info is not None
+    ns, name = ref.get("namespace") or IDENTITY_NAMESPACE, ref.get("name", "")
+    try:
+        STORE.create(namespaces, ctx, "", {"metadata": {"name": ns}})
+    except errors.AlreadyExists:
+        pass
+    try:
+        secret = STORE.get(secrets_info, ctx, ns, name)
+    except errors.NotFound:
+        key = secrets.token_hex(32)
+        secret = STORE.create(
+            secrets_info,
+            ctx,
+            ns,
+            {"metadata": {"name": name}, "data": {"key": base64.b64encode(key.encode()).decode()}},
+        )
+    raw = (secret.get("data") or {}).get("key", "")
+    return base64.b64decode(raw).decode() if raw else ""
+
+
+def apiexport_reconcile(*, cluster: str, name: str) -> str:
+    """Run identity then endpoint-slice steps; returns the identity hash ("" if not valid)."""
+    export = backend.get(_export_key(cluster, name))
+    if export is None or export["metadata"].get("deletionTimestamp"):
+        return ""
+    ref = ((export.get("spec") or {}).get("identity") or {}).get("secretRef") or {}
+    key = _identity_key(cluster, ref)
+    identity_hash = hashlib.sha256(key.encode()).hexdigest() if key else ""
+    with transaction.atomic():
+        export = backend.get(_export_key(cluster, name), for_update=True)
+        if export is None:
+            return ""
+        new = copy.deepcopy(export)
+        status = new.setdefault("status", {})
+        existing = status.get("identityHash")
+        if existing and existing != identity_hash:
+            cond = {
+                "type": "IdentityValid",
+                "status": "False",
+                "reason": "IdentityVerificationFailed",
+                "message": "the identity secret does not match status.identityHash",
+            }
+        elif identity_hash:
+            status["identityHash"] = identity_hash
+            cond = {"type": "IdentityValid", "status": "True"}
+        else:
+            cond = {
+                "type": "IdentityValid",
+                "status": "False",
+                "reason": "IdentityGenerationFailed",
+                "message": "the identity secret has no key",
+            }
+        old_cond = next((c for c in status.get("conditions") or [] if c.get("type") == "IdentityValid"), None)
+        kept = old_cond.get("lastTransitionTime") if old_cond and old_cond.get("status") == cond["status"] else None
+        cond["lastTransitionTime"] = str(kept or now_rfc3339())
+        status["conditions"] = [c for c in status.get("conditions") or [] if c.get("type") != "IdentityValid"] + [cond]
+        if new != export:
+            backend.update(_export_key(cluster, name), new, prev_labels=export["metadata"].get("labels") or {})
+    if not (export["metadata"].get("annotations") or {}).get(SKIP_SLICE_ANNOTATION):
+        _ensure_endpoint_slice(cluster, name)
+    return str(status.get("identityHash") or "")
+
+
+def _export_path(cluster: str) -> str:
+    from workspaces.services import cluster_path
+
+    return cluster_path(cluster) or cluster
+
+
+def _ensure_endpoint_slice(cluster: str, name: str) -> None:
+    ctx = RequestContext(cluster=cluster, field_manager="kcp-apiexportendpointslice")
+    path = _export_path(cluster)
+    try:
+        STORE.create(
+            API_EXPORT_ENDPOINT_SLICES,
+            ctx,
+            "",
+            {"metadata": {"name": name}, "spec": {"export": {"path": path, "name": name}}},
+        )
+    except errors.AlreadyExists:
+        pass
+    url = f"{settings.KCP_EXTERNAL_URL.rstrip('/')}/services/apiexport/{path}/{name}"
+    with transaction.atomic():
+        key = Key(cluster, GROUP, "apiexportendpointslices", "", name)
+        current = backend.get(key, for_update=True)
+        if current is None:
+            return
+        new = copy.deepcopy(current)
+        new["status"] = {**(new.get("status") or {}), "endpoints": [{"url": url}]}
+        if new != current:
+            backend.update(key, new, prev_labels=current["metadata"].get("labels") or {})
