@@ -9,6 +9,7 @@ from typing import Any
 
 from kube.errors import FieldErrors
 from kube.registry import REGISTRY, Column, ResourceInfo, Strategy
+from kube.registry.strategy import field
 from kube.schema import Schema
 from kube.schema import crd as crd_schema
 
@@ -33,13 +34,6 @@ def _loader(spec: Obj, status: Obj | None = None) -> Any:
         },
     }
     return functools.cache(functools.partial(Schema, node, {}))
-
-
-def _get(obj: Obj, *path: str) -> Any:
-    cur: Any = obj
-    for p in path:
-        cur = cur.get(p) if isinstance(cur, dict) else None
-    return cur
 
 
 class APIResourceSchemaStrategy(Strategy):
@@ -106,19 +100,19 @@ class APIExportStrategy(Strategy):
 
     def validate(self, obj: Obj) -> FieldErrors:
         errs = FieldErrors()
-        for i, r in enumerate(_get(obj, "spec", "resources") or []):
+        for i, r in enumerate(field(obj, "spec", "resources") or []):
             if not isinstance(r, dict) or not r.get("name") or not r.get("schema"):
                 errs.required(f"spec.resources[{i}]", "name and schema are required")
-        for i, c in enumerate(_get(obj, "spec", "permissionClaims") or []):
+        for i, c in enumerate(field(obj, "spec", "permissionClaims") or []):
             if not isinstance(c, dict) or not c.get("resource") or not c.get("verbs"):
                 errs.required(f"spec.permissionClaims[{i}]", "resource and verbs are required")
         return errs
 
     def validate_update(self, new: Obj, old: Obj) -> FieldErrors:
         errs = self.validate(new)
-        old_hash = _get(old, "status", "identityHash")
-        if old_hash and _get(new, "status", "identityHash") != old_hash:
-            errs.invalid("status.identityHash", _get(new, "status", "identityHash"), "field is immutable")
+        old_hash = field(old, "status", "identityHash")
+        if old_hash and field(new, "status", "identityHash") != old_hash:
+            errs.invalid("status.identityHash", field(new, "status", "identityHash"), "field is immutable")
         return errs
 
     def columns(self) -> list[Column]:
@@ -131,32 +125,32 @@ class APIExportEndpointSliceStrategy(Strategy):
 
     def validate_update(self, new: Obj, old: Obj) -> FieldErrors:
         errs = FieldErrors()
-        if _get(new, "spec", "export") != _get(old, "spec", "export"):
-            errs.invalid("spec.export", _get(new, "spec", "export"), "field is immutable")
+        if field(new, "spec", "export") != field(old, "spec", "export"):
+            errs.invalid("spec.export", field(new, "spec", "export"), "field is immutable")
         return errs
 
     def columns(self) -> list[Column]:
         return [
-            Column("Export", "string", lambda o: _get(o, "spec", "export", "name") or ""),
-            Column("Partition", "string", lambda o: _get(o, "spec", "partition") or ""),
+            Column("Export", "string", lambda o: field(o, "spec", "export", "name") or ""),
+            Column("Partition", "string", lambda o: field(o, "spec", "partition") or ""),
         ]
 
 
 def _derive_schema(body: Obj) -> dict[str, Any]:
     return {
-        "api_group": str(_get(body, "spec", "group") or ""),
-        "plural": str(_get(body, "spec", "names", "plural") or ""),
+        "api_group": str(field(body, "spec", "group") or ""),
+        "plural": str(field(body, "spec", "names", "plural") or ""),
     }
 
 
 def _derive_export(body: Obj) -> dict[str, Any]:
-    return {"identity_hash": str(_get(body, "status", "identityHash") or "")}
+    return {"identity_hash": str(field(body, "status", "identityHash") or "")}
 
 
 def _derive_slice(body: Obj) -> dict[str, Any]:
     return {
-        "export_path": str(_get(body, "spec", "export", "path") or ""),
-        "export_name": str(_get(body, "spec", "export", "name") or ""),
+        "export_path": str(field(body, "spec", "export", "path") or ""),
+        "export_name": str(field(body, "spec", "export", "name") or ""),
     }
 
 

@@ -4,11 +4,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from kube.storage.models import KubeObject
-
-
-def _key(table: str) -> list[models.BaseConstraint]:
-    return [models.UniqueConstraint(fields=["cluster", "group", "resource", "namespace", "name"], name=f"{table}_key")]
+from kube.storage.models import KubeObject, object_key_constraint
 
 
 class APIResourceSchemaRow(KubeObject):
@@ -17,7 +13,7 @@ class APIResourceSchemaRow(KubeObject):
 
     class Meta:
         db_table = "apis_apiresourceschema"
-        constraints = _key("apis_apiresourceschema")
+        constraints = object_key_constraint("apis_apiresourceschema")
 
 
 class APIExportRow(KubeObject):
@@ -25,7 +21,7 @@ class APIExportRow(KubeObject):
 
     class Meta:
         db_table = "apis_apiexport"
-        constraints = _key("apis_apiexport")
+        constraints = object_key_constraint("apis_apiexport")
 
 
 class APIExportEndpointSliceRow(KubeObject):
@@ -34,4 +30,4 @@ class APIExportEndpointSliceRow(KubeObject):
 
     class Meta:
         db_table = "apis_apiexportendpointslice"
-        constraints = _key("apis_apiexportendpointslice")
+        constraints = object_key_constraint("apis_apiexportendpointslice")

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 from kube import errors
 from kube.errors import FieldErrors
 from kube.registry import REGISTRY, Column, ResourceInfo, Strategy
+from kube.registry.strategy import field
 from kube.schema import Schema
 
 if TYPE_CHECKING:
@@ -159,13 +160,6 @@ def _loader(schema: Obj) -> Any:
     return functools.cache(functools.partial(Schema, _full(schema), {}))
 
 
-def _get(obj: Obj, *path: str) -> Any:
-    cur: Any = obj
-    for p in path:
-        cur = cur.get(p) if isinstance(cur, dict) else None
-    return cur
-
-
 class WorkspaceStrategy(Strategy):
     has_status_subresource = True
     name_is_dns_label = True
@@ -217,10 +211,10 @@ class WorkspaceStrategy(Strategy):
 
     def columns(self) -> list[Column]:
         return [
-            Column("Type", "string", lambda o: _get(o, "spec", "type", "name") or ""),
+            Column("Type", "string", lambda o: field(o, "spec", "type", "name") or ""),
             Column("Region", "string", lambda o: (o["metadata"].get("labels") or {}).get("region", "")),
-            Column("Phase", "string", lambda o: _get(o, "status", "phase") or ""),
-            Column("URL", "string", lambda o: _get(o, "spec", "URL") or ""),
+            Column("Phase", "string", lambda o: field(o, "status", "phase") or ""),
+            Column("URL", "string", lambda o: field(o, "spec", "URL") or ""),
         ]
 
 
@@ -254,17 +248,17 @@ class LogicalClusterStrategy(Strategy):
 
     def columns(self) -> list[Column]:
         return [
-            Column("Phase", "string", lambda o: _get(o, "status", "phase") or ""),
-            Column("URL", "string", lambda o: _get(o, "status", "URL") or ""),
+            Column("Phase", "string", lambda o: field(o, "status", "phase") or ""),
+            Column("URL", "string", lambda o: field(o, "status", "URL") or ""),
         ]
 
 
 def _derive_workspace(body: Obj) -> dict[str, Any]:
     return {
-        "phase": str(_get(body, "status", "phase") or ""),
-        "type_name": str(_get(body, "spec", "type", "name") or ""),
-        "type_path": str(_get(body, "spec", "type", "path") or ""),
-        "logical_cluster": str(_get(body, "spec", "cluster") or ""),
+        "phase": str(field(body, "status", "phase") or ""),
+        "type_name": str(field(body, "spec", "type", "name") or ""),
+        "type_path": str(field(body, "spec", "type", "path") or ""),
+        "logical_cluster": str(field(body, "spec", "cluster") or ""),
     }
 
 
@@ -274,7 +268,7 @@ def _derive_logical_cluster(body: Obj) -> dict[str, Any]:
         "path": str(annotations.get(PATH_ANNOTATION, "")),
         "type": str(annotations.get(TYPE_ANNOTATION, "")),
         "shard": str(annotations.get("core.kcp.io/shard", "")),
-        "phase": str(_get(body, "status", "phase") or ""),
+        "phase": str(field(body, "status", "phase") or ""),
     }
 
 

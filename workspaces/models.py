@@ -5,11 +5,7 @@ from __future__ import annotations
 
 from django.db import models
 
-from kube.storage.models import KubeObject
-
-
-def _key(table: str) -> list[models.BaseConstraint]:
-    return [models.UniqueConstraint(fields=["cluster", "group", "resource", "namespace", "name"], name=f"{table}_key")]
+from kube.storage.models import KubeObject, object_key_constraint
 
 
 class LogicalClusterRow(KubeObject):
@@ -22,7 +18,7 @@ class LogicalClusterRow(KubeObject):
 
     class Meta:
         db_table = "core_logicalcluster"
-        constraints = _key("core_logicalcluster")
+        constraints = object_key_constraint("core_logicalcluster")
         indexes = [models.Index(fields=["cluster"], name="core_lc_cluster")]
 
 
@@ -36,7 +32,7 @@ class WorkspaceRow(KubeObject):
 
     class Meta:
         db_table = "tenancy_workspace"
-        constraints = _key("tenancy_workspace")
+        constraints = object_key_constraint("tenancy_workspace")
         # Portal membership (django-guardian object permissions), kept in agreement with the
         # workspace's RBAC by workspaces.members: view_workspacerow = member, admin_workspace = admin.
         permissions = [("admin_workspace", "Administer the workspace")]
@@ -46,4 +42,4 @@ class WorkspaceRow(KubeObject):
 class WorkspaceTypeRow(KubeObject):
     class Meta:
         db_table = "tenancy_workspacetype"
-        constraints = _key("tenancy_workspacetype")
+        constraints = object_key_constraint("tenancy_workspacetype")

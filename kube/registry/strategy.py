@@ -155,3 +155,11 @@ def report_unknown_fields(info: ResourceInfo, ctx: RequestContext, unknown: list
     if ctx.field_validation == "Warn":
         for u in unknown:
             ctx.warn(f'unknown field "{u}"')
+
+
+def field(obj: Obj, *path: str) -> Any:
+    """obj[path[0]][path[1]]…, or None where a step is missing or not an object (for columns)."""
+    cur: Any = obj
+    for p in path:
+        cur = cur.get(p) if isinstance(cur, dict) else None
+    return cur

@@ -43,6 +43,11 @@ class KubeObject(models.Model):
         return f"{self.cluster}|{self.resource}.{self.group}|{ns}{self.name}"
 
 
+def object_key_constraint(table: str) -> list[models.BaseConstraint]:
+    """The identity of a Kubernetes object row, for concrete tables of KubeObject."""
+    return [models.UniqueConstraint(fields=["cluster", "group", "resource", "namespace", "name"], name=f"{table}_key")]
+
+
 class StoredObject(KubeObject):
     class Meta:
         db_table = "kube_object"
