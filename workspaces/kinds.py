@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from kube import errors
 from kube.errors import FieldErrors
 from kube.registry import REGISTRY, Column, ResourceInfo, Strategy
-from kube.registry.strategy import field
+from kube.registry.strategy import ensure_finalizer, field
 from kube.schema import Schema
 
 if TYPE_CHECKING:
@@ -174,10 +174,7 @@ class WorkspaceStrategy(Strategy):
             spec = obj["spec"] = {}
         for system_field in ("cluster", "URL"):
             spec.pop(system_field, None)
-        finalizers = list(obj["metadata"].get("finalizers") or [])
-        if LC_FINALIZER not in finalizers:
-            finalizers.append(LC_FINALIZER)
-        obj["metadata"]["finalizers"] = finalizers
+        ensure_finalizer(obj, LC_FINALIZER)
 
     def prepare_for_update(self, new: Obj, old: Obj) -> None:
         super().prepare_for_update(new, old)

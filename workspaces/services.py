@@ -140,36 +140,26 @@ def workspace_admit_type(*, workspace: Obj, parent_cluster: str) -> None:
             TENANCY,
         )
     child_spec = (_type_body(ref["name"]) or {}).get("spec") or {}
-    parents = child_spec.get("limitAllowedParents") or {}
-    parent_kinds = _type_names_with_extends(parent_type)
-    if parents.get("none") or (parents.get("types") and not parent_kinds & {t.get("name") for t in parents["types"]}):
-        raise errors.invalid(
-            "Workspace",
-            name,
-            [
-                errors.Cause(
-                    "FieldValueForbidden",
-                    f"Forbidden: workspace type root:{ref['name']} does not allow parent type root:{parent_type}",
-                    "spec.type",
-                )
-            ],
-            TENANCY,
-        )
-    children = (parent_body.get("spec") or {}).get("limitAllowedChildren") or {}
-    child_kinds = _type_names_with_extends(ref["name"])
-    if children.get("none") or (children.get("types") and not child_kinds & {t.get("name") for t in children["types"]}):
-        raise errors.invalid(
-            "Workspace",
-            name,
-            [
-                errors.Cause(
-                    "FieldValueForbidden",
-                    f"Forbidden: workspace type root:{parent_type} does not allow child type root:{ref['name']}",
-                    "spec.type",
-                )
-            ],
-            TENANCY,
-        )
+    if not _allows(child_spec.get("limitAllowedParents"), _type_names_with_extends(parent_type)):
+        raise _type_forbidden(name, f"workspace type root:{ref['name']} does not allow parent type root:{parent_type}")
+    if not _allows((parent_body.get("spec") or {}).get("limitAllowedChildren"), _type_names_with_extends(ref["name"])):
+        raise _type_forbidden(name, f"workspace type root:{parent_type} does not allow child type root:{ref['name']}")
+
+
+def _allows(limit: Any, kinds: set[str]) -> bool:
+    """A limitAllowedParents/Children constraint: {none: true}, {types: [...]} or absent (anything)."""
+    if not isinstance(limit, dict):
+        return True
+    if limit.get("none"):
+        return False
+    types = limit.get("types")
+    return not types or bool(kinds & {t.get("name") for t in types if isinstance(t, dict)})
+
+
+def _type_forbidden(name: str, detail: str) -> errors.Invalid:
+    return errors.invalid(
+        "Workspace", name, [errors.Cause("FieldValueForbidden", f"Forbidden: {detail}", "spec.type")], TENANCY
+    )
 
 
 def workspace_type_use_check(*, user: Any, type_name: str) -> None:

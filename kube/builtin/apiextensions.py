@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from kube.errors import FieldErrors
 from kube.registry import Column, Strategy
+from kube.registry.strategy import ensure_finalizer
 from kube.schema import crd as crd_schema
 from kube.storage.models import StoredObject
 from kube.timefmt import now_rfc3339
@@ -82,10 +83,7 @@ class CRDStrategy(Strategy):
     def prepare_for_create(self, obj: Obj) -> None:
         super().prepare_for_create(obj)
         crd_schema.default_crd(obj)
-        finalizers = list(obj["metadata"].get("finalizers") or [])
-        if CLEANUP_FINALIZER not in finalizers:
-            finalizers.append(CLEANUP_FINALIZER)
-        obj["metadata"]["finalizers"] = finalizers
+        ensure_finalizer(obj, CLEANUP_FINALIZER)
 
     def prepare_for_update(self, new: Obj, old: Obj) -> None:
         super().prepare_for_update(new, old)

@@ -116,14 +116,8 @@ class Store:
         md = _meta(obj)
         if md.get("resourceVersion"):
             raise errors.BadRequest("resourceVersion should not be set on objects to be created")
-        for k in _SERVER_OWNED_ON_CREATE:
-            md.pop(k, None)
-        md.setdefault("creationTimestamp", None)
-        md["creationTimestamp"] = now_rfc3339()
-        info.strategy.prepare_for_create(obj)
-        if info.strategy.tracks_generation:
-            md["generation"] = 1
-        now = md["creationTimestamp"]
+        now = now_rfc3339()
+        self._prepare_new(info, obj, now)
         md["managedFields"] = ssa.update_managed_fields(
             None,
             obj,
@@ -136,6 +130,17 @@ class Store:
         if not md["managedFields"]:
             md.pop("managedFields")
         return self._insert(info, ctx, obj)
+
+    @staticmethod
+    def _prepare_new(info: ResourceInfo, obj: Obj, now: str) -> None:
+        """What every new object gets, whether POSTed or created by server-side apply."""
+        md = _meta(obj)
+        for k in _SERVER_OWNED_ON_CREATE:
+            md.pop(k, None)
+        md["creationTimestamp"] = now
+        info.strategy.prepare_for_create(obj)
+        if info.strategy.tracks_generation:
+            md["generation"] = 1
 
     def _insert(self, info: ResourceInfo, ctx: RequestContext, obj: Obj) -> Obj:
         md = obj["metadata"]
@@ -423,39 +428,12 @@ class Store:
         with transaction.atomic():
             old = backend.get(_key(info, ctx, namespace, name), for_update=True)
             rv = applied["metadata"].get("resourceVersion")
-            if old is None:
-                if rv:
-                    raise errors.not_found(info.resource, name, info.group)
-                obj = ssa.server_side_apply(
-                    None,
-                    applied,
-                    manager=ctx.field_manager,
-                    api_version=info.group_version,
-                    force=force,
-                    schema=info.schema(),
-                    now=now,
-                    subresource=subresource,
-                )
-                md = _meta(obj)
-                for k in _SERVER_OWNED_ON_CREATE:
-                    md.pop(k, None)
-                md["creationTimestamp"] = now
-                info.strategy.prepare_for_create(obj)
-                if info.strategy.tracks_generation:
-                    md["generation"] = 1
-                self._validate_create(info, obj)
-                if info.namespaced:
-                    self._check_namespace_open(ctx, namespace)
-                info.strategy.admit(obj, None, ctx=ctx)
-                if ctx.dry_run:
-                    return self._out(info, obj), True
-                stored = backend.create(_key(info, ctx, namespace, name), obj)
-                _schedule_hooks(info, ctx.cluster, stored, "ADDED")
-                return self._out(info, stored), True
-            if rv and rv != old["metadata"].get("resourceVersion"):
+            if old is None and rv:
+                raise errors.not_found(info.resource, name, info.group)
+            if old is not None and rv and rv != old["metadata"].get("resourceVersion"):
                 raise errors.conflict(info.resource, name, info.group)
             new = ssa.server_side_apply(
-                copy.deepcopy(old),
+                copy.deepcopy(old) if old is not None else None,
                 applied,
                 manager=ctx.field_manager,
                 api_version=info.group_version,
@@ -464,6 +442,9 @@ class Store:
                 now=now,
                 subresource=subresource,
             )
+            if old is None:
+                self._prepare_new(info, new, now)
+                return self._insert(info, ctx, new), True
             return self._commit_update(
                 info, ctx, old, new, subresource=subresource, operation="Apply", managed_done=True
             ), False

@@ -163,3 +163,12 @@ def field(obj: Obj, *path: str) -> Any:
     for p in path:
         cur = cur.get(p) if isinstance(cur, dict) else None
     return cur
+
+
+def ensure_finalizer(obj: Obj, finalizer: str) -> None:
+    """Add `finalizer` to metadata.finalizers once (controllers that must run before removal)."""
+    md = obj.setdefault("metadata", {})
+    finalizers = list(md.get("finalizers") or [])
+    if finalizer not in finalizers:
+        finalizers.append(finalizer)
+    md["finalizers"] = finalizers

@@ -24,7 +24,7 @@ import time
 from collections.abc import Mapping, Sequence
 from typing import TextIO
 
-from .kubeconfig import ApiError, Client, Obj, PluginError, Session, add_connection_flags, quote
+from .kubeconfig import ApiError, Client, Obj, PluginError, Session, add_connection_flags, quote, run_plugin
 from .ws import ROOT, TENANCY, format_type, use
 
 READY_TIMEOUT = 60.0
@@ -150,13 +150,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     add_connection_flags(parser)
     add_arguments(parser)
     ns = parser.parse_args(sys.argv[1:] if argv is None else argv)
-    try:
-        return run(ns, sys.stdout, sys.stderr, os.environ)
-    except PluginError as e:
-        sys.stderr.write(f"Error: {e}\n")
-        return 1
-    except KeyboardInterrupt:
-        return 130
+    return run_plugin(lambda: run(ns, sys.stdout, sys.stderr, os.environ))
 
 
 if __name__ == "__main__":

@@ -31,10 +31,11 @@ import json
 import os
 import ssl
 import stat
+import sys
 import tempfile
 import urllib.error
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TextIO
@@ -500,3 +501,15 @@ class Session:
     def client(self, base: str) -> Client:
         """An API client for `base` with the context's TLS settings and credentials."""
         return Client(base, connection_for(self.config, self.context_name))
+
+
+def run_plugin(fn: Callable[[], int]) -> int:
+    """Console-script wrapper shared by the plugins: a PluginError prints `Error: <message>` on
+    stderr and exits 1, Ctrl-C exits 130."""
+    try:
+        return fn()
+    except PluginError as e:
+        sys.stderr.write(f"Error: {e}\n")
+        return 1
+    except KeyboardInterrupt:
+        return 130

@@ -40,6 +40,7 @@ from .kubeconfig import (
     add_connection_flags,
     parse_cluster_url,
     quote,
+    run_plugin,
     swap_to_previous,
     switch_to,
 )
@@ -413,13 +414,7 @@ def run(argv: Sequence[str], out: TextIO, err: TextIO, environ: Mapping[str, str
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Console script `kubectl-ws`: errors print `Error: <message>` on stderr and exit 1."""
-    try:
-        return run(sys.argv[1:] if argv is None else argv, sys.stdout, sys.stderr, os.environ)
-    except PluginError as e:
-        sys.stderr.write(f"Error: {e}\n")
-        return 1
-    except KeyboardInterrupt:
-        return 130
+    return run_plugin(lambda: run(sys.argv[1:] if argv is None else argv, sys.stdout, sys.stderr, os.environ))
 
 
 if __name__ == "__main__":
