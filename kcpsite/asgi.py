@@ -13,8 +13,11 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 
 django_app = get_asgi_application()
 
-from channels.routing import ProtocolTypeRouter  # noqa: E402
+from channels.auth import AuthMiddlewareStack  # noqa: E402
+from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.urls import path  # noqa: E402
 
+from kcpsite.portal.consumers import PortalConsumer  # noqa: E402
 from kube.endpoints.watch import WatchConsumer, is_watch_request  # noqa: E402
 
 watch_app = WatchConsumer.as_asgi()
@@ -35,4 +38,10 @@ class WatchRouter:
         await app(scope, receive, send)
 
 
-application = ProtocolTypeRouter({"http": WatchRouter(watch_app, django_app)})
+application = ProtocolTypeRouter(
+    {
+        "http": WatchRouter(watch_app, django_app),
+        # The portal's live updates (one socket per tab; session login; same-origin only).
+        "websocket": AuthMiddlewareStack(URLRouter([path("ws/portal", PortalConsumer.as_asgi())])),
+    }
+)

@@ -72,6 +72,7 @@ INSTALLED_APPS = [
     "workspaces.apps.WorkspacesConfig",
     "apis.apps.ApisConfig",
     "shards.apps.ShardsConfig",
+    "kcpsite.portal.apps.PortalConfig",
 ]
 
 MIDDLEWARE = [
@@ -96,6 +97,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "kcpsite.portal.context_processors.portal",
             ],
         },
     },
@@ -114,13 +116,21 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
     "guardian.backends.ObjectPermissionBackend",
+    "kcpsite.portal.backends.TokenBackend",
 ]
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = False
 USE_TZ = True
-STATIC_URL = "static/"
+STATIC_URL = "/static/"
+
+# Portal (kcpsite.portal): session login at /login; the server always speaks HTTPS.
+LOGIN_URL = "/login"
+LOGIN_REDIRECT_URL = "/workspaces/"
+SESSION_COOKIE_SECURE = env.bool("KCP_SECURE_COOKIES", default=True)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SESSION_COOKIE_AGE = 12 * 3600
 
 # The Kubernetes API limits (reference/kube-clients.md §7): bodies over 3 MiB → 413, objects over 1.5 MiB → 422.
 KUBE_MAX_REQUEST_BYTES = 3 * 1024 * 1024

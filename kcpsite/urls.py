@@ -1,7 +1,7 @@
 """HTTP routes. Watches never reach these: the ASGI router sends them to the watch consumer."""
 
 from django.contrib import admin
-from django.urls import path, re_path
+from django.urls import include, path, re_path
 
 from kube.endpoints import views
 
@@ -13,5 +13,6 @@ urlpatterns = [
     re_path(r"^(?:clusters/(?P<cluster>[^/]+)/)?version/?$", views.version),
     re_path(r"^clusters/(?P<cluster>[^/]+)/(?P<path>(?:api|apis|openapi)(?:/.*)?)$", api),
     re_path(r"^(?P<path>(?:api|apis|openapi)(?:/.*)?)$", api),
+    path("", include("kcpsite.portal.urls")),  # the tenant portal: /, /login, /workspaces/... (never API paths)
     re_path(r"^.*$", views.not_found_view),
 ]

@@ -78,15 +78,72 @@ def _implies(granted: str | None, perm: str) -> bool:
     return granted == ADMIN or granted == perm
 
 
-def _binding_name(username: str, role: str) -> str:
-    return f"kcp-member:{role}:{username}"
+SUBJECT_KINDS = ("User", "Group")
+ROLE_OF_BINDING = {"cluster-admin": "admin", "admin": "admin", "edit": "edit", "view": "view"}
+ACCESS_ROLE = "system:kcp:workspace:access"
 
 
-def workspace_member_grant(*, actor: UserInfo, cluster: str, name: str, username: str, role: str) -> None:
-    """Portal: grant `role` (admin/edit/view) in a workspace, as `actor` (who must be allowed to
-    create ClusterRoleBindings there, and may not grant more than they hold)."""
+def _binding_name(username: str, role: str, kind: str = "User") -> str:
+    return f"kcp-member:{role}:{username}" if kind == "User" else f"kcp-member:{role}:group:{username}"
+
+
+def workspace_members_list(*, logical_cluster: str) -> list[tuple[str, str, str]]:
+    """(subject kind, subject name, portal role) of every User/Group the cluster's ClusterRoleBindings
+    grant admin/edit/view, strongest role per subject, sorted by kind and name."""
+    rank = {"admin": 3, "edit": 2, "view": 1}
+    out: dict[tuple[str, str], str] = {}
+    rows = StoredObject.objects.filter(cluster=logical_cluster, group=RBAC, resource="clusterrolebindings")
+    for body in rows.values_list("body", flat=True):
+        role = ROLE_OF_BINDING.get((body.get("roleRef") or {}).get("name", ""))
+        if role is None:
+            continue
+        for subject in body.get("subjects") or []:
+            if not isinstance(subject, dict) or subject.get("kind") not in SUBJECT_KINDS or not subject.get("name"):
+                continue
+            key = (str(subject["kind"]), str(subject["name"]))
+            if rank[role] > rank.get(out.get(key, ""), 0):
+                out[key] = role
+    return sorted((k, n, r) for (k, n), r in out.items())
+
+
+def _check_no_escalation(actor: UserInfo, lc: str, role: str) -> None:
+    """Nobody grants more than they hold: the actor must be allowed every rule of the granted role."""
+    from kube.authz.authorizer import policy_for
+
+    if role == "admin":
+        authorize(actor, lc, Attributes.for_resource(actor, "*", "*", api_group="*"))
+        return
+    for rule in policy_for(lc).cluster_role_rules(PORTAL_ROLES[role]) or []:
+        for group in rule.get("apiGroups") or []:
+            for resource in rule.get("resources") or []:
+                subresource = ""
+                if "/" in resource:
+                    resource, _, subresource = resource.partition("/")
+                for verb in rule.get("verbs") or []:
+                    attrs = Attributes.for_resource(
+                        actor, verb, resource, api_group=group, subresource=subresource
+                    )
+                    try:
+                        authorize(actor, lc, attrs)
+                    except errors.Forbidden:
+                        raise errors.Forbidden(
+                            f'granting "{role}" needs every permission it gives; you may not {verb} {resource}',
+                            kind="clusterrolebindings",
+                            group=RBAC,
+                        ) from None
+
+
+def workspace_member_grant(
+    *, actor: UserInfo, cluster: str, name: str, username: str, role: str, kind: str = "User"
+) -> None:
+    """Portal: grant `role` (admin/edit/view) in a workspace to a User or Group, as `actor` (who
+    must be allowed to create ClusterRoleBindings there, and may not grant more than they hold)."""
     if role not in PORTAL_ROLES:
         raise errors.BadRequest(f"role must be one of {', '.join(PORTAL_ROLES)}")
+    if kind not in SUBJECT_KINDS:
+        raise errors.BadRequest("kind must be User or Group")
+    if not username or username.startswith("system:"):
+        raise errors.BadRequest("a member name is required (names starting with system: are reserved)")
     lc = _logical_cluster(cluster, name)
     info = REGISTRY.resolve(cluster=lc, group=RBAC, version="v1", resource="clusterrolebindings")
     assert info is not None
@@ -95,41 +152,53 @@ def workspace_member_grant(*, actor: UserInfo, cluster: str, name: str, username
         lc,
         Attributes.for_resource(actor, "create", "clusterrolebindings", api_group=RBAC),
     )
-    if role == "admin":
-        authorize(
-            actor,
-            lc,
-            Attributes.for_resource(actor, "*", "*", api_group="*"),
-        )
+    _check_no_escalation(actor, lc, role)
     ctx = RequestContext(cluster=lc, user=actor, field_manager="kcp-portal")
-    try:
-        STORE.create(
-            info,
-            ctx,
-            "",
-            {
-                "metadata": {"name": _binding_name(username, role)},
-                "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": PORTAL_ROLES[role]},
-                "subjects": [{"apiGroup": RBAC, "kind": "User", "name": username}],
-            },
-        )
-    except errors.AlreadyExists:
-        pass
+    # edit/view carry no non-resource rules: a member also needs kcp's `access` to enter at all.
+    roles = [(role, PORTAL_ROLES[role])] + ([] if role == "admin" else [("access", ACCESS_ROLE)])
+    for binding_role, cluster_role in roles:
+        try:
+            STORE.create(
+                info,
+                ctx,
+                "",
+                {
+                    "metadata": {"name": _binding_name(username, binding_role, kind)},
+                    "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": cluster_role},
+                    "subjects": [{"apiGroup": RBAC, "kind": kind, "name": username}],
+                },
+            )
+        except errors.AlreadyExists:
+            pass
 
 
-def workspace_member_revoke(*, actor: UserInfo, cluster: str, name: str, username: str) -> None:
-    """Portal: remove every portal grant of `username`; refuses to remove the last admin."""
+def workspace_member_revoke(*, actor: UserInfo, cluster: str, name: str, username: str, kind: str = "User") -> None:
+    """Portal: remove every portal grant of `username` (a User or Group), as `actor` (who must be
+    allowed to delete ClusterRoleBindings there); refuses to remove the last admin."""
+    if kind not in SUBJECT_KINDS:
+        raise errors.BadRequest("kind must be User or Group")
     lc = _logical_cluster(cluster, name)
     info = REGISTRY.resolve(cluster=lc, group=RBAC, version="v1", resource="clusterrolebindings")
     assert info is not None
-    desired = workspace_members_desired(logical_cluster=lc)
-    admins = {u for u, p in desired.items() if p == ADMIN}
-    if admins == {username}:
+    authorize(actor, lc, Attributes.for_resource(actor, "delete", "clusterrolebindings", api_group=RBAC))
+    admins = {(k, n) for k, n, r in workspace_members_list(logical_cluster=lc) if r == "admin"}
+    if admins == {(kind, username)}:
         raise errors.Forbidden(f'"{username}" is the last admin of the workspace')
     ctx = RequestContext(cluster=lc, user=actor, field_manager="kcp-portal")
-    for role in PORTAL_ROLES:
+    rows = StoredObject.objects.filter(cluster=lc, group=RBAC, resource="clusterrolebindings")
+    for body in rows.values_list("body", flat=True):
+        if (body.get("roleRef") or {}).get("name", "") not in (*ROLE_OF_BINDING, ACCESS_ROLE):
+            continue
+        subjects = [s for s in body.get("subjects") or [] if isinstance(s, dict)]
+        kept = [s for s in subjects if (s.get("kind"), s.get("name")) != (kind, username)]
+        if len(kept) == len(subjects):
+            continue
+        binding = body["metadata"]["name"]
         try:
-            STORE.delete(info, ctx, "", _binding_name(username, role))
+            if kept:
+                STORE.update(info, ctx, "", binding, {**body, "subjects": kept})
+            else:
+                STORE.delete(info, ctx, "", binding)
         except errors.NotFound:
             pass
 

@@ -111,3 +111,14 @@ def bearer_token(authorization: str) -> str | None:
     if scheme.lower() != "bearer" or not value.strip():
         return None
     return value.strip()
+
+
+def token_revoke(*, user_name: str, token_id: int) -> bool:
+    """Delete one token of `user_name` (False when there is none of that id for that user). This
+    process forgets it at once; other processes within the lookup cache window."""
+    row = Token.objects.filter(id=token_id, user_name=user_name).first()
+    if row is None:
+        return False
+    _cache.pop(row.token_hash, None)
+    row.delete()
+    return True

@@ -1,0 +1,181 @@
+"""Portal shell views: login/logout, personal tokens, theme, object browser. Thin: parse → check
+access → call a service or selector → render."""
+
+from __future__ import annotations
+
+import orjson
+import yaml
+from django.contrib.auth import authenticate, login, logout
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from kube import errors
+
+from . import objects, services
+from .shortcuts import identity, is_htmx, portal_view
+
+
+def _workspace(request: HttpRequest, path: str):  # type: ignore[no-untyped-def]
+    from workspaces.selectors import workspace_get_for_user
+
+    return workspace_get_for_user(path=path, user=identity(request))
+
+
+def _crumbs(request: HttpRequest, path: str) -> list[tuple[str, str, bool]]:
+    from workspaces.selectors import workspace_breadcrumb
+
+    return workspace_breadcrumb(user=identity(request), path=path)
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect("portal:login")
+    return redirect("portal:workspaces")
+
+
+@require_http_methods(["GET", "POST"])
+def login_view(request: HttpRequest) -> HttpResponse:
+    next_url = request.POST.get("next") or request.GET.get("next") or ""
+    if not url_has_allowed_host_and_scheme(next_url, allowed_hosts={request.get_host()}, require_https=True):
+        next_url = ""
+    error = ""
+    if request.method == "POST":
+        token = request.POST.get("token", "").strip()
+        if token:
+            user = authenticate(request, token=token)
+        else:
+            user = authenticate(
+                request, username=request.POST.get("username", ""), password=request.POST.get("password", "")
+            )
+        if user is not None:
+            login(request, user)
+            return HttpResponseRedirect(next_url or reverse("portal:workspaces"))
+        error = "Those credentials were not accepted."
+    status = 401 if error else 200
+    return render(request, "portal/login.html", {"error": error, "next": next_url}, status=status)
+
+
+@require_POST
+def logout_view(request: HttpRequest) -> HttpResponse:
+    logout(request)
+    return redirect("portal:login")
+
+
+@portal_view
+@require_http_methods(["GET", "POST"])
+def tokens_view(request: HttpRequest) -> HttpResponse:
+    me = identity(request)
+    new_token = ""
+    if request.method == "POST":
+        if request.POST.get("action") == "revoke":
+            try:
+                token_id = int(request.POST.get("token_id", ""))
+            except ValueError:
+                raise errors.BadRequest("token_id must be a number") from None
+            services.token_delete(user_name=me.name, token_id=token_id)
+        else:
+            new_token = services.token_create(user=me, description=request.POST.get("description", ""))
+    context = {"tokens": services.tokens_list(user_name=me.name), "new_token": new_token}
+    template = "portal/_tokens.html" if is_htmx(request) else "portal/tokens.html"
+    return render(request, template, context)
+
+
+@portal_view
+@require_POST
+def theme_view(request: HttpRequest) -> HttpResponse:
+    services.theme_set(user=request.user, theme=request.POST.get("theme", ""))
+    back = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(back, allowed_hosts={request.get_host()}, require_https=True):
+        back = reverse("portal:workspaces")
+    return HttpResponseRedirect(back)
+
+
+# --- object browser -----------------------------------------------------------------------------
+
+
+@portal_view
+@require_GET
+def apis_view(request: HttpRequest, path: str) -> HttpResponse:
+    ws = _workspace(request, path)
+    apis = objects.apis_list(user=identity(request), cluster=ws.cluster)
+    return render(request, "portal/apis.html", {"ws": ws, "apis": apis, "crumbs": _crumbs(request, ws.path)})
+
+
+def _info(ws, group: str, version: str, resource: str):  # type: ignore[no-untyped-def]
+    return objects.api_resolve(
+        cluster=ws.cluster, group=objects.group_of_slug(group), version=version, resource=resource
+    )
+
+
+@portal_view
+@require_GET
+def objects_view(request: HttpRequest, path: str, group: str, version: str, resource: str) -> HttpResponse:
+    ws = _workspace(request, path)
+    info = _info(ws, group, version, resource)
+    namespace = request.GET.get("namespace", "") if info.namespaced else ""
+    revision, rows = objects.objects_list(user=identity(request), cluster=ws.cluster, info=info, namespace=namespace)
+    return render(
+        request,
+        "portal/objects.html",
+        {
+            "ws": ws,
+            "crumbs": _crumbs(request, ws.path),
+            "info": info,
+            "group_slug": group,
+            "namespace": namespace,
+            "revision": revision,
+            "rows": rows,
+            "list_url": reverse("portal:objects-json", args=[path, group, version, resource]),
+        },
+    )
+
+
+@portal_view
+@require_GET
+def objects_json(request: HttpRequest, path: str, group: str, version: str, resource: str) -> HttpResponse:
+    """The list a page re-reads after its live stream expired or its socket reconnected."""
+    ws = _workspace(request, path)
+    info = _info(ws, group, version, resource)
+    namespace = request.GET.get("namespace", "") if info.namespaced else ""
+    revision, rows = objects.objects_list(user=identity(request), cluster=ws.cluster, info=info, namespace=namespace)
+    return HttpResponse(
+        orjson.dumps({"resourceVersion": str(revision), "items": rows}), content_type="application/json"
+    )
+
+
+@portal_view
+@require_GET
+def object_view(
+    request: HttpRequest, path: str, group: str, version: str, resource: str, namespace: str, name: str
+) -> HttpResponse:
+    ws = _workspace(request, path)
+    info = _info(ws, group, version, resource)
+    reveal = request.GET.get("reveal") == "1"
+    obj = objects.object_get(
+        user=identity(request),
+        cluster=ws.cluster,
+        info=info,
+        namespace="" if namespace == "-" else namespace,
+        name=name,
+        reveal=reveal,
+    )
+    text = yaml.safe_dump(obj, sort_keys=False, default_flow_style=False, allow_unicode=True)
+    return render(
+        request,
+        "portal/object.html",
+        {
+            "ws": ws,
+            "crumbs": _crumbs(request, ws.path),
+            "info": info,
+            "group_slug": group,
+            "obj_name": name,
+            "obj_namespace": "" if namespace == "-" else namespace,
+            "yaml": text,
+            "secret": objects.is_secret(info),
+            "revealed": reveal,
+        },
+    )

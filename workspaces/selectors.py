@@ -1,0 +1,271 @@
+"""Read-side rules of the portal's workspace pages, all evaluated as the logged-in user with the
+same authorizer as the API.
+
+* "My workspaces" are the workspaces the user may *enter* (kcp's `access` verb, checked in each
+  workspace's own RBAC). Candidates come from the portal membership mirror (django-guardian, one
+  indexed query) and from ClusterRoleBindings naming one of the user's groups; each candidate is
+  then confirmed by the authorizer, so a stale mirror never shows too much.
+* Ancestors of an accessible workspace appear as plain path segments; a sibling's name never
+  appears unless the user may access that sibling.
+* A workspace the user may not enter and a workspace that does not exist give the same answer
+  (`workspace_get_for_user` raises the same NotFound for both).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db.models import Q
+
+from kube import errors
+from kube.authz.authorizer import authorize, can
+from kube.authz.rbac import Attributes
+from kube.authz.user import UserInfo
+from kube.storage.models import StoredObject
+
+from .kinds import TENANCY
+from .models import LogicalClusterRow, WorkspaceRow, WorkspaceTypeRow
+from .services import ROOT, workspace_admit_type, workspace_type_use_check
+
+RBAC = "rbac.authorization.k8s.io"
+#: Groups every user has: bindings to them are blanket grants, not membership.
+BLANKET_GROUPS = ("system:authenticated", "system:unauthenticated")
+
+
+@dataclass(frozen=True)
+class WorkspaceView:
+    """One workspace as a page shows it."""
+
+    path: str
+    name: str
+    cluster: str  # its own logical cluster ("" while Scheduling)
+    parent_cluster: str  # where its Workspace object lives ("" for root)
+    phase: str
+    type_name: str
+
+    @property
+    def segments(self) -> list[tuple[str, str]]:
+        """Breadcrumb: (segment, path up to it)."""
+        parts = self.path.split(":")
+        return [(p, ":".join(parts[: i + 1])) for i, p in enumerate(parts)]
+
+
+@dataclass
+class TreeNode:
+    name: str
+    path: str
+    accessible: bool
+    phase: str = ""
+    type_name: str = ""
+    children: list[TreeNode] = field(default_factory=list)
+
+
+def _may_enter(user: UserInfo, cluster: str) -> bool:
+    return can(user, cluster, Attributes.for_path(user, "access", "/"))[0]
+
+
+def _allowed(user: UserInfo, cluster: str, verb: str, resource: str, *, group: str = TENANCY, name: str = "") -> bool:
+    return can(user, cluster, Attributes.for_resource(user, verb, resource, api_group=group, name=name))[0]
+
+
+def _display_phase(body: dict[str, Any], phase: str) -> str:
+    return "Terminating" if (body.get("metadata") or {}).get("deletionTimestamp") else (phase or "Scheduling")
+
+
+def workspace_summary(*, body: dict[str, Any], parent_path: str) -> dict[str, str]:
+    """What a page (and its live updates) shows of a child Workspace object."""
+    md = body.get("metadata") or {}
+    name = str(md.get("name", ""))
+    return {
+        "name": name,
+        "path": f"{parent_path}:{name}",
+        "phase": _display_phase(body, str((body.get("status") or {}).get("phase", ""))),
+        "type": str(((body.get("spec") or {}).get("type") or {}).get("name", "")),
+    }
+
+
+def workspaces_accessible(*, user: UserInfo, cluster: str = "*") -> list[WorkspaceView]:
+    """Every workspace (below root) `user` may enter, sorted by path. `cluster="*"`: all of them."""
+    rows = WorkspaceRow.objects.exclude(logical_cluster="")
+    if not user.is_admin:
+        from django.contrib.auth import get_user_model
+        from guardian.shortcuts import get_objects_for_user
+
+        candidates: set[str] = set()
+        django_user = get_user_model().objects.filter(username=user.name).first()
+        if django_user is not None:
+            mirrored: Any = get_objects_for_user(
+                django_user, "workspaces.view_workspacerow", klass=WorkspaceRow, accept_global_perms=False
+            )
+            candidates.update(mirrored.values_list("logical_cluster", flat=True))
+        subject_q = Q(body__subjects__contains=[{"kind": "User", "name": user.name}])
+        for group in user.groups:
+            if group not in BLANKET_GROUPS:
+                subject_q |= Q(body__subjects__contains=[{"kind": "Group", "name": group}])
+        candidates.update(
+            StoredObject.objects.filter(subject_q, group=RBAC, resource="clusterrolebindings")
+            .values_list("cluster", flat=True)
+            .distinct()
+        )
+        rows = rows.filter(logical_cluster__in=candidates)
+    if cluster != "*":
+        rows = rows.filter(cluster=cluster)
+    paths = dict(
+        LogicalClusterRow.objects.filter(cluster__in=[r.logical_cluster for r in rows], name="cluster").values_list(
+            "cluster", "path"
+        )
+    )
+    out = []
+    for row in rows:
+        path = paths.get(row.logical_cluster)
+        if not path or not _may_enter(user, row.logical_cluster):
+            continue
+        out.append(
+            WorkspaceView(
+                path=path,
+                name=row.name,
+                cluster=row.logical_cluster,
+                parent_cluster=row.cluster,
+                phase=_display_phase(row.body, row.phase),
+                type_name=row.type_name,
+            )
+        )
+    return sorted(out, key=lambda w: w.path)
+
+
+def workspace_tree(*, user: UserInfo) -> list[TreeNode]:
+    """The accessible workspaces as a tree under their ancestors (ancestors not accessible are
+    plain segments; nothing else of theirs is shown)."""
+    nodes: dict[str, TreeNode] = {}
+    roots: list[TreeNode] = []
+    root_accessible = user.is_admin
+    for ws in workspaces_accessible(user=user):
+        parts = ws.path.split(":")
+        for i in range(1, len(parts) + 1):
+            path = ":".join(parts[:i])
+            node = nodes.get(path)
+            if node is None:
+                node = nodes[path] = TreeNode(name=parts[i - 1], path=path, accessible=path == ROOT and root_accessible)
+                if i == 1:
+                    roots.append(node)
+                else:
+                    nodes[":".join(parts[: i - 1])].children.append(node)
+        node = nodes[ws.path]
+        node.accessible, node.phase, node.type_name = True, ws.phase, ws.type_name
+    if not roots and root_accessible:
+        roots.append(TreeNode(name=ROOT, path=ROOT, accessible=True))
+    return roots
+
+
+def workspace_get_for_user(*, path: str, user: UserInfo) -> WorkspaceView:
+    """The workspace at `path` if `user` may enter it; otherwise (or when there is none) the same
+    NotFound, so existence never leaks."""
+    missing = errors.NotFound(f'workspace "{path}" not found', kind="workspaces", group=TENANCY, name=path)
+    if path == ROOT:
+        if not _may_enter(user, ROOT):
+            raise missing
+        return WorkspaceView(path=ROOT, name=ROOT, cluster=ROOT, parent_cluster="", phase="Ready", type_name="root")
+    lc = LogicalClusterRow.objects.filter(path=path, name="cluster").values_list("cluster", flat=True).first()
+    if lc is None or not _may_enter(user, lc):
+        raise missing
+    row = WorkspaceRow.objects.filter(logical_cluster=lc).first()
+    if row is None:
+        raise missing
+    return WorkspaceView(
+        path=path,
+        name=row.name,
+        cluster=lc,
+        parent_cluster=row.cluster,
+        phase=_display_phase(row.body, row.phase),
+        type_name=row.type_name,
+    )
+
+
+def workspace_children_visible(*, user: UserInfo, cluster: str) -> set[str] | None:
+    """Which children of the workspace `cluster` the user may see: None = all of them (the user is a
+    member there, not merely covered by a blanket grant, and may list workspaces), else the names
+    of the children they may access."""
+    if user.is_admin or (
+        cluster != ROOT and _allowed(user, cluster, "list", "workspaces") and _is_member(user, cluster)
+    ):
+        return None
+    return {w.name for w in workspaces_accessible(user=user, cluster=cluster)}
+
+
+def _is_member(user: UserInfo, cluster: str) -> bool:
+    return any(w.cluster == cluster for w in workspaces_accessible(user=user)) if not user.is_admin else True
+
+
+def workspace_children(*, user: UserInfo, workspace: WorkspaceView) -> list[dict[str, str]]:
+    visible = workspace_children_visible(user=user, cluster=workspace.cluster)
+    rows = WorkspaceRow.objects.filter(cluster=workspace.cluster).order_by("name")
+    if visible is not None:
+        rows = rows.filter(name__in=visible)
+    return [workspace_summary(body=r.body, parent_path=workspace.path) for r in rows]
+
+
+@dataclass(frozen=True)
+class WorkspaceAbilities:
+    create_child: bool
+    delete: bool
+    manage_members: bool
+    list_children: bool
+
+
+def workspace_abilities(*, user: UserInfo, workspace: WorkspaceView) -> WorkspaceAbilities:
+    """What the pages offer (the server checks again on every write)."""
+    delete = bool(workspace.parent_cluster) and _allowed(
+        user, workspace.parent_cluster, "delete", "workspaces", name=workspace.name
+    )
+    return WorkspaceAbilities(
+        create_child=_allowed(user, workspace.cluster, "create", "workspaces"),
+        delete=delete,
+        manage_members=workspace.cluster != ROOT
+        and _allowed(user, workspace.cluster, "create", "clusterrolebindings", group=RBAC),
+        list_children=_allowed(user, workspace.cluster, "list", "workspaces"),
+    )
+
+
+def workspace_types_allowed(*, user: UserInfo, cluster: str) -> list[str]:
+    """WorkspaceTypes a child of `cluster` may have and `user` may use, default first."""
+    out = []
+    for name in WorkspaceTypeRow.objects.filter(cluster=ROOT).order_by("name").values_list("name", flat=True):
+        candidate: dict[str, Any] = {"metadata": {"name": "candidate"}, "spec": {"type": {"name": name}}}
+        try:
+            workspace_admit_type(workspace=candidate, parent_cluster=cluster)
+            workspace_type_use_check(user=user, type_name=name)
+        except errors.StatusError:
+            continue
+        out.append(name)
+    default: dict[str, Any] = {"metadata": {"name": "candidate"}, "spec": {}}
+    try:
+        workspace_admit_type(workspace=default, parent_cluster=cluster)
+        first = default["spec"]["type"]["name"]
+        if first in out:
+            out.remove(first)
+            out.insert(0, first)
+    except errors.StatusError:
+        pass
+    return out
+
+
+def workspace_authorize(*, user: UserInfo, cluster: str, verb: str, resource: str, name: str = "") -> None:
+    """Raise Forbidden unless the user may `verb` `resource` (tenancy.kcp.io) in `cluster`."""
+    authorize(user, cluster, Attributes.for_resource(user, verb, resource, api_group=TENANCY, name=name))
+
+
+def workspace_breadcrumb(*, user: UserInfo, path: str) -> list[tuple[str, str, bool]]:
+    """(segment, path, may open) for each segment of `path`: ancestors the user may not open are
+    plain text."""
+    out = []
+    parts = path.split(":")
+    for i, segment in enumerate(parts):
+        prefix = ":".join(parts[: i + 1])
+        try:
+            workspace_get_for_user(path=prefix, user=user)
+            ok = True
+        except errors.NotFound:
+            ok = False
+        out.append((segment, prefix, ok))
+    return out
