@@ -1,17 +1,21 @@
 """apis.kcp.io kinds (reference/kcp.md §1.3): APIResourceSchema (immutable, CRD-like), APIExport
-(identity), APIExportEndpointSlice. APIBinding and the provider virtual workspace come next."""
+(identity), APIExportEndpointSlice, APIBinding. Status of exports and bindings is written by the
+controllers only (kcp's "system CRD authorizer"): no /status subresource is served for them."""
 
 from __future__ import annotations
 
 import functools
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kube.errors import FieldErrors
 from kube.registry import REGISTRY, Column, ResourceInfo, Strategy
-from kube.registry.strategy import field
+from kube.registry.strategy import ensure_finalizer, field
 from kube.schema import Schema
 from kube.schema import crd as crd_schema
+
+if TYPE_CHECKING:
+    from kube.registry.context import RequestContext
 
 Obj = dict[str, Any]
 GROUP = "apis.kcp.io"
@@ -55,19 +59,7 @@ class APIResourceSchemaStrategy(Strategy):
         for i, v in enumerate(spec.get("versions") or []):
             if isinstance(v, dict) and not VERSION_NAME.match(str(v.get("name", ""))):
                 errs.invalid(f"spec.versions[{i}].name", v.get("name"), "must match ^v[1-9][0-9]*([a-z]+[1-9][0-9]*)?$")
-        as_crd = {
-            "apiVersion": "apiextensions.k8s.io/v1",
-            "kind": "CustomResourceDefinition",
-            "metadata": {"name": f"{plural}.{group}" if group else plural},
-            "spec": {
-                **{k: v for k, v in spec.items() if k not in ("versions", "nameValidation")},
-                "versions": [
-                    {**v, "schema": {"openAPIV3Schema": v.get("schema") or {}}}
-                    for v in spec.get("versions") or []
-                    if isinstance(v, dict)
-                ],
-            },
-        }
+        as_crd = schema_as_crd(spec)
         if group:
             crd_schema.default_crd(as_crd)
             for cause in crd_schema.validate_crd(as_crd).causes:
@@ -83,6 +75,26 @@ class APIResourceSchemaStrategy(Strategy):
 
     def columns(self) -> list[Column]:
         return []
+
+
+def schema_as_crd(spec: Obj) -> Obj:
+    """The CRD an APIResourceSchema spec describes (versions carry `schema` directly, a CRD
+    `schema.openAPIV3Schema`): validated and served by the CRD machinery."""
+    names = spec.get("names") if isinstance(spec.get("names"), dict) else {}
+    group, plural = str(spec.get("group", "")), str((names or {}).get("plural", ""))
+    return {
+        "apiVersion": "apiextensions.k8s.io/v1",
+        "kind": "CustomResourceDefinition",
+        "metadata": {"name": f"{plural}.{group}" if group else plural},
+        "spec": {
+            **{k: v for k, v in spec.items() if k not in ("versions", "nameValidation")},
+            "versions": [
+                {**v, "schema": {"openAPIV3Schema": v.get("schema") or {}}}
+                for v in spec.get("versions") or []
+                if isinstance(v, dict)
+            ],
+        },
+    }
 
 
 class APIExportStrategy(Strategy):
@@ -136,6 +148,73 @@ class APIExportEndpointSliceStrategy(Strategy):
         ]
 
 
+BINDING_FINALIZER = "apis.kcp.io/apibinding-finalizer"
+CLAIM_STATES = ("Accepted", "Rejected")
+
+
+class APIBindingStrategy(Strategy):
+    """spec.reference.export is immutable; creating needs `bind` on the export (checked against
+    the export workspace's RBAC, as kcp's admission does with a delegated SubjectAccessReview)."""
+
+    has_status_subresource = True
+    allow_strategic_merge_patch = False
+
+    def prepare_for_create(self, obj: Obj) -> None:
+        super().prepare_for_create(obj)
+        ensure_finalizer(obj, BINDING_FINALIZER)
+
+    def admit(self, obj: Obj, old: Obj | None, *, ctx: RequestContext) -> None:
+        from .bindings import apibinding_admit
+
+        apibinding_admit(binding=obj, old=old, ctx=ctx)
+
+    def validate(self, obj: Obj) -> FieldErrors:
+        errs = FieldErrors()
+        ref = field(obj, "spec", "reference", "export")
+        if not isinstance(ref, dict) or not ref.get("name"):
+            errs.required("spec.reference.export.name")
+        elif not isinstance(ref.get("path", ""), str):
+            errs.invalid("spec.reference.export.path", ref.get("path"), "must be a workspace path")
+        claims = field(obj, "spec", "permissionClaims") or []
+        if not isinstance(claims, list):
+            errs.invalid("spec.permissionClaims", claims, "must be a list")
+            return errs
+        seen: set[tuple[str, str, str]] = set()
+        for i, c in enumerate(claims):
+            if not isinstance(c, dict) or not c.get("resource"):
+                errs.required(f"spec.permissionClaims[{i}].resource")
+                continue
+            if c.get("state") not in CLAIM_STATES:
+                errs.not_supported(f"spec.permissionClaims[{i}].state", c.get("state"), list(CLAIM_STATES))
+            key = (str(c.get("group", "")), str(c["resource"]), str(c.get("identityHash", "")))
+            if key in seen:
+                errs.duplicate(f"spec.permissionClaims[{i}]", f"{c['resource']}.{c.get('group', '')}")
+            seen.add(key)
+        return errs
+
+    def validate_update(self, new: Obj, old: Obj) -> FieldErrors:
+        errs = self.validate(new)
+        if field(new, "spec", "reference") != field(old, "spec", "reference"):
+            errs.invalid("spec.reference", field(new, "spec", "reference"), "field is immutable")
+        return errs
+
+    def columns(self) -> list[Column]:
+        return [
+            Column(
+                "Ready",
+                "string",
+                lambda o: next(
+                    (
+                        c.get("status", "")
+                        for c in field(o, "status", "conditions") or []
+                        if isinstance(c, dict) and c.get("type") == "Ready"
+                    ),
+                    "",
+                ),
+            )
+        ]
+
+
 def _derive_schema(body: Obj) -> dict[str, Any]:
     return {
         "api_group": str(field(body, "spec", "group") or ""),
@@ -145,6 +224,15 @@ def _derive_schema(body: Obj) -> dict[str, Any]:
 
 def _derive_export(body: Obj) -> dict[str, Any]:
     return {"identity_hash": str(field(body, "status", "identityHash") or "")}
+
+
+def _derive_binding(body: Obj) -> dict[str, Any]:
+    return {
+        "export_path": str(field(body, "spec", "reference", "export", "path") or ""),
+        "export_name": str(field(body, "spec", "reference", "export", "name") or ""),
+        "export_cluster": str(field(body, "status", "apiExportClusterName") or ""),
+        "phase": str(field(body, "status", "phase") or ""),
+    }
 
 
 def _derive_slice(body: Obj) -> dict[str, Any]:
@@ -185,7 +273,6 @@ API_EXPORTS = ResourceInfo(
     namespaced=False,
     strategy=APIExportStrategy(),
     categories=("kcp",),
-    subresources=("status",),
     origin="kcp",
     schema_loader=_loader(
         {
@@ -239,15 +326,55 @@ API_EXPORT_ENDPOINT_SLICES = ResourceInfo(
 )
 
 
+API_BINDINGS = ResourceInfo(
+    group=GROUP,
+    version="v1alpha2",
+    resource="apibindings",
+    kind="APIBinding",
+    namespaced=False,
+    strategy=APIBindingStrategy(),
+    categories=("kcp",),
+    origin="kcp",
+    schema_loader=_loader(
+        {
+            "type": "object",
+            "properties": {
+                "reference": {"type": "object", "properties": {"export": _REF}},
+                "permissionClaims": {"type": "array", "items": _OPEN},
+            },
+        },
+        {
+            "type": "object",
+            "properties": {
+                "apiExportClusterName": {"type": "string"},
+                "boundResources": {"type": "array", "items": _OPEN},
+                "phase": {"type": "string"},
+                "conditions": {"type": "array", "items": _OPEN},
+                "appliedPermissionClaims": {"type": "array", "items": _OPEN},
+                "exportPermissionClaims": {"type": "array", "items": _OPEN},
+            },
+        },
+    ),
+)
+
+
 def register() -> None:
-    from kube.registry.store import on_change
+    from kube.registry.store import on_admission, on_change
     from kube.storage import backend
 
-    from .models import APIExportEndpointSliceRow, APIExportRow, APIResourceSchemaRow
+    from .bindings import apibinding_changed, bound_resources
+    from .claims import claims_admit
+    from .models import APIBindingRow, APIExportEndpointSliceRow, APIExportRow, APIResourceSchemaRow
     from .services import apiexport_changed
+    from .virtual import register_apiexport_virtual_workspace
 
-    for info in (API_RESOURCE_SCHEMAS, API_EXPORTS, API_EXPORT_ENDPOINT_SLICES):
+    for info in (API_RESOURCE_SCHEMAS, API_EXPORTS, API_EXPORT_ENDPOINT_SLICES, API_BINDINGS):
         REGISTRY.register(info)
+    REGISTRY.add_provider(bound_resources, first=True)
+    on_admission(claims_admit)
+    backend.register_table(GROUP, "apibindings", APIBindingRow, _derive_binding)
+    on_change(GROUP, "apibindings", apibinding_changed)
+    register_apiexport_virtual_workspace()
     backend.register_table(GROUP, "apiresourceschemas", APIResourceSchemaRow, _derive_schema)
     backend.register_table(GROUP, "apiexports", APIExportRow, _derive_export)
     backend.register_table(GROUP, "apiexportendpointslices", APIExportEndpointSliceRow, _derive_slice)

@@ -31,3 +31,18 @@ class APIExportEndpointSliceRow(KubeObject):
     class Meta:
         db_table = "apis_apiexportendpointslice"
         constraints = object_key_constraint("apis_apiexportendpointslice")
+
+
+class APIBindingRow(KubeObject):
+    """A consumer's binding. `export_cluster` (status.apiExportClusterName) and `export_name` find
+    every binding of an export (the provider's view, export changes); `phase` serves the portal."""
+
+    export_path = models.CharField(max_length=2048, blank=True)
+    export_name = models.CharField(max_length=253, blank=True)
+    export_cluster = models.CharField(max_length=253, blank=True)
+    phase = models.CharField(max_length=32, blank=True)
+
+    class Meta:
+        db_table = "apis_apibinding"
+        constraints = object_key_constraint("apis_apibinding")
+        indexes = [models.Index(fields=["export_cluster", "export_name"], name="apis_binding_export")]

@@ -28,11 +28,11 @@ SKIP_SLICE_ANNOTATION = "apiexports.apis.kcp.io/skip-endpointslice"
 
 
 def apiexport_changed(cluster: str, obj: Obj, event_type: str) -> None:
-    if event_type == "DELETED":
-        return
-    from .tasks import reconcile_apiexport
+    from .tasks import reconcile_apiexport, reconcile_bindings_of_export
 
-    reconcile_apiexport.delay(cluster, obj["metadata"]["name"])
+    if event_type != "DELETED":
+        reconcile_apiexport.delay(cluster, obj["metadata"]["name"])
+    reconcile_bindings_of_export.delay(cluster, obj["metadata"]["name"])
 
 
 def _export_key(cluster: str, name: str) -> Key:

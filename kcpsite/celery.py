@@ -15,4 +15,5 @@ app.conf.beat_schedule = {
     "kube-compact-event-log": {"task": "kube.tasks.compact_event_log", "schedule": 60.0},
     "kube-resync-deletions": {"task": "kube.tasks.resync_deletions", "schedule": 10.0},
     "workspaces-resync": {"task": "workspaces.tasks.resync_workspaces", "schedule": 10.0},
+    "apis-resync-bindings": {"task": "apis.tasks.resync_apibindings", "schedule": 10.0},
 }

@@ -10,8 +10,9 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
+from kube import errors
 from kube.errors import FieldErrors
-from kube.registry import Column, Strategy
+from kube.registry import REGISTRY, Column, Strategy
 from kube.registry.strategy import ensure_finalizer
 from kube.schema import crd as crd_schema
 from kube.storage.models import StoredObject
@@ -101,6 +102,8 @@ class CRDStrategy(Strategy):
         """Compute NamesAccepted/Established, acceptedNames and storedVersions."""
         if not isinstance(obj.get("spec"), dict) or not isinstance(obj["spec"].get("names"), dict):
             return  # validation reports it
+        if old is None:
+            _refuse_bound_names(ctx.cluster, obj)
         status = copy.deepcopy((old or {}).get("status") or obj.get("status") or {})
         old_conditions = [c for c in status.get("conditions") or [] if isinstance(c, dict)]
         conflicts = name_conflicts(cluster=ctx.cluster, crd=obj)
@@ -130,6 +133,21 @@ class CRDStrategy(Strategy):
         return [Column("Created At", "string", lambda o: o["metadata"].get("creationTimestamp", ""))]
 
     append_age_column = False
+
+
+def _refuse_bound_names(cluster: str, crd: Obj) -> None:
+    """kcp: a workspace cannot define a CRD for a resource one of its APIBindings serves."""
+    spec = crd["spec"]
+    group, plural = spec.get("group", ""), spec["names"].get("plural", "")
+    for info in REGISTRY.resources(cluster):
+        if info.origin == "apibinding" and (info.group, info.resource) == (group, plural):
+            raise errors.Forbidden(
+                f'customresourcedefinitions.apiextensions.k8s.io "{crd["metadata"].get("name", "")}" is forbidden: '
+                f"cannot create because resource {plural}.{group} is bound by an APIBinding",
+                kind="customresourcedefinitions",
+                group=GROUP,
+                name=str(crd["metadata"].get("name", "")),
+            )
 
 
 def is_established(crd: Obj) -> bool:

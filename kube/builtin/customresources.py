@@ -123,7 +123,7 @@ def resource_infos(crd: Obj) -> list[ResourceInfo]:
     return infos
 
 
-class _ClusterCache:
+class ClusterCache:
     def __init__(self, size: int) -> None:
         self.size = size
         self._entries: OrderedDict[str, tuple[tuple[int, int], list[ResourceInfo]]] = OrderedDict()
@@ -149,7 +149,7 @@ class _ClusterCache:
             self._entries.clear()
 
 
-CACHE = _ClusterCache(CACHE_SIZE)
+CACHE = ClusterCache(CACHE_SIZE)
 
 
 def crd_resources(cluster: str) -> list[ResourceInfo]:

@@ -16,10 +16,9 @@ from rest_framework.views import APIView
 
 from kube import errors
 from kube.authz.authentication import BearerTokenAuthentication
-from kube.authz.authorizer import authorize, effective_user, impersonate
 from kube.authz.rbac import Attributes
 from kube.authz.user import UserInfo
-from kube.registry import REGISTRY, ResourceInfo, scale
+from kube.registry import ResourceInfo, scale
 from kube.registry.context import RequestContext
 from kube.registry.store import PATCH_APPLY, PATCH_TYPES, STORE
 
@@ -32,7 +31,8 @@ from .negotiation import (
     wants_aggregated_discovery,
     wants_table,
 )
-from .paths import RequestInfo, parse_resource_path, resolve_cluster
+from .paths import RequestInfo, parse_resource_path
+from .surface import DEFAULT, Surface, split_virtual_path
 
 VERSION_INFO = {
     "major": "1",
@@ -112,16 +112,17 @@ class KubeAPIView(APIView):
         return self.serve(request, path, cluster)
 
     # --- dispatch -----------------------------------------------------------------------------
-    def serve(self, request: Request, path: str, cluster_path: str) -> HttpResponse:
-        cluster = resolve_cluster(cluster_path)
-        user = effective_user(cast(UserInfo, request.user), cluster)
-        user = impersonate(user, cluster, _impersonation_headers(request.META))
+    def serve(self, request: Request, path: str, cluster_path: str, surface: Surface = DEFAULT) -> HttpResponse:
+        self.surface = surface
+        cluster = surface.resolve_cluster(cluster_path)
+        user = surface.user(cast(UserInfo, request.user), cluster, _impersonation_headers(request.META))
         request.user = user  # type: ignore[assignment]  # DRF holds any user object
         query = {k: v[-1] for k, v in parse_qs(request.META.get("QUERY_STRING", ""), keep_blank_values=True).items()}
         path = "/" + path
         info = parse_resource_path(path, request.method or "GET", watch=False)
+        surface.admit(user, cluster, info.verb or "get")
         if not info.is_resource:
-            authorize(
+            surface.authorize(
                 user,
                 cluster,
                 Attributes(
@@ -144,7 +145,7 @@ class KubeAPIView(APIView):
     def serve_discovery(self, request: Request, cluster: str, path: str) -> HttpResponse:
         if request.method not in ("GET", "HEAD"):
             raise errors.MethodNotAllowed("the server does not allow this method on the requested resource")
-        resources = REGISTRY.resources(cluster)
+        resources = self.surface.resources(cluster)
         accept = request.META.get("HTTP_ACCEPT", "")
         parts = [p for p in path.strip("/").split("/") if p]
         if parts == ["api"]:
@@ -174,7 +175,7 @@ class KubeAPIView(APIView):
         parts = [p for p in path.strip("/").split("/") if p]
         if parts[:2] != ["openapi", "v3"]:
             raise errors.NotFound("the server could not find the requested resource")
-        resources = REGISTRY.resources(cluster)
+        resources = self.surface.resources(cluster)
         groups: dict[tuple[str, str], list[ResourceInfo]] = {}
         for r in resources:
             groups.setdefault((r.group, r.version), []).append(r)
@@ -198,7 +199,7 @@ class KubeAPIView(APIView):
 
     # --- resources ----------------------------------------------------------------------------
     def serve_resource(self, request: Request, cluster: str, ri: RequestInfo, query: dict[str, str]) -> HttpResponse:
-        info = REGISTRY.resolve(cluster=cluster, group=ri.group, version=ri.version, resource=ri.resource)
+        info = self.surface.resolve(cluster=cluster, group=ri.group, version=ri.version, resource=ri.resource)
         if info is None:
             raise errors.NotFound("the server could not find the requested resource")
         if ri.subresource and ri.subresource not in info.subresources and ri.subresource not in info.extra_subresources:
@@ -209,8 +210,10 @@ class KubeAPIView(APIView):
             raise errors.NotFound("the server could not find the requested resource")
         if cluster == "*" and ri.verb not in ("list",):
             raise errors.MethodNotAllowed("only list and watch are served across logical clusters")
+        if ri.verb not in info.verbs and ri.subresource not in info.extra_subresources:
+            raise errors.MethodNotAllowed("the server does not allow this method on the requested resource")
         user = cast(UserInfo, request.user)
-        authorize(
+        self.surface.authorize(
             user,
             cluster,
             Attributes(
@@ -224,10 +227,14 @@ class KubeAPIView(APIView):
                 path=ri.path,
                 resource_request=True,
             ),
+            info,
         )
         ctx = RequestContext(cluster=cluster, user=user)
         accept = request.META.get("HTTP_ACCEPT", "")
         verb = ri.verb
+        confine = self.surface.required_label(info)
+        if confine:
+            query = self.confine(info, ctx, ri, query, confine)
         if ri.subresource == "scale":
             return self.serve_scale(request, info, ctx, ri, query)
         if verb in ("get", "list") and ri.subresource not in ("", "status"):
@@ -267,7 +274,12 @@ class KubeAPIView(APIView):
                 return json_response(
                     info.strategy.create_virtual(info, ctx, decode_body(body, content_type)), status=201
                 )
-            obj = STORE.create(info, ctx, ri.namespace, decode_body(body, content_type))
+            new = decode_body(body, content_type)
+            if confine and isinstance(new, dict):
+                labels = new.setdefault("metadata", {}).setdefault("labels", {})
+                if isinstance(labels, dict):
+                    labels.setdefault(confine, "")
+            obj = STORE.create(info, ctx, ri.namespace, new)
             return json_response(obj, status=201, warnings=ctx.warnings)
         if verb == "update":
             data = decode_body(body, content_type)
@@ -307,6 +319,19 @@ class KubeAPIView(APIView):
             )
             return json_response(self.list_body(info, result.items, str(result.revision), "", None))
         raise errors.MethodNotAllowed("the server does not allow this method on the requested resource")
+
+    def confine(
+        self, info: ResourceInfo, ctx: RequestContext, ri: RequestInfo, query: dict[str, str], label: str
+    ) -> dict[str, str]:
+        """Keep a request inside what the surface shows: lists select on `label`; an object without
+        it is not there (404), whatever the verb."""
+        if ri.name and ri.verb != "create":
+            obj = STORE.get(info, ctx, ri.namespace, ri.name)
+            if label not in (obj["metadata"].get("labels") or {}):
+                raise errors.NotFound(f'{info.qualified} "{ri.name}" not found', name=ri.name, kind=info.resource)
+            return query
+        selector = query.get("labelSelector", "")
+        return {**query, "labelSelector": f"{selector},{label}" if selector else label}
 
     def serve_scale(
         self, request: Request, info: ResourceInfo, ctx: RequestContext, ri: RequestInfo, query: dict[str, str]
@@ -409,6 +434,19 @@ class KubeAPIView(APIView):
             raise errors.BadRequest("the body must be a Namespace")
         finalizers = list(((data.get("spec") or {}).get("finalizers")) or [])
         return namespace_finalize(ctx=ctx, name=ri.name, finalizers=finalizers)
+
+
+class VirtualAPIView(KubeAPIView):
+    """`/services/<virtual workspace>/<args…>/clusters/<cluster>/<api path>`: the same API over
+    the virtual workspace's Surface."""
+
+    def get(self, request: Request, path: str = "", cluster: str = "") -> HttpResponse:  # type: ignore[override]
+        surface, cluster_path, rest = split_virtual_path(path)
+        if not rest.startswith(("/api", "/openapi")):
+            raise errors.NotFound("the server could not find the requested resource")
+        return self.serve(request, rest.lstrip("/"), cluster_path, surface)
+
+    post = put = patch = delete = head = get  # type: ignore[assignment]
 
 
 def _gv_document(group: str, version: str, resources: tuple[ResourceInfo, ...]) -> tuple[bytes, str]:

@@ -26,10 +26,9 @@ from channels.generic.http import AsyncHttpConsumer
 from django.conf import settings
 
 from kube import errors
-from kube.authz.authorizer import authorize, effective_user, impersonate
 from kube.authz.rbac import Attributes
 from kube.authz.tokens import bearer_token, user_for_token
-from kube.registry import REGISTRY, ResourceInfo
+from kube.registry import ResourceInfo
 from kube.registry.context import RequestContext
 from kube.registry.store import STORE
 from kube.storage import backend
@@ -38,7 +37,8 @@ from kube.storage.pump import OVERFLOW, LogEvent, Subscription, get_pump
 
 from . import options, table
 from .negotiation import TABLE_CONTENT_TYPE, wants_table
-from .paths import parse_resource_path, resolve_cluster
+from .paths import parse_resource_path
+from .surface import DEFAULT, split_virtual_path
 
 log = logging.getLogger(__name__)
 
@@ -97,7 +97,10 @@ class WatchConsumer(AsyncHttpConsumer):
     async def prepare(self) -> dict[str, Any]:
         path = unquote(self.scope["path"])
         cluster_path = "root"
-        if path.startswith("/clusters/"):
+        surface = DEFAULT
+        if path.startswith("/services/"):
+            surface, cluster_path, path = await database_sync_to_async(split_virtual_path)(path[len("/services/") :])
+        elif path.startswith("/clusters/"):
             _, _, rest = path.partition("/clusters/")
             cluster_path, _, tail = rest.partition("/")
             path = "/" + tail
@@ -106,13 +109,13 @@ class WatchConsumer(AsyncHttpConsumer):
         user = await database_sync_to_async(user_for_token)(token) if token else None
         if user is None:
             raise errors.Unauthorized("Unauthorized")
-        cluster = await database_sync_to_async(resolve_cluster)(cluster_path)
-        user = effective_user(user, cluster)
-        user = await database_sync_to_async(impersonate)(user, cluster, headers)
+        cluster = await database_sync_to_async(surface.resolve_cluster)(cluster_path)
+        user = await database_sync_to_async(surface.user)(user, cluster, headers)
         ri = parse_resource_path(path, "GET", watch=True)
+        await database_sync_to_async(surface.admit)(user, cluster, "watch")
         if not ri.is_resource or ri.subresource:
             raise errors.NotFound("the server could not find the requested resource")
-        info = await database_sync_to_async(REGISTRY.resolve)(
+        info = await database_sync_to_async(surface.resolve)(
             cluster=cluster, group=ri.group, version=ri.version, resource=ri.resource
         )
         if info is None or (ri.namespace and not info.namespaced):
@@ -134,7 +137,11 @@ class WatchConsumer(AsyncHttpConsumer):
             path=path,
             resource_request=True,
         )
-        await database_sync_to_async(authorize)(user, cluster, attrs)
+        await database_sync_to_async(surface.authorize)(user, cluster, attrs, info)
+        confine = surface.required_label(info)
+        if confine:
+            selector = query.get("labelSelector", "")
+            query["labelSelector"] = f"{selector},{confine}" if selector else confine
         lo = options.list_options(query, info, watch=True, name=ri.name)
         scope = ListScope(cluster, info.storage_group, info.storage_resource, ri.namespace if info.namespaced else "")
         return {

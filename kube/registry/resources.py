@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    from kube.authz.rbac import Attributes
     from kube.schema import Schema
 
     from .strategy import Strategy
@@ -46,6 +47,9 @@ class ResourceInfo:
     schema_loader: Callable[[], Schema | None] | None = field(default=None, repr=False)
     extra_subresources: dict[str, tuple[str, str, str, tuple[str, ...]]] = field(default_factory=dict)
     """Subresources with their own kind: name → (group, version, kind, verbs), e.g. TokenRequest."""
+    authorizer: Callable[[Attributes], None] | None = field(default=None, repr=False)
+    """A check every request on this resource must also pass (raises Forbidden), besides the
+    cluster's RBAC: kcp's maximal permission policy of the export a bound resource comes from."""
 
     def __post_init__(self) -> None:
         if not self.singular:
@@ -83,8 +87,13 @@ class Registry:
     def register(self, info: ResourceInfo) -> None:
         self._builtin[(info.group, info.version, info.resource)] = info
 
-    def add_provider(self, provider: Provider) -> None:
-        self._providers.append(provider)
+    def add_provider(self, provider: Provider, *, first: bool = False) -> None:
+        """`first`: this provider's resources win over those of providers added before it (kcp:
+        APIBinding-bound resources take precedence over a workspace's own CRDs)."""
+        if first:
+            self._providers.insert(0, provider)
+        else:
+            self._providers.append(provider)
 
     def builtins(self) -> list[ResourceInfo]:
         return list(self._builtin.values())

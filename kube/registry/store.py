@@ -57,6 +57,21 @@ def on_change(group: str, resource: str, fn: Callable[[str, Obj, str], None]) ->
     _after_commit_hooks.setdefault((group, resource), []).append(fn)
 
 
+#: Mutating admission across kinds, run inside the write transaction after the kind's own `admit`:
+#: fn(info, ctx, new, old) (old is None on create). kcp's claim labelling is one.
+_admission_hooks: list[Callable[[ResourceInfo, RequestContext, Obj, Obj | None], None]] = []
+
+
+def on_admission(fn: Callable[[ResourceInfo, RequestContext, Obj, Obj | None], None]) -> None:
+    _admission_hooks.append(fn)
+
+
+def _admit(info: ResourceInfo, ctx: RequestContext, new: Obj, old: Obj | None) -> None:
+    info.strategy.admit(new, old, ctx=ctx)
+    for fn in _admission_hooks:
+        fn(info, ctx, new, old)
+
+
 def _schedule_hooks(info: ResourceInfo, cluster: str, obj: Obj, event_type: str) -> None:
     for fn in _after_commit_hooks.get((info.group, info.resource), []):
         snapshot = copy.deepcopy(obj)
@@ -157,7 +172,7 @@ class Store:
                     key = _key(info, ctx, namespace, md["name"])
                     if backend.exists(key):
                         raise errors.already_exists(info.resource, md["name"], info.group)
-                    info.strategy.admit(obj, None, ctx=ctx)
+                    _admit(info, ctx, obj, None)
                     if ctx.dry_run:
                         md.setdefault("uid", "00000000-0000-0000-0000-000000000000")
                         return self._out(info, obj)
@@ -332,7 +347,7 @@ class Store:
                 md["managedFields"] = managed
             else:
                 md.pop("managedFields", None)
-        info.strategy.admit(new, old, ctx=ctx)
+        _admit(info, ctx, new, old)
         errs = meta_validation.validate_object_meta(
             md,
             namespaced=info.namespaced,

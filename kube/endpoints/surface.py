@@ -1,0 +1,90 @@
+"""What one request sees: which logical cluster, which resources, who decides.
+
+A logical cluster's own API (`/clusters/<path>/...`) is the default `Surface`: the registry's
+catalogue for that cluster and its RBAC. A *virtual workspace* (kcp's `/services/<name>/...`, e.g.
+the provider view of an APIExport) is another Surface over the same generic views, store and
+watch machinery: it chooses its own catalogue (resources stored under other keys), its own
+authorization (a permission in another workspace), and may confine lists and watches with a
+label every visible object carries. Views and the watch consumer only ever ask the Surface, so a
+virtual workspace is a Surface subclass and a registration, never new views.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from kube import errors
+from kube.authz.authorizer import authorize, effective_user, impersonate
+from kube.authz.rbac import Attributes
+from kube.authz.user import UserInfo
+from kube.registry import REGISTRY, ResourceInfo
+
+from .paths import resolve_cluster
+
+
+class Surface:
+    """A logical cluster's own API."""
+
+    def resolve_cluster(self, path_or_name: str) -> str:
+        return resolve_cluster(path_or_name)
+
+    def user(self, user: UserInfo, cluster: str, headers: Mapping[str, str]) -> UserInfo:
+        """The identity the request acts as: credentials of another workspace count as anonymous,
+        impersonation only as RBAC grants it."""
+        return impersonate(effective_user(user, cluster), cluster, dict(headers))
+
+    def admit(self, user: UserInfo, cluster: str, verb: str) -> None:
+        """A check before anything is resolved, so a refused caller learns nothing from 404s."""
+
+    def resources(self, cluster: str) -> list[ResourceInfo]:
+        return REGISTRY.resources(cluster)
+
+    def resolve(self, *, cluster: str, group: str, version: str, resource: str) -> ResourceInfo | None:
+        return REGISTRY.resolve(cluster=cluster, group=group, version=version, resource=resource)
+
+    def authorize(self, user: UserInfo, cluster: str, attrs: Attributes, info: ResourceInfo | None = None) -> None:
+        authorize(user, cluster, attrs)
+        if info is not None and info.authorizer is not None and not user.is_admin:
+            info.authorizer(attrs)
+
+    def required_label(self, info: ResourceInfo) -> str:
+        """A label key every object of `info` visible here must carry ("" = no confinement).
+        Lists and watches select on it; single-object reads answer 404 without it; creates get it."""
+        return ""
+
+
+DEFAULT = Surface()
+
+
+@dataclass(frozen=True)
+class VirtualWorkspace:
+    """`/services/<name>/<arg 1>/…/<arg N>/clusters/<cluster>/<api path>`: `arity` arguments
+    before `clusters`, turned into a Surface by `surface(args)` (which must not leak whether
+    what the arguments name exists: its `authorize` decides)."""
+
+    name: str
+    arity: int
+    surface: Callable[[list[str]], Surface]
+
+
+_virtual: dict[str, VirtualWorkspace] = {}
+
+
+def register_virtual_workspace(vw: VirtualWorkspace) -> None:
+    _virtual[vw.name] = vw
+
+
+def split_virtual_path(path: str) -> tuple[Surface, str, str]:
+    """`<name>/<args…>/clusters/<cluster>/<rest>` (after `/services/`) → (surface, cluster path,
+    `/rest`). Unknown services and malformed paths are 404."""
+    parts = path.strip("/").split("/")
+    vw = _virtual.get(parts[0]) if parts else None
+    if vw is None or len(parts) < vw.arity + 3 or parts[vw.arity + 1] != "clusters":
+        raise errors.NotFound("the server could not find the requested resource")
+    args = parts[1 : vw.arity + 1]
+    if any(not a for a in args):
+        raise errors.NotFound("the server could not find the requested resource")
+    cluster = parts[vw.arity + 2]
+    rest = "/" + "/".join(parts[vw.arity + 3 :])
+    return vw.surface(args), cluster, rest
