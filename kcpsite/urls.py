@@ -6,6 +6,7 @@ from django.urls import include, path, re_path
 from kube.endpoints import views
 
 api = views.KubeAPIView.as_view()
+virtual_api = views.VirtualAPIView.as_view()
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -13,6 +14,7 @@ urlpatterns = [
     re_path(r"^(?:clusters/(?P<cluster>[^/]+)/)?version/?$", views.version),
     re_path(r"^clusters/(?P<cluster>[^/]+)/(?P<path>(?:api|apis|openapi)(?:/.*)?)$", api),
     re_path(r"^(?P<path>(?:api|apis|openapi)(?:/.*)?)$", api),
+    re_path(r"^services/(?P<path>.+)$", virtual_api),
     path("", include("kcpsite.portal.urls")),  # the tenant portal: /, /login, /workspaces/... (never API paths)
     re_path(r"^.*$", views.not_found_view),
 ]
