@@ -6,6 +6,7 @@
 #   make test    the whole suite, e2e included (real kubectl/helm/Python client); PYTEST_ARGS=... to narrow.
 #   make lint    ruff, mypy, import-linter.
 #   make clients fetch kubectl + helm into .cache/kube-clients and build the Python client's venv.
+#   make bench   benchmarks against DESIGN.md's targets (QUICK=1: under 3 minutes); see bench/README.md.
 #   make clean   remove caches and install stamps (never the data of `make run`: that is `make clean-data`).
 #
 # Variables given in the environment or on the command line (make run KCP_PORT=7443) reach the
@@ -23,10 +24,10 @@ REQUIREMENTS := requirements.txt requirements-dev.txt
 # and its own data dir, so linting never starts a database or writes into .kcp.
 LINT_ENV := DATABASE_URL=postgres://lint@127.0.0.1:1/lint KCP_SECRET_KEY=lint KCP_DATA_DIR=$(CURDIR)/.cache/lint-data
 
-.PHONY: help venv run test lint clients clean clean-data
+.PHONY: help venv run test lint clients bench clean clean-data
 
 help:
-	@sed -n '3,9p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,10p' Makefile | sed 's/^# \{0,1\}//'
 
 venv: $(STAMP)
 
@@ -68,6 +69,16 @@ lint: venv
 clients: venv
 	$(PY) -c 'from tests.e2e.clients import kubectl_and_helm, python_client_venv; \
 	k, h = kubectl_and_helm(); print("kubectl:", k); print("helm:   ", h); print("python client:", python_client_venv())'
+
+# Benchmark-only dependencies (aiohttp, matplotlib) come from bench/requirements-bench.txt, never from `make venv`.
+BENCH_STAMP := $(VENV)/.stamp-bench
+$(BENCH_STAMP): bench/requirements-bench.txt $(STAMP)
+	$(PY) -m pip install -q --disable-pip-version-check -r bench/requirements-bench.txt
+	@touch $@
+
+# Its own stack in .cache/bench-data (or a fresh database on DATABASE_URL's server) on a free port.
+bench: venv $(BENCH_STAMP)
+	$(PY) -m bench $(if $(filter 1 true yes,$(QUICK)),--quick) $(BENCH_ARGS)
 
 # Stops the test data dir's embedded PostgreSQL first: deleting files under a running server is never right.
 clean:
