@@ -73,6 +73,27 @@ class APIResourceSchemaStrategy(Strategy):
             errs.invalid("spec", "", "APIResourceSchema is immutable")
         return errs
 
+    def prepare_for_delete(self, obj: Obj) -> None:
+        """kcp: a schema an APIExport of the same workspace lists cannot be deleted (its consumers
+        would lose the API)."""
+        from kube import errors
+
+        from .models import APIExportRow
+
+        md = obj["metadata"]
+        cluster = (md.get("annotations") or {}).get("kcp.io/cluster", "")
+        for export, resources in APIExportRow.objects.filter(cluster=cluster).values_list(
+            "name", "body__spec__resources"
+        ):
+            if any(isinstance(r, dict) and r.get("schema") == md.get("name") for r in resources or []):
+                raise errors.Forbidden(
+                    f'apiresourceschemas.apis.kcp.io "{md.get("name")}" is forbidden: '
+                    f'the schema is referenced by APIExport "{export}"',
+                    kind="apiresourceschemas",
+                    group=GROUP,
+                    name=str(md.get("name", "")),
+                )
+
     def columns(self) -> list[Column]:
         return []
 

@@ -524,3 +524,22 @@ def test_one_export_bound_by_a_thousand_workspaces(api: Api, n: int) -> None:
     assert {i["metadata"]["annotations"]["kcp.io/cluster"] for i in items} == set(clusters.values())
     page = view.get("*", f"/apis/{GROUP}/v1alpha1/cowboys?limit=100").json()
     assert len(page["items"]) == 100 and page["metadata"]["remainingItemCount"] == n - 100
+
+
+def test_a_schema_in_use_cannot_be_deleted(api: Api) -> None:
+    p = provider(api)
+    r = p.delete(f"{SCHEMAS}/v1.cowboys.{GROUP}")
+    assert r.status_code == 403 and "referenced by APIExport" in r.json()["message"]
+    assert p.delete(f"{EXPORTS}/{GROUP}").status_code == 200
+    assert p.delete(f"{SCHEMAS}/v1.cowboys.{GROUP}").status_code == 200
+
+
+def test_deleting_the_export_is_reported_on_bindings(api: Api) -> None:
+    p = provider(api)
+    c = consumer(api, "orphan")
+    c.post(COWBOYS, cowboy("kept"))
+    assert p.delete(f"{EXPORTS}/{GROUP}").status_code == 200
+    binding = reconcile(api, "root:orphan")
+    cond = {x["type"]: x for x in binding["status"]["conditions"]}["APIExportValid"]
+    assert cond["status"] == "False" and cond["reason"] == "APIExportNotFound"
+    assert c.get(f"{COWBOYS}/kept").status_code == 200  # objects and API stay; the condition says why
