@@ -17,6 +17,7 @@ import platform
 import resource
 import secrets
 import shutil
+import signal
 import socket
 import sys
 import threading
@@ -69,8 +70,8 @@ class Sizes:
 
     @classmethod
     def quick(cls) -> Sizes:
-        return cls(phase_seconds=1.0, create_workspaces=40, tree_fanout=4, samples=150, big_workspaces=300,
-                   big_tree=100, list_objects=1000, page_size=250, watchers=(1, 100, 300), watch_events=15,
+        return cls(phase_seconds=1.0, create_workspaces=20, tree_fanout=4, samples=100, big_workspaces=250,
+                   big_tree=100, list_objects=1000, page_size=250, watchers=(1, 100, 300), watch_events=10,
                    provider_consumers=(10, 40), provider_with_objects=5)
 
 
@@ -419,48 +420,48 @@ async def create_workspaces(ctx: Context, parent_path: str, count: int, fanout: 
             "seconds": finished - began, "latencies": latencies, "timed_out": not done.is_set()}
 
 
-async def bench_workspace_creation(ctx: Context) -> None:
+async def bench_workspace_creation(ctx: Context, shape: str) -> None:
     n = ctx.sizes.create_workspaces
-    for shape, fanout in (("flat", 0), ("tree", ctx.sizes.tree_fanout)):
-        progress(f"workspace creation: {n} workspaces, {shape}" + (f" (fanout {fanout})" if fanout else ""))
-        await ensure_workspace(ctx.api, "root", f"bench-{shape}")
-        if shape == "flat":
-            await asyncio.sleep(1)
-            db0, rss0, wrss0 = await asyncio.to_thread(ctx.db.total_bytes), rss_bytes(ctx.daphne_pid), rss_bytes(
-                ctx.worker_pid)
-            ev0 = await asyncio.to_thread(ctx.db.table_bytes, "kube_event")
-        result = await create_workspaces(ctx, f"root:bench-{shape}", n, fanout)
-        s = summarize(result["latencies"])
-        rate = throughput(result["ready"], result["seconds"])
-        note = ""
-        if result["timed_out"] or result["failed"]:
-            note = f"{result['ready']}/{n} Ready, {result['failed']} failed {result['failures'][:1]}"
-        ctx.report.add(Row("workspaces", f"create→Ready throughput, {n} {shape}", rate, "/s",
-                           target=T_WS_RATE, note=note,
-                           data={k: v for k, v in result.items() if k != "latencies"}))
-        ctx.report.add(Row("workspaces", f"create→Ready p99, {n} {shape}", s and s.p99 * 1000, "ms",
-                           measured=lat(s), target=T_WS_P99, data={"summary": s and s.as_ms()}))
-        if shape == "flat":
-            await asyncio.sleep(1)
-            db1, rss1, wrss1 = await asyncio.to_thread(ctx.db.total_bytes), rss_bytes(ctx.daphne_pid), rss_bytes(
-                ctx.worker_pid)
-            ev1 = await asyncio.to_thread(ctx.db.table_bytes, "kube_event")
-            ready = max(result["ready"], 1)
-            per_ws = (db1 - db0) / ready
-            per_ws_no_log = ((db1 - db0) - (ev1 - ev0)) / ready
-            ctx.report.add(Row("workspaces", "PostgreSQL bytes per empty workspace", per_ws, "B",
-                               measured=f"{fmt(per_ws / 1024)} KiB "
-                                        f"(without event log: {fmt(per_ws_no_log / 1024)} KiB)",
-                               target=T_WS_BYTES,
-                               data={"db_before": db0, "db_after": db1, "event_log_delta": ev1 - ev0,
-                                     "workspaces": ready}))
-            if rss0 is not None and rss1 is not None:
-                per = (rss1 - rss0) / ready
-                wper = ((wrss1 or 0) - (wrss0 or 0)) / ready
-                ctx.report.add(Row("workspaces", "server RSS per empty workspace", per, "B",
-                                   measured=f"{fmt(per / 1024)} KiB daphne, {fmt(wper / 1024)} KiB celery worker",
-                                   note="target: ~0", data={"daphne_before": rss0, "daphne_after": rss1,
-                                                            "worker_before": wrss0, "worker_after": wrss1}))
+    fanout = ctx.sizes.tree_fanout if shape == "tree" else 0
+    progress(f"workspace creation: {n} workspaces, {shape}" + (f" (fanout {fanout})" if fanout else ""))
+    await ensure_workspace(ctx.api, "root", f"bench-{shape}")
+    if shape == "flat":
+        await asyncio.sleep(1)
+        db0, rss0, wrss0 = await asyncio.to_thread(ctx.db.total_bytes), rss_bytes(ctx.daphne_pid), rss_bytes(
+            ctx.worker_pid)
+        ev0 = await asyncio.to_thread(ctx.db.table_bytes, "kube_event")
+    result = await create_workspaces(ctx, f"root:bench-{shape}", n, fanout)
+    s = summarize(result["latencies"])
+    rate = throughput(result["ready"], result["seconds"])
+    note = ""
+    if result["timed_out"] or result["failed"]:
+        note = f"{result['ready']}/{n} Ready, {result['failed']} failed {result['failures'][:1]}"
+    ctx.report.add(Row("workspaces", f"create→Ready throughput, {n} {shape}", rate, "/s",
+                       target=T_WS_RATE, note=note,
+                       data={k: v for k, v in result.items() if k != "latencies"}))
+    ctx.report.add(Row("workspaces", f"create→Ready p99, {n} {shape}", s and s.p99 * 1000, "ms",
+                       measured=lat(s), target=T_WS_P99, data={"summary": s and s.as_ms()}))
+    if shape == "flat":
+        await asyncio.sleep(1)
+        db1, rss1, wrss1 = await asyncio.to_thread(ctx.db.total_bytes), rss_bytes(ctx.daphne_pid), rss_bytes(
+            ctx.worker_pid)
+        ev1 = await asyncio.to_thread(ctx.db.table_bytes, "kube_event")
+        ready = max(result["ready"], 1)
+        per_ws = (db1 - db0) / ready
+        per_ws_no_log = ((db1 - db0) - (ev1 - ev0)) / ready
+        ctx.report.add(Row("workspaces", "PostgreSQL bytes per empty workspace", per_ws, "B",
+                           measured=f"{fmt(per_ws / 1024)} KiB "
+                                    f"(without event log: {fmt(per_ws_no_log / 1024)} KiB)",
+                           target=T_WS_BYTES,
+                           data={"db_before": db0, "db_after": db1, "event_log_delta": ev1 - ev0,
+                                 "workspaces": ready}))
+        if rss0 is not None and rss1 is not None:
+            per = (rss1 - rss0) / ready
+            wper = ((wrss1 or 0) - (wrss0 or 0)) / ready
+            ctx.report.add(Row("workspaces", "server RSS per empty workspace", per, "B",
+                               measured=f"{fmt(per / 1024)} KiB daphne, {fmt(wper / 1024)} KiB celery worker",
+                               note="target: ~0", data={"daphne_before": rss0, "daphne_after": rss1,
+                                                        "worker_before": wrss0, "worker_after": wrss1}))
 
 
 # ---- 4. GET / LIST at a workspace count --------------------------------------------------------
@@ -905,28 +906,41 @@ def database_for_run(server_url: str | None, keep: bool) -> Iterator[str | None]
                 conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-async def run_sections(ctx: Context, sections: set[str]) -> None:
+async def run_sections(ctx: Context, sections: set[str], health: Callable[[], str]) -> None:
+    """The sections in order; one that fails is reported as unavailable and the run goes on.
+    `health()` names a dead stack process ("" while all run): checked after every section."""
     api = ctx.api
-    await ensure_workspace(api, "root", "bench")
-    await prepare_probe(ctx)
-    steps: list[tuple[str, Callable[[], Awaitable[None]]]] = []
+    try:
+        await ensure_workspace(api, "root", "bench")
+        await prepare_probe(ctx)
+    except Exception as e:  # noqa: BLE001 - reported as the run's only row
+        progress(f"setup failed: {e}")
+        ctx.report.add(Row("setup", "workspace root:bench", None, note=f"unavailable: {e}"[:300]))
+        return
     small: dict[str, Any] = {}
+    quick = ctx.sizes != Sizes()
 
     async def getlist_small() -> None:
-        small.update(await bench_get_list(ctx, "after workspace creation"))
+        small.update(await bench_get_list(ctx, "after flat workspace creation"))
+
+    async def getlist_mid() -> None:
+        if not quick:
+            await bench_get_list(ctx, "after tree workspace creation")
 
     async def big_then_delete() -> None:
         await seed_big(ctx)
         big = await bench_get_list(ctx, "after bulk setup")
         if small:
-            get_list_ratio_rows(ctx, small, big, ctx.sizes != Sizes())
+            get_list_ratio_rows(ctx, small, big, quick)
         await delete_tree(ctx, "root", "bench-deltree", "seeded tree", T_DELETE_10K)
 
-    steps = [
+    steps: list[tuple[str, Callable[[], Awaitable[None]]]] = [
         ("references", lambda: bench_references(ctx)),
         ("writes", lambda: bench_writes(ctx)),
-        ("workspaces", lambda: bench_workspace_creation(ctx)),
+        ("workspaces", lambda: bench_workspace_creation(ctx, "flat")),
         ("getlist", getlist_small),
+        ("workspaces", lambda: bench_workspace_creation(ctx, "tree")),
+        ("getlist", getlist_mid),
         ("watch", lambda: bench_watch(ctx)),
         ("list", lambda: bench_paged_list(ctx)),
         ("delete", lambda: delete_tree(ctx, "root", "bench-tree", "tree created over HTTP", None)),
@@ -942,13 +956,18 @@ async def run_sections(ctx: Context, sections: set[str]) -> None:
         except Exception as e:  # noqa: BLE001 - one broken section must not hide the others
             progress(f"section {name} failed: {type(e).__name__}: {e}")
             ctx.report.add(Row(name, f"section {name}", None, note=f"unavailable: {type(e).__name__}: {e}"[:200]))
-        ctx.timings[f"{name}_seconds"] = round(time.monotonic() - began, 2)
+        ctx.timings[f"{name}_seconds"] = round(ctx.timings.get(f"{name}_seconds", 0) + time.monotonic() - began, 2)
+        if dead := health():
+            progress(f"stack process died during section {name}: {dead}")
+            ctx.report.add(Row("stack", f"process died during {name}", None, note=f"unavailable: {dead}"))
+            return
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--quick", action="store_true", default=os.environ.get("QUICK", "").lower() in ("1", "true", "yes"),
+    quick_env = os.environ.get("QUICK", "").lower() in ("1", "true", "yes")
+    parser.add_argument("--quick", action="store_true", default=quick_env,
                         help="small sizes, under three minutes (also QUICK=1 in the environment)")
     parser.add_argument("--data-dir", default=os.environ.get("KCP_BENCH_DATA_DIR") or str(PROJECT_DIR / ".cache" /
                                                                                            "bench-data"))
@@ -974,6 +993,11 @@ def main(argv: list[str] | None = None) -> int:
     from kcpsite.launcher import Stack
 
     raise_fd_limit()
+
+    def terminate(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    signal.signal(signal.SIGTERM, terminate)  # stop the stack on SIGTERM as on Ctrl-C
     data_dir = Path(args.data_dir).resolve()
     server_url = os.environ.get("DATABASE_URL") or None
     if not args.keep_data and data_dir.exists():
@@ -997,10 +1021,14 @@ def main(argv: list[str] | None = None) -> int:
             db = Database(stack.database_url)
             pids = stack.pids
 
+            def health() -> str:
+                dead = stack.poll()
+                return f"{dead[0]} exited with code {dead[1]} (see {stack.logs_dir})" if dead else ""
+
             async def go() -> Context:
                 async with Api(stack.base_url, stack.admin_token, str(stack.ca_path)) as api:
                     c = Context(api, db, sizes, report, stack.child_env(), pids.get("daphne"), pids.get("worker"))
-                    await run_sections(c, sections)
+                    await run_sections(c, sections, health)
                     return c
 
             meta_db = {"postgres": db.server_version(), "embedded": server_url is None,
