@@ -4,12 +4,14 @@ controllers only (kcp's "system CRD authorizer"): no /status subresource is serv
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
 from typing import TYPE_CHECKING, Any
 
 from kube.errors import FieldErrors
 from kube.registry import REGISTRY, Column, ResourceInfo, Strategy
+from kube.registry.resources import Conversion
 from kube.registry.strategy import ensure_finalizer, field
 from kube.schema import Schema
 from kube.schema import crd as crd_schema
@@ -379,17 +381,46 @@ API_BINDINGS = ResourceInfo(
 )
 
 
+def _v1alpha1(info: ResourceInfo, conversion: Conversion, spec_properties: Obj) -> ResourceInfo:
+    """The same kind served at v1alpha1 (stored at v1alpha2, converted on the way in and out)."""
+    return dataclasses.replace(
+        info,
+        version="v1alpha1",
+        conversion=conversion,
+        schema_loader=_loader({"type": "object", "properties": spec_properties}, _OPEN),
+    )
+
+
 def register() -> None:
     from kube.registry.store import on_admission, on_change
     from kube.storage import backend
 
     from .bindings import apibinding_changed, bound_resources
     from .claims import claims_admit
+    from .conversion import BINDING_V1ALPHA1, EXPORT_V1ALPHA1
     from .models import APIBindingRow, APIExportEndpointSliceRow, APIExportRow, APIResourceSchemaRow
     from .services import apiexport_changed
     from .virtual import register_apiexport_virtual_workspace
 
-    for info in (API_RESOURCE_SCHEMAS, API_EXPORTS, API_EXPORT_ENDPOINT_SLICES, API_BINDINGS):
+    export_v1 = _v1alpha1(
+        API_EXPORTS,
+        EXPORT_V1ALPHA1,
+        {
+            "latestResourceSchemas": {"type": "array", "items": {"type": "string"}},
+            "identity": _OPEN,
+            "maximalPermissionPolicy": _OPEN,
+            "permissionClaims": {"type": "array", "items": _OPEN},
+        },
+    )
+    binding_v1 = _v1alpha1(
+        API_BINDINGS,
+        BINDING_V1ALPHA1,
+        {
+            "reference": {"type": "object", "properties": {"export": _REF}},
+            "permissionClaims": {"type": "array", "items": _OPEN},
+        },
+    )
+    for info in (API_RESOURCE_SCHEMAS, API_EXPORTS, API_EXPORT_ENDPOINT_SLICES, API_BINDINGS, export_v1, binding_v1):
         REGISTRY.register(info)
     REGISTRY.add_provider(bound_resources, first=True)
     on_admission(claims_admit)

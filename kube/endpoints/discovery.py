@@ -3,6 +3,7 @@ the registry's view of one logical cluster."""
 
 from __future__ import annotations
 
+import re
 from collections import OrderedDict
 from typing import Any
 
@@ -16,12 +17,28 @@ SUBRESOURCE_VERBS = {
 }
 
 
+_KUBE_VERSION = re.compile(r"^v(\d+)(?:(alpha|beta)(\d+))?$")
+
+
+def version_priority(version: str) -> tuple[int, int, int, str]:
+    """Kubernetes' version order (first = preferred): GA before beta before alpha, higher numbers
+    first (v2 > v1 > v1beta2 > v1beta1 > v1alpha2), anything else last, alphabetically."""
+    m = _KUBE_VERSION.match(version)
+    if m is None:
+        return (3, 0, 0, version)
+    major, stage, minor = int(m.group(1)), m.group(2), int(m.group(3) or 0)
+    rank = {None: 0, "beta": 1, "alpha": 2}[stage]
+    return (rank, -major, -minor, "")
+
+
 def _versions_by_group(resources: list[ResourceInfo]) -> OrderedDict[str, list[str]]:
     groups: OrderedDict[str, list[str]] = OrderedDict()
     for info in sorted(resources, key=lambda r: (r.group != "", r.group)):
         versions = groups.setdefault(info.group, [])
         if info.version not in versions:
             versions.append(info.version)
+    for versions in groups.values():
+        versions.sort(key=version_priority)
     return groups
 
 

@@ -278,7 +278,7 @@ class WatchConsumer(AsyncHttpConsumer):
     async def emit(self, plan: dict[str, Any], type_: str, obj: dict[str, Any]) -> None:
         info: ResourceInfo = plan["info"]
         if obj.get("apiVersion") != info.group_version:
-            obj = {**obj, "apiVersion": info.group_version}
+            obj = STORE.output(info, obj)
         if plan["table"]:
             obj = table.table(
                 info,

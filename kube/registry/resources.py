@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from kube.authz.rbac import Attributes
@@ -19,6 +19,15 @@ if TYPE_CHECKING:
     from .strategy import Strategy
 
 ALL_VERBS = ("create", "delete", "deletecollection", "get", "list", "patch", "update", "watch")
+
+
+@dataclass(frozen=True)
+class Conversion:
+    """How one served version maps to the stored one (both functions return new objects with the
+    target apiVersion). Strategies, validation and storage only ever see the stored shape."""
+
+    to_storage: Callable[[dict[str, Any]], dict[str, Any]]
+    from_storage: Callable[[dict[str, Any]], dict[str, Any]]
 
 
 @dataclass(frozen=True, eq=False)
@@ -47,6 +56,8 @@ class ResourceInfo:
     schema_loader: Callable[[], Schema | None] | None = field(default=None, repr=False)
     extra_subresources: dict[str, tuple[str, str, str, tuple[str, ...]]] = field(default_factory=dict)
     """Subresources with their own kind: name → (group, version, kind, verbs), e.g. TokenRequest."""
+    conversion: Conversion | None = field(default=None, repr=False)
+    """For a version served besides the storage version (same storage keys, other shape)."""
     authorizer: Callable[[Attributes], None] | None = field(default=None, repr=False)
     """A check every request on this resource must also pass (raises Forbidden), besides the
     cluster's RBAC: kcp's maximal permission policy of the export a bound resource comes from."""

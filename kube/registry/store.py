@@ -118,8 +118,15 @@ class Store:
         result.items = [self._out(info, o) for o in result.items]
         return result
 
+    def output(self, info: ResourceInfo, obj: Obj) -> Obj:
+        """A stored body as `info`'s version shows it (watch streams use this too)."""
+        return self._out(info, obj)
+
     def _out(self, info: ResourceInfo, obj: Obj) -> Obj:
-        """Stored bodies are kept at the served version; a later version of a kind rewrites apiVersion."""
+        """Stored bodies are kept at the served version; a later version of a kind rewrites apiVersion;
+        a version with another shape converts."""
+        if info.conversion is not None:
+            return info.conversion.from_storage(obj)
         if obj.get("apiVersion") != info.group_version:
             obj = dict(obj)
             obj["apiVersion"] = info.group_version
@@ -260,7 +267,8 @@ class Store:
             )
         if name is not None:
             md["name"] = name
-        return self._field_validation(info, ctx, obj)
+        obj = self._field_validation(info, ctx, obj)
+        return info.conversion.to_storage(obj) if info.conversion is not None else obj
 
     def _field_validation(self, info: ResourceInfo, ctx: RequestContext, obj: Obj) -> Obj:
         return info.strategy.decode_fields(obj, info=info, ctx=ctx)
@@ -410,7 +418,7 @@ class Store:
             raise errors.BadRequest("force is only allowed for apply patches")
         with transaction.atomic():
             old = self._locked(info, ctx, namespace, name)
-            current = copy.deepcopy(old)
+            current = self._out(info, copy.deepcopy(old))  # patches apply to the version addressed
             if patch_type == PATCH_JSON:
                 patched = apply_json_patch(current, patch)
             elif patch_type == PATCH_MERGE:

@@ -543,3 +543,134 @@ def test_deleting_the_export_is_reported_on_bindings(api: Api) -> None:
     cond = {x["type"]: x for x in binding["status"]["conditions"]}["APIExportValid"]
     assert cond["status"] == "False" and cond["reason"] == "APIExportNotFound"
     assert c.get(f"{COWBOYS}/kept").status_code == 200  # objects and API stay; the condition says why
+
+
+# --- v1alpha1 ---------------------------------------------------------------------------------------
+
+EXPORTS_V1 = "/apis/apis.kcp.io/v1alpha1/apiexports"
+BINDINGS_V1 = "/apis/apis.kcp.io/v1alpha1/apibindings"
+
+
+def test_v1alpha1_is_served_and_converted(api: Api) -> None:
+    from apis.services import apiexport_reconcile
+
+    make(api, "old")
+    p = at(api, "root:old")
+    p.post(SCHEMAS, schema())
+    r = p.post(
+        EXPORTS_V1,
+        {
+            "apiVersion": "apis.kcp.io/v1alpha1",
+            "kind": "APIExport",
+            "metadata": {"name": GROUP},
+            "spec": {
+                "latestResourceSchemas": [f"v1.cowboys.{GROUP}"],
+                "permissionClaims": [{"group": "", "resource": "configmaps", "all": True}],
+            },
+        },
+    )
+    assert r.status_code == 201, r.content
+    assert r.json()["apiVersion"] == "apis.kcp.io/v1alpha1"
+    assert r.json()["spec"]["latestResourceSchemas"] == [f"v1.cowboys.{GROUP}"]
+    v2 = p.get(f"{EXPORTS}/{GROUP}").json()
+    assert v2["spec"]["resources"] == [
+        {"group": GROUP, "name": "cowboys", "schema": f"v1.cowboys.{GROUP}", "storage": {"crd": {}}}
+    ]
+    assert v2["spec"]["permissionClaims"] == [{"group": "", "resource": "configmaps", "verbs": ["*"]}]
+    apiexport_reconcile(cluster=cluster_of(api, "root:old"), name=GROUP)
+    # a v1alpha1 round trip keeps what v1alpha1 cannot say (verbs set at v1alpha2)
+    v2 = p.get(f"{EXPORTS}/{GROUP}").json()
+    v2["spec"]["permissionClaims"][0]["verbs"] = ["get", "list"]
+    assert p.put(f"{EXPORTS}/{GROUP}", v2).status_code == 200
+    v1 = p.get(f"{EXPORTS_V1}/{GROUP}").json()
+    assert v1["spec"]["permissionClaims"] == [{"group": "", "resource": "configmaps", "all": True}]
+    assert p.put(f"{EXPORTS_V1}/{GROUP}", v1).status_code == 200
+    assert p.get(f"{EXPORTS}/{GROUP}").json()["spec"]["permissionClaims"][0]["verbs"] == ["get", "list"]
+    patched = p.patch(f"{EXPORTS_V1}/{GROUP}", {"metadata": {"labels": {"tier": "old"}}})
+    assert patched.status_code == 200 and patched.json()["spec"]["latestResourceSchemas"] == [f"v1.cowboys.{GROUP}"]
+    # bindings at v1alpha1 with `all` claims
+    make(api, "oldc")
+    c = at(api, "root:oldc")
+    r = c.post(
+        BINDINGS_V1,
+        {
+            "apiVersion": "apis.kcp.io/v1alpha1",
+            "kind": "APIBinding",
+            "metadata": {"name": "wildwest"},
+            "spec": {
+                "reference": {"export": {"path": "root:old", "name": GROUP}},
+                "permissionClaims": [{"group": "", "resource": "configmaps", "all": True, "state": "Accepted"}],
+            },
+        },
+    )
+    assert r.status_code == 201, r.content
+    stored = c.get(f"{BINDINGS}/wildwest").json()
+    assert stored["spec"]["permissionClaims"] == [
+        {"group": "", "resource": "configmaps", "state": "Accepted", "selector": {"matchAll": True}}
+    ]
+    assert reconcile(api, "root:oldc")["status"]["phase"] == "Bound"
+    v1b = c.get(f"{BINDINGS_V1}/wildwest").json()
+    assert v1b["status"]["phase"] == "Bound" and v1b["status"]["appliedPermissionClaims"][0]["all"] is True
+    group = api.get("/apis/apis.kcp.io").json()
+    assert group["preferredVersion"]["version"] == "v1alpha2"
+    assert [v["version"] for v in group["versions"]] == ["v1alpha2", "v1alpha1"]
+
+
+def test_export_changes_reach_existing_bindings(api: Api) -> None:
+    from apis.services import apiexport_reconcile
+
+    p = provider(api)
+    c = consumer(api, "follower")
+    second = schema("v1", group="ranch.example.com")
+    assert p.post(SCHEMAS, second).status_code == 201
+    export = p.get(f"{EXPORTS}/{GROUP}").json()
+    export["spec"]["resources"].append(
+        {"group": "ranch.example.com", "name": "cowboys", "schema": "v1.cowboys.ranch.example.com"}
+    )
+    assert p.put(f"{EXPORTS}/{GROUP}", export).status_code == 200
+    apiexport_reconcile(cluster=cluster_of(api, "root:provider"), name=GROUP)
+    binding = reconcile(api, "root:follower")
+    assert sorted(b["group"] for b in binding["status"]["boundResources"]) == sorted([GROUP, "ranch.example.com"])
+    assert c.get("/apis/ranch.example.com/v1alpha1/namespaces/default/cowboys").status_code == 200
+
+
+def test_claims_on_another_exports_resource_need_its_identity(api: Api) -> None:
+    """Provider B claims provider A's cowboys (by A's identity hash); a consumer bound to both
+    accepts, and B then sees exactly the consumer's cowboys of A."""
+    from apis.services import apiexport_reconcile
+
+    provider(api, "pa")
+    identity = at(api, "root:pa").get(f"{EXPORTS}/{GROUP}").json()["status"]["identityHash"]
+    make(api, "pb")
+    b = at(api, "root:pb")
+    claim = {"group": GROUP, "resource": "cowboys", "identityHash": identity, "verbs": ["get", "list", "watch"]}
+    r = b.post(
+        EXPORTS,
+        {
+            "apiVersion": "apis.kcp.io/v1alpha2",
+            "kind": "APIExport",
+            "metadata": {"name": "observer"},
+            "spec": {"permissionClaims": [claim]},
+        },
+    )
+    assert r.status_code == 201, r.content
+    apiexport_reconcile(cluster=cluster_of(api, "root:pb"), name="observer")
+    c = consumer(api, "both", "root:pa")
+    c.post(COWBOYS, cowboy("seen"))
+    accepted = {k: v for k, v in claim.items() if k != "verbs"} | {"state": "Accepted"}
+    r = c.post(
+        BINDINGS,
+        {
+            "apiVersion": "apis.kcp.io/v1alpha2",
+            "kind": "APIBinding",
+            "metadata": {"name": "observer"},
+            "spec": {"reference": {"export": {"path": "root:pb", "name": "observer"}}, "permissionClaims": [accepted]},
+        },
+    )
+    assert r.status_code == 201, r.content
+    assert reconcile(api, "root:both", "observer")["status"]["phase"] == "Bound"
+    root = Api(api.client, api.token)
+    root.prefix = ""
+    listed = root.get(f"/services/apiexport/root:pb/observer/clusters/*/apis/{GROUP}/v1alpha1/cowboys").json()
+    assert "items" in listed, listed
+    assert [i["metadata"]["name"] for i in listed["items"]] == ["seen"]
