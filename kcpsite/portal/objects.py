@@ -16,6 +16,12 @@ from kube.registry.store import STORE
 
 Obj = dict[str, Any]
 HIDDEN = "(hidden: select Reveal values)"
+#: ResourceInfo.origin → the badge a page shows.
+ORIGIN_LABELS = {"builtin": "built-in", "crd": "CRD", "apibinding": "bound", "kcp": "kcp", "apiexport": "export"}
+
+
+def origin_label(origin: str) -> str:
+    return ORIGIN_LABELS.get(origin, origin)
 
 
 def group_slug(group: str) -> str:
@@ -44,6 +50,7 @@ def apis_list(*, user: UserInfo, cluster: str) -> list[dict[str, Any]]:
                 "kind": info.kind,
                 "namespaced": info.namespaced,
                 "origin": info.origin,
+                "origin_label": origin_label(info.origin),
                 "allowed": allowed,
             }
         )

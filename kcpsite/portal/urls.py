@@ -20,6 +20,7 @@ urlpatterns = [
     path("logout", views.logout_view, name="logout"),
     path("tokens", views.tokens_view, name="tokens"),
     path("settings/theme", views.theme_view, name="theme"),
+    path("palette.json", views.palette_json, name="palette"),
     path("", include(portal_urls.urlpatterns)),
     path("workspaces/<wspath:path>/apis/", views.apis_view, name="apis"),
     path(OBJECTS, views.objects_view, name="objects"),

@@ -94,6 +94,25 @@ def theme_view(request: HttpRequest) -> HttpResponse:
     return HttpResponseRedirect(back)
 
 
+@portal_view
+@require_GET
+def palette_json(request: HttpRequest) -> HttpResponse:
+    """What the Ctrl/Cmd+K palette offers: the portal's pages and the workspaces the user may open."""
+    from workspaces.selectors import workspaces_accessible
+
+    items = [
+        {"label": "My workspaces", "url": reverse("portal:workspaces")},
+        {"label": "API tokens", "url": reverse("portal:tokens")},
+    ]
+    me = identity(request)
+    if me.is_admin:
+        items.append({"label": "root", "url": reverse("portal:workspace", args=["root"])})
+    for ws in workspaces_accessible(user=me):
+        items.append({"label": ws.path, "url": reverse("portal:workspace", args=[ws.path])})
+        items.append({"label": f"{ws.path} · objects", "url": reverse("portal:apis", args=[ws.path])})
+    return HttpResponse(orjson.dumps({"items": items}), content_type="application/json")
+
+
 # --- object browser -----------------------------------------------------------------------------
 
 
@@ -125,6 +144,7 @@ def objects_view(request: HttpRequest, path: str, group: str, version: str, reso
             "ws": ws,
             "crumbs": _crumbs(request, ws.path),
             "info": info,
+            "origin_label": objects.origin_label(info.origin),
             "group_slug": group,
             "namespace": namespace,
             "revision": revision,
@@ -171,6 +191,7 @@ def object_view(
             "ws": ws,
             "crumbs": _crumbs(request, ws.path),
             "info": info,
+            "origin_label": objects.origin_label(info.origin),
             "group_slug": group,
             "obj_name": name,
             "obj_namespace": "" if namespace == "-" else namespace,

@@ -66,4 +66,11 @@ def test_every_page_passes_axe(theme: str, world: Kcp, login: Callable[..., Any]
             findings[name] = found
         if name in ("workspaces", "workspace", "tokens", "apis", "objects", "kubeconfig"):
             screenshot(page, f"{name}-{theme}")
+    page.goto("/workspaces/")
+    page.keyboard.press("Control+k")
+    page.get_by_role("dialog", name="Go to").get_by_role("link").first.wait_for()
+    found = serious(page)
+    if found:
+        findings["palette"] = found
+    screenshot(page, f"palette-{theme}")
     assert findings == {}, findings

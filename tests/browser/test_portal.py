@@ -224,9 +224,18 @@ def test_live_object_list_matches_the_api(world: Kcp, login: Callable[..., Any])
     token = world.token("alice")
     cms = "/clusters/root:org-x/api/v1/namespaces/default/configmaps"
     world.ok("POST", cms, {"metadata": {"name": "before"}, "data": {"a": "1"}}, token=token)
+    world.ok("POST", "/clusters/root:org-x/apis/apiextensions.k8s.io/v1/customresourcedefinitions", {
+        "metadata": {"name": "widgets.example.com"},
+        "spec": {"group": "example.com", "scope": "Namespaced", "names": {"plural": "widgets", "kind": "Widget"},
+                 "versions": [{"name": "v1", "served": True, "storage": True,
+                               "schema": {"openAPIV3Schema": {"type": "object",
+                                                              "x-kubernetes-preserve-unknown-fields": True}}}]},
+    })
     page = login("alice")
     page.goto("/workspaces/root:org-x/")
     page.get_by_role("link", name="Browse objects").click()
+    assert page.get_by_role("row", name=re.compile(r"^widgets ")).get_by_text("CRD").is_visible()
+    assert page.get_by_role("row", name=re.compile(r"^configmaps ")).get_by_text("built-in").is_visible()
     screenshot(page, "apis")
     page.get_by_role("link", name="configmaps", exact=True).click()
     page.get_by_label("Namespace").fill("default")
@@ -337,3 +346,31 @@ def test_tokens_create_list_revoke(world: Kcp, login: Callable[..., Any]) -> Non
     time.sleep(6)  # the API's token cache forgets within 5 s in other processes
     status, _ = world.call("GET", "/clusters/root:org-x:team-a/api/v1/namespaces", token=token)
     assert status == 401
+
+
+def test_palette_keyboard_only(world: Kcp, login: Callable[..., Any]) -> None:
+    page = login("dora")
+    page.goto("/workspaces/")
+    opener = page.get_by_role("button", name="Go to…")
+    opener.focus()
+    page.keyboard.press("Enter")
+    dialog = page.get_by_role("dialog", name="Go to")
+    dialog.wait_for()
+    assert page.evaluate("document.activeElement.id") == "palette-filter"
+    page.keyboard.type("team")
+    dialog.get_by_role("link", name="root:org-x:team-a", exact=True).wait_for()
+    labels = dialog.get_by_role("link").all_inner_texts()
+    assert labels and all("team-a" in label for label in labels), labels
+    page.keyboard.press("Escape")
+    dialog.wait_for(state="hidden")
+    assert page.evaluate("document.activeElement.id") == "palette-open"  # focus returns to the opener
+    page.keyboard.press("Control+k")
+    dialog.wait_for()
+    page.keyboard.type("objects")
+    page.keyboard.press("ArrowDown")
+    assert page.evaluate("document.activeElement.textContent") == "root:org-x:team-a · objects"
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/workspaces/root:org-x:team-a/apis/")
+    all_items = page.request.get("/palette.json").text()
+    for name in SIBLINGS:
+        assert name not in all_items

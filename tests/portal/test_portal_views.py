@@ -137,3 +137,28 @@ def test_tokens_theme_kubeconfig_and_objects(tree: Api, client: Client) -> None:
     assert page.status_code == 200 and b"aHVudGVyMg" not in page.content and b"managedFields:" not in page.content
     page = admin.get("/workspaces/root:org-a:team-1/apis/core/v1/secrets/default/s?reveal=1", secure=True)
     assert b"aHVudGVyMg" in page.content
+
+
+def test_password_login_after_kcp_portal_password(client: Client, root: None) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    out = StringIO()
+    call_command("kcp_portal_password", "--user", "kcp-admin", stdout=out)
+    password = out.getvalue().strip()
+    assert client.post("/login", {"username": "kcp-admin", "password": "wrong"}, secure=True).status_code == 401
+    r = client.post("/login", {"username": "kcp-admin", "password": password}, secure=True)
+    assert r.status_code == 302 and r["Location"] == "/workspaces/"
+    assert client.post("/logout", secure=True).status_code == 302
+    assert client.get("/workspaces/", secure=True).status_code == 302
+
+
+def test_portal_routes_leave_the_api_alone(api: Api, client: Client) -> None:
+    assert client.get("/", secure=True)["Location"] == "/login"
+    assert client.get("/static/portal/portal.css", secure=True).status_code == 200
+    assert api.get("/api/v1/namespaces").status_code == 200
+    r = client.get("/apis/nothing/here", secure=True)
+    assert r.status_code in (401, 404) and r["Content-Type"].startswith("application/json")
+    r = client.get("/no-such-page", secure=True)
+    assert r.status_code == 404 and r.json()["kind"] == "Status"

@@ -201,3 +201,74 @@
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", function () { live.start(); });
   else live.start();
 })();
+
+// Ctrl/Cmd+K: a modal <dialog> (focus stays inside; Escape closes it and focus returns to where it was)
+// listing the portal's pages and the workspaces the user may open, filtered as they type.
+(function () {
+  "use strict";
+  const dialog = document.getElementById("palette");
+  if (!dialog) return;
+  const input = document.getElementById("palette-filter");
+  const list = document.getElementById("palette-results");
+  const count = document.getElementById("palette-count");
+  let items = null;
+  let opener = null;
+
+  function render() {
+    const q = input.value.trim().toLowerCase();
+    list.replaceChildren();
+    const shown = (items || []).filter(function (i) { return !q || i.label.toLowerCase().includes(q); }).slice(0, 50);
+    shown.forEach(function (i) {
+      const li = document.createElement("li");
+      const a = document.createElement("a");
+      a.href = i.url;
+      a.textContent = i.label;
+      li.appendChild(a);
+      list.appendChild(li);
+    });
+    count.textContent = shown.length === 1 ? "1 result" : shown.length + " results";
+  }
+
+  async function open() {
+    if (dialog.open) return;
+    opener = document.activeElement;
+    dialog.showModal();
+    input.value = "";
+    input.focus();
+    if (items === null) {
+      const r = await fetch(dialog.dataset.source, { credentials: "same-origin", headers: { Accept: "application/json" } });
+      items = r.ok ? (await r.json()).items : [];
+    }
+    render();
+  }
+
+  dialog.addEventListener("close", function () {
+    if (opener && typeof opener.focus === "function") opener.focus();
+  });
+  document.getElementById("palette-open").addEventListener("click", open);
+  document.getElementById("palette-close").addEventListener("click", function () { dialog.close(); });
+  input.addEventListener("input", render);
+  document.addEventListener("keydown", function (ev) {
+    if ((ev.ctrlKey || ev.metaKey) && (ev.key === "k" || ev.key === "K")) {
+      ev.preventDefault();
+      open();
+    }
+  });
+  dialog.addEventListener("keydown", function (ev) {
+    const links = Array.from(list.querySelectorAll("a"));
+    const at = links.indexOf(document.activeElement);
+    if (ev.key === "Escape") {
+      ev.preventDefault();
+      dialog.close();
+    } else if (ev.key === "ArrowDown") {
+      ev.preventDefault();
+      (links[at + 1] || links[0] || input).focus();
+    } else if (ev.key === "ArrowUp") {
+      ev.preventDefault();
+      if (at <= 0) input.focus(); else links[at - 1].focus();
+    } else if (ev.key === "Enter" && document.activeElement === input && links.length) {
+      ev.preventDefault();
+      links[0].click();
+    }
+  });
+})();
