@@ -135,3 +135,50 @@ def _ensure_endpoint_slice(cluster: str, name: str) -> None:
         new["status"] = {**(new.get("status") or {}), "endpoints": [{"url": url}]}
         if new != current:
             backend.update(key, new, prev_labels=current["metadata"].get("labels") or {})
+
+
+# --- as a user (the portal's bind wizard) ---------------------------------------------------------
+
+CLAIM_ANSWERS = ("Accepted", "Rejected")
+
+
+def apibinding_create(
+    *, cluster: str, user: Any, export_path: str, export_name: str, name: str, claims: dict[str, str]
+) -> Obj:
+    """Create APIBinding `name` in `cluster` as `user`, bound to `export_path:export_name`, as a
+    POST would: `create` on apibindings here, then the admission's `bind` check on the export (the
+    same 403 whether or not the export exists). `claims` answers the export's permission claims by
+    key (apis.selectors.claim_key → "Accepted"|"Rejected"): every claim the export makes now must
+    be answered, or nothing is created (an answer to a claim that changed since is not an answer)."""
+    from kube.authz.authorizer import authorize
+    from kube.authz.rbac import Attributes
+
+    from .bindings import apibinding_bind_check, export_cluster_for
+    from .kinds import API_BINDINGS
+    from .selectors import apiexport_bindable_get
+
+    authorize(user, cluster, Attributes.for_resource(user, "create", "apibindings", api_group=GROUP))
+    export_cluster = export_cluster_for(consumer=cluster, path=export_path)
+    apibinding_bind_check(user=user, export_cluster=export_cluster, export_path=export_path, export_name=export_name)
+    export = apiexport_bindable_get(user=user, path=export_path, name=export_name)
+    unknown = [k for k, v in claims.items() if v not in CLAIM_ANSWERS]
+    if unknown:
+        raise errors.BadRequest("every claim must be answered Accepted or Rejected")
+    unreviewed = [c.qualified for c in export.claims if c.key not in claims]
+    if unreviewed:
+        raise errors.Invalid(
+            "review every permission claim before binding; not reviewed: " + ", ".join(unreviewed),
+            kind="apibindings",
+            group=GROUP,
+            name=name,
+        )
+    body: Obj = {
+        "apiVersion": f"{GROUP}/v1alpha2",
+        "kind": "APIBinding",
+        "metadata": {"name": name},
+        "spec": {"reference": {"export": {"path": export_path, "name": export_name}}},
+    }
+    if export.claims:
+        body["spec"]["permissionClaims"] = [c.as_binding_claim(claims[c.key]) for c in export.claims]
+    ctx = RequestContext(cluster=cluster, user=user, field_manager="kcp-portal")
+    return STORE.create(API_BINDINGS, ctx, "", body)

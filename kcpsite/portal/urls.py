@@ -22,6 +22,7 @@ urlpatterns = [
     path("settings/theme", views.theme_view, name="theme"),
     path("palette.json", views.palette_json, name="palette"),
     path("", include(portal_urls.urlpatterns)),
+    path("", include("apis.portal_urls")),
     path("workspaces/<wspath:path>/apis/", views.apis_view, name="apis"),
     path(OBJECTS, views.objects_view, name="objects"),
     path(OBJECTS + "list.json", views.objects_json, name="objects-json"),
