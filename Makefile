@@ -39,7 +39,7 @@ FIND_PYTHON = for c in python3.13 python3.12 $$HOME/.pyenv/versions/3.13*/bin/py
   then echo "$$c"; exit 0; fi; done; exit 1
 
 # The project itself is installed editable (no dependencies: they are the pinned requirements) for
-# the kubectl plugins' console scripts: kubectl-ws, kubectl-create_workspace (pyproject.toml).
+# the kubectl plugins' console scripts: kubectl-ws, kubectl-create_workspace, kubectl-kcp (pyproject.toml).
 $(STAMP): $(REQUIREMENTS) pyproject.toml
 	@if [ -x $(PY) ] && $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 12))' 2>/dev/null; then :; else \
 	  python=$$($(FIND_PYTHON)) || { \

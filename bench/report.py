@@ -102,7 +102,7 @@ def plot(curves: Sequence[Curve], path: Path, title: str) -> bool:
     for c in curves:
         xs = [p[0] for p in c.points]
         ys = [p[1] for p in c.points]
-        ax.plot(xs, ys, marker="o", label=c.label)
+        ax.plot(xs, ys, marker="o", linestyle="--" if "p99" in c.label else "-", label=c.label)
     ax.set_xscale("log")
     ax.set_xlabel("workspaces on the shard (log scale)")
     ax.set_ylabel("latency (ms)")

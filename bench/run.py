@@ -70,8 +70,8 @@ class Sizes:
 
     @classmethod
     def quick(cls) -> Sizes:
-        return cls(phase_seconds=1.0, create_workspaces=12, tree_fanout=3, samples=60, big_workspaces=100,
-                   big_tree=30, list_objects=500, page_size=100, watchers=(1, 100, 200), watch_events=10,
+        return cls(phase_seconds=1.0, create_workspaces=12, tree_fanout=3, samples=60, big_workspaces=80,
+                   big_tree=20, list_objects=500, page_size=100, watchers=(1, 100, 200), watch_events=10,
                    provider_consumers=(5, 15), provider_with_objects=3)
 
 
@@ -1021,6 +1021,8 @@ def main(argv: list[str] | None = None) -> int:
             stop_embedded_postgres(data_dir)
         shutil.rmtree(data_dir)
     started = time.time()
+    machine_info = machine()
+    meta_db: dict[str, Any] = {}
     report = Report()
     ctx: Context | None = None
     mode = "quick" if args.quick else "full"
@@ -1056,13 +1058,16 @@ def main(argv: list[str] | None = None) -> int:
     png = Path(args.output).parent / "latency-vs-workspaces.png"
     plotted = plot([Curve(k, sorted(v)) for k, v in ctx.curves.items()], png,
                    f"kcp-django latency vs. workspace count ({mode} run)")
+    load_end = [round(x, 2) for x in os.getloadavg()]
     meta = {"mode": mode, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
-            "wall_seconds": round(wall, 1), "machine": machine(), "database": meta_db, "sizes": asdict(sizes),
+            "load_average_at_end": load_end,
+            "wall_seconds": round(wall, 1), "machine": machine_info, "database": meta_db, "sizes": asdict(sizes),
             "section_seconds": ctx.timings, "plot": str(png) if plotted else None, "curves": ctx.curves}
     report.write_json(Path(args.output), meta)
     print()
     print(f"kcp-django benchmark, {mode} mode" + (" (QUICK sizes: see the figure names)" if args.quick else "")
-          + f", {os.cpu_count()} CPUs, PostgreSQL {meta_db['postgres']}, wall time {wall:.0f} s")
+          + f", {os.cpu_count()} CPUs (load average {meta['machine']['load_average_at_start'][0]} at start, "
+          f"{load_end[0]} at end), PostgreSQL {meta_db.get('postgres')}, wall time {wall:.0f} s")
     print(report.render())
     print(f"\nresults: {args.output}" + (f"\nplot:    {png}" if plotted else ""))
     return 0
