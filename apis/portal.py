@@ -44,6 +44,7 @@ def catalog_view(request: HttpRequest, path: str) -> HttpResponse:
         "query": query,
         "exports": selectors.apiexports_bindable(user=me, query=query, consumer_cluster=ws.cluster),
         "may_bind_here": selectors.may_create_bindings(user=me, cluster=ws.cluster),
+        "oob": is_htmx(request),
     }
     template = "apis/_catalog_results.html" if is_htmx(request) else "apis/catalog.html"
     return render(request, template, context)

@@ -232,9 +232,12 @@ def _matches(export: BindableExport, terms: list[str]) -> bool:
     return all(t in haystack for t in terms)
 
 
-def _bound_in(cluster: str) -> dict[tuple[str, str], list[str]]:
-    """(export cluster, export name) → names of the bindings of it in `cluster`."""
+def _bound_in(user: UserInfo, cluster: str) -> dict[tuple[str, str], list[str]]:
+    """(export cluster, export name) → names of the bindings of it in `cluster` (nothing unless
+    the user may list the bindings there)."""
     out: dict[tuple[str, str], list[str]] = {}
+    if not can(user, cluster, Attributes.for_resource(user, "list", "apibindings", api_group=GROUP))[0]:
+        return out
     rows = APIBindingRow.objects.filter(cluster=cluster).values_list("name", "export_cluster", "export_name")
     for name, export_cluster, export_name in rows.order_by("name"):
         if export_cluster:
@@ -270,7 +273,7 @@ def apiexports_bindable(*, user: UserInfo, query: str = "", consumer_cluster: st
             "name", "body"
         ):
             schemas[(cluster, name)] = body
-    bound = _bound_in(consumer_cluster) if consumer_cluster else {}
+    bound = _bound_in(user, consumer_cluster) if consumer_cluster else {}
     terms = [t for t in query.lower().split() if t]
     out = []
     for cluster, name, body in allowed:
@@ -306,7 +309,7 @@ def apiexport_bindable_get(*, user: UserInfo, path: str, name: str, consumer_clu
         (cluster, n): b
         for n, b in APIResourceSchemaRow.objects.filter(cluster=cluster, name__in=names).values_list("name", "body")
     }
-    bound = _bound_in(consumer_cluster) if consumer_cluster else {}
+    bound = _bound_in(user, consumer_cluster) if consumer_cluster else {}
     return BindableExport(
         path=path,
         cluster=cluster,
