@@ -185,3 +185,17 @@ class TestFormatting:
         rows = [r.as_json() for r in report.rows]
         assert rows[0]["status"].startswith("MISS") and rows[0]["target"] == ">= 0.25"
         assert rows[1]["status"] == "unavailable"
+
+
+def test_latest_json_has_every_row_with_status(tmp_path: object) -> None:
+    import json
+    from pathlib import Path
+
+    report = Report()
+    report.add(Row("watch", "events lost + duplicated, 1 watchers", 0, "events", target=Target("<=", 0, "events")))
+    out = Path(str(tmp_path)) / "results" / "latest.json"
+    report.write_json(out, {"mode": "quick"})
+    doc = json.loads(out.read_text())
+    assert doc["mode"] == "quick"
+    assert doc["rows"][0]["status"] == "ok"
+    assert doc["rows"][0]["target"] == "<= 0 events"
