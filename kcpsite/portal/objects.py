@@ -109,3 +109,64 @@ def object_get(
 
 def is_secret(info: ResourceInfo) -> bool:
     return info.group == "" and info.resource == "secrets"
+
+
+def merge_patch_between(original: Any, edited: Any) -> Any:
+    """The JSON merge patch (RFC 7386) turning `original` into `edited` (None when they are equal)."""
+    if not isinstance(original, dict) or not isinstance(edited, dict):
+        return None if original == edited else edited
+    patch: Obj = {}
+    for key in original.keys() - edited.keys():
+        patch[key] = None
+    for key, value in edited.items():
+        if key not in original:
+            patch[key] = value
+        elif original[key] != value:
+            sub = merge_patch_between(original[key], value) if isinstance(value, dict) else value
+            if isinstance(original[key], dict) and isinstance(value, dict):
+                if sub:
+                    patch[key] = sub
+            else:
+                patch[key] = value
+    return patch
+
+
+def object_edit_patch(*, original: Obj, edited: Obj) -> Obj:
+    """What the portal sends for an edit: a merge patch of the user's changes carrying the
+    resourceVersion they started from, so a concurrent change is a 409, never overwritten."""
+    if not isinstance(edited, dict):
+        raise errors.BadRequest("the YAML must be one object")
+    for field in ("apiVersion", "kind"):
+        if edited.get(field) != original.get(field):
+            raise errors.BadRequest(f"{field} cannot be changed")
+    md = edited.get("metadata")
+    if not isinstance(md, dict) or md.get("name") != (original.get("metadata") or {}).get("name"):
+        raise errors.BadRequest("metadata.name cannot be changed")
+    edited = copy.deepcopy(edited)
+    edited["metadata"].pop("managedFields", None)
+    edited["metadata"]["resourceVersion"] = (original.get("metadata") or {}).get("resourceVersion", "")
+    patch = merge_patch_between(original, edited) or {}
+    if patch:
+        patch.setdefault("metadata", {})["resourceVersion"] = edited["metadata"]["resourceVersion"]
+    return patch
+
+
+def object_patch(*, user: UserInfo, cluster: str, info: ResourceInfo, namespace: str, name: str, patch: Obj) -> Obj:
+    """Apply a merge patch as `user` (patch on the object, as `kubectl patch --type merge`)."""
+    from kube.registry.store import PATCH_MERGE
+
+    namespace = namespace if info.namespaced else ""
+    authorize(
+        user,
+        cluster,
+        Attributes.for_resource(user, "patch", info.resource, api_group=info.group, namespace=namespace, name=name),
+    )
+    ctx = RequestContext(cluster=cluster, user=user, field_manager="kcp-portal")
+    obj, _ = STORE.patch(info, ctx, namespace, name, PATCH_MERGE, patch)
+    return obj
+
+
+def object_may_patch(*, user: UserInfo, cluster: str, info: ResourceInfo, namespace: str, name: str) -> bool:
+    namespace = namespace if info.namespaced else ""
+    attrs = Attributes.for_resource(user, "patch", info.resource, api_group=info.group, namespace=namespace, name=name)
+    return can(user, cluster, attrs)[0] and "patch" in info.verbs

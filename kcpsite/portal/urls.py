@@ -27,5 +27,6 @@ urlpatterns = [
     path(OBJECTS, views.objects_view, name="objects"),
     path(OBJECTS + "list.json", views.objects_json, name="objects-json"),
     path(OBJECTS + "<str:namespace>/<str:name>", views.object_view, name="object"),
+    path(OBJECTS + "<str:namespace>/<str:name>/edit", views.object_edit_view, name="object-edit"),
     re_path(r"^static/(?P<path>portal/.+)$", serve, {"document_root": STATIC_ROOT}),
 ]

@@ -23,6 +23,7 @@ PAGES = [
     ("apis", "/workspaces/root:org-x/apis/"),
     ("objects", "/workspaces/root:org-x/apis/core/v1/namespaces/"),
     ("object", "/workspaces/root:org-x/apis/core/v1/namespaces/-/default"),
+    ("edit", "/workspaces/root:org-x/apis/core/v1/namespaces/-/default/edit"),
     ("not-found", "/workspaces/root:no-such-org/"),
 ]
 

@@ -374,3 +374,49 @@ def test_palette_keyboard_only(world: Kcp, login: Callable[..., Any]) -> None:
     all_items = page.request.get("/palette.json").text()
     for name in SIBLINGS:
         assert name not in all_items
+
+
+def test_yaml_edit_with_review_and_conflict_banner(world: Kcp, login: Callable[..., Any]) -> None:
+    token = world.token("alice")
+    cms = "/clusters/root:org-x/api/v1/namespaces/default/configmaps"
+    world.ok("POST", cms, {"metadata": {"name": "edit-me"}, "data": {"color": "blue"}}, token=token)
+    page = login("alice")
+    page.goto("/workspaces/root:org-x/apis/core/v1/configmaps/default/edit-me")
+    page.get_by_role("link", name="Edit YAML").click()
+    editor = page.get_by_label("YAML")
+    assert "managedFields" not in editor.input_value()
+    editor.fill(editor.input_value().replace("color: blue", "color: green"))
+    page.get_by_role("button", name="Review changes").click()
+    changes = page.get_by_label("Changes").inner_text()
+    assert "-  color: blue" in changes and "+  color: green" in changes
+    screenshot(page, "edit-review")
+    page.get_by_role("button", name="Apply changes").click()
+    page.get_by_text("Your changes were applied.").wait_for()
+    assert world.ok("GET", f"{cms}/edit-me", token=token)["data"] == {"color": "green"}
+
+    # someone else changes the object while the user edits: a conflict banner, nothing overwritten
+    page.get_by_role("link", name="Edit YAML").click()
+    editor = page.get_by_label("YAML")
+    editor.fill(editor.input_value().replace("color: green", "color: red"))
+    world.ok("PATCH", f"{cms}/edit-me", {"data": {"color": "purple"}}, token=token,
+             content_type="application/merge-patch+json")
+    page.get_by_role("button", name="Review changes").click()
+    page.get_by_role("button", name="Apply changes").click()
+    banner = page.get_by_role("alert")
+    assert "was changed by someone else" in banner.inner_text()
+    screenshot(page, "edit-conflict")
+    assert world.ok("GET", f"{cms}/edit-me", token=token)["data"] == {"color": "purple"}
+
+
+def test_read_only_user_cannot_edit_yaml(world: Kcp, login: Callable[..., Any]) -> None:
+    world.ok("POST", "/clusters/root:org-x/api/v1/namespaces/default/configmaps",
+             {"metadata": {"name": "ro"}, "data": {"a": "1"}}, token=world.token("alice"))
+    page = login("bob")
+    page.goto("/workspaces/root:org-x/apis/core/v1/configmaps/default/ro")
+    assert page.get_by_role("link", name="Edit YAML").count() == 0
+    headers = {"X-CSRFToken": _csrf(page)}
+    original = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ro\n  namespace: default\ndata:\n  a: '1'\n"
+    response = page.request.post("/workspaces/root:org-x/apis/core/v1/configmaps/default/ro/edit",
+                                 form={"action": "apply", "original": original,
+                                       "edited": original.replace("'1'", "'2'")}, headers=headers)
+    assert response.status == 403

@@ -162,3 +162,27 @@ def test_portal_routes_leave_the_api_alone(api: Api, client: Client) -> None:
     assert r.status_code in (401, 404) and r["Content-Type"].startswith("application/json")
     r = client.get("/no-such-page", secure=True)
     assert r.status_code == 404 and r.json()["kind"] == "Status"
+
+
+def test_edit_patch_is_a_minimal_merge_patch_with_the_starting_resource_version() -> None:
+    from kcpsite.portal.objects import object_edit_patch
+
+    original = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "c", "resourceVersion": "7", "labels": {"a": "1", "b": "2"}},
+        "data": {"x": "1", "y": "2"},
+    }
+    edited = {
+        "apiVersion": "v1",
+        "kind": "ConfigMap",
+        "metadata": {"name": "c", "resourceVersion": "999", "labels": {"a": "1"}},
+        "data": {"x": "changed", "y": "2", "z": "new"},
+    }
+    assert object_edit_patch(original=original, edited=edited) == {
+        "metadata": {"labels": {"b": None}, "resourceVersion": "7"},
+        "data": {"x": "changed", "z": "new"},
+    }
+    assert object_edit_patch(original=original, edited=original) == {}
+    with pytest.raises(Exception, match="metadata.name"):
+        object_edit_patch(original=original, edited={**original, "metadata": {"name": "other"}})
