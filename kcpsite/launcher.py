@@ -422,8 +422,8 @@ class Stack:
         self._progress("applying migrations")
         self._run_step("migrate", [str(PROJECT_DIR / "manage.py"), "migrate", "--noinput"], env)
         if not env.get("REDIS_URL"):
-            # The filesystem broker's folders (kcpsite.settings: <data>/broker/{queue,processed}).
-            for sub in ("queue", "processed"):
+            # The filesystem broker's folders (kcpsite.settings: <data>/broker/{queue,processed,staging}).
+            for sub in ("queue", "processed", "staging"):
                 (self.data_dir / "broker" / sub).mkdir(parents=True, exist_ok=True)
         self._progress(f"starting daphne on {self.base_url}, celery worker and beat")
         self._spawn("worker", ["-m", "celery", "-A", "kcpsite", "worker", "--concurrency", "2", "-l", "warning",

@@ -109,8 +109,17 @@ WSGI_APPLICATION = None
 DATABASES = {"default": env.db_url_config(_database_url())}
 # A unix-socket host arrives percent-encoded (postgres://user@%2Fpath%2Fto%2Fsocket:5432/db).
 DATABASES["default"]["HOST"] = unquote(str(DATABASES["default"].get("HOST") or ""))
-DATABASES["default"]["CONN_MAX_AGE"] = env.int("KCP_CONN_MAX_AGE", default=60)
-DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+# A bounded psycopg pool per process instead of persistent per-thread connections: under ASGI every
+# request runs in a thread of its own, so CONN_MAX_AGE > 0 leaves one open connection per finished
+# request until PostgreSQL refuses new clients ("too many clients") under concurrent load.
+# KCP_DB_POOL_SIZE=0 turns pooling off (a connection per request, closed after it).
+DATABASES["default"]["CONN_MAX_AGE"] = 0
+_pool_size = env.int("KCP_DB_POOL_SIZE", default=16)
+if _pool_size > 0:
+    DATABASES["default"]["OPTIONS"] = {
+        **DATABASES["default"].get("OPTIONS", {}),
+        "pool": {"min_size": 1, "max_size": _pool_size, "timeout": 30},
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTHENTICATION_BACKENDS = [
@@ -159,12 +168,17 @@ if REDIS_URL:
 else:
     _broker = DATA_DIR / "broker"
     CELERY_BROKER_URL = "filesystem://"
+    CELERY_BROKER_TRANSPORT = "kcpsite.broker:Transport"  # publishes atomically (see kcpsite/broker.py)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker / "queue"),
         "data_folder_out": str(_broker / "queue"),
+        "staging_folder": str(_broker / "staging"),
         "processed_folder": str(_broker / "processed"),
         "control_folder": str(_broker / "control"),
         "store_processed": False,
+        # An idle worker looks for new messages this often (kombu's default is 1 s): reconcile
+        # latency, not throughput, is what users feel (a workspace is Ready after one or two hops).
+        "polling_interval": 0.05,
     }
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 CELERY_TASK_ACKS_LATE = True

@@ -1,7 +1,13 @@
-"""Shared fixtures: an API client against the real views and a real PostgreSQL database."""
+"""Shared fixtures: an API client against the real views and a real PostgreSQL database; the live
+stack of the e2e and browser suites."""
 from __future__ import annotations
 
 import json
+import os
+import secrets
+import socket
+from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -80,3 +86,70 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
     from django.conf import settings
 
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+
+
+# --- the live stack (e2e and browser suites) ----------------------------------------------------
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 nobody listens on right now (the kernel picks it)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _admin_url(url: str, database: str) -> str:
+    """`url` with its database replaced (libpq accepts postgres:// URLs with a dbname override)."""
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    params = conninfo_to_dict(url)
+    params["dbname"] = database
+    return make_conninfo("", **params)
+
+
+def _url_with_database(url: str, database: str) -> str:
+    """The postgres:// URL `url` pointing at `database` instead (the form the settings parse)."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(url)
+    return urlunsplit((parts.scheme, parts.netloc, "/" + database, parts.query, parts.fragment))
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One live stack per test session, shared by tests/e2e and tests/browser: a
+    `kcpsite.launcher.Stack` (daphne over TLS, celery worker and beat) on a free port, with its own
+    data dir under pytest's tmp dir and its own fresh database: a new `kcp_e2e_<random>` database
+    on the server of `$DATABASE_URL` when that is set (dropped afterwards), otherwise an embedded
+    PostgreSQL in the data dir (stopped afterwards). Nothing it does touches `make run`'s `.kcp`
+    or the unit tests' database. Defined here, in the common ancestor, because a fixture imported
+    into two conftests is two fixtures: two stacks."""
+    import psycopg
+
+    from kcpsite.launcher import Stack
+
+    data_dir = tmp_path_factory.mktemp("kcp-e2e")
+    server_url = os.environ.get("DATABASE_URL") or ""
+    database_url: str | None = None
+    database = ""
+    if server_url:
+        database = f"kcp_e2e_{secrets.token_hex(4)}"
+        with psycopg.connect(_admin_url(server_url, "postgres"), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{database}"')
+        database_url = _url_with_database(server_url, database)
+    s = Stack(data_dir, free_port(), database_url)
+    try:
+        s.start()
+        yield s
+    finally:
+        s.stop()
+        if database:
+            with psycopg.connect(_admin_url(server_url, "postgres"), autocommit=True) as conn:
+                conn.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def client_binaries() -> tuple[Path, Path]:
+    from tests.e2e.clients import kubectl_and_helm
+
+    return kubectl_and_helm()

@@ -16,7 +16,8 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import Count, Max, Q, StringAgg, TextField, Value
+from django.db.models.functions import Cast
 
 from kube import errors
 from kube.registry import REGISTRY
@@ -27,7 +28,7 @@ from kube.storage.backend import Key
 from kube.timefmt import now_rfc3339
 
 from .kinds import CORE, LC_FINALIZER, OWNER_ANNOTATION, PATH_ANNOTATION, TENANCY, TYPE_ANNOTATION
-from .models import LogicalClusterRow
+from .models import LogicalClusterRow, WorkspaceTypeRow
 
 Obj = dict[str, Any]
 ROOT = "root"
@@ -88,12 +89,33 @@ def new_cluster_name() -> str:
 # --- types ----------------------------------------------------------------------------------------
 
 
-def _type_body(name: str) -> Obj | None:
-    return backend.get(Key(ROOT, TENANCY, "workspacetypes", "", name))
+_types_cache: tuple[tuple[int, int, str], dict[str, Obj]] | None = None
 
 
-def _type_names_with_extends(name: str) -> set[str]:
+def workspace_types() -> dict[str, Obj]:
+    """The WorkspaceTypes of root by name: one signature query (count, newest revision), the rows
+    only when they changed. Admission and reconciliation read types many times per workspace."""
+    global _types_cache
+    rows = WorkspaceTypeRow.objects.filter(cluster=ROOT)
+    agg = rows.aggregate(
+        n=Count("id"), rv=Max("resource_version"), uids=StringAgg(Cast("uid", TextField()), Value(","), order_by="uid")
+    )
+    signature = (int(agg["n"] or 0), int(agg["rv"] or 0), str(agg["uids"] or ""))
+    cached = _types_cache
+    if cached is not None and cached[0] == signature:
+        return cached[1]
+    types = dict(rows.values_list("name", "body"))
+    _types_cache = (signature, types)
+    return types
+
+
+def _type_body(name: str, types: dict[str, Obj] | None = None) -> Obj | None:
+    return (types if types is not None else workspace_types()).get(name)
+
+
+def _type_names_with_extends(name: str, types: dict[str, Obj] | None = None) -> set[str]:
     """A type counts as itself and everything it extends (for parent/child constraints)."""
+    types = types if types is not None else workspace_types()
     seen: set[str] = set()
     todo = [name]
     while todo:
@@ -101,7 +123,7 @@ def _type_names_with_extends(name: str) -> set[str]:
         if current in seen:
             continue
         seen.add(current)
-        body = _type_body(current) or {}
+        body = _type_body(current, types) or {}
         for ref in ((body.get("spec") or {}).get("extend") or {}).get("with") or []:
             if isinstance(ref, dict) and ref.get("name"):
                 todo.append(ref["name"])
@@ -117,8 +139,9 @@ def _parent_type(parent_cluster: str) -> str:
 def workspace_admit_type(*, workspace: Obj, parent_cluster: str) -> None:
     """Default spec.type from the parent's type and enforce the types' allowed parents/children."""
     spec = workspace.setdefault("spec", {})
+    types = workspace_types()
     parent_type = _parent_type(parent_cluster)
-    parent_body = _type_body(parent_type) or {}
+    parent_body = _type_body(parent_type, types) or {}
     ref = spec.get("type")
     if not isinstance(ref, dict) or not ref.get("name"):
         default = (parent_body.get("spec") or {}).get("defaultChildWorkspaceType") or {"name": "universal"}
@@ -126,7 +149,7 @@ def workspace_admit_type(*, workspace: Obj, parent_cluster: str) -> None:
     ref = {"name": str(ref["name"]), "path": str(ref.get("path") or ROOT_TYPES_PATH)}
     spec["type"] = ref
     name = workspace.get("metadata", {}).get("name", "")
-    if ref["path"] != ROOT_TYPES_PATH or _type_body(ref["name"]) is None:
+    if ref["path"] != ROOT_TYPES_PATH or _type_body(ref["name"], types) is None:
         raise errors.invalid(
             "Workspace",
             name,
@@ -139,10 +162,12 @@ def workspace_admit_type(*, workspace: Obj, parent_cluster: str) -> None:
             ],
             TENANCY,
         )
-    child_spec = (_type_body(ref["name"]) or {}).get("spec") or {}
-    if not _allows(child_spec.get("limitAllowedParents"), _type_names_with_extends(parent_type)):
+    child_spec = (_type_body(ref["name"], types) or {}).get("spec") or {}
+    if not _allows(child_spec.get("limitAllowedParents"), _type_names_with_extends(parent_type, types)):
         raise _type_forbidden(name, f"workspace type root:{ref['name']} does not allow parent type root:{parent_type}")
-    if not _allows((parent_body.get("spec") or {}).get("limitAllowedChildren"), _type_names_with_extends(ref["name"])):
+    if not _allows(
+        (parent_body.get("spec") or {}).get("limitAllowedChildren"), _type_names_with_extends(ref["name"], types)
+    ):
         raise _type_forbidden(name, f"workspace type root:{parent_type} does not allow child type root:{ref['name']}")
 
 
@@ -237,11 +262,12 @@ def workspace_schedule_step(*, cluster: str, name: str) -> None:
             lc_name = new_cluster_name()
         path = f"{parent_path}:{name}"
         ws_type = ws["spec"]["type"]
-        type_spec = ((_type_body(ws_type["name"]) or {}).get("spec")) or {}
+        types = workspace_types()
+        type_spec = ((_type_body(ws_type["name"], types) or {}).get("spec")) or {}
         initializers = sorted(
             f"{ws_type['path']}:{t}"
-            for t in _type_names_with_extends(ws_type["name"])
-            if ((_type_body(t) or {}).get("spec") or {}).get("initializer")
+            for t in _type_names_with_extends(ws_type["name"], types)
+            if ((_type_body(t, types) or {}).get("spec") or {}).get("initializer")
         )
         owner = (ws["metadata"].get("annotations") or {}).get(OWNER_ANNOTATION, "")
         external = settings.KCP_EXTERNAL_URL.rstrip("/")

@@ -1,6 +1,6 @@
 """Browser fixtures: Debian's Chromium driven by Playwright against the live e2e stack.
 
-* `stack`: the e2e stack (daphne + Celery + PostgreSQL on a free port; tests/e2e/conftest.py).
+* `stack`: the e2e stack (daphne + Celery + PostgreSQL on a free port; tests/conftest.py).
 * `browser`: Chromium from `/usr/bin/chromium` (or `$KCP_CHROMIUM`). Playwright's own browser
   download is not used. A missing Chromium is a failure with the install command, never a skip:
   CI (`.ci/run`) installs it with apt-get.
@@ -29,7 +29,6 @@ from typing import Any
 import pytest
 
 from kcpsite.launcher import PROJECT_DIR, Stack
-from tests.e2e.conftest import client_binaries, stack  # noqa: F401  (fixtures reused)
 
 BROWSER_DIR = Path(__file__).resolve().parent
 SCREENSHOTS = PROJECT_DIR / "docs" / "screenshots"
