@@ -125,7 +125,10 @@ def _ensure_endpoint_slice(cluster: str, name: str) -> None:
         )
     except errors.AlreadyExists:
         pass
-    url = f"{settings.KCP_EXTERNAL_URL.rstrip('/')}/services/apiexport/{path}/{name}"
+    from shards.services import shard_virtual_workspace_url
+
+    base = shard_virtual_workspace_url(name=settings.KCP_SHARD_NAME)
+    url = f"{base.rstrip('/')}/services/apiexport/{path}/{name}"
     with transaction.atomic():
         key = Key(cluster, GROUP, "apiexportendpointslices", "", name)
         current = backend.get(key, for_update=True)

@@ -28,8 +28,24 @@ def bootstrap_root(*, admin_token: str | None = None) -> None:
                 STORE.create(info, ctx, "", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
         except errors.AlreadyExists:
             pass
+    from django.conf import settings
+
+    from shards.services import shard_register_self
     from workspaces.services import workspaces_bootstrap
 
+    shard_register_self(name=settings.KCP_SHARD_NAME, base_url=settings.KCP_EXTERNAL_URL)
     workspaces_bootstrap()
     if admin_token:
         token_issue(user_name=ADMIN_USER, groups=ADMIN_GROUPS, description="bootstrap admin", token=admin_token)
+    _admin_operator()
+
+
+def _admin_operator() -> None:
+    """The bootstrap admin is also the operator of the Django admin (/admin/): staff and superuser,
+    signing in with a password set by `manage.py kcp_portal_password --user kcp-admin`."""
+    from django.contrib.auth import get_user_model
+
+    user, _ = get_user_model().objects.get_or_create(username=ADMIN_USER)
+    if not (user.is_staff and user.is_superuser):
+        user.is_staff = user.is_superuser = True
+        user.save(update_fields=["is_staff", "is_superuser"])

@@ -6,6 +6,7 @@ KCP_DATA_DIR      where run-time data lives (embedded PostgreSQL, TLS material, 
 DATABASE_URL      PostgreSQL URL; unset: the embedded server's URL recorded in $KCP_DATA_DIR
 REDIS_URL         broker and channel layer when set; otherwise a filesystem broker in $KCP_DATA_DIR
 KCP_EXTERNAL_URL  URL clients reach the server at (used in URLs the API hands out)
+KCP_SHARD_NAME    this shard's name (its Shard object in root; default root)
 KCP_SECRET_KEY    Django secret key; generated once into $KCP_DATA_DIR when unset
 KCP_DEBUG         Django debug mode (default off)
 KCP_WATCH_DEFAULT_TIMEOUT  seconds a watch without timeoutSeconds stays open (default 1800)
@@ -149,6 +150,7 @@ KUBE_WATCH_DEFAULT_TIMEOUT = env.int("KCP_WATCH_DEFAULT_TIMEOUT", default=1800)
 KUBE_EVENT_RETENTION_SECONDS = env.int("KCP_EVENT_RETENTION", default=600)
 KUBE_WATCH_QUEUE_SIZE = env.int("KCP_WATCH_QUEUE_SIZE", default=10000)
 KCP_EXTERNAL_URL = env.str("KCP_EXTERNAL_URL", default="https://127.0.0.1:" + env.str("KCP_PORT", default="6443"))
+KCP_SHARD_NAME = env.str("KCP_SHARD_NAME", default="root")
 
 REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,

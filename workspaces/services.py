@@ -26,9 +26,12 @@ from kube.registry.store import STORE
 from kube.storage import backend
 from kube.storage.backend import Key
 from kube.timefmt import now_rfc3339
+from shards.services import shard_choose
 
 from .kinds import CORE, LC_FINALIZER, OWNER_ANNOTATION, PATH_ANNOTATION, TENANCY, TYPE_ANNOTATION
 from .models import LogicalClusterRow, WorkspaceTypeRow
+
+SHARD_ANNOTATION = "core.kcp.io/shard"
 
 Obj = dict[str, Any]
 ROOT = "root"
@@ -279,7 +282,7 @@ def workspace_schedule_step(*, cluster: str, name: str) -> None:
                 "annotations": {
                     PATH_ANNOTATION: path,
                     TYPE_ANNOTATION: f"{ws_type['path']}:{ws_type['name']}",
-                    "core.kcp.io/shard": "root",
+                    SHARD_ANNOTATION: shard_choose(cluster=cluster),
                     **({OWNER_ANNOTATION: owner} if owner else {}),
                 },
                 "finalizers": ["core.kcp.io/logicalcluster-deletion"],
@@ -475,7 +478,7 @@ def workspaces_bootstrap() -> None:
                         "annotations": {
                             PATH_ANNOTATION: ROOT,
                             TYPE_ANNOTATION: "root:root",
-                            "core.kcp.io/shard": "root",
+                            SHARD_ANNOTATION: shard_choose(cluster=ROOT),
                         },
                     },
                     "spec": {},

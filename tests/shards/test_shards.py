@@ -1,0 +1,75 @@
+"""Shards (core.kcp.io/v1alpha1, in root) and the operators' Django admin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.test import Client
+
+from tests.conftest import Api
+from tests.workspaces.test_workspaces import at, make
+
+SHARDS = "/apis/core.kcp.io/v1alpha1/shards"
+
+
+def test_the_root_shard_registers_itself_and_workspaces_are_placed_on_it(api: Api, settings: Any) -> None:
+    shard = api.get(f"{SHARDS}/root").json()
+    assert shard["metadata"]["labels"] == {"name": "root"}
+    assert shard["spec"]["baseURL"] == settings.KCP_EXTERNAL_URL
+    assert shard["spec"]["externalURL"] == shard["spec"]["virtualWorkspaceURL"] == settings.KCP_EXTERNAL_URL
+    table = api.get(SHARDS, headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"}).json()
+    assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Region", "URL", "External URL", "Age"]
+    make(api, "placed")
+    lc = at(api, "root:placed").get("/apis/core.kcp.io/v1alpha1/logicalclusters/cluster").json()
+    assert lc["metadata"]["annotations"]["core.kcp.io/shard"] == "root"
+
+
+def test_shard_validation_and_defaults(api: Api) -> None:
+    assert api.post(SHARDS, {"metadata": {"name": "nourl"}, "spec": {}}).status_code == 422
+    assert api.post(SHARDS, {"metadata": {"name": "bad"}, "spec": {"baseURL": "not a url"}}).status_code == 422
+    r = api.post(SHARDS, {"metadata": {"name": "beta"}, "spec": {"baseURL": "https://beta.example:6443"}})
+    assert r.status_code == 201, r.content
+    assert r.json()["spec"]["externalURL"] == "https://beta.example:6443"
+    make(api, "elsewhere")
+    r = at(api, "root:elsewhere").post(SHARDS, {"metadata": {"name": "x"}, "spec": {"baseURL": "https://x.example"}})
+    assert r.status_code == 403 and "root workspace" in r.json()["message"]
+
+
+def test_operators_admin_lists_and_deletes_through_the_services(api: Api, client: Client) -> None:
+    from django.contrib.auth import get_user_model
+
+    from workspaces.models import WorkspaceRow
+    from workspaces.services import workspace_reconcile
+
+    make(api, "doomed")
+    operator = get_user_model().objects.get(username="kcp-admin")
+    assert operator.is_staff and operator.is_superuser
+    client.force_login(operator)
+    assert client.get("/admin/shards/shardrow/").status_code == 200
+    page = client.get("/admin/workspaces/workspacerow/")
+    assert page.status_code == 200 and b"doomed" in page.content
+    assert client.get("/admin/workspaces/workspacerow/add/").status_code == 403
+    assert client.get("/admin/kube/token/").status_code == 200
+    row = WorkspaceRow.objects.get(cluster="root", name="doomed")
+    action = {"action": "delete_workspaces", "_selected_action": [str(row.pk)]}
+    # the operator acts as their API identity: without an admin token they are a plain user
+    r = client.post("/admin/workspaces/workspacerow/", action, follow=True)
+    assert b"forbidden" in r.content
+    assert not api.get("/apis/tenancy.kcp.io/v1alpha1/workspaces/doomed").json()["metadata"].get("deletionTimestamp")
+    from kcpsite.bootstrap import ADMIN_GROUPS, ADMIN_USER
+    from kube.authz.tokens import token_issue
+
+    token_issue(user_name=ADMIN_USER, groups=ADMIN_GROUPS)
+    r = client.post("/admin/workspaces/workspacerow/", action)
+    assert r.status_code == 302
+    assert api.get("/apis/tenancy.kcp.io/v1alpha1/workspaces/doomed").json()["metadata"].get("deletionTimestamp")
+    workspace_reconcile(cluster="root", name="doomed")
+    assert api.get("/apis/tenancy.kcp.io/v1alpha1/workspaces/doomed").status_code == 404
+
+
+def test_a_non_staff_user_gets_no_admin(client: Client, root: None) -> None:
+    from django.contrib.auth import get_user_model
+
+    mallory = get_user_model().objects.create_user("mallory", password="x")
+    client.force_login(mallory)
+    assert client.get("/admin/workspaces/workspacerow/").status_code == 302  # to the admin login
