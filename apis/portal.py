@@ -158,3 +158,19 @@ def binding_status_view(request: HttpRequest, path: str, name: str) -> HttpRespo
         context = {"gone": True, "binding": {"phase": "Deleted", "name": name}}
     context["oob"] = True
     return render(request, "apis/_binding_status.html", context)
+
+
+@portal_view
+@require_http_methods(["POST"])
+def binding_claims_view(request: HttpRequest, path: str, name: str) -> HttpResponse:
+    """Answer the binding's pending claims (added by the export after binding)."""
+    ws = _workspace(request, path)
+    answers = {key.removeprefix("claim:"): value for key, value in request.POST.items() if key.startswith("claim:")}
+    services.apibinding_claims_answer(
+        cluster=ws.cluster,
+        user=identity(request),
+        name=name,
+        answers=answers,
+        resource_version=request.POST.get("resourceVersion", ""),
+    )
+    return redirect(reverse("portal:binding", args=[ws.path, name]))

@@ -17,4 +17,5 @@ urlpatterns = [
     path(EXPORT + "review", portal.bind_review_view, name="catalog-bind-review"),
     path(BINDING, portal.binding_view, name="binding"),
     path(BINDING + "status", portal.binding_status_view, name="binding-status"),
+    path(BINDING + "claims", portal.binding_claims_view, name="binding-claims"),
 ]

@@ -334,6 +334,7 @@ class BindingView:
     claims: tuple[dict[str, str], ...]  # the binding's answers: resource, state, verbs, danger
     bound_resources: tuple[str, ...]
     resource_version: str
+    pending: tuple[dict[str, str], ...] = ()  # claims the export makes that the binding has not answered
 
     @property
     def ready(self) -> bool:
@@ -376,6 +377,17 @@ def binding_view(*, body: Obj) -> BindingView:
         for c in status.get("conditions") or []
         if isinstance(c, dict)
     )
+    answered = {pending_claim_key(c) for c in body_field(body, "spec", "permissionClaims") or [] if isinstance(c, dict)}
+    pending = tuple(
+        {
+            "key": pending_claim_key(c),
+            "resource": f"{c.get('resource')}.{c.get('group')}" if c.get("group") else str(c.get("resource")),
+            "verbs": ", ".join(str(v) for v in c.get("verbs") or []) or "none",
+            "danger": claim_danger(group=str(c.get("group") or ""), resource=str(c.get("resource") or "")),
+        }
+        for c in status.get("exportPermissionClaims") or []
+        if isinstance(c, dict) and pending_claim_key(c) not in answered
+    )
     bound = tuple(
         f"{b.get('resource')}.{b.get('group')}" if b.get("group") else str(b.get("resource"))
         for b in status.get("boundResources") or []
@@ -390,6 +402,14 @@ def binding_view(*, body: Obj) -> BindingView:
         claims=tuple(claims),
         bound_resources=bound,
         resource_version=str(md.get("resourceVersion", "")),
+        pending=pending,
+    )
+
+
+def pending_claim_key(claim: Obj) -> str:
+    """A claim's identity between export and binding: group, resource and identity hash."""
+    return "/".join(
+        (str(claim.get("group") or ""), str(claim.get("resource") or ""), str(claim.get("identityHash") or ""))
     )
 
 

@@ -185,3 +185,46 @@ def apibinding_create(
         body["spec"]["permissionClaims"] = [c.as_binding_claim(claims[c.key]) for c in export.claims]
     ctx = RequestContext(cluster=cluster, user=user, field_manager="kcp-portal")
     return STORE.create(API_BINDINGS, ctx, "", body)
+
+
+def apibinding_claims_answer(
+    *, cluster: str, user: Any, name: str, answers: dict[str, str], resource_version: str
+) -> Obj:
+    """Answer permission claims the export added after the binding was made, as `user` (`update`
+    on the binding), at the resourceVersion the user saw (a binding changed meanwhile is a 409, never
+    a silent overwrite). `answers` maps apis.selectors.pending_claim_key → Accepted|Rejected; only
+    claims the export makes and the binding has not answered yet can be answered here."""
+    from kube.authz.authorizer import authorize
+    from kube.authz.rbac import Attributes
+
+    from .kinds import API_BINDINGS
+    from .selectors import pending_claim_key
+
+    authorize(user, cluster, Attributes.for_resource(user, "update", "apibindings", api_group=GROUP, name=name))
+    if not answers or any(v not in CLAIM_ANSWERS for v in answers.values()):
+        raise errors.BadRequest("answer each pending claim Accepted or Rejected")
+    ctx = RequestContext(cluster=cluster, user=user, field_manager="kcp-portal")
+    binding = STORE.get(API_BINDINGS, ctx, "", name)
+    spec = binding.setdefault("spec", {})
+    claims = [c for c in spec.get("permissionClaims") or [] if isinstance(c, dict)]
+    answered = {pending_claim_key(c) for c in claims}
+    offered = {
+        pending_claim_key(c): c
+        for c in (binding.get("status") or {}).get("exportPermissionClaims") or []
+        if isinstance(c, dict)
+    }
+    for key, state in answers.items():
+        claim = offered.get(key)
+        if claim is None or key in answered:
+            raise errors.Conflict(f"the claim {key!r} is not pending on APIBinding {name!r} any more")
+        claims.append(
+            {
+                **{k: claim[k] for k in ("group", "resource", "identityHash") if claim.get(k)},
+                "verbs": list(claim.get("verbs") or []),
+                "selector": {"matchAll": True},
+                "state": state,
+            }
+        )
+    spec["permissionClaims"] = claims
+    binding["metadata"]["resourceVersion"] = resource_version
+    return STORE.update(API_BINDINGS, ctx, "", name, binding)
