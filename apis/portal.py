@@ -165,7 +165,9 @@ def binding_status_view(request: HttpRequest, path: str, name: str) -> HttpRespo
 def binding_claims_view(request: HttpRequest, path: str, name: str) -> HttpResponse:
     """Answer the binding's pending claims (added by the export after binding)."""
     ws = _workspace(request, path)
-    answers = {key.removeprefix("claim:"): value for key, value in request.POST.items() if key.startswith("claim:")}
+    answers = {
+        key.removeprefix("claim:"): str(request.POST.get(key, "")) for key in request.POST if key.startswith("claim:")
+    }
     services.apibinding_claims_answer(
         cluster=ws.cluster,
         user=identity(request),
