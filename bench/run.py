@@ -227,6 +227,7 @@ class Context:
     version_p50: float | None = None
     curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
+    health: Callable[[], str] = lambda: ""  # names a dead stack process, "" while all run
 
     def curve(self, label: str, count: int, ms: float) -> None:
         self.curves.setdefault(label, []).append((count, ms))
@@ -744,11 +745,19 @@ async def delete_tree(ctx: Context, parent: str, name: str, label: str, target: 
         ctx.report.add(Row("delete", f"delete {label}", None, "s", note=f"unavailable: DELETE answered {r.status}"))
         return
 
+    dead = ""
+
     async def gone() -> bool:
-        return (await ctx.api.get(path)).status == 404
+        nonlocal dead
+        dead = ctx.health()
+        return bool(dead) or (await ctx.api.get(path)).status == 404
 
     ok = await wait_until(gone, 120 + tree_size * 0.05, interval=0.1)
     seconds = time.perf_counter() - began
+    if dead:
+        ctx.report.add(Row("delete", f"delete a {tree_size:,}-workspace tree ({label})", None, "s",
+                           target=target, note=f"unavailable: {dead} while deleting"))
+        return
     left = await asyncio.to_thread(
         ctx.db.scalar, "SELECT count(*) FROM core_logicalcluster WHERE path LIKE %s", (f"{parent}:{name}:%",))
     ctx.report.add(Row("delete", f"delete a {tree_size:,}-workspace tree ({label})", seconds if ok else None, "s",
@@ -937,6 +946,7 @@ async def run_sections(ctx: Context, sections: set[str], health: Callable[[], st
     """The sections in order; one that fails is reported as unavailable and the run goes on.
     `health()` names a dead stack process ("" while all run): checked after every section."""
     api = ctx.api
+    ctx.health = health
     try:
         await ensure_workspace(api, "root", "bench")
         await prepare_probe(ctx)
@@ -956,6 +966,8 @@ async def run_sections(ctx: Context, sections: set[str], health: Callable[[], st
 
     async def big_then_delete() -> None:
         await seed_big(ctx)
+        if dead := health():
+            raise RuntimeError(f"{dead} during bulk setup")
         big = await bench_get_list(ctx, "after bulk setup")
         if small:
             get_list_ratio_rows(ctx, small, big, quick)
