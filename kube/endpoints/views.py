@@ -173,6 +173,8 @@ class KubeAPIView(APIView):
 
     def serve_openapi(self, cluster: str, path: str, query: dict[str, str]) -> HttpResponse:
         parts = [p for p in path.strip("/").split("/") if p]
+        if parts == ["openapi", "v2"]:
+            return self.serve_openapi_v2()
         if parts[:2] != ["openapi", "v3"]:
             raise errors.NotFound("the server could not find the requested resource")
         resources = self.surface.resources(cluster)
@@ -196,6 +198,14 @@ class KubeAPIView(APIView):
         if query.get("hash"):
             resp["Cache-Control"] = "public, immutable"
         return resp
+
+    def serve_openapi_v2(self) -> HttpResponse:
+        title, version = "kcp-django", VERSION_INFO["gitVersion"]
+        if openapi.OPENAPI_V2_PROTOBUF in self.request.META.get("HTTP_ACCEPT", ""):
+            return HttpResponse(
+                openapi.openapi_v2_protobuf(title, version), content_type=openapi.OPENAPI_V2_PROTOBUF_RESPONSE
+            )
+        return json_response(openapi.openapi_v2(title, version))
 
     # --- resources ----------------------------------------------------------------------------
     def serve_resource(self, request: Request, cluster: str, ri: RequestInfo, query: dict[str, str]) -> HttpResponse:
