@@ -343,4 +343,4 @@ def test_openapi_index_and_documents(api: Api) -> None:
     doc = api.get(url).json()
     patch_ops = [op["patch"] for op in doc["paths"].values() if "patch" in op]
     assert patch_ops and all(any(p["name"] == "fieldValidation" for p in op["parameters"]) for op in patch_ops)
-    assert api.get("/openapi/v2").status_code == 404
+    assert api.get("/openapi/v3/apis/nope/v1").status_code == 404
