@@ -10,13 +10,12 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import functools
 import hashlib
-import threading
-from collections import OrderedDict
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Q
 
 from kube import errors
 from kube.authz.authorizer import authorize, effective_user, policy_for
@@ -24,13 +23,14 @@ from kube.authz.rbac import Attributes, forbidden_message
 from kube.authz.user import UserInfo
 from kube.builtin.apiextensions import GROUP as CRD_GROUP
 from kube.builtin.apiextensions import RESOURCE as CRD_RESOURCE
-from kube.builtin.customresources import ClusterCache, resource_infos
+from kube.builtin.customresources import resource_infos
 from kube.registry import REGISTRY, ResourceInfo
 from kube.registry.context import RequestContext
 from kube.registry.purge import purge, remove_finalizer
 from kube.registry.strategy import field
 from kube.storage import backend
 from kube.storage.backend import Key
+from kube.storage.signature import SignatureCache
 from kube.timefmt import now_rfc3339
 
 from .kinds import BINDING_FINALIZER, GROUP, schema_as_crd
@@ -374,10 +374,7 @@ def apibindings_of_export(*, export_cluster: str, export_name: str) -> list[tupl
 
 # --- serving in the consumer ----------------------------------------------------------------------
 
-CACHE = ClusterCache(4096)
-_schema_infos: OrderedDict[tuple[str, str, str, str, str], list[ResourceInfo]] = OrderedDict()
-_schema_lock = threading.Lock()
-SCHEMA_CACHE_SIZE = 1024
+CACHE: SignatureCache[list[ResourceInfo]] = SignatureCache(4096)
 
 
 def bound_resources(cluster: str) -> list[ResourceInfo]:
@@ -386,57 +383,50 @@ def bound_resources(cluster: str) -> list[ResourceInfo]:
     one set of ResourceInfos)."""
     if cluster == "*":
         return []
-    rows = APIBindingRow.objects.filter(cluster=cluster)
-    agg = rows.aggregate(n=Count("id"), rv=Max("resource_version"))
-    signature = (int(agg["n"] or 0), int(agg["rv"] or 0))
-    if signature[0] == 0:
-        return []
-    cached = CACHE.get(cluster, signature)
-    if cached is not None:
-        return cached
+    return CACHE.fetch(cluster, APIBindingRow.objects.filter(cluster=cluster), _bound_infos, [])
+
+
+def _bound_infos(rows: Any) -> list[ResourceInfo]:
     infos: list[ResourceInfo] = []
     for binding in rows.order_by("name").values_list("body", flat=True):
         export_cluster = str(field(binding, "status", "apiExportClusterName") or "")
         export_name = str(field(binding, "spec", "reference", "export", "name") or "")
+        check = maximal_permission_policy(export_cluster=export_cluster, export_name=export_name)
         for bound in field(binding, "status", "boundResources") or []:
-            if isinstance(bound, dict):
-                infos.extend(_infos_for(export_cluster, export_name, bound))
-    CACHE.put(cluster, signature, infos)
+            if not isinstance(bound, dict):
+                continue
+            served = schema_infos(
+                export_cluster=export_cluster,
+                schema_name=str(field(bound, "schema", "name") or ""),
+                uid=str(field(bound, "schema", "UID") or ""),
+                identity_hash=str(field(bound, "schema", "identityHash") or ""),
+            )
+            infos.extend(dataclasses.replace(i, origin="apibinding", authorizer=check) for i in served)
     return infos
 
 
-def _infos_for(export_cluster: str, export_name: str, bound: Obj) -> list[ResourceInfo]:
-    schema_name = str(field(bound, "schema", "name") or "")
-    identity = str(field(bound, "schema", "identityHash") or "")
-    uid = str(field(bound, "schema", "UID") or "")
-    key = (export_cluster, export_name, schema_name, uid, identity)
-    with _schema_lock:
-        hit = _schema_infos.get(key)
-        if hit is not None:
-            _schema_infos.move_to_end(key)
-            return hit
+def schema_infos(*, export_cluster: str, schema_name: str, uid: str, identity_hash: str) -> tuple[ResourceInfo, ...]:
+    """The ResourceInfos an APIResourceSchema serves under an export's identity (storage keyed
+    `<resource>:<identityHash>`); () when the schema is gone or is not the one (UID) bound.
+    Schemas are immutable, so the answer is cached for the process."""
+    return _schema_infos(export_cluster, schema_name, uid, identity_hash)
+
+
+@functools.lru_cache(maxsize=1024)
+def _schema_infos(export_cluster: str, schema_name: str, uid: str, identity_hash: str) -> tuple[ResourceInfo, ...]:
     body = (
         APIResourceSchemaRow.objects.filter(cluster=export_cluster, name=schema_name)
         .values_list("body", flat=True)
         .first()
     )
     if body is None or body["metadata"].get("uid") != uid:
-        return []
-    check = maximal_permission_policy(export_cluster=export_cluster, export_name=export_name)
-    infos = [
+        return ()
+    return tuple(
         dataclasses.replace(
-            info,
-            storage_resource=bound_storage_resource(resource=info.resource, identity_hash=identity),
-            origin="apibinding",
-            authorizer=check,
+            info, storage_resource=bound_storage_resource(resource=info.resource, identity_hash=identity_hash)
         )
         for info in resource_infos(schema_as_crd(body.get("spec") or {}))
-    ]
-    with _schema_lock:
-        _schema_infos[key] = infos
-        while len(_schema_infos) > SCHEMA_CACHE_SIZE:
-            _schema_infos.popitem(last=False)
-    return infos
+    )
 
 
 def maximal_permission_policy(*, export_cluster: str, export_name: str) -> Any:

@@ -16,15 +16,14 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count, Max
 
-from kube.builtin.customresources import ClusterCache
 from kube.registry import ResourceInfo
 from kube.registry.context import RequestContext
 from kube.registry.strategy import field
 from kube.selectors import LabelSelector, label_selector_from_dict
 from kube.storage import backend
 from kube.storage.backend import Key
+from kube.storage.signature import SignatureCache
 
 from .bindings import bound_storage_resource, claim_label
 from .models import APIBindingRow
@@ -88,22 +87,16 @@ def accepted_claims(binding: Obj) -> list[AcceptedClaim]:
     return out
 
 
-CACHE = ClusterCache(4096)
+CACHE: SignatureCache[list[AcceptedClaim]] = SignatureCache(4096)
 
 
 def claims_in_cluster(cluster: str) -> list[AcceptedClaim]:
     """Accepted claims of every binding of `cluster`, cached behind the bindings' signature."""
-    rows = APIBindingRow.objects.filter(cluster=cluster)
-    agg = rows.aggregate(n=Count("id"), rv=Max("resource_version"))
-    signature = (int(agg["n"] or 0), int(agg["rv"] or 0))
-    if signature[0] == 0:
-        return []
-    cached = CACHE.get(cluster, signature)
-    if cached is not None:
-        return cached  # type: ignore[return-value]
-    claims = [c for body in rows.values_list("body", flat=True) for c in accepted_claims(body)]
-    CACHE.put(cluster, signature, claims)  # type: ignore[arg-type]
-    return claims
+    return CACHE.fetch(cluster, APIBindingRow.objects.filter(cluster=cluster), _accepted_claims_of, [])
+
+
+def _accepted_claims_of(rows: Any) -> list[AcceptedClaim]:
+    return [c for body in rows.values_list("body", flat=True) for c in accepted_claims(body)]
 
 
 def _relabel(labels: dict[str, str], claims: list[AcceptedClaim], group: str, resource: str) -> dict[str, str]:

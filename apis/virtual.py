@@ -17,7 +17,6 @@ from kube import errors
 from kube.authz.authorizer import authorize, effective_user, impersonate
 from kube.authz.rbac import Attributes
 from kube.authz.user import UserInfo
-from kube.builtin.customresources import resource_infos
 from kube.endpoints.surface import Surface, VirtualWorkspace, register_virtual_workspace
 from kube.registry import REGISTRY, ResourceInfo
 from kube.registry.resources import ALL_VERBS
@@ -25,8 +24,8 @@ from kube.registry.strategy import field
 from kube.storage import backend
 from kube.storage.backend import Key
 
-from .bindings import bound_storage_resource, claim_label, export_cluster_for, export_label
-from .kinds import API_BINDINGS, GROUP, schema_as_crd
+from .bindings import claim_label, export_cluster_for, export_label, schema_infos
+from .kinds import API_BINDINGS, GROUP
 from .models import APIBindingRow, APIExportRow, APIResourceSchemaRow
 
 Obj = dict[str, Any]
@@ -141,26 +140,8 @@ class APIExportSurface(Surface):
         return False
 
 
-@functools.lru_cache(maxsize=1024)
-def _schema_infos_cached(export_cluster: str, schema_name: str, uid: str, identity: str) -> tuple[ResourceInfo, ...]:
-    body = (
-        APIResourceSchemaRow.objects.filter(cluster=export_cluster, name=schema_name)
-        .values_list("body", flat=True)
-        .first()
-    )
-    if body is None:
-        return ()
-    return tuple(
-        dataclasses.replace(
-            info,
-            storage_resource=bound_storage_resource(resource=info.resource, identity_hash=identity),
-            origin="apiexport",
-        )
-        for info in resource_infos(schema_as_crd(body.get("spec") or {}))
-    )
-
-
 def _schema_infos(export_cluster: str, schema_name: str, identity: str) -> list[ResourceInfo]:
+    """The export's schema as the provider sees it (the schema's current UID: the export owns it)."""
     uid = (
         APIResourceSchemaRow.objects.filter(cluster=export_cluster, name=schema_name)
         .values_list("uid", flat=True)
@@ -168,7 +149,8 @@ def _schema_infos(export_cluster: str, schema_name: str, identity: str) -> list[
     )
     if uid is None:
         return []
-    return list(_schema_infos_cached(export_cluster, schema_name, str(uid), identity))
+    served = schema_infos(export_cluster=export_cluster, schema_name=schema_name, uid=str(uid), identity_hash=identity)
+    return [dataclasses.replace(i, origin="apiexport") for i in served]
 
 
 def _claimed_infos(claim: Obj) -> list[ResourceInfo]:

@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import copy
 import functools
-import threading
-from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Q
 
 from kube.errors import FieldErrors
 from kube.registry import REGISTRY, Column, ResourceInfo, Strategy
@@ -24,6 +22,7 @@ from kube.registry.strategy import report_unknown_fields
 from kube.schema import Schema, customresource, jsonpath
 from kube.storage.backend import Key
 from kube.storage.models import StoredObject
+from kube.storage.signature import SignatureCache
 
 from .apiextensions import CLEANUP_FINALIZER, GROUP, RESOURCE, CRDStrategy, is_established
 
@@ -123,33 +122,7 @@ def resource_infos(crd: Obj) -> list[ResourceInfo]:
     return infos
 
 
-class ClusterCache:
-    def __init__(self, size: int) -> None:
-        self.size = size
-        self._entries: OrderedDict[str, tuple[tuple[int, int], list[ResourceInfo]]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, cluster: str, signature: tuple[int, int]) -> list[ResourceInfo] | None:
-        with self._lock:
-            hit = self._entries.get(cluster)
-            if hit is None or hit[0] != signature:
-                return None
-            self._entries.move_to_end(cluster)
-            return hit[1]
-
-    def put(self, cluster: str, signature: tuple[int, int], infos: list[ResourceInfo]) -> None:
-        with self._lock:
-            self._entries[cluster] = (signature, infos)
-            self._entries.move_to_end(cluster)
-            while len(self._entries) > self.size:
-                self._entries.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._entries.clear()
-
-
-CACHE = ClusterCache(CACHE_SIZE)
+CACHE: SignatureCache[list[ResourceInfo]] = SignatureCache(CACHE_SIZE)
 
 
 def crd_resources(cluster: str) -> list[ResourceInfo]:
@@ -157,18 +130,14 @@ def crd_resources(cluster: str) -> list[ResourceInfo]:
     if cluster == "*":
         return []
     crds = StoredObject.objects.filter(cluster=cluster, group=GROUP, resource=RESOURCE)
-    agg = crds.aggregate(n=Count("id"), rv=Max("resource_version"))
-    signature = (int(agg["n"] or 0), int(agg["rv"] or 0))
-    if signature[0] == 0:
-        return []
-    cached = CACHE.get(cluster, signature)
-    if cached is not None:
-        return cached
+    return CACHE.fetch(cluster, crds, _established_infos, [])
+
+
+def _established_infos(crds: Any) -> list[ResourceInfo]:
     infos: list[ResourceInfo] = []
     for body in crds.order_by("name").values_list("body", flat=True):
         if is_established(body) and not body["metadata"].get("deletionTimestamp"):
             infos.extend(resource_infos(body))
-    CACHE.put(cluster, signature, infos)
     return infos
 
 

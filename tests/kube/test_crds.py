@@ -282,7 +282,9 @@ def test_ten_thousand_clusters_each_with_their_own_crd(db: Any, monkeypatch: pyt
             )
         )
     StoredObject.objects.bulk_create(rows, batch_size=1000)
-    monkeypatch.setattr(customresources, "CACHE", customresources.ClusterCache(256))
+    from kube.storage.signature import SignatureCache
+
+    monkeypatch.setattr(customresources, "CACHE", SignatureCache(256))
     for i in range(0, 10_000, 10):
         served = REGISTRY.resolve(cluster=f"c{i}", group="many.example.com", version="v1", resource="widgets")
         assert served is not None
