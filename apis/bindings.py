@@ -383,7 +383,7 @@ def bound_resources(cluster: str) -> list[ResourceInfo]:
     one set of ResourceInfos)."""
     if cluster == "*":
         return []
-    return CACHE.fetch(cluster, APIBindingRow.objects.filter(cluster=cluster), _bound_infos, [])
+    return CACHE.fetch(cluster, APIBindingRow, _bound_infos, [])
 
 
 def _bound_infos(rows: Any) -> list[ResourceInfo]:

@@ -92,7 +92,7 @@ CACHE: SignatureCache[list[AcceptedClaim]] = SignatureCache(4096)
 
 def claims_in_cluster(cluster: str) -> list[AcceptedClaim]:
     """Accepted claims of every binding of `cluster`, cached behind the bindings' signature."""
-    return CACHE.fetch(cluster, APIBindingRow.objects.filter(cluster=cluster), _accepted_claims_of, [])
+    return CACHE.fetch(cluster, APIBindingRow, _accepted_claims_of, [])
 
 
 def _accepted_claims_of(rows: Any) -> list[AcceptedClaim]:

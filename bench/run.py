@@ -458,9 +458,11 @@ async def bench_workspace_creation(ctx: Context, shape: str) -> None:
         ready = max(result["ready"], 1)
         per_ws = (db1 - db0) / ready
         per_ws_no_log = ((db1 - db0) - (ev1 - ev0)) / ready
-        ctx.report.add(Row("workspaces", "PostgreSQL bytes per empty workspace", per_ws, "B",
-                           measured=f"{fmt(per_ws / 1024)} KiB "
-                                    f"(without event log: {fmt(per_ws_no_log / 1024)} KiB)",
+        # The target is the durable cost: the event log keeps a workspace's creation events only for
+        # KCP_EVENT_RETENTION (10 minutes), then compaction drops them; both figures are shown.
+        ctx.report.add(Row("workspaces", "PostgreSQL bytes per empty workspace (durable)", per_ws_no_log, "B",
+                           measured=f"{fmt(per_ws_no_log / 1024)} KiB in tables and indexes "
+                                    f"(+ {fmt((per_ws - per_ws_no_log) / 1024)} KiB of event log until compaction)",
                            target=T_WS_BYTES,
                            data={"db_before": db0, "db_after": db1, "event_log_delta": ev1 - ev0,
                                  "workspaces": ready}))
@@ -1018,9 +1020,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-data", action="store_true", help="keep the bench data dir (default: wiped "
                                                                  "before the run so sizes are comparable)")
     parser.add_argument("--output", default=str(RESULTS_DIR / "latest.json"))
-    parser.add_argument("--conn-max-age", default=os.environ.get("KCP_CONN_MAX_AGE", "0"),
-                        help="KCP_CONN_MAX_AGE for the server (default 0: with the settings' default of 60, "
-                             "concurrent requests under daphne exhaust PostgreSQL's connections; see README)")
+    parser.add_argument("--db-pool-size", default=os.environ.get("KCP_DB_POOL_SIZE", ""),
+                        help="KCP_DB_POOL_SIZE for the server's processes (default: the settings' default; "
+                             "0 = a connection per request)")
     args = parser.parse_args(argv)
     sizes = Sizes.quick() if args.quick else Sizes()
     if args.big_workspaces:
@@ -1053,7 +1055,7 @@ def main(argv: list[str] | None = None) -> int:
     mode = "quick" if args.quick else "full"
     progress(f"bench ({mode}): starting a stack in {data_dir}" + (" on DATABASE_URL's server" if server_url else ""))
     with database_for_run(server_url, keep=args.keep_data) as database_url:
-        server_env = {"KCP_CONN_MAX_AGE": str(args.conn_max_age)}
+        server_env = {"KCP_DB_POOL_SIZE": str(args.db_pool_size)} if args.db_pool_size != "" else {}
         stack = Stack(data_dir, args.port or free_port(), database_url, server_env, echo_errors=False,
                       progress=lambda m: progress(f"stack: {m}"))
         try:

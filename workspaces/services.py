@@ -16,8 +16,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Count, Max, Q, StringAgg, TextField, Value
-from django.db.models.functions import Cast
+from django.db.models import Q
 
 from kube import errors
 from kube.registry import REGISTRY
@@ -25,6 +24,7 @@ from kube.registry.context import RequestContext
 from kube.registry.store import STORE
 from kube.storage import backend
 from kube.storage.backend import Key
+from kube.storage.signature import rows_signature
 from kube.timefmt import now_rfc3339
 from shards.services import shard_choose
 
@@ -92,22 +92,19 @@ def new_cluster_name() -> str:
 # --- types ----------------------------------------------------------------------------------------
 
 
-_types_cache: tuple[tuple[int, int, str], dict[str, Obj]] | None = None
+_types_cache: tuple[tuple[int, int], dict[str, Obj]] | None = None
 
 
 def workspace_types() -> dict[str, Obj]:
-    """The WorkspaceTypes of root by name: one signature query (count, newest revision), the rows
-    only when they changed. Admission and reconciliation read types many times per workspace."""
+    """The WorkspaceTypes of root by name: one signature query (count, newest revision; see
+    kube.storage.signature), the rows only when they changed. Admission and reconciliation read
+    types several times per workspace."""
     global _types_cache
-    rows = WorkspaceTypeRow.objects.filter(cluster=ROOT)
-    agg = rows.aggregate(
-        n=Count("id"), rv=Max("resource_version"), uids=StringAgg(Cast("uid", TextField()), Value(","), order_by="uid")
-    )
-    signature = (int(agg["n"] or 0), int(agg["rv"] or 0), str(agg["uids"] or ""))
+    signature = rows_signature(WorkspaceTypeRow, cluster=ROOT)
     cached = _types_cache
     if cached is not None and cached[0] == signature:
         return cached[1]
-    types = dict(rows.values_list("name", "body"))
+    types = dict(WorkspaceTypeRow.objects.filter(cluster=ROOT).values_list("name", "body"))
     _types_cache = (signature, types)
     return types
 

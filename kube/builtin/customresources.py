@@ -129,8 +129,7 @@ def crd_resources(cluster: str) -> list[ResourceInfo]:
     """Resources served by `cluster`'s Established CRDs (none for the wildcard cluster)."""
     if cluster == "*":
         return []
-    crds = StoredObject.objects.filter(cluster=cluster, group=GROUP, resource=RESOURCE)
-    return CACHE.fetch(cluster, crds, _established_infos, [])
+    return CACHE.fetch(cluster, StoredObject, _established_infos, [], group=GROUP, resource=RESOURCE)
 
 
 def _established_infos(crds: Any) -> list[ResourceInfo]:

@@ -1,6 +1,7 @@
 """Low-level storage operations. Callers (the registry's Store) run them inside
 `transaction.atomic()`; every mutation assigns revisions, writes the row and appends to the event
-log in that transaction, and rings the `kube_events` doorbell (NOTIFY is delivered on commit).
+log in that transaction; the event log's insert trigger rings the `kube_events` doorbell (NOTIFY,
+delivered on commit; kube/migrations/0003_event_doorbell.py).
 
 Contract of revisions: dense, strictly increasing in commit order; an object's
 `metadata.resourceVersion` is the revision of its last write; a DELETED event carries the final
@@ -10,6 +11,7 @@ object with the revision of the deletion.
 from __future__ import annotations
 
 import base64
+import json
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -18,14 +20,14 @@ from typing import Any
 
 import orjson
 from django.db import connection, transaction
-from django.db.models import Q
+from django.db.models import Field, Q
 from django.utils import timezone
 
 from kube import errors
 
 from .models import Event, KubeObject, Revision, StoredObject
 
-NOTIFY_CHANNEL = "kube_events"
+NOTIFY_CHANNEL = "kube_events"  # rung by the trigger of kube/migrations/0003_event_doorbell.py
 Obj = dict[str, Any]
 
 
@@ -243,23 +245,91 @@ def _parse_ts(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-def _notify() -> None:
-    with connection.cursor() as cur:
-        cur.execute("SELECT pg_notify(%s, '')", [NOTIFY_CHANNEL])
+# One statement per write. The revision bump, the row write and the event append used to be three
+# round trips (four with the NOTIFY, now a trigger); chained as data-modifying CTEs they are one:
+# `rev` takes the next revision (and the counter row lock, held to commit as before), `doc` is the
+# body with that revision as metadata.resourceVersion, `obj` writes the row, and the event insert
+# copies `doc`. For update the event is only written when the row was (zero rows back = vanished).
+_REVISION_CTE = (
+    "WITH rev AS (UPDATE kube_revision SET value = value + 1 WHERE id = 1 RETURNING value), "
+    "doc AS (SELECT value AS rv, jsonb_set(%s::jsonb, '{metadata,resourceVersion}', to_jsonb(value::text)) AS body "
+    "FROM rev)"
+)
+_EVENT_INSERT = (
+    'INSERT INTO kube_event (revision, cluster, "group", resource, namespace, name, type, object, prev_labels, '
+    "created) SELECT doc.rv, %s, %s, %s, %s, %s, %s, doc.body, %s::jsonb, %s FROM doc"
+)
+_KEY_COLUMNS = ("cluster", "group", "resource", "namespace", "name")
 
 
-def _append_event(key: Key, revision: int, type_: str, body: Obj, prev_labels: dict | None) -> None:
-    Event.objects.create(
-        revision=revision,
-        cluster=key.cluster,
-        group=key.group,
-        resource=key.resource,
-        namespace=key.namespace,
-        name=key.name,
-        type=type_,
-        object=body,
-        prev_labels=prev_labels,
+def _jsonb(value: Any) -> str | None:
+    """JSON text for a jsonb parameter (orjson; json for what orjson refuses, e.g. huge integers)."""
+    if value is None:
+        return None
+    try:
+        return orjson.dumps(value).decode()
+    except TypeError:
+        return json.dumps(value)
+
+
+def _column_sql(model: type[KubeObject], fields: Iterable[str]) -> list[tuple[str, str]]:
+    """(quoted column, typed placeholder) for model fields, cached per model and field list."""
+    cache_key = (model, tuple(fields))
+    cached = _columns_cache.get(cache_key)
+    if cached is None:
+        quote = connection.ops.quote_name
+        cached = []
+        for f in cache_key[1]:
+            field = model._meta.get_field(f)
+            assert isinstance(field, Field) and field.column, f"{model.__name__}.{f} is not a column"
+            cached.append((quote(field.column), f"%s::{field.db_type(connection)}"))
+        _columns_cache[cache_key] = cached
+    return cached
+
+
+_columns_cache: dict[tuple[type[KubeObject], tuple[str, ...]], list[tuple[str, str]]] = {}
+
+
+def _row_values(key: Key, body: Obj, *, with_key: bool) -> dict[str, Any]:
+    """Column values of the row for `body` (not resource_version/body, which come from `doc`)."""
+    md = body["metadata"]
+    values: dict[str, Any] = dict(_promoted(key.group, key.resource, body))
+    if with_key:
+        values.update(
+            cluster=key.cluster,
+            group=key.group,
+            resource=key.resource,
+            namespace=key.namespace,
+            name=key.name,
+            uid=md["uid"],
+            created=_parse_ts(md["creationTimestamp"]) or timezone.now(),
+        )
+    values.update(
+        generation=int(md.get("generation") or 0),
+        deletion_timestamp=_parse_ts(md.get("deletionTimestamp")),
+        labels=_jsonb(md.get("labels") or {}),
     )
+    return values
+
+
+def _event_params(key: Key, type_: str, prev_labels: dict | None) -> list[Any]:
+    return [key.cluster, key.group, key.resource, key.namespace, key.name, type_, _jsonb(prev_labels), timezone.now()]
+
+
+def _key_where(model: type[KubeObject]) -> str:
+    return " AND ".join(f"{col} = {ph}" for col, ph in _column_sql(model, _KEY_COLUMNS))
+
+
+def _execute_write(sql: str, params: list[Any], key: Key, failure: str) -> int:
+    """Run one write statement; its revision, or InternalError(`failure`) when nothing was logged."""
+    with connection.cursor() as cur:
+        cur.execute(sql, params)
+        row = cur.fetchone()
+    if row is None:
+        if not Revision.objects.filter(id=1).exists():
+            raise errors.InternalError("storage is not initialised: the revision counter row is missing")
+        raise errors.InternalError(f"object {key} {failure}")
+    return int(row[0])
 
 
 def create(key: Key, body: Obj) -> Obj:
@@ -270,25 +340,20 @@ def create(key: Key, body: Obj) -> Obj:
     _stamp_cluster(key, body)
     md.setdefault("uid", str(uuid.uuid4()))
     md.setdefault("creationTimestamp", timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ"))
-    rev = _bump()
-    md["resourceVersion"] = str(rev)
-    model_for(key.group, key.resource).objects.create(
-        **_promoted(key.group, key.resource, body),
-        cluster=key.cluster,
-        group=key.group,
-        resource=key.resource,
-        namespace=key.namespace,
-        name=key.name,
-        uid=md["uid"],
-        resource_version=rev,
-        generation=int(md.get("generation") or 0),
-        deletion_timestamp=_parse_ts(md.get("deletionTimestamp")),
-        labels=md.get("labels") or {},
-        body=body,
-        created=_parse_ts(md["creationTimestamp"]) or timezone.now(),
+    model = model_for(key.group, key.resource)
+    values = _row_values(key, body, with_key=True)
+    columns = _column_sql(model, values)
+    quote = connection.ops.quote_name
+    sql = (
+        f"{_REVISION_CTE}, obj AS (INSERT INTO {quote(model._meta.db_table)} "
+        f"({', '.join(c for c, _ in columns)}, resource_version, body) "
+        f"SELECT {', '.join(ph for _, ph in columns)}, doc.rv, doc.body FROM doc RETURNING 1) "
+        f"{_EVENT_INSERT}, obj RETURNING revision"
     )
-    _append_event(key, rev, "ADDED", body, None)
-    _notify()
+    rev = _execute_write(
+        sql, [_jsonb(body), *values.values(), *_event_params(key, "ADDED", None)], key, "was not written"
+    )
+    md["resourceVersion"] = str(rev)
     return body
 
 
@@ -297,35 +362,36 @@ def update(key: Key, body: Obj, *, prev_labels: dict | None) -> Obj:
     assert transaction.get_connection().in_atomic_block, "storage writes need a transaction"
     md = _meta(body)
     _stamp_cluster(key, body)
-    rev = _bump()
-    md["resourceVersion"] = str(rev)
-    n = (
-        model_for(key.group, key.resource)
-        .objects.filter(_key_q(key))
-        .update(
-            **_promoted(key.group, key.resource, body),
-            resource_version=rev,
-            generation=int(md.get("generation") or 0),
-            deletion_timestamp=_parse_ts(md.get("deletionTimestamp")),
-            labels=md.get("labels") or {},
-            body=body,
-        )
+    model = model_for(key.group, key.resource)
+    values = _row_values(key, body, with_key=False)
+    columns = _column_sql(model, values)
+    where = _key_where(model)
+    sql = (
+        f"{_REVISION_CTE}, obj AS (UPDATE {connection.ops.quote_name(model._meta.db_table)} SET "
+        f"{', '.join(f'{c} = {ph}' for c, ph in columns)}, resource_version = doc.rv, body = doc.body "
+        f"FROM doc WHERE {where} RETURNING 1) "
+        f"{_EVENT_INSERT}, obj RETURNING revision"
     )
-    if n != 1:
-        raise errors.InternalError(f"object {key} vanished during update")
-    _append_event(key, rev, "MODIFIED", body, prev_labels)
-    _notify()
+    key_values = [key.cluster, key.group, key.resource, key.namespace, key.name]
+    event = _event_params(key, "MODIFIED", prev_labels)
+    rev = _execute_write(sql, [_jsonb(body), *values.values(), *key_values, *event], key, "vanished during update")
+    md["resourceVersion"] = str(rev)
     return body
 
 
 def delete(key: Key, body: Obj) -> Obj:
     """Remove an existing (row-locked) object; the DELETED event carries `body` at a new revision."""
     assert transaction.get_connection().in_atomic_block, "storage writes need a transaction"
-    rev = _bump()
-    _meta(body)["resourceVersion"] = str(rev)
-    model_for(key.group, key.resource).objects.filter(_key_q(key)).delete()
-    _append_event(key, rev, "DELETED", body, None)
-    _notify()
+    _meta(body)
+    model = model_for(key.group, key.resource)
+    where = _key_where(model)
+    sql = (
+        f"{_REVISION_CTE}, obj AS (DELETE FROM {connection.ops.quote_name(model._meta.db_table)} WHERE {where}) "
+        f"{_EVENT_INSERT} RETURNING revision"
+    )
+    key_values = [key.cluster, key.group, key.resource, key.namespace, key.name]
+    rev = _execute_write(sql, [_jsonb(body), *key_values, *_event_params(key, "DELETED", None)], key, "was not deleted")
+    body["metadata"]["resourceVersion"] = str(rev)
     return body
 
 
@@ -363,7 +429,6 @@ def delete_many(
             )
         )
     Event.objects.bulk_create(events)
-    _notify()
     return len(items)
 
 
