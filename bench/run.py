@@ -100,8 +100,12 @@ def raise_fd_limit() -> None:
         resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
 
-def rss_bytes(pid: int | None) -> int | None:
-    """Resident set size of a process and its children (celery's pool), or None."""
+def rss_bytes(pid: int | list[int] | None) -> int | None:
+    """Resident set size of a process and its children (celery's pool), or None; of several
+    processes (every daphne of the stack) summed."""
+    if isinstance(pid, list):
+        sizes = [rss_bytes(p) for p in pid]
+        return sum(x for x in sizes if x is not None) if sizes and None not in sizes else None
     if pid is None:
         return None
     import psutil
@@ -221,7 +225,7 @@ class Context:
     sizes: Sizes
     report: Report
     child_env: dict[str, str]
-    daphne_pid: int | None
+    daphne_pids: list[int]
     worker_pid: int | None
     raw_rate: dict[int, float] = field(default_factory=dict)
     version_p50: float | None = None
@@ -436,7 +440,7 @@ async def bench_workspace_creation(ctx: Context, shape: str) -> None:
     await ensure_workspace(ctx.api, "root", f"bench-{shape}")
     if shape == "flat":
         await asyncio.sleep(1)
-        db0, rss0, wrss0 = await asyncio.to_thread(ctx.db.total_bytes), rss_bytes(ctx.daphne_pid), rss_bytes(
+        db0, rss0, wrss0 = await asyncio.to_thread(ctx.db.total_bytes), rss_bytes(ctx.daphne_pids), rss_bytes(
             ctx.worker_pid)
         ev0 = await asyncio.to_thread(ctx.db.table_bytes, "kube_event")
     result = await create_workspaces(ctx, f"root:bench-{shape}", n, fanout)
@@ -452,7 +456,7 @@ async def bench_workspace_creation(ctx: Context, shape: str) -> None:
                        measured=lat(s), target=T_WS_P99, data={"summary": s and s.as_ms()}))
     if shape == "flat":
         await asyncio.sleep(1)
-        db1, rss1, wrss1 = await asyncio.to_thread(ctx.db.total_bytes), rss_bytes(ctx.daphne_pid), rss_bytes(
+        db1, rss1, wrss1 = await asyncio.to_thread(ctx.db.total_bytes), rss_bytes(ctx.daphne_pids), rss_bytes(
             ctx.worker_pid)
         ev1 = await asyncio.to_thread(ctx.db.table_bytes, "kube_event")
         ready = max(result["ready"], 1)
@@ -596,14 +600,14 @@ async def watch_round(ctx: Context, watchers: int) -> None:
     rv = listing.body["metadata"]["resourceVersion"]
     expect = ctx.sizes.watch_events
     rnd = WatchRound(watchers, f"ev{watchers}-", expect)
-    rss0 = rss_bytes(ctx.daphne_pid)
+    rss0 = rss_bytes(ctx.daphne_pids)
     tasks = [asyncio.create_task(rnd.watch(api, base, rv, i)) for i in range(watchers)]
     try:
         await asyncio.wait_for(rnd.all_open.wait(), 60 + watchers * 0.1)
     except TimeoutError:
         rnd.errors.append(f"only {rnd.opened}/{watchers} watches opened")
     await asyncio.sleep(1.0)
-    rss1 = rss_bytes(ctx.daphne_pid)
+    rss1 = rss_bytes(ctx.daphne_pids)
     acks: dict[str, float] = {}
     sends: dict[str, float] = {}
     written: list[tuple[str, int]] = []
@@ -1020,6 +1024,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-data", action="store_true", help="keep the bench data dir (default: wiped "
                                                                  "before the run so sizes are comparable)")
     parser.add_argument("--output", default=str(RESULTS_DIR / "latest.json"))
+    parser.add_argument("--servers", default=os.environ.get("KCP_SERVERS", ""),
+                        help="KCP_SERVERS for the stack: daphne processes sharing the port (default: the "
+                             "launcher's default)")
     parser.add_argument("--db-pool-size", default=os.environ.get("KCP_DB_POOL_SIZE", ""),
                         help="KCP_DB_POOL_SIZE for the server's processes (default: the settings' default; "
                              "0 = a connection per request)")
@@ -1055,7 +1062,8 @@ def main(argv: list[str] | None = None) -> int:
     mode = "quick" if args.quick else "full"
     progress(f"bench ({mode}): starting a stack in {data_dir}" + (" on DATABASE_URL's server" if server_url else ""))
     with database_for_run(server_url, keep=args.keep_data) as database_url:
-        server_env = {"KCP_DB_POOL_SIZE": str(args.db_pool_size)} if args.db_pool_size != "" else {}
+        server_env = {k: str(v) for k, v in (("KCP_DB_POOL_SIZE", args.db_pool_size), ("KCP_SERVERS", args.servers))
+                      if v != ""}
         stack = Stack(data_dir, args.port or free_port(), database_url, server_env, echo_errors=False,
                       progress=lambda m: progress(f"stack: {m}"))
         try:
@@ -1070,7 +1078,8 @@ def main(argv: list[str] | None = None) -> int:
 
             async def go() -> Context:
                 async with Api(stack.base_url, stack.admin_token, str(stack.ca_path)) as api:
-                    c = Context(api, db, sizes, report, stack.child_env(), pids.get("daphne"), pids.get("worker"))
+                    daphnes = [pid for name, pid in pids.items() if name.startswith("daphne")]
+                    c = Context(api, db, sizes, report, stack.child_env(), daphnes, pids.get("worker"))
                     await run_sections(c, sections, health)
                     return c
 
@@ -1094,7 +1103,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(f"kcp-django benchmark, {mode} mode" + (" (QUICK sizes: see the figure names)" if args.quick else "")
           + f", {os.cpu_count()} CPUs (load average {meta['machine']['load_average_at_start'][0]} at start, "
-          f"{load_end[0]} at end), PostgreSQL {meta_db.get('postgres')}, wall time {wall:.0f} s")
+          f"{load_end[0]} at end), PostgreSQL {meta_db.get('postgres')}, "
+          f"{len(ctx.daphne_pids)} daphne process(es), wall time {wall:.0f} s")
     print(report.render())
     print(f"\nresults: {args.output}" + (f"\nplot:    {png}" if plotted else ""))
     return 0

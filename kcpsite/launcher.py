@@ -10,7 +10,8 @@ Contract
 * TLS material is generated once into `<data>/tls/` (a self-signed CA and a server certificate for
   127.0.0.1/localhost signed by it; private keys 0600) and reused, as is the admin bearer token in
   `<data>/admin-token` (0600). A second start therefore keeps kubeconfigs handed out earlier valid.
-* Start order: `manage.py migrate`; then daphne (HTTPS), a Celery worker and celery beat, while
+* Start order: `manage.py migrate`; then daphne (HTTPS; `$KCP_SERVERS` processes sharing the
+  port, default 1), a Celery worker and celery beat, while
   `manage.py kcp_bootstrap` registers root's namespaces and the admin token (passed as a file,
   never on a command line). Only when bootstrap is done and `/readyz` answers `ok` over TLS
   verified with the generated CA is `<data>/admin.kubeconfig` written (atomically; a previous one
@@ -327,6 +328,15 @@ def port_free(port: int, host: str = "127.0.0.1") -> bool:
     return True
 
 
+def serving_processes(env: Mapping[str, str]) -> int:
+    """How many daphne processes serve the port: `KCP_SERVERS`, default 1, at least 1."""
+    raw = env.get("KCP_SERVERS", "").strip()
+    try:
+        return max(1, int(raw)) if raw else 1
+    except ValueError:
+        raise StackError(f"KCP_SERVERS must be a whole number, not {raw!r}") from None
+
+
 @dataclass
 class _Child:
     name: str
@@ -358,6 +368,7 @@ class Stack:
         self._started_postgres = False
         self._stopped = False
         self.tls = TLSFiles.in_dir(self.data_dir / "tls")
+        self.servers = serving_processes({**os.environ, **self.extra_env})
 
     # ---- paths and identity ----------------------------------------------------------------
     @property
@@ -435,8 +446,12 @@ class Stack:
             f"privateKey={_endpoint_escape(str(self.tls.server_key))}",
             f"certKey={_endpoint_escape(str(self.tls.server_cert))}",
         ])
-        self._spawn("daphne", ["-m", "daphne", "-e", endpoint, "kcpsite.asgi:application"], env,
-                    echo=self.echo_errors)
+        # KCP_SERVERS daphne processes share the port (SO_REUSEPORT, see kcpsite.serve): one
+        # interpreter serves at most one CPU's worth of requests.
+        for i in range(self.servers):
+            self._spawn("daphne" if i == 0 else f"daphne-{i + 1}",
+                        ["-m", "kcpsite.serve", "-e", endpoint, "kcpsite.asgi:application"], env,
+                        echo=self.echo_errors)
         # Bootstrap while the servers boot (each takes a second or two to import Django): no client
         # can reach the API before the kubeconfig exists, and that waits for both.
         self._progress("bootstrapping the root workspace")

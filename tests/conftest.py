@@ -137,7 +137,10 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         with psycopg.connect(_admin_url(server_url, "postgres"), autocommit=True) as conn:
             conn.execute(f'CREATE DATABASE "{database}"')
         database_url = _url_with_database(server_url, database)
-    s = Stack(data_dir, free_port(), database_url)
+    # Two serving processes on the one port (kcpsite.serve): every e2e and browser test then also
+    # proves that requests, watches and the portal's live updates do not depend on which process
+    # answers (a watch opened on one process sees writes made through the other).
+    s = Stack(data_dir, free_port(), database_url, {"KCP_SERVERS": "2"})
     try:
         s.start()
         yield s

@@ -179,3 +179,4 @@ def test_kubeconfig_rewrite_is_atomic_and_leaves_no_temporary_file(tmp_path: Pat
 ])
 def test_only_errors_of_daphne_reach_the_terminal(line: str, noise: bool) -> None:
     assert is_noise(line) is noise
+
