@@ -11,7 +11,7 @@ Contract
   127.0.0.1/localhost signed by it; private keys 0600) and reused, as is the admin bearer token in
   `<data>/admin-token` (0600). A second start therefore keeps kubeconfigs handed out earlier valid.
 * Start order: `manage.py migrate`; then daphne (HTTPS; `$KCP_SERVERS` processes sharing the
-  port, default 1), a Celery worker and celery beat, while
+  port, default one per CPU up to 4), a Celery worker and celery beat, while
   `manage.py kcp_bootstrap` registers root's namespaces and the admin token (passed as a file,
   never on a command line). Only when bootstrap is done and `/readyz` answers `ok` over TLS
   verified with the generated CA is `<data>/admin.kubeconfig` written (atomically; a previous one
@@ -329,10 +329,11 @@ def port_free(port: int, host: str = "127.0.0.1") -> bool:
 
 
 def serving_processes(env: Mapping[str, str]) -> int:
-    """How many daphne processes serve the port: `KCP_SERVERS`, default 1, at least 1."""
+    """How many daphne processes serve the port: `KCP_SERVERS`, at least 1; by default one per
+    CPU up to 4 (each is one interpreter, so one CPU's worth of requests, at ~100 MB resident)."""
     raw = env.get("KCP_SERVERS", "").strip()
     try:
-        return max(1, int(raw)) if raw else 1
+        return max(1, int(raw)) if raw else min(4, os.cpu_count() or 1)
     except ValueError:
         raise StackError(f"KCP_SERVERS must be a whole number, not {raw!r}") from None
 

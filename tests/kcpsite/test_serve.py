@@ -3,15 +3,22 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 
-@pytest.mark.parametrize(("raw", "expected"), [("", 1), ("1", 1), ("3", 3), ("0", 1), (" 2 ", 2)])
+@pytest.mark.parametrize(("raw", "expected"), [("1", 1), ("3", 3), ("0", 1), (" 2 ", 2)])
 def test_serving_processes_come_from_kcp_servers(raw: str, expected: int) -> None:
     from kcpsite.launcher import serving_processes
 
     assert serving_processes({"KCP_SERVERS": raw}) == expected
-    assert serving_processes({}) == 1
+
+
+def test_by_default_one_serving_process_per_cpu_up_to_four() -> None:
+    from kcpsite.launcher import serving_processes
+
+    assert serving_processes({}) == min(4, os.cpu_count() or 1)
 
 
 def test_kcp_servers_must_be_a_number() -> None:
