@@ -11,7 +11,7 @@ Contract
   127.0.0.1/localhost signed by it; private keys 0600) and reused, as is the admin bearer token in
   `<data>/admin-token` (0600). A second start therefore keeps kubeconfigs handed out earlier valid.
 * Start order: `manage.py migrate`; then daphne (HTTPS; `$KCP_SERVERS` processes sharing the
-  port, default one per CPU up to 4), a Celery worker and celery beat, while
+  port, default one per CPU up to 4), a Celery worker (`$KCP_WORKERS` processes) and beat, while
   `manage.py kcp_bootstrap` registers root's namespaces and the admin token (passed as a file,
   never on a command line). Only when bootstrap is done and `/readyz` answers `ok` over TLS
   verified with the generated CA is `<data>/admin.kubeconfig` written (atomically; a previous one
@@ -338,6 +338,17 @@ def serving_processes(env: Mapping[str, str]) -> int:
         raise StackError(f"KCP_SERVERS must be a whole number, not {raw!r}") from None
 
 
+def worker_processes(env: Mapping[str, str]) -> int:
+    """Celery worker processes: `KCP_WORKERS`, at least 1; by default two per CPU, at least 4.
+    Reconciliation mostly waits on PostgreSQL (round trips, commits, the revision counter's row
+    lock), so more processes than CPUs keep the CPUs busy."""
+    raw = env.get("KCP_WORKERS", "").strip()
+    try:
+        return max(1, int(raw)) if raw else max(4, 2 * (os.cpu_count() or 1))
+    except ValueError:
+        raise StackError(f"KCP_WORKERS must be a whole number, not {raw!r}") from None
+
+
 @dataclass
 class _Child:
     name: str
@@ -370,6 +381,7 @@ class Stack:
         self._stopped = False
         self.tls = TLSFiles.in_dir(self.data_dir / "tls")
         self.servers = serving_processes({**os.environ, **self.extra_env})
+        self.workers = worker_processes({**os.environ, **self.extra_env})
 
     # ---- paths and identity ----------------------------------------------------------------
     @property
@@ -438,7 +450,8 @@ class Stack:
             for sub in ("queue", "processed", "staging"):
                 (self.data_dir / "broker" / sub).mkdir(parents=True, exist_ok=True)
         self._progress(f"starting daphne on {self.base_url}, celery worker and beat")
-        self._spawn("worker", ["-m", "celery", "-A", "kcpsite", "worker", "--concurrency", "2", "-l", "warning",
+        self._spawn("worker", ["-m", "celery", "-A", "kcpsite", "worker", "--concurrency", str(self.workers),
+                               "-l", "warning",
                                "-n", f"kcp-{self.port}@%h"], env)
         self._spawn("beat", ["-m", "celery", "-A", "kcpsite", "beat", "-l", "warning",
                              "-s", str(self.data_dir / "celerybeat-schedule")], env)

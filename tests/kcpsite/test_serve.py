@@ -1,4 +1,4 @@
-"""Several serving processes on one port: KCP_SERVERS and kcpsite.serve's SO_REUSEPORT listeners.
+"""Process counts of a stack (KCP_SERVERS, KCP_WORKERS) and kcpsite.serve's SO_REUSEPORT listeners.
 (The shared e2e stack runs two serving processes, so tests/e2e and tests/browser exercise them.)"""
 
 from __future__ import annotations
@@ -53,3 +53,13 @@ def test_serving_sockets_bind_with_reuse_port() -> None:
             b.close()
     finally:
         a.close()
+
+
+def test_worker_processes_come_from_kcp_workers() -> None:
+    from kcpsite.launcher import StackError, worker_processes
+
+    assert worker_processes({"KCP_WORKERS": "3"}) == 3
+    assert worker_processes({"KCP_WORKERS": "0"}) == 1
+    assert worker_processes({}) == max(4, 2 * (os.cpu_count() or 1))
+    with pytest.raises(StackError, match="KCP_WORKERS"):
+        worker_processes({"KCP_WORKERS": "many"})
