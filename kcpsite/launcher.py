@@ -486,13 +486,13 @@ class Stack:
         server was left behind by a launcher that died without cleaning up (its pid in
         `postgres/launcher.pid` is gone). A server someone else started (the settings start one
         for a test run or a `manage.py` command) is used but never stopped."""
-        from kcpsite.embedded import embedded_postgres_running, ensure_embedded_postgres
-
-        running = embedded_postgres_running(self.data_dir)
-        owned = not running or self._orphaned_by_dead_launcher()
-        self._progress("starting embedded PostgreSQL" if not running else "reusing embedded PostgreSQL")
         with warnings.catch_warnings():  # platformdirs' "XDG_RUNTIME_DIR is not set" on a bare machine
             warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+            from kcpsite.embedded import embedded_postgres_running, ensure_embedded_postgres
+
+            running = embedded_postgres_running(self.data_dir)
+            owned = not running or self._orphaned_by_dead_launcher()
+            self._progress("starting embedded PostgreSQL" if not running else "reusing embedded PostgreSQL")
             url = ensure_embedded_postgres(self.data_dir)
         if owned:
             self._postgres_owner_path.write_text(f"{os.getpid()}\n")
