@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+from typing import Any
 
 from celery import Celery
+from celery.signals import task_postrun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kcpsite.settings")
 
@@ -17,3 +19,15 @@ app.conf.beat_schedule = {
     "workspaces-resync": {"task": "workspaces.tasks.resync_workspaces", "schedule": 10.0},
     "apis-resync-bindings": {"task": "apis.tasks.resync_apibindings", "schedule": 10.0},
 }
+
+
+@task_postrun.connect
+def return_database_connections(task: Any = None, **_: Any) -> None:
+    """After a task, as after a request: connections back to the pool, broken ones closed (see
+    CELERY_DB_REUSE_MAX in the settings). Not for eager tasks, which run inside their caller's
+    request or transaction."""
+    if task is not None and getattr(task.request, "is_eager", False):
+        return
+    from django.db import close_old_connections
+
+    close_old_connections()

@@ -21,6 +21,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import environ
+from psycopg_pool import ConnectionPool
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -119,7 +120,9 @@ _pool_size = env.int("KCP_DB_POOL_SIZE", default=16)
 if _pool_size > 0:
     DATABASES["default"]["OPTIONS"] = {
         **DATABASES["default"].get("OPTIONS", {}),
-        "pool": {"min_size": 1, "max_size": _pool_size, "timeout": 30},
+        # check: a connection is tested (one empty round trip) when it is taken from the pool, so
+        # connections a database restart killed are replaced instead of failing requests one by one.
+        "pool": {"min_size": 1, "max_size": _pool_size, "timeout": 30, "check": ConnectionPool.check_connection},
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -186,6 +189,11 @@ else:
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Celery's Django fixup closes every connection (and with a pool, the whole pool) before and after
+# each task in a prefork worker: a fresh PostgreSQL connection and pool threads per task, most of a
+# short reconcile's time. It recycles only every 2 × this many tasks instead; kcpsite.celery hands
+# each task's connection back to the pool after it (as after a request), dropping broken ones.
+CELERY_DB_REUSE_MAX = 1_000_000
 CELERY_TASK_ALWAYS_EAGER = env.bool("KCP_CELERY_EAGER", default=False)
 CELERY_BEAT_SCHEDULE_FILENAME = str(DATA_DIR / "celerybeat-schedule")
 

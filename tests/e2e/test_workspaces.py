@@ -144,3 +144,32 @@ def test_nested_tree_deletion(w: W) -> None:
 def test_unknown_workspace_is_refused(w: W) -> None:
     r = w.at("root:" + uniq("nope")).run("get", "cm", "-A", ok=False)
     assert r.returncode != 0 and "NotFound" in r.stderr
+
+
+def test_serving_and_reconciling_survive_every_database_connection_being_killed(w: W, stack: Any) -> None:
+    """Every server-side PostgreSQL connection of the stack is terminated (as by a database
+    restart) between requests: pooled connections in the serving processes and in the Celery
+    workers, which keep theirs across tasks. The very next requests succeed and a new workspace
+    still becomes Ready: dead connections are replaced, not handed to requests or tasks."""
+    import psycopg
+
+    def kill_all() -> int:
+        with psycopg.connect(stack.database_url, autocommit=True) as conn:
+            rows = conn.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid() AND backend_type = 'client backend'"
+            ).fetchall()
+        return len(rows)
+
+    workspace(w, uniq("before"))  # every process has a warm connection now
+    assert kill_all() > 0
+    name = uniq("after")
+    # Pooled connections are checked when taken, so not even the first request meets a dead one.
+    w.create({"apiVersion": "tenancy.kcp.io/v1alpha1", "kind": "Workspace", "metadata": {"name": name}})
+    wait_for(
+        lambda: w.json("get", "workspace", name).get("status", {}).get("phase") == "Ready",
+        60,
+        f"workspace {name} not Ready after the database connections were killed",
+    )
+    assert kill_all() > 0
+    w.run("create", "configmap", uniq("cm"))
