@@ -9,12 +9,14 @@ the mirror follows (after commit, and on every RBAC change through the on_change
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import Field
 from guardian.models import UserObjectPermission
 
 from kube import errors
@@ -43,8 +45,7 @@ PORTAL_ROLES = {"admin": "cluster-admin", "edit": "edit", "view": "view"}
 def workspace_members_desired(*, logical_cluster: str) -> dict[str, str]:
     """user name → strongest permission granted by the cluster's ClusterRoleBindings."""
     out: dict[str, str] = {}
-    rows = StoredObject.objects.filter(cluster=logical_cluster, group=RBAC, resource="clusterrolebindings")
-    for body in rows.values_list("body", flat=True):
+    for body in _cluster_role_bindings(logical_cluster):
         perm = ROLE_OF_CLUSTER_ROLE.get((body.get("roleRef") or {}).get("name", ""))
         if perm is None:
             continue
@@ -55,57 +56,74 @@ def workspace_members_desired(*, logical_cluster: str) -> dict[str, str]:
     return out
 
 
+def _cluster_role_bindings(logical_cluster: str) -> list[dict[str, Any]]:
+    with connection.cursor() as cur:
+        cur.execute(_SQL["bindings"], [logical_cluster, RBAC, "clusterrolebindings"])
+        return [json.loads(body) if isinstance(body, str) else body for (body,) in cur.fetchall()]
+
+
 def workspace_members_sync(*, cluster: str, name: str) -> dict[str, str]:
     """Make the guardian permissions on the Workspace equal what its RBAC grants.
 
-    Reads and writes guardian's UserObjectPermission rows directly (one query for what is granted,
-    one per kind of change) instead of guardian's per-permission shortcuts, which cost five to ten
-    queries per user and permission; this runs for every new workspace."""
-    ws = WorkspaceRow.objects.filter(cluster=cluster, name=name).first()
-    if ws is None or not ws.logical_cluster:
+    Runs after every new workspace becomes Ready and after every RBAC change, so it reads and
+    writes guardian's UserObjectPermission rows with plain SQL (a handful of statements; the ORM's
+    join compilation cost more than the queries, and guardian's shortcuts cost five to ten queries
+    per user and permission). Users are created through the user model when first granted."""
+    with connection.cursor() as cur:
+        cur.execute(_SQL["workspace"], [cluster, name])
+        row = cur.fetchone()
+    if row is None or not row[1]:
         return {}
-    desired = workspace_members_desired(logical_cluster=ws.logical_cluster)
+    object_pk, logical_cluster = str(row[0]), str(row[1])
+    desired = workspace_members_desired(logical_cluster=logical_cluster)
     want = {(user, p) for user, perm in desired.items() for p in ((ADMIN, VIEW) if perm == ADMIN else (VIEW,))}
-    content_type, permissions = _workspace_permissions()
-    users = get_user_model()
-    username_field = f"user__{users.USERNAME_FIELD}"
-    with transaction.atomic():
-        granted = UserObjectPermission.objects.filter(
-            content_type=content_type, object_pk=str(ws.pk), permission__in=permissions.values()
-        )
-        current = set(granted.values_list(username_field, "permission__codename"))
-        stale = current - want
-        for username, codename in stale:
-            granted.filter(**{username_field: username}, permission=permissions[codename]).delete()
-        missing = want - current
+    content_type = ContentType.objects.get_for_model(WorkspaceRow).pk
+    with transaction.atomic(), connection.cursor() as cur:
+        cur.execute(_SQL["granted"], [content_type, object_pk, ADMIN, VIEW])
+        current = {(str(u), str(p)) for u, p in cur.fetchall()}
+        for username, codename in current - want:
+            cur.execute(_SQL["revoke"], [content_type, object_pk, username, codename])
+        missing = sorted(want - current)
         if missing:
-            names = {username for username, _ in missing}
-            known = {u.get_username(): u for u in users.objects.filter(**{f"{users.USERNAME_FIELD}__in": names})}
-            for username in names - known.keys():
-                known[username], _ = users.objects.get_or_create(defaults=None, **{users.USERNAME_FIELD: username})
-            UserObjectPermission.objects.bulk_create(
-                [
-                    UserObjectPermission(
-                        user=known[username],
-                        permission=permissions[codename],
-                        content_type=content_type,
-                        object_pk=str(ws.pk),
-                    )
-                    for username, codename in sorted(missing)
-                ],
-                ignore_conflicts=True,
-            )
+            users = get_user_model()
+            for username in sorted({u for u, _ in missing}):
+                users.objects.get_or_create(defaults=None, **{users.USERNAME_FIELD: username})
+            for username, codename in missing:
+                cur.execute(_SQL["grant"], [content_type, object_pk, username, content_type, codename])
     return desired
 
 
-def _workspace_permissions() -> tuple[ContentType, dict[str, Permission]]:
-    """The Workspace content type (Django caches it, and clears that cache when the table is
-    rebuilt) and its two portal permissions."""
-    content_type = ContentType.objects.get_for_model(WorkspaceRow)
-    permissions = {
-        p.codename: p for p in Permission.objects.filter(content_type=content_type, codename__in=(ADMIN, VIEW))
+def _member_sql() -> dict[str, str]:
+    """The statements of workspace_members_sync, with table and column names from the models."""
+    users = get_user_model()
+    quote = connection.ops.quote_name
+    uop, user, perm = (quote(m._meta.db_table) for m in (UserObjectPermission, users, Permission))
+    username_field, pk_field = users._meta.get_field(users.USERNAME_FIELD), users._meta.pk
+    assert isinstance(username_field, Field) and username_field.column and pk_field is not None and pk_field.column
+    username, user_pk = quote(username_field.column), quote(pk_field.column)
+    return {
+        "bindings": f'SELECT body FROM {quote(StoredObject._meta.db_table)} WHERE cluster = %s AND "group" = %s '
+        "AND resource = %s",
+        "workspace": f"SELECT id, logical_cluster FROM {quote(WorkspaceRow._meta.db_table)} "
+        "WHERE cluster = %s AND name = %s LIMIT 1",
+        "granted": f"SELECT u.{username}, p.codename FROM {uop} g JOIN {user} u ON u.{user_pk} = g.user_id "
+        f"JOIN {perm} p ON p.id = g.permission_id "
+        "WHERE g.content_type_id = %s AND g.object_pk = %s AND p.codename IN (%s, %s)",
+        "revoke": f"DELETE FROM {uop} g USING {user} u, {perm} p WHERE g.content_type_id = %s AND g.object_pk = %s "
+        f"AND u.{user_pk} = g.user_id AND u.{username} = %s AND p.id = g.permission_id AND p.codename = %s",
+        "grant": f"INSERT INTO {uop} (user_id, permission_id, content_type_id, object_pk) "
+        f"SELECT u.{user_pk}, p.id, %s, %s FROM {user} u, {perm} p "
+        f"WHERE u.{username} = %s AND p.content_type_id = %s AND p.codename = %s ON CONFLICT DO NOTHING",
     }
-    return content_type, permissions
+
+
+class _LazySQL(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        self.update(_member_sql())
+        return self[key]
+
+
+_SQL = _LazySQL()
 
 
 SUBJECT_KINDS = ("User", "Group")

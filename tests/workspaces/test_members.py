@@ -18,9 +18,9 @@ from workspaces.models import WorkspaceRow
 CRB = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"
 
 
-def perms(username: str) -> set[str]:
+def perms(username: str, workspace: str = "club") -> set[str]:
     user = get_user_model().objects.get(username=username)
-    ws = WorkspaceRow.objects.get(name="club")
+    ws = WorkspaceRow.objects.get(name=workspace)
     from guardian.shortcuts import get_perms
 
     return set(get_perms(user, ws))
@@ -91,3 +91,36 @@ def test_the_last_admin_stays(api: Api) -> None:
     club.delete(f"{CRB}/workspace-admin")
     with pytest.raises(errors.Forbidden):
         workspace_member_revoke(actor=admin, cluster="root", name="club", username="admin")
+
+
+def _bind(api: Api, name: str, user: str, role: str) -> None:
+    r = api.post(
+        CRB,
+        {
+            "metadata": {"name": name},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": role},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
+        },
+    )
+    assert r.status_code == 201, r.content
+
+
+def test_sync_downgrades_and_touches_only_its_own_workspace(api: Api) -> None:
+    """admin → view drops exactly admin_workspace; syncing one workspace never changes another's
+    grants to the same user (the sync writes guardian's rows with plain SQL)."""
+    make(api, "club")
+    make(api, "pub")
+    club, pub = at(api, "root:club"), at(api, "root:pub")
+    _bind(club, "dora-admin", "dora", "admin")
+    _bind(pub, "dora-admin", "dora", "admin")
+    workspace_members_sync(cluster="root", name="club")
+    workspace_members_sync(cluster="root", name="pub")
+    assert perms("dora", "club") == perms("dora", "pub") == {"admin_workspace", "view_workspacerow"}
+
+    assert club.delete(f"{CRB}/dora-admin").status_code == 200
+    _bind(club, "dora-view", "dora", "view")
+    workspace_members_sync(cluster="root", name="club")
+    assert perms("dora", "club") == {"view_workspacerow"}
+    assert perms("dora", "pub") == {"admin_workspace", "view_workspacerow"}
+    workspace_members_sync(cluster="root", name="club")  # idempotent
+    assert perms("dora", "club") == {"view_workspacerow"}
