@@ -16,7 +16,6 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connection, transaction
-from django.db.models import Field
 from guardian.models import UserObjectPermission
 
 from kube import errors
@@ -26,6 +25,7 @@ from kube.authz.user import UserInfo
 from kube.registry import REGISTRY
 from kube.registry.context import RequestContext
 from kube.registry.store import STORE
+from kube.storage.backend import column_name
 from kube.storage.models import StoredObject
 
 from .models import WorkspaceRow
@@ -57,6 +57,7 @@ def workspace_members_desired(*, logical_cluster: str) -> dict[str, str]:
 
 
 def _cluster_role_bindings(logical_cluster: str) -> list[dict[str, Any]]:
+    """Bodies of the cluster's ClusterRoleBindings (the one source of membership)."""
     with connection.cursor() as cur:
         cur.execute(_SQL["bindings"], [logical_cluster, RBAC, "clusterrolebindings"])
         return [json.loads(body) if isinstance(body, str) else body for (body,) in cur.fetchall()]
@@ -98,9 +99,9 @@ def _member_sql() -> dict[str, str]:
     users = get_user_model()
     quote = connection.ops.quote_name
     uop, user, perm = (quote(m._meta.db_table) for m in (UserObjectPermission, users, Permission))
-    username_field, pk_field = users._meta.get_field(users.USERNAME_FIELD), users._meta.pk
-    assert isinstance(username_field, Field) and username_field.column and pk_field is not None and pk_field.column
-    username, user_pk = quote(username_field.column), quote(pk_field.column)
+    username = quote(column_name(users, users.USERNAME_FIELD))
+    assert users._meta.pk is not None
+    user_pk = quote(column_name(users, users._meta.pk.name))
     return {
         "bindings": f'SELECT body FROM {quote(StoredObject._meta.db_table)} WHERE cluster = %s AND "group" = %s '
         "AND resource = %s",
@@ -140,8 +141,7 @@ def workspace_members_list(*, logical_cluster: str) -> list[tuple[str, str, str]
     grant admin/edit/view, strongest role per subject, sorted by kind and name."""
     rank = {"admin": 3, "edit": 2, "view": 1}
     out: dict[tuple[str, str], str] = {}
-    rows = StoredObject.objects.filter(cluster=logical_cluster, group=RBAC, resource="clusterrolebindings")
-    for body in rows.values_list("body", flat=True):
+    for body in _cluster_role_bindings(logical_cluster):
         role = ROLE_OF_BINDING.get((body.get("roleRef") or {}).get("name", ""))
         if role is None:
             continue
@@ -231,8 +231,7 @@ def workspace_member_revoke(*, actor: UserInfo, cluster: str, name: str, usernam
     if admins == {(kind, username)}:
         raise errors.Forbidden(f'"{username}" is the last admin of the workspace')
     ctx = RequestContext(cluster=lc, user=actor, field_manager="kcp-portal")
-    rows = StoredObject.objects.filter(cluster=lc, group=RBAC, resource="clusterrolebindings")
-    for body in rows.values_list("body", flat=True):
+    for body in _cluster_role_bindings(lc):
         if (body.get("roleRef") or {}).get("name", "") not in (*ROLE_OF_BINDING, ACCESS_ROLE):
             continue
         subjects = [s for s in body.get("subjects") or [] if isinstance(s, dict)]

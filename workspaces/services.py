@@ -24,7 +24,7 @@ from kube.registry.context import RequestContext
 from kube.registry.store import STORE
 from kube.storage import backend
 from kube.storage.backend import Key
-from kube.storage.signature import rows_signature
+from kube.storage.signature import SignatureCache
 from kube.timefmt import now_rfc3339
 from shards.services import shard_choose
 
@@ -104,21 +104,14 @@ def new_cluster_name() -> str:
 # --- types ----------------------------------------------------------------------------------------
 
 
-_types_cache: tuple[tuple[int, int], dict[str, Obj]] | None = None
+_TYPES: SignatureCache[dict[str, Obj]] = SignatureCache(1)
 
 
 def workspace_types() -> dict[str, Obj]:
-    """The WorkspaceTypes of root by name: one signature query (count, newest revision; see
-    kube.storage.signature), the rows only when they changed. Admission and reconciliation read
-    types several times per workspace."""
-    global _types_cache
-    signature = rows_signature(WorkspaceTypeRow, cluster=ROOT)
-    cached = _types_cache
-    if cached is not None and cached[0] == signature:
-        return cached[1]
-    types = dict(WorkspaceTypeRow.objects.filter(cluster=ROOT).values_list("name", "body"))
-    _types_cache = (signature, types)
-    return types
+    """The WorkspaceTypes of root by name, rebuilt only when root's type rows changed (one
+    signature query; see kube.storage.signature). Admission and reconciliation read types several
+    times per workspace."""
+    return _TYPES.fetch(ROOT, WorkspaceTypeRow, lambda rows: dict(rows.values_list("name", "body")), {})
 
 
 def _type_body(name: str, types: dict[str, Obj] | None = None) -> Obj | None:

@@ -20,7 +20,7 @@ from typing import Any
 
 import orjson
 from django.db import connection, transaction
-from django.db.models import Field, Q
+from django.db.models import Field, Model, Q
 from django.utils import timezone
 
 from kube import errors
@@ -289,6 +289,13 @@ def _jsonb(value: Any) -> str | None:
         return json.dumps(value)
 
 
+def column_name(model: type[Model], name: str) -> str:
+    """The database column of `model`'s field `name` (for SQL written by hand on hot paths)."""
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field) and field.column, f"{model.__name__}.{name} is not a column"
+    return str(field.column)
+
+
 def _column_sql(model: type[KubeObject], fields: Iterable[str]) -> list[tuple[str, str]]:
     """(quoted column, typed placeholder) for model fields, cached per model and field list."""
     cache_key = (model, tuple(fields))
@@ -298,8 +305,7 @@ def _column_sql(model: type[KubeObject], fields: Iterable[str]) -> list[tuple[st
         cached = []
         for f in cache_key[1]:
             field = model._meta.get_field(f)
-            assert isinstance(field, Field) and field.column, f"{model.__name__}.{f} is not a column"
-            cached.append((quote(field.column), f"%s::{field.db_type(connection)}"))
+            cached.append((quote(column_name(model, f)), f"%s::{field.db_type(connection)}"))
         _columns_cache[cache_key] = cached
     return cached
 

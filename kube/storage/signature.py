@@ -16,7 +16,9 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import connection
-from django.db.models import Field, Model, QuerySet
+from django.db.models import Model, QuerySet
+
+from .backend import column_name
 
 
 class SignatureCache[T]:
@@ -59,19 +61,13 @@ class SignatureCache[T]:
 _signature_sql: dict[tuple[type[Model], tuple[str, ...]], str] = {}
 
 
-def _column(model: type[Model], name: str) -> str:
-    field = model._meta.get_field(name)
-    assert isinstance(field, Field) and field.column, f"{model.__name__}.{name} is not a column"
-    return str(field.column)
-
-
 def rows_signature(model: type[Model], **match: str) -> tuple[int, int]:
     """(count, newest resource_version) of `model`'s rows whose fields equal `match`."""
     fields = tuple(sorted(match))
     sql = _signature_sql.get((model, fields))
     if sql is None:
         quote = connection.ops.quote_name
-        where = " AND ".join(f"{quote(_column(model, f))} = %s" for f in fields) or "TRUE"
+        where = " AND ".join(f"{quote(column_name(model, f))} = %s" for f in fields) or "TRUE"
         sql = f"SELECT count(*), max(resource_version) FROM {quote(model._meta.db_table)} WHERE {where}"
         _signature_sql[(model, fields)] = sql
     with connection.cursor() as cur:
