@@ -226,7 +226,7 @@ class Context:
     report: Report
     child_env: dict[str, str]
     daphne_pids: list[int]
-    worker_pid: int | None
+    worker_pids: list[int]
     raw_rate: dict[int, float] = field(default_factory=dict)
     version_p50: float | None = None
     curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
@@ -441,7 +441,7 @@ async def bench_workspace_creation(ctx: Context, shape: str) -> None:
     if shape == "flat":
         await asyncio.sleep(1)
         db0, rss0, wrss0 = await asyncio.to_thread(ctx.db.total_bytes), rss_bytes(ctx.daphne_pids), rss_bytes(
-            ctx.worker_pid)
+            ctx.worker_pids)
         ev0 = await asyncio.to_thread(ctx.db.table_bytes, "kube_event")
     result = await create_workspaces(ctx, f"root:bench-{shape}", n, fanout)
     s = summarize(result["latencies"])
@@ -457,7 +457,7 @@ async def bench_workspace_creation(ctx: Context, shape: str) -> None:
     if shape == "flat":
         await asyncio.sleep(1)
         db1, rss1, wrss1 = await asyncio.to_thread(ctx.db.total_bytes), rss_bytes(ctx.daphne_pids), rss_bytes(
-            ctx.worker_pid)
+            ctx.worker_pids)
         ev1 = await asyncio.to_thread(ctx.db.table_bytes, "kube_event")
         ready = max(result["ready"], 1)
         per_ws = (db1 - db0) / ready
@@ -1073,13 +1073,15 @@ def main(argv: list[str] | None = None) -> int:
             pids = stack.pids
 
             def health() -> str:
-                dead = stack.poll()
-                return f"{dead[0]} exited with code {dead[1]} (see {stack.logs_dir})" if dead else ""
+                if stack.failed:
+                    return f"{stack.failed[0]} keeps exiting, last with code {stack.failed[1]} (see {stack.logs_dir})"
+                return ""
 
             async def go() -> Context:
                 async with Api(stack.base_url, stack.admin_token, str(stack.ca_path)) as api:
                     daphnes = [pid for name, pid in pids.items() if name.startswith("daphne")]
-                    c = Context(api, db, sizes, report, stack.child_env(), daphnes, pids.get("worker"))
+                    workers = [pid for name, pid in pids.items() if name.startswith("worker")]
+                    c = Context(api, db, sizes, report, stack.child_env(), daphnes, workers)
                     await run_sections(c, sections, health)
                     return c
 
@@ -1098,7 +1100,8 @@ def main(argv: list[str] | None = None) -> int:
     meta = {"mode": mode, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
             "load_average_at_end": load_end,
             "wall_seconds": round(wall, 1), "machine": machine_info, "database": meta_db, "sizes": asdict(sizes),
-            "section_seconds": ctx.timings, "plot": str(png) if plotted else None, "curves": ctx.curves}
+            "section_seconds": ctx.timings, "plot": str(png) if plotted else None, "curves": ctx.curves,
+            "process_restarts": stack.restarts}
     report.write_json(Path(args.output), meta)
     print()
     print(f"kcp-django benchmark, {mode} mode" + (" (QUICK sizes: see the figure names)" if args.quick else "")

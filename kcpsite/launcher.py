@@ -11,16 +11,23 @@ Contract
   127.0.0.1/localhost signed by it; private keys 0600) and reused, as is the admin bearer token in
   `<data>/admin-token` (0600). A second start therefore keeps kubeconfigs handed out earlier valid.
 * Start order: `manage.py migrate`; then daphne (HTTPS; `$KCP_SERVERS` processes sharing the
-  port, default one per CPU up to 4), a Celery worker (`$KCP_WORKERS` processes) and beat, while
+  port, default one per CPU up to 4), `$KCP_WORKERS` Celery workers and beat, while
   `manage.py kcp_bootstrap` registers root's namespaces and the admin token (passed as a file,
   never on a command line). Only when bootstrap is done and `/readyz` answers `ok` over TLS
   verified with the generated CA is `<data>/admin.kubeconfig` written (atomically; a previous one
   is removed at start), so a kubeconfig on disk means "this server answered".
+* Each Celery worker is its own process with the solo pool, so killing any of them (OOM, SIGKILL)
+  touches nothing the others share; the tasks it had taken return to the queue (kcpsite.broker;
+  kombu's Redis transport after its visibility timeout) and run again.
+* Supervision: once the stack is up, a child that dies is started again (`Stack.supervise`). One
+  that keeps dying young (`CRASH_LOOP_DEATHS` times in a row within `CRASH_LOOP_UPTIME` seconds
+  of its start: a broken configuration, not a killed process) stops the rest; exit 1 naming it.
+  Before the stack is up, any death fails the start.
 * Ctrl-C / SIGTERM / SIGHUP: every child (each leads its own process group) gets SIGTERM, and its
   whole group SIGKILL after it exited or a grace period (see `Stack.stop`); then the embedded
-  PostgreSQL this launcher started stops; exit 0. A child that dies on its own stops the rest;
-  exit 1 naming it. Should the launcher itself be killed, the children get SIGTERM from the
-  kernel (PR_SET_PDEATHSIG) and the next start adopts the orphaned embedded PostgreSQL.
+  PostgreSQL this launcher started stops; exit 0. Should the launcher itself be killed, the
+  children get SIGTERM from the kernel (PR_SET_PDEATHSIG) and the next start adopts the orphaned
+  embedded PostgreSQL.
 * Children's output goes to `<data>/logs/<name>.log`; daphne's errors are echoed on the terminal.
 
 `Stack` is the reusable part (the e2e tests start one per session); `main()` adds the environment
@@ -47,7 +54,7 @@ import urllib.error
 import urllib.request
 import warnings
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
 from types import FrameType, TracebackType
@@ -67,6 +74,11 @@ ADMIN_USER = "kcp-admin"
 ROOT_CLUSTER = "root"
 READY_TIMEOUT = 180.0
 STOP_TIMEOUT = 20.0
+# A child that dies this many times in a row, each time within this many seconds of its start, is
+# not restarted again: the stack stops.
+CRASH_LOOP_DEATHS = 5
+CRASH_LOOP_UPTIME = 10.0
+SUPERVISE_EVERY = 0.25
 # A server certificate this close to expiry is re-issued at start (by the same CA, so clients keep working).
 RENEW_BEFORE = datetime.timedelta(days=30)
 CA_VALIDITY = datetime.timedelta(days=3650)
@@ -339,9 +351,9 @@ def serving_processes(env: Mapping[str, str]) -> int:
 
 
 def worker_processes(env: Mapping[str, str]) -> int:
-    """Celery worker processes: `KCP_WORKERS`, at least 1; by default two per CPU, at least 4.
-    Reconciliation mostly waits on PostgreSQL (round trips, commits, the revision counter's row
-    lock), so more processes than CPUs keep the CPUs busy."""
+    """Celery workers (one process each): `KCP_WORKERS`, at least 1; by default two per CPU, at
+    least 4. Reconciliation mostly waits on PostgreSQL (round trips, commits, the revision
+    counter's row lock), so more processes than CPUs keep the CPUs busy."""
     raw = env.get("KCP_WORKERS", "").strip()
     try:
         return max(1, int(raw)) if raw else max(4, 2 * (os.cpu_count() or 1))
@@ -352,9 +364,21 @@ def worker_processes(env: Mapping[str, str]) -> int:
 @dataclass
 class _Child:
     name: str
+    args: list[str]
+    env: dict[str, str]
+    echo: bool
     process: subprocess.Popen[bytes]
     log: IO[bytes]
     pump: threading.Thread | None = None
+    started_at: float = field(default_factory=time.monotonic)
+    young_deaths: int = 0
+
+
+def young_deaths_after(young_deaths: int, uptime: float, *, min_uptime: float = CRASH_LOOP_UPTIME) -> int:
+    """How many times in a row a child has now died young, given the count before this death and
+    how long it ran: a death after a healthy run starts the count again (a process killed now and
+    then is restarted forever; one that cannot start is not)."""
+    return young_deaths + 1 if uptime < min_uptime else 0
 
 
 class Stack:
@@ -377,8 +401,16 @@ class Stack:
         self.echo_errors = echo_errors
         self._progress = progress or (lambda _msg: None)
         self._children: list[_Child] = []
+        self._children_lock = threading.Lock()
         self._started_postgres = False
         self._stopped = False
+        self._supervisor: threading.Thread | None = None
+        self._stop_supervising = threading.Event()
+        #: Set by the supervisor when a child keeps dying: `(name, exit code)`; the stack is then
+        #: no longer whole and its owner should stop it.
+        self.failed: tuple[str, int] | None = None
+        #: Every restart the supervisor made: `(name, exit code of the death)`, oldest first.
+        self.restarts: list[tuple[str, int]] = []
         self.tls = TLSFiles.in_dir(self.data_dir / "tls")
         self.servers = serving_processes({**os.environ, **self.extra_env})
         self.workers = worker_processes({**os.environ, **self.extra_env})
@@ -432,6 +464,7 @@ class Stack:
 
     def _start(self, timeout: float) -> None:
         self._stopped = False
+        self.failed = None
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.logs_dir.mkdir(exist_ok=True)
         # A kubeconfig on disk means "this server answered": the old one goes until readyz says ok.
@@ -446,13 +479,16 @@ class Stack:
         self._progress("applying migrations")
         self._run_step("migrate", [str(PROJECT_DIR / "manage.py"), "migrate", "--noinput"], env)
         if not env.get("REDIS_URL"):
-            # The filesystem broker's folders (kcpsite.settings: <data>/broker/{queue,processed,staging}).
-            for sub in ("queue", "processed", "staging"):
+            # The filesystem broker's folders (kcpsite.settings: <data>/broker/{queue,claimed,staging}).
+            for sub in ("queue", "claimed", "staging"):
                 (self.data_dir / "broker" / sub).mkdir(parents=True, exist_ok=True)
-        self._progress(f"starting daphne on {self.base_url}, celery worker and beat")
-        self._spawn("worker", ["-m", "celery", "-A", "kcpsite", "worker", "--concurrency", str(self.workers),
-                               "-l", "warning",
-                               "-n", f"kcp-{self.port}@%h"], env)
+        self._progress(f"starting daphne on {self.base_url}, {self.workers} celery workers and beat")
+        # One process per worker, solo pool: a killed one takes nothing shared down with it (a
+        # prefork pool whose processes are all killed at once can deadlock on its job pipe's lock).
+        for i in range(1, self.workers + 1):
+            self._spawn(f"worker-{i}", ["-m", "celery", "-A", "kcpsite", "worker", "--pool", "solo",
+                                        "--without-gossip", "--without-mingle", "-l", "warning",
+                                        "-n", f"kcp-{self.port}-{i}@%h"], env)
         self._spawn("beat", ["-m", "celery", "-A", "kcpsite", "beat", "-l", "warning",
                              "-s", str(self.data_dir / "celerybeat-schedule")], env)
         endpoint = ":".join([
@@ -474,6 +510,9 @@ class Stack:
         self._wait_ready(timeout)
         write_kubeconfig(self.kubeconfig_path, f"{self.base_url}/clusters/{ROOT_CLUSTER}",
                          self.ca_path.read_bytes(), self.admin_token)
+        self._stop_supervising.clear()
+        self._supervisor = threading.Thread(target=self._supervise_loop, daemon=True, name="kcp-supervisor")
+        self._supervisor.start()
 
     @property
     def _postgres_owner_path(self) -> Path:
@@ -553,17 +592,57 @@ class Stack:
         """Start a long-running child in its own session, output to logs/<name>.log (stderr also
         echoed through `_pump` when `echo`)."""
         _, log = self._open_log(name)
-        proc = subprocess.Popen(
+        child = _Child(name, args, env, echo, self._popen(args, env, log, echo), log)
+        self._start_pump(child)
+        with self._children_lock:
+            self._children.append(child)
+
+    def _popen(self, args: list[str], env: dict[str, str], log: IO[bytes], echo: bool) -> subprocess.Popen[bytes]:
+        return subprocess.Popen(
             [sys.executable, *args], cwd=self.data_dir, env=env, stdin=subprocess.DEVNULL,
             stdout=log, stderr=subprocess.PIPE if echo else subprocess.STDOUT,
             start_new_session=True, preexec_fn=_parent_death_signal_setter(),
         )
-        child = _Child(name, proc, log)
-        if echo and proc.stderr is not None:
-            child.pump = threading.Thread(target=self._pump, args=(name, proc.stderr, log), daemon=True,
-                                          name=f"kcp-{name}-stderr")
+
+    def _start_pump(self, child: _Child) -> None:
+        if child.echo and child.process.stderr is not None:
+            child.pump = threading.Thread(target=self._pump, args=(child.name, child.process.stderr, child.log),
+                                          daemon=True, name=f"kcp-{child.name}-stderr")
             child.pump.start()
-        self._children.append(child)
+
+    def supervise(self, now: float | None = None) -> None:
+        """One supervision pass: start every child that has exited again, or, when one keeps
+        dying, record it in `failed` and restart nothing more. What is left of a dead child's
+        process group (a celery worker's helpers) is killed first, so nothing runs twice."""
+        now = time.monotonic() if now is None else now
+        with self._children_lock:
+            if self._stopped or self.failed is not None:
+                return
+            for child in self._children:
+                rc = child.process.poll()
+                if rc is None:
+                    continue
+                _signal_group(child.process, signal.SIGKILL)
+                if child.pump is not None:
+                    child.pump.join(timeout=5)
+                child.young_deaths = young_deaths_after(child.young_deaths, now - child.started_at)
+                if child.young_deaths >= CRASH_LOOP_DEATHS:
+                    self.failed = (child.name, rc)
+                    return
+                child.log.write(f"==== {child.name} exited with code {rc}; restarted {_now().isoformat()} "
+                                f"====\n".encode())
+                child.log.flush()
+                child.process = self._popen(child.args, child.env, child.log, child.echo)
+                child.started_at = time.monotonic()
+                self._start_pump(child)
+                self.restarts.append((child.name, rc))
+                self._progress(f"{child.name} exited with code {rc}; started it again")
+
+    def _supervise_loop(self) -> None:
+        while not self._stop_supervising.wait(SUPERVISE_EVERY):
+            self.supervise()
+            if self.failed is not None:
+                return
 
     @staticmethod
     def _pump(name: str, stream: IO[bytes], log: IO[bytes]) -> None:
@@ -602,8 +681,11 @@ class Stack:
         raise StackError(f"{url} did not answer ok within {timeout:.0f}s ({last_error}); logs in {self.logs_dir}")
 
     def poll(self) -> tuple[str, int] | None:
-        """The first child that has exited, as `(name, exit code)`, or None while all run."""
-        for child in self._children:
+        """The first child that has exited, as `(name, exit code)`, or None while all run (once
+        the stack is up, the supervisor restarts such a child: see `failed`)."""
+        with self._children_lock:
+            children = list(self._children)
+        for child in children:
             rc = child.process.poll()
             if rc is not None:
                 return child.name, rc
@@ -612,20 +694,26 @@ class Stack:
     @property
     def pids(self) -> dict[str, int]:
         """Process ids of the running children by name (each is also its process group id)."""
-        return {c.name: c.process.pid for c in self._children}
+        with self._children_lock:
+            return {c.name: c.process.pid for c in self._children}
 
     def stop(self, timeout: float = STOP_TIMEOUT) -> None:
         """Stop every child, then the embedded PostgreSQL if this stack started it. Idempotent.
 
         Each child (the leader of its own process group) gets SIGTERM and `timeout` seconds for its
         graceful shutdown; then its whole process group gets SIGKILL, so nothing it forked
-        survives. SIGTERM goes to the leader rather than the group on purpose: Celery's prefork
-        master shuts its pool down itself, and pool processes killed under it by a group-wide
-        SIGTERM leave the master hanging in warm shutdown until the timeout."""
+        survives. SIGTERM goes to the leader rather than the group on purpose: a process that
+        started helpers shuts them down itself (killed under it, they can leave it waiting for
+        them until the timeout). The supervisor stops first, so nothing is restarted meanwhile."""
         if self._stopped:
             return
-        self._stopped = True
-        children, self._children = self._children, []
+        self._stop_supervising.set()
+        if self._supervisor is not None and self._supervisor is not threading.current_thread():
+            self._supervisor.join()
+        self._supervisor = None
+        with self._children_lock:
+            self._stopped = True
+            children, self._children = self._children, []
         for child in children:
             with contextlib.suppress(ProcessLookupError):
                 child.process.send_signal(signal.SIGTERM)
@@ -709,10 +797,10 @@ def main() -> int:
             f"Press Ctrl-C to stop.\n",
             flush=True,
         )
-        while (dead := stack.poll()) is None:
+        while stack.failed is None:
             time.sleep(0.5)
-        name, rc = dead
-        progress(f"{name} exited unexpectedly with code {rc} (see {stack.logs_dir / (name + '.log')}); stopping")
+        name, rc = stack.failed
+        progress(f"{name} keeps exiting (last with code {rc}; see {stack.logs_dir / (name + '.log')}); stopping")
         stack.stop()
         return 1
     except _Shutdown as sig:

@@ -21,7 +21,8 @@ from pathlib import Path
 from urllib.parse import unquote
 
 import environ
-from psycopg_pool import ConnectionPool
+
+from kcpsite.dbpool import check_pooled_connection
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 env = environ.Env()
@@ -120,9 +121,10 @@ _pool_size = env.int("KCP_DB_POOL_SIZE", default=16)
 if _pool_size > 0:
     DATABASES["default"]["OPTIONS"] = {
         **DATABASES["default"].get("OPTIONS", {}),
-        # check: a connection is tested (one empty round trip) when it is taken from the pool, so
-        # connections a database restart killed are replaced instead of failing requests one by one.
-        "pool": {"min_size": 1, "max_size": _pool_size, "timeout": 30, "check": ConnectionPool.check_connection},
+        # check: a connection is tested (one empty round trip) when it is taken from the pool; one
+        # that fails drains the pool, so connections a database restart killed are all replaced at
+        # once instead of failing or delaying requests one by one (kcpsite.dbpool).
+        "pool": {"min_size": 1, "max_size": _pool_size, "timeout": 30, "check": check_pooled_connection},
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
@@ -168,19 +170,20 @@ REST_FRAMEWORK = {
 REDIS_URL = env.str("REDIS_URL", default="")
 if REDIS_URL:
     CELERY_BROKER_URL = REDIS_URL
-    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {}
+    # A message taken by a worker that died unacknowledged goes back to the queue after this long
+    # (kombu's default is an hour); tasks are idempotent, so a slow one delivered twice is harmless.
+    CELERY_BROKER_TRANSPORT_OPTIONS: dict = {"visibility_timeout": 300}
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 else:
     _broker = DATA_DIR / "broker"
     CELERY_BROKER_URL = "filesystem://"
-    CELERY_BROKER_TRANSPORT = "kcpsite.broker:Transport"  # publishes atomically (see kcpsite/broker.py)
+    CELERY_BROKER_TRANSPORT = "kcpsite.broker:Transport"  # atomic publish, claims survive a killed worker
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_broker / "queue"),
         "data_folder_out": str(_broker / "queue"),
         "staging_folder": str(_broker / "staging"),
-        "processed_folder": str(_broker / "processed"),
+        "claims_folder": str(_broker / "claimed"),
         "control_folder": str(_broker / "control"),
-        "store_processed": False,
         # An idle worker looks for new messages this often (kombu's default is 1 s): reconcile
         # latency, not throughput, is what users feel (a workspace is Ready after one or two hops).
         "polling_interval": 0.05,

@@ -9,7 +9,7 @@ import logging
 from typing import Any
 
 import orjson
-from django.db import DatabaseError
+from django.db import DatabaseError, InterfaceError, OperationalError
 from django.http import HttpResponse
 from rest_framework import exceptions as drf
 
@@ -44,6 +44,12 @@ def translate(exc: BaseException) -> errors.StatusError:
         return errors.StatusError(str(exc.detail), code=exc.status_code, reason="BadRequest")
     if isinstance(exc, RecursionError):
         return errors.BadRequest("the request body is nested too deeply")
+    if isinstance(exc, OperationalError | InterfaceError):
+        # The database is down, restarting or out of connections: the request may be sent again.
+        # (A write is one transaction: it happened wholly or not at all; only when the connection
+        # broke during its commit can the client not tell which, as with any database.)
+        log.warning("database unavailable: %s", exc)
+        return errors.ServiceUnavailable("the database is unavailable; try again", retry_after=1)
     if isinstance(exc, DatabaseError):
         log.exception("storage error")
         return errors.InternalError("storage error: " + type(exc).__name__)

