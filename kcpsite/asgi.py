@@ -1,5 +1,5 @@
-"""ASGI entry point: watch requests go to the Channels watch consumer, everything else to Django
-(DRF views and the portal)."""
+"""ASGI entry point: HTTP requests pass the per-tenant rate limit (kube.endpoints.fairness); watch
+requests go to the Channels watch consumer, everything else to Django (DRF views and the portal)."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ django_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.urls import path  # noqa: E402
 
 from kcpsite.portal.consumers import PortalConsumer  # noqa: E402
+from kube.endpoints.fairness import TenantRateLimit  # noqa: E402
 from kube.endpoints.watch import WatchConsumer, is_watch_request  # noqa: E402
 
 watch_app = WatchConsumer.as_asgi()
@@ -40,7 +42,8 @@ class WatchRouter:
 
 application = ProtocolTypeRouter(
     {
-        "http": WatchRouter(watch_app, django_app),
+        "http": TenantRateLimit(WatchRouter(watch_app, django_app),
+                                rate=settings.KUBE_TENANT_QPS, burst=settings.KUBE_TENANT_BURST),
         # The portal's live updates (one socket per tab; session login; same-origin only).
         "websocket": AuthMiddlewareStack(URLRouter([path("ws/portal", PortalConsumer.as_asgi())])),
     }

@@ -11,6 +11,7 @@ KCP_SECRET_KEY    Django secret key; generated once into $KCP_DATA_DIR when unse
 KCP_DEBUG         Django debug mode (default off)
 KCP_WATCH_DEFAULT_TIMEOUT  seconds a watch without timeoutSeconds stays open (default 1800)
 KCP_EVENT_RETENTION        seconds of event-log history kept for watches and continue tokens (default 600)
+KCP_TENANT_QPS / KCP_TENANT_BURST  per-tenant request rate and burst per serving process (100, 300)
 """
 
 from __future__ import annotations
@@ -154,6 +155,11 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = KUBE_MAX_REQUEST_BYTES + 1024
 KUBE_WATCH_DEFAULT_TIMEOUT = env.int("KCP_WATCH_DEFAULT_TIMEOUT", default=1800)
 KUBE_EVENT_RETENTION_SECONDS = env.int("KCP_EVENT_RETENTION", default=600)
 KUBE_WATCH_QUEUE_SIZE = env.int("KCP_WATCH_QUEUE_SIZE", default=10000)
+# Per tenant (a logical cluster, or a virtual workspace) and serving process: requests a second and
+# burst before 429 + Retry-After (kube/endpoints/fairness.py). kubectl's own client-side limit is
+# 50/s with bursts of 300; KCP_TENANT_QPS=0 turns the limit off.
+KUBE_TENANT_QPS = env.float("KCP_TENANT_QPS", default=100.0)
+KUBE_TENANT_BURST = env.int("KCP_TENANT_BURST", default=300)
 KCP_EXTERNAL_URL = env.str("KCP_EXTERNAL_URL", default="https://127.0.0.1:" + env.str("KCP_PORT", default="6443"))
 KCP_SHARD_NAME = env.str("KCP_SHARD_NAME", default="root")
 

@@ -8,7 +8,9 @@ these tests crash and restart, and its own workers, which they kill):
 * a worker killed mid-task has its work redone: every Celery worker SIGKILLed, repeatedly, while
   workspaces are being created, and they all become Ready;
 * broker loss delays reconciliation but loses nothing: queued messages deleted, workspaces still
-  become Ready (the periodic resync)."""
+  become Ready (the periodic resync);
+* a noisy tenant gets 429 + Retry-After while others are served (and the real kubectl, told to
+  retry after, gets through)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,7 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -33,6 +36,7 @@ from tests.e2e.test_core import uniq, wait_for
 pytestmark = pytest.mark.e2e
 
 WORKSPACES = "/apis/tenancy.kcp.io/v1alpha1/workspaces"
+TENANT_QPS, TENANT_BURST = 50, 100
 
 
 class Api:
@@ -80,7 +84,8 @@ def own_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     """Always on an embedded PostgreSQL in its own data dir, even when DATABASE_URL names a server:
     the tests stop and start that database."""
     s = Stack(tmp_path_factory.mktemp("kcp-reliability"), free_port(), None,
-              {"KCP_SERVERS": "1", "KCP_WORKERS": "2"}, echo_errors=False)
+              {"KCP_SERVERS": "1", "KCP_WORKERS": "2", "KCP_TENANT_QPS": str(TENANT_QPS),
+               "KCP_TENANT_BURST": str(TENANT_BURST)}, echo_errors=False)
     s.start()
     try:
         yield s
@@ -184,10 +189,12 @@ def test_acknowledged_writes_survive_a_postgres_crash(own_stack: Stack, api: Api
     for name, rv in acknowledged.items():
         assert stored[name]["data"] == {"n": name} and stored[name]["metadata"]["resourceVersion"] == rv
     # Requests made while the database was down wait for a connection (the pool's timeout) and
-    # mostly succeed once it is back; any that fail say so: 503 + Retry-After, never a 500.
+    # mostly succeed once it is back; any that fail say so: 503 + Retry-After, never a 500 (or
+    # 429 + Retry-After: four writers flat out exceed this stack's per-tenant rate).
     for status, doc, headers in refusals:
-        assert status == 503 and doc["kind"] == "Status" and doc["reason"] == "ServiceUnavailable", (status, doc)
-        assert headers.get("retry-after") == "1"
+        assert doc["kind"] == "Status" and (status, doc["reason"]) in {
+            (503, "ServiceUnavailable"), (429, "TooManyRequests")}, (status, doc)
+        assert int(headers["retry-after"]) >= 1
 
 
 def test_a_watch_carries_on_across_a_postgres_restart(own_stack: Stack, api: Api) -> None:
@@ -294,3 +301,47 @@ def test_broker_folder_holds_nothing_stale(own_stack: Stack) -> None:
         return not any(Path(p).suffix == ".msg" for p in claimed.rglob("*.msg"))
 
     wait_for(settled, 30, f"messages left in {claimed}")
+
+
+def test_a_noisy_tenant_gets_429_while_others_are_served(own_stack: Stack, api: Api,
+                                                         client_binaries: tuple[Path, Path],
+                                                         tmp_path: Path) -> None:
+    noisy, quiet = _new_workspace(api, uniq("noisy")), _new_workspace(api, uniq("quiet"))
+    _wait_ready(api, [noisy, quiet], 60, "workspaces not Ready")
+    noisy_list = f"/clusters/root:{noisy}/api/v1/namespaces/default/configmaps"
+    quiet_list = f"/clusters/root:{quiet}/api/v1/namespaces/default/configmaps"
+    statuses: list[int] = []
+    refusals: list[tuple[Any, dict[str, str]]] = []
+    stop = threading.Event()
+
+    def flood() -> None:
+        while not stop.is_set():
+            status, doc, headers = api.call("GET", noisy_list)
+            statuses.append(status)
+            if status == 429:
+                refusals.append((doc, headers))
+
+    flooders = [threading.Thread(target=flood) for _ in range(8)]
+    for t in flooders:
+        t.start()
+    try:
+        wait_for(lambda: len(refusals) >= 20, 60, f"no 429 after {len(statuses)} requests")
+        quiet_statuses = [api.call("GET", quiet_list)[0] for _ in range(TENANT_BURST // 2)]
+        # The real kubectl in the noisy workspace: told to retry after, it gets through.
+        kubectl = client_binaries[0]
+        kubeconfig = tmp_path / "kubeconfig"
+        config = own_stack.kubeconfig_path.read_text()
+        kubeconfig.write_text(config.replace("/clusters/root", f"/clusters/root:{noisy}"))
+        result = subprocess.run([str(kubectl), "--kubeconfig", str(kubeconfig), "get", "configmaps", "-o", "name"],
+                                capture_output=True, text=True, timeout=120, env={"HOME": str(tmp_path)})
+    finally:
+        stop.set()
+        for t in flooders:
+            t.join()
+    assert set(quiet_statuses) == {200}, quiet_statuses
+    assert set(statuses) <= {200, 429}
+    assert statuses.count(200) > 0
+    for doc, headers in refusals:
+        assert (doc["kind"], doc["code"], doc["reason"]) == ("Status", 429, "TooManyRequests")
+        assert int(headers["retry-after"]) >= 1 and doc["details"]["retryAfterSeconds"] == int(headers["retry-after"])
+    assert result.returncode == 0, result.stderr
