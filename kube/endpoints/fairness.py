@@ -3,7 +3,8 @@ stay fast").
 
 A tenant is what a request addresses: the logical cluster of `/clusters/<cluster>/…`, or the
 virtual workspace of `/services/<name>/<args…>/clusters/…` (a provider's view of one export,
-whatever cluster it reads, `*` included). Each tenant has a token bucket in each serving process:
+whatever cluster it reads, `*` included). Cross-cluster wildcard requests (`/clusters/*/…`,
+which only cluster admins may make) share one bucket. Each tenant has a token bucket in each serving process:
 `rate` requests a second on average, bursts of up to `burst`. A request finding its bucket empty
 is answered at once, before authentication or any database work, with `429 TooManyRequests`,
 `Retry-After` (whole seconds until a token is back) and a Status body; kubectl, helm and

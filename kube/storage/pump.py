@@ -8,6 +8,11 @@ event after its start position exactly once, in order.
 
 A subscriber's queue is bounded: one that falls too far behind is marked overflowed and gets an
 OVERFLOW marker; its watch closes and the client resumes from its last resourceVersion.
+
+A pump with no subscribers is dormant: it reads nothing (a serving process nobody watches through
+pays nothing per write). The next subscriber first moves the position to the latest committed
+revision — no one was there to receive what lies between — and its watch replays anything older
+it asked for from the log itself, as for any start position.
 """
 
 from __future__ import annotations
@@ -21,9 +26,11 @@ from typing import Any
 
 import orjson
 import psycopg
+from channels.db import database_sync_to_async
 from django.conf import settings
 from psycopg.types.json import set_json_loads
 
+from . import backend
 from .backend import NOTIFY_CHANNEL, ListScope
 
 log = logging.getLogger(__name__)
@@ -91,6 +98,9 @@ class EventPump:
         self._task: asyncio.Task[None] | None = None
         self._started = asyncio.Event()
         self._wake = asyncio.Event()
+        self._dormant = False
+        #: Event-log reads made (observability; the dormant state is tested by it).
+        self.fetches = 0
 
     async def ensure_started(self) -> None:
         if self._task is None or self._task.done():
@@ -106,8 +116,16 @@ class EventPump:
 
     async def subscribe(self, scope: ListScope) -> Subscription:
         await self.ensure_started()
+        if self._dormant and not self._subs:
+            committed = await database_sync_to_async(backend.current_revision)()
+            # Checked again after the wait: once anyone subscribed, the pump reads on from where it
+            # is, and skipping ahead could take events from that subscriber.
+            if not self._subs:
+                self.position = max(self.position, committed)
         sub = Subscription(scope=scope, start_position=self.position, limit=settings.KUBE_WATCH_QUEUE_SIZE)
         self._subs.setdefault((scope.group, scope.resource), set()).add(sub)
+        self._dormant = False
+        self._wake.set()
         return sub
 
     def unsubscribe(self, sub: Subscription) -> None:
@@ -146,10 +164,15 @@ class EventPump:
             listener = asyncio.get_running_loop().create_task(self._listen(listen_conn))
             try:
                 while True:
-                    fetched = await self._fetch(conn)
-                    if fetched >= BATCH:
-                        continue
+                    # Cleared before reading, not after: a doorbell rung while the read is under way
+                    # (a commit it did not see) must bring another read at once, not after the poll.
                     self._wake.clear()
+                    if self._subs:
+                        fetched = await self._fetch(conn)
+                        if fetched >= BATCH:
+                            continue
+                    else:
+                        self._dormant = True
                     try:
                         await asyncio.wait_for(self._wake.wait(), POLL_SECONDS)
                     except TimeoutError:
@@ -164,6 +187,7 @@ class EventPump:
             self._wake.set()
 
     async def _fetch(self, conn: psycopg.AsyncConnection[Any]) -> int:
+        self.fetches += 1
         cur = await conn.execute(
             'SELECT revision, cluster, "group", resource, namespace, name, type, object, prev_labels '
             "FROM kube_event WHERE revision > %s ORDER BY revision LIMIT %s",

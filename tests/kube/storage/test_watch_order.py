@@ -11,6 +11,7 @@ import asyncio
 import random
 import threading
 import time
+from typing import Any
 
 import pytest
 from django.db import connection, transaction
@@ -158,3 +159,54 @@ def test_compaction_raises_the_floor() -> None:
     assert backend.compact(older_than_seconds=0) >= 1
     assert backend.compacted_revision() == head
     assert backend.events_between(SCOPE, 0, head) == []
+
+
+def _write_configmaps(names: list[str]) -> list[int]:
+    revisions = []
+    for name in names:
+        with transaction.atomic():
+            out = backend.create(Key(CLUSTER, "", "configmaps", "ns", name),
+                                 {"metadata": {"name": name, "namespace": "ns"}})
+        revisions.append(int(out["metadata"]["resourceVersion"]))
+    connection.close()
+    return revisions
+
+
+def test_a_pump_nobody_subscribes_to_reads_nothing_and_wakes_up_exact() -> None:
+    """With no subscriber the pump reads no events however many are written; the next subscriber
+    starts at the latest committed revision and then sees every later event once, in order."""
+    from channels.db import database_sync_to_async
+
+    backend.ensure_revision_row()
+    write = database_sync_to_async(_write_configmaps)
+
+    async def collect(sub: Any, n: int) -> list[int]:
+        return [(await asyncio.wait_for(sub.queue.get(), 10)).revision for _ in range(n)]
+
+    async def main() -> None:
+        pump = EventPump()
+        first = await pump.subscribe(SCOPE)
+        revs = await write(["d1", "d2"])
+        assert await collect(first, 2) == revs
+        pump.unsubscribe(first)
+        await write(["d3"])  # rings the doorbell: the pump looks, finds nobody, goes dormant
+        for _ in range(100):
+            if pump._dormant:
+                break
+            await asyncio.sleep(0.02)
+        assert pump._dormant
+        reads = pump.fetches
+        unseen = await write([f"e{i}" for i in range(20)])
+        await asyncio.sleep(0.3)  # doorbells arrive; a dormant pump does not read
+        assert pump.fetches == reads
+        second = await pump.subscribe(SCOPE)
+        assert second.start_position == unseen[-1]
+        later = await write(["f1", "f2", "f3"])
+        assert await collect(second, 3) == later
+        assert second.queue.empty()
+        await pump.stop()
+
+    try:
+        asyncio.run(main())
+    finally:
+        connection.close()
