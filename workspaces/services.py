@@ -239,29 +239,35 @@ def _set_condition(status: Obj, type_: str, cond_status: str, reason: str = "", 
     status["conditions"] = sorted(conditions, key=lambda c: c["type"])
 
 
+def _phase(ws: Obj | None) -> str:
+    return str(((ws or {}).get("status") or {}).get("phase", ""))
+
+
 def workspace_reconcile(*, cluster: str, name: str) -> str:
-    """Run the steps once; returns the phase reached ("" when the Workspace is gone)."""
+    """Run the steps once; returns the phase reached ("" when the Workspace is gone). Each step
+    hands the objects it wrote to the next, so a new workspace is read once, not once per step."""
     ws = backend.get(_ws_key(cluster, name))
     if ws is None:
         return ""
     if ws["metadata"].get("deletionTimestamp"):
         workspace_delete_step(cluster=cluster, name=name)
         return "" if backend.get(_ws_key(cluster, name)) is None else "Deleting"
+    lc = None
     if not (ws.get("spec") or {}).get("cluster"):
-        workspace_schedule_step(cluster=cluster, name=name)
-    workspace_initialize_step(cluster=cluster, name=name)
-    ws = backend.get(_ws_key(cluster, name)) or {}
-    return str((ws.get("status") or {}).get("phase", ""))
+        scheduled = workspace_schedule_step(cluster=cluster, name=name)
+        ws, lc = scheduled if scheduled else (None, None)
+    return workspace_initialize_step(cluster=cluster, name=name, ws=ws, lc=lc)
 
 
-def workspace_schedule_step(*, cluster: str, name: str) -> None:
+def workspace_schedule_step(*, cluster: str, name: str) -> tuple[Obj, Obj] | None:
     """Scheduling → Initializing: pick the shard (the local one), name the logical cluster, create
-    its LogicalCluster and record spec.cluster/spec.URL — atomically."""
+    its LogicalCluster and record spec.cluster/spec.URL — atomically. Returns the Workspace and
+    LogicalCluster as stored, or None when there was nothing to schedule."""
     parent_path = cluster_path(cluster)
     with transaction.atomic():
         ws = backend.get(_ws_key(cluster, name), for_update=True)
         if ws is None or (ws.get("spec") or {}).get("cluster") or ws["metadata"].get("deletionTimestamp"):
-            return
+            return None
         lc_name = new_cluster_name()
         while LogicalClusterRow.objects.filter(cluster=lc_name).exists():
             lc_name = new_cluster_name()
@@ -306,7 +312,7 @@ def workspace_schedule_step(*, cluster: str, name: str) -> None:
         labels = dict(type_spec.get("additionalWorkspaceLabels") or {})
         if labels:
             lc["metadata"]["labels"] = labels
-        backend.create(_lc_key(lc_name), lc)
+        stored_lc = backend.create(_lc_key(lc_name), lc)
         ws = copy.deepcopy(ws)
         ws["spec"]["cluster"] = lc_name
         ws["spec"]["URL"] = f"{external}/clusters/{path}"
@@ -314,7 +320,7 @@ def workspace_schedule_step(*, cluster: str, name: str) -> None:
         status["phase"] = "Initializing"
         status["initializers"] = initializers
         _set_condition(status, "WorkspaceScheduled", "True")
-        backend.update(_ws_key(cluster, name), ws, prev_labels=ws["metadata"].get("labels") or {})
+        return backend.update(_ws_key(cluster, name), ws, prev_labels=ws["metadata"].get("labels") or {}), stored_lc
 
 
 def _owner_info(owner: str) -> Obj:
@@ -327,19 +333,23 @@ def _owner_info(owner: str) -> Obj:
         return {}
 
 
-def workspace_initialize_step(*, cluster: str, name: str) -> None:
+def workspace_initialize_step(*, cluster: str, name: str, ws: Obj | None = None, lc: Obj | None = None) -> str:
     """Run the built-in initializers still pending on the LogicalCluster; when none is left, both
     the LogicalCluster and the Workspace become Ready. Initializers owned by external controllers
-    stay until those remove them (as in kcp)."""
-    ws = backend.get(_ws_key(cluster, name))
+    stay until those remove them (as in kcp). `ws` / `lc`: the objects as just read or written
+    (read here when not given; the final transition re-reads both under a lock anyway). Returns
+    the Workspace's phase ("" when it is gone)."""
+    if ws is None:
+        ws = backend.get(_ws_key(cluster, name))
     if ws is None or ws["metadata"].get("deletionTimestamp"):
-        return
+        return _phase(ws)
     lc_name = (ws.get("spec") or {}).get("cluster")
     if not lc_name:
-        return
-    lc = backend.get(_lc_key(lc_name))
+        return _phase(ws)
     if lc is None:
-        return
+        lc = backend.get(_lc_key(lc_name))
+    if lc is None:
+        return _phase(ws)
     pending = list((lc.get("status") or {}).get("initializers") or [])
     if UNIVERSAL_INITIALIZER in pending:
         _universal_initializer(lc_name, lc)
@@ -348,7 +358,7 @@ def workspace_initialize_step(*, cluster: str, name: str) -> None:
         lc = backend.get(_lc_key(lc_name), for_update=True)
         ws = backend.get(_ws_key(cluster, name), for_update=True)
         if lc is None or ws is None:
-            return
+            return _phase(ws)
         lc = copy.deepcopy(lc)
         lc_status = lc.setdefault("status", {})
         remaining = [i for i in lc_status.get("initializers") or [] if i in pending]
@@ -369,6 +379,7 @@ def workspace_initialize_step(*, cluster: str, name: str) -> None:
                 from .members import workspace_members_sync
 
                 transaction.on_commit(lambda: workspace_members_sync(cluster=cluster, name=name), robust=True)
+        return _phase(ws)
 
 
 def _universal_initializer(lc_name: str, lc: Obj) -> None:
