@@ -1,6 +1,6 @@
 # The two commands: `make run` (a whole shard on this machine) and `make test`.
 #
-#   make run     start PostgreSQL (embedded unless DATABASE_URL), daphne (HTTPS), celery worker + beat;
+#   make run     start PostgreSQL (embedded unless DATABASE_URL), daphne (HTTPS), celery workers + beat;
 #                writes $KCP_DATA_DIR/admin.kubeconfig once the server answers. Env: KCP_PORT (6443),
 #                KCP_DATA_DIR (.kcp), DATABASE_URL, REDIS_URL.
 #   make test    the whole suite, e2e included (real kubectl/helm/Python client); PYTEST_ARGS=... to narrow.

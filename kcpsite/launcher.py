@@ -382,7 +382,7 @@ def young_deaths_after(young_deaths: int, uptime: float, *, min_uptime: float = 
 
 
 class Stack:
-    """One shard's processes (daphne, celery worker, celery beat) over one data dir and database.
+    """One shard's processes (daphnes, celery workers, celery beat) over one data dir and database.
 
     `start()` returns once `/readyz` answered over verified TLS and the kubeconfig is written;
     `stop()` stops every child and the embedded PostgreSQL this stack started (idempotent, safe
