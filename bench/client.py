@@ -39,15 +39,16 @@ class Api:
 
     def __init__(self, base_url: str, token: str, ca_file: str) -> None:
         self.base_url = base_url.rstrip("/")
+        self.ca_file = ca_file
         self._ssl = ssl.create_default_context(cafile=ca_file)
-        self._token = token
+        self.token = token
         self._session: aiohttp.ClientSession | None = None
 
     async def __aenter__(self) -> Api:
         connector = aiohttp.TCPConnector(ssl=self._ssl, limit=0, limit_per_host=0, force_close=False)
         self._session = aiohttp.ClientSession(
             connector=connector,
-            headers={"Authorization": f"Bearer {self._token}", "Accept": "application/json"},
+            headers={"Authorization": f"Bearer {self.token}", "Accept": "application/json"},
             timeout=aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=None),
             json_serialize=lambda o: orjson.dumps(o).decode(),
         )

@@ -593,6 +593,61 @@ class WatchRound:
                 self.connect.release()
 
 
+# Rounds this large read their streams in several client processes (bench/watchers.py): one event
+# loop reading them all would add its own serial per-stream time to every figure.
+WATCH_SPREAD_FROM = 500
+
+
+class WatcherProcesses:
+    """A watch round's streams spread over `processes` children running `python -m bench.watchers`."""
+
+    def __init__(self, processes: int) -> None:
+        self.count = processes
+        self.children: list[asyncio.subprocess.Process] = []
+
+    async def open(self, api: Api, base: str, rv: str, rnd: WatchRound) -> None:
+        shares = [rnd.watchers // self.count + (1 if j < rnd.watchers % self.count else 0) for j in range(self.count)]
+        for share in shares:
+            child = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bench.watchers", cwd=str(PROJECT_DIR),
+                stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+            assert child.stdin is not None
+            child.stdin.write(orjson.dumps({"url": api.base_url, "token": api.token, "ca": api.ca_file, "base": base,
+                                            "rv": rv, "prefix": rnd.prefix, "expect": rnd.expect,
+                                            "count": share}) + b"\n")
+            await child.stdin.drain()
+            self.children.append(child)
+        for child in self.children:
+            assert child.stdout is not None
+            line = await asyncio.wait_for(child.stdout.readline(), 120 + rnd.watchers * 0.1)
+            if line.strip() != b"open":
+                raise RuntimeError(f"a watcher process answered {line[:200]!r} instead of 'open'")
+        rnd.opened = rnd.watchers
+
+    async def collect(self, rnd: WatchRound) -> None:
+        """Tell every child the writes are done and gather what each stream received."""
+        received: list[list[tuple[str, int, float]]] = []
+        for child in self.children:
+            assert child.stdin is not None
+            child.stdin.write(b"done\n")
+            await child.stdin.drain()
+        for child in self.children:
+            out, _ = await asyncio.wait_for(child.communicate(), 60)
+            if child.returncode != 0 or not out.strip():
+                rnd.errors.append(f"watcher process exited {child.returncode}")
+                continue
+            doc = orjson.loads(out.strip().splitlines()[-1])
+            received.extend([(str(n), int(r), float(a)) for n, r, a in stream] for stream in doc["received"])
+            rnd.errors.extend(doc["errors"])
+        rnd.received = received
+
+    def kill(self) -> None:
+        for child in self.children:
+            if child.returncode is None:
+                with contextlib.suppress(ProcessLookupError):
+                    child.kill()
+
+
 async def watch_round(ctx: Context, watchers: int) -> None:
     api = ctx.api
     base = f"{cluster_prefix('root:bench')}/api/v1/namespaces/watch/configmaps"
@@ -601,12 +656,27 @@ async def watch_round(ctx: Context, watchers: int) -> None:
     expect = ctx.sizes.watch_events
     rnd = WatchRound(watchers, f"ev{watchers}-", expect)
     rss0 = rss_bytes(ctx.daphne_pids)
-    tasks = [asyncio.create_task(rnd.watch(api, base, rv, i)) for i in range(watchers)]
+    spread = WatcherProcesses(min(4, max(2, os.cpu_count() or 1))) if watchers >= WATCH_SPREAD_FROM else None
+    tasks: list[asyncio.Task[None]] = []
     try:
-        await asyncio.wait_for(rnd.all_open.wait(), 60 + watchers * 0.1)
-    except TimeoutError:
-        rnd.errors.append(f"only {rnd.opened}/{watchers} watches opened")
-    await asyncio.sleep(1.0)
+        if spread:
+            await spread.open(api, base, rv, rnd)
+        else:
+            tasks = [asyncio.create_task(rnd.watch(api, base, rv, i)) for i in range(watchers)]
+            try:
+                await asyncio.wait_for(rnd.all_open.wait(), 60 + watchers * 0.1)
+            except TimeoutError:
+                rnd.errors.append(f"only {rnd.opened}/{watchers} watches opened")
+        await asyncio.sleep(1.0)
+        await _watch_round_writes(ctx, api, base, rnd, rss0, tasks, spread)
+    finally:
+        if spread:
+            spread.kill()
+
+
+async def _watch_round_writes(ctx: Context, api: Api, base: str, rnd: WatchRound, rss0: int | None,
+                              tasks: list[asyncio.Task[None]], spread: WatcherProcesses | None) -> None:
+    watchers, expect = rnd.watchers, rnd.expect
     rss1 = rss_bytes(ctx.daphne_pids)
     acks: dict[str, float] = {}
     sends: dict[str, float] = {}
@@ -622,12 +692,15 @@ async def watch_round(ctx: Context, watchers: int) -> None:
         else:
             rnd.errors.append(f"write {name} answered {r.status}")
         await asyncio.sleep(interval)
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(rnd.finished.wait(), 15)
-    await asyncio.sleep(0.5)  # let duplicates, if any, arrive
-    for t in tasks:
-        t.cancel()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    if spread:
+        await spread.collect(rnd)
+    else:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(rnd.finished.wait(), 15)
+        await asyncio.sleep(0.5)  # let duplicates, if any, arrive
+        for t in tasks:
+            t.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
     accounting = EMPTY_ACCOUNTING
     disorder = 0
     committed = await asyncio.to_thread(ctx.db.event_times, [rev for _, rev in written])
