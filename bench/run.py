@@ -552,6 +552,26 @@ class WatchRound:
         self.finished = asyncio.Event()
         self.errors: list[str] = []
         self.connect = asyncio.Semaphore(50)
+        self.tasks: list[asyncio.Task[None]] = []
+
+    async def open(self, api: Api, base: str, rv: str) -> None:
+        """Open every watch of this round in this process; returns once all are open (or the
+        wait for them timed out, which is recorded in `errors`)."""
+        self.tasks = [asyncio.create_task(self.watch(api, base, rv, i)) for i in range(self.watchers)]
+        try:
+            await asyncio.wait_for(self.all_open.wait(), 60 + self.watchers * 0.1)
+        except TimeoutError:
+            self.errors.append(f"only {self.opened}/{self.watchers} watches opened")
+
+    async def close(self) -> None:
+        """After the writes: wait up to 15 s for every watch to have its events, half a second
+        more for duplicates, then stop the watches."""
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.finished.wait(), 15)
+        await asyncio.sleep(0.5)  # let duplicates, if any, arrive
+        for t in self.tasks:
+            t.cancel()
+        await asyncio.gather(*self.tasks, return_exceptions=True)
 
     def on_open(self) -> None:
         self.opened += 1
@@ -657,25 +677,20 @@ async def watch_round(ctx: Context, watchers: int) -> None:
     rnd = WatchRound(watchers, f"ev{watchers}-", expect)
     rss0 = rss_bytes(ctx.daphne_pids)
     spread = WatcherProcesses(min(4, max(2, os.cpu_count() or 1))) if watchers >= WATCH_SPREAD_FROM else None
-    tasks: list[asyncio.Task[None]] = []
     try:
         if spread:
             await spread.open(api, base, rv, rnd)
         else:
-            tasks = [asyncio.create_task(rnd.watch(api, base, rv, i)) for i in range(watchers)]
-            try:
-                await asyncio.wait_for(rnd.all_open.wait(), 60 + watchers * 0.1)
-            except TimeoutError:
-                rnd.errors.append(f"only {rnd.opened}/{watchers} watches opened")
+            await rnd.open(api, base, rv)
         await asyncio.sleep(1.0)
-        await _watch_round_writes(ctx, api, base, rnd, rss0, tasks, spread)
+        await _watch_round_writes(ctx, api, base, rnd, rss0, spread)
     finally:
         if spread:
             spread.kill()
 
 
 async def _watch_round_writes(ctx: Context, api: Api, base: str, rnd: WatchRound, rss0: int | None,
-                              tasks: list[asyncio.Task[None]], spread: WatcherProcesses | None) -> None:
+                              spread: WatcherProcesses | None) -> None:
     watchers, expect = rnd.watchers, rnd.expect
     rss1 = rss_bytes(ctx.daphne_pids)
     acks: dict[str, float] = {}
@@ -695,12 +710,7 @@ async def _watch_round_writes(ctx: Context, api: Api, base: str, rnd: WatchRound
     if spread:
         await spread.collect(rnd)
     else:
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(rnd.finished.wait(), 15)
-        await asyncio.sleep(0.5)  # let duplicates, if any, arrive
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await rnd.close()
     accounting = EMPTY_ACCOUNTING
     disorder = 0
     committed = await asyncio.to_thread(ctx.db.event_times, [rev for _, rev in written])

@@ -18,7 +18,6 @@ machine, so the parent compares them with its own."""
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import sys
 from typing import Any
 
@@ -32,19 +31,10 @@ async def _serve(args: dict[str, Any]) -> dict[str, Any]:
     loop = asyncio.get_running_loop()
     async with Api(args["url"], args["token"], args["ca"]) as api:
         rnd = WatchRound(int(args["count"]), str(args["prefix"]), int(args["expect"]))
-        tasks = [asyncio.create_task(rnd.watch(api, args["base"], str(args["rv"]), i)) for i in range(rnd.watchers)]
-        try:
-            await asyncio.wait_for(rnd.all_open.wait(), 60 + rnd.watchers * 0.1)
-        except TimeoutError:
-            rnd.errors.append(f"only {rnd.opened}/{rnd.watchers} watches opened")
+        await rnd.open(api, args["base"], str(args["rv"]))
         print("open", flush=True)
         await loop.run_in_executor(None, sys.stdin.readline)
-        with contextlib.suppress(TimeoutError):
-            await asyncio.wait_for(rnd.finished.wait(), 15)
-        await asyncio.sleep(0.5)  # let duplicates, if any, arrive
-        for t in tasks:
-            t.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await rnd.close()
         return {"received": rnd.received, "errors": rnd.errors}
 
 

@@ -199,7 +199,7 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 # Celery's Django fixup closes every connection (and with a pool, the whole pool) before and after
-# each task in a prefork worker: a fresh PostgreSQL connection and pool threads per task, most of a
+# each task in a worker: a fresh PostgreSQL connection and pool threads per task, most of a
 # short reconcile's time. It recycles only every 2 × this many tasks instead; kcpsite.celery hands
 # each task's connection back to the pool after it (as after a request), dropping broken ones.
 CELERY_DB_REUSE_MAX = 1_000_000

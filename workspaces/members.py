@@ -9,6 +9,7 @@ the mirror follows (after commit, and on every RBAC change through the on_change
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import Any
 
@@ -59,7 +60,7 @@ def workspace_members_desired(*, logical_cluster: str) -> dict[str, str]:
 def _cluster_role_bindings(logical_cluster: str) -> list[dict[str, Any]]:
     """Bodies of the cluster's ClusterRoleBindings (the one source of membership)."""
     with connection.cursor() as cur:
-        cur.execute(_SQL["bindings"], [logical_cluster, RBAC, "clusterrolebindings"])
+        cur.execute(_member_sql()["bindings"], [logical_cluster, RBAC, "clusterrolebindings"])
         return [json.loads(body) if isinstance(body, str) else body for (body,) in cur.fetchall()]
 
 
@@ -71,7 +72,7 @@ def workspace_members_sync(*, cluster: str, name: str) -> dict[str, str]:
     join compilation cost more than the queries, and guardian's shortcuts cost five to ten queries
     per user and permission). Users are created through the user model when first granted."""
     with connection.cursor() as cur:
-        cur.execute(_SQL["workspace"], [cluster, name])
+        cur.execute(_member_sql()["workspace"], [cluster, name])
         row = cur.fetchone()
     if row is None or not row[1]:
         return {}
@@ -80,22 +81,24 @@ def workspace_members_sync(*, cluster: str, name: str) -> dict[str, str]:
     want = {(user, p) for user, perm in desired.items() for p in ((ADMIN, VIEW) if perm == ADMIN else (VIEW,))}
     content_type = ContentType.objects.get_for_model(WorkspaceRow).pk
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute(_SQL["granted"], [content_type, object_pk, ADMIN, VIEW])
+        cur.execute(_member_sql()["granted"], [content_type, object_pk, ADMIN, VIEW])
         current = {(str(u), str(p)) for u, p in cur.fetchall()}
         for username, codename in current - want:
-            cur.execute(_SQL["revoke"], [content_type, object_pk, username, codename])
+            cur.execute(_member_sql()["revoke"], [content_type, object_pk, username, codename])
         missing = sorted(want - current)
         if missing:
             users = get_user_model()
             for username in sorted({u for u, _ in missing}):
                 users.objects.get_or_create(defaults=None, **{users.USERNAME_FIELD: username})
             for username, codename in missing:
-                cur.execute(_SQL["grant"], [content_type, object_pk, username, content_type, codename])
+                cur.execute(_member_sql()["grant"], [content_type, object_pk, username, content_type, codename])
     return desired
 
 
+@functools.cache
 def _member_sql() -> dict[str, str]:
-    """The statements of workspace_members_sync, with table and column names from the models."""
+    """The statements of workspace_members_sync, with table and column names from the models
+    (built on first use: the user model is only known once apps are loaded)."""
     users = get_user_model()
     quote = connection.ops.quote_name
     uop, user, perm = (quote(m._meta.db_table) for m in (UserObjectPermission, users, Permission))
@@ -116,15 +119,6 @@ def _member_sql() -> dict[str, str]:
         f"SELECT u.{user_pk}, p.id, %s, %s FROM {user} u, {perm} p "
         f"WHERE u.{username} = %s AND p.content_type_id = %s AND p.codename = %s ON CONFLICT DO NOTHING",
     }
-
-
-class _LazySQL(dict[str, str]):
-    def __missing__(self, key: str) -> str:
-        self.update(_member_sql())
-        return self[key]
-
-
-_SQL = _LazySQL()
 
 
 SUBJECT_KINDS = ("User", "Group")

@@ -13,15 +13,11 @@ Every test here is marked `e2e` (it needs the live stack).
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import ssl
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
@@ -29,6 +25,7 @@ from typing import Any
 import pytest
 
 from kcpsite.launcher import PROJECT_DIR, Stack
+from tests.stack_api import StackApi
 
 BROWSER_DIR = Path(__file__).resolve().parent
 SCREENSHOTS = PROJECT_DIR / "docs" / "screenshots"
@@ -70,38 +67,12 @@ def browser() -> Iterator[Any]:
             b.close()
 
 
-class Kcp:
+class Kcp(StackApi):
     """The live stack as the admin sees it through the API, plus user tokens."""
 
     def __init__(self, stack: Stack) -> None:  # noqa: F811
-        self.stack = stack
-        self.base_url = stack.base_url
-        self.ssl: ssl.SSLContext = stack.ssl_context()
+        super().__init__(stack)
         self.tokens: dict[str, str] = {}
-
-    # --- raw API -----------------------------------------------------------------------------
-    def call(self, method: str, path: str, body: Any = None, *, token: str | None = None,
-             content_type: str = "application/json") -> tuple[int, Any]:
-        data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(self.base_url + path, data=data, method=method)
-        req.add_header("Authorization", f"Bearer {token or self.stack.admin_token}")
-        if data is not None:
-            req.add_header("Content-Type", content_type)
-        try:
-            with urllib.request.urlopen(req, context=self.ssl, timeout=30) as r:
-                raw = r.read()
-                return r.status, json.loads(raw) if raw else None
-        except urllib.error.HTTPError as e:
-            raw = e.read()
-            try:
-                return e.code, json.loads(raw)
-            except ValueError:
-                return e.code, raw.decode(errors="replace")
-
-    def ok(self, method: str, path: str, body: Any = None, **kw: Any) -> Any:
-        status, out = self.call(method, path, body, **kw)
-        assert 200 <= status < 300, f"{method} {path} → {status}: {out}"
-        return out
 
     # --- set-up helpers ------------------------------------------------------------------------
     def token(self, user: str, *groups: str) -> str:

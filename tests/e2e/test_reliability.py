@@ -32,51 +32,12 @@ import pytest
 from kcpsite.launcher import Stack
 from tests.conftest import free_port
 from tests.e2e.test_core import uniq, wait_for
+from tests.stack_api import StackApi
 
 pytestmark = pytest.mark.e2e
 
 WORKSPACES = "/apis/tenancy.kcp.io/v1alpha1/workspaces"
 TENANT_QPS, TENANT_BURST = 50, 100
-
-
-class Api:
-    """A tiny HTTPS client for one stack (one connection per call: calls come from many threads)."""
-
-    def __init__(self, stack: Stack) -> None:
-        self.port = stack.port
-        self.token = stack.admin_token
-        self.ctx = stack.ssl_context()
-
-    def _conn(self, timeout: float) -> http.client.HTTPSConnection:
-        return http.client.HTTPSConnection("127.0.0.1", self.port, context=self.ctx, timeout=timeout)
-
-    def call(self, method: str, path: str, body: Any = None, timeout: float = 30) -> tuple[int, Any, dict[str, str]]:
-        conn = self._conn(timeout)
-        try:
-            headers = {"Authorization": f"Bearer {self.token}", "Accept": "application/json"}
-            data = None
-            if body is not None:
-                data = json.dumps(body).encode()
-                headers["Content-Type"] = "application/json"
-            conn.request(method, path, body=data, headers=headers)
-            resp = conn.getresponse()
-            raw = resp.read()
-            return resp.status, json.loads(raw) if raw else None, {k.lower(): v for k, v in resp.getheaders()}
-        finally:
-            conn.close()
-
-    def ok(self, method: str, path: str, body: Any = None) -> Any:
-        status, doc, _ = self.call(method, path, body)
-        assert 200 <= status < 300, (method, path, status, doc)
-        return doc
-
-    def watch(self, path: str, resource_version: str) -> tuple[http.client.HTTPSConnection, http.client.HTTPResponse]:
-        conn = self._conn(120)
-        conn.request("GET", f"{path}?watch=1&resourceVersion={resource_version}&allowWatchBookmarks=false",
-                     headers={"Authorization": f"Bearer {self.token}", "Accept": "application/json"})
-        resp = conn.getresponse()
-        assert resp.status == 200, resp.read()
-        return conn, resp
 
 
 @pytest.fixture(scope="module")
@@ -94,8 +55,8 @@ def own_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
 
 
 @pytest.fixture(scope="module")
-def api(own_stack: Stack) -> Api:
-    return Api(own_stack)
+def api(own_stack: Stack) -> StackApi:
+    return StackApi(own_stack)
 
 
 def _crash_postgres(stack: Stack, *, mode: str = "immediate") -> None:
@@ -113,19 +74,19 @@ def _start_postgres(stack: Stack) -> None:
     assert ensure_embedded_postgres(stack.data_dir) == stack.database_url  # same socket: children reconnect
 
 
-def _new_workspace(api: Api, name: str) -> str:
+def _new_workspace(api: StackApi, name: str) -> str:
     api.ok("POST", f"/clusters/root{WORKSPACES}", {"apiVersion": "tenancy.kcp.io/v1alpha1", "kind": "Workspace",
                                                    "metadata": {"name": name}})
     return name
 
 
-def _phases(api: Api, names: list[str]) -> dict[str, str]:
+def _phases(api: StackApi, names: list[str]) -> dict[str, str]:
     items = api.ok("GET", f"/clusters/root{WORKSPACES}")["items"]
     found = {i["metadata"]["name"]: (i.get("status") or {}).get("phase", "") for i in items}
     return {n: found.get(n, "missing") for n in names}
 
 
-def _wait_ready(api: Api, names: list[str], timeout: float, why: str) -> None:
+def _wait_ready(api: StackApi, names: list[str], timeout: float, why: str) -> None:
     last: dict[str, str] = {}
 
     def ready() -> bool:
@@ -143,7 +104,7 @@ def _workers(stack: Stack) -> dict[str, int]:
     return {name: pid for name, pid in stack.pids.items() if name.startswith("worker")}
 
 
-def test_acknowledged_writes_survive_a_postgres_crash(own_stack: Stack, api: Api) -> None:
+def test_acknowledged_writes_survive_a_postgres_crash(own_stack: Stack, api: StackApi) -> None:
     ws = _new_workspace(api, uniq("durable"))
     _wait_ready(api, [ws], 60, "workspace not Ready")
     base = f"/clusters/root:{ws}/api/v1/namespaces/default/configmaps"
@@ -158,7 +119,7 @@ def test_acknowledged_writes_survive_a_postgres_crash(own_stack: Stack, api: Api
             name = f"w{w}-{i}"
             i += 1
             try:
-                status, doc, headers = api.call("POST", base, {"apiVersion": "v1", "kind": "ConfigMap",
+                status, doc, headers = api.request("POST", base, {"apiVersion": "v1", "kind": "ConfigMap",
                                                                "metadata": {"name": name}, "data": {"n": name}})
             except (OSError, http.client.HTTPException):
                 time.sleep(0.05)  # the server itself answered nothing: no acknowledgement
@@ -197,7 +158,7 @@ def test_acknowledged_writes_survive_a_postgres_crash(own_stack: Stack, api: Api
         assert int(headers["retry-after"]) >= 1
 
 
-def test_a_watch_carries_on_across_a_postgres_restart(own_stack: Stack, api: Api) -> None:
+def test_a_watch_carries_on_across_a_postgres_restart(own_stack: Stack, api: StackApi) -> None:
     ws = _new_workspace(api, uniq("watched"))
     _wait_ready(api, [ws], 60, "workspace not Ready")
     base = f"/clusters/root:{ws}/api/v1/namespaces/default/configmaps"
@@ -236,7 +197,7 @@ def test_a_watch_carries_on_across_a_postgres_restart(own_stack: Stack, api: Api
     names = [f"after-{i}" for i in range(5)]
     for name in names:
         deadline = time.monotonic() + 30
-        while (status := api.call("POST", base, {"apiVersion": "v1", "kind": "ConfigMap",
+        while (status := api.request("POST", base, {"apiVersion": "v1", "kind": "ConfigMap",
                                                  "metadata": {"name": name}})[0]) != 201:
             assert status == 503 and time.monotonic() < deadline, status
             time.sleep(0.2)
@@ -253,7 +214,7 @@ def test_a_watch_carries_on_across_a_postgres_restart(own_stack: Stack, api: Api
     assert rvs == sorted(set(rvs))
 
 
-def test_workers_killed_mid_task_have_their_work_redone(own_stack: Stack, api: Api) -> None:
+def test_workers_killed_mid_task_have_their_work_redone(own_stack: Stack, api: StackApi) -> None:
     """Every worker SIGKILLed three times while 30 workspaces are being created: the launcher
     starts them again, the messages they had taken go back to the queue, and every workspace
     becomes Ready (nothing stalls, as a prefork pool whose processes all die at once can)."""
@@ -274,7 +235,7 @@ def test_workers_killed_mid_task_have_their_work_redone(own_stack: Stack, api: A
     assert sum(1 for name, rc in own_stack.restarts if name.startswith("worker") and rc == -signal.SIGKILL) >= killed
 
 
-def test_broker_loss_delays_reconciliation_but_loses_nothing(own_stack: Stack, api: Api) -> None:
+def test_broker_loss_delays_reconciliation_but_loses_nothing(own_stack: Stack, api: StackApi) -> None:
     """Workers paused, workspaces created, then every queued message deleted (the broker lost
     them): once the workers run again, the periodic resync reconciles the workspaces anyway."""
     workers = list(_workers(own_stack).values())
@@ -304,7 +265,7 @@ def test_broker_folder_holds_nothing_stale(own_stack: Stack) -> None:
     wait_for(settled, 30, f"messages left in {claimed}")
 
 
-def test_a_noisy_tenant_gets_429_while_others_are_served(own_stack: Stack, api: Api,
+def test_a_noisy_tenant_gets_429_while_others_are_served(own_stack: Stack, api: StackApi,
                                                          client_binaries: tuple[Path, Path],
                                                          tmp_path: Path) -> None:
     noisy, quiet = _new_workspace(api, uniq("noisy")), _new_workspace(api, uniq("quiet"))
@@ -317,7 +278,7 @@ def test_a_noisy_tenant_gets_429_while_others_are_served(own_stack: Stack, api: 
 
     def flood() -> None:
         while not stop.is_set():
-            status, doc, headers = api.call("GET", noisy_list)
+            status, doc, headers = api.request("GET", noisy_list)
             statuses.append(status)
             if status == 429:
                 refusals.append((doc, headers))
@@ -327,7 +288,7 @@ def test_a_noisy_tenant_gets_429_while_others_are_served(own_stack: Stack, api: 
         t.start()
     try:
         wait_for(lambda: len(refusals) >= 20, 60, f"no 429 after {len(statuses)} requests")
-        quiet_statuses = [api.call("GET", quiet_list)[0] for _ in range(TENANT_BURST // 2)]
+        quiet_statuses = [api.request("GET", quiet_list)[0] for _ in range(TENANT_BURST // 2)]
         # The real kubectl in the quiet workspace meanwhile: discovery and a list, not one 429.
         kubectl = client_binaries[0]
         kubeconfig = tmp_path / "kubeconfig"
@@ -350,7 +311,8 @@ def test_a_noisy_tenant_gets_429_while_others_are_served(own_stack: Stack, api: 
     assert 'status="200 OK"' in result.stderr and 'status="429' not in result.stderr, result.stderr
 
 
-def test_concurrent_writers_on_one_object_exactly_one_wins_per_resource_version(own_stack: Stack, api: Api) -> None:
+def test_concurrent_writers_on_one_object_exactly_one_wins_per_resource_version(own_stack: Stack,
+                                                                               api: StackApi) -> None:
     """Eight clients replace the same ConfigMap at once, all from the same resourceVersion, for ten
     rounds: each round exactly one gets 200 and the others 409 Conflict, the stored object is the
     winner's, and its resourceVersion is the winner's answer (no lost update, no double win)."""
@@ -370,7 +332,7 @@ def test_concurrent_writers_on_one_object_exactly_one_wins_per_resource_version(
                     "metadata": {"name": "contended", "resourceVersion": rv},
                     "data": {"writer": str(w), "round": str(round_)}}
             barrier.wait()
-            status, doc, _ = api.call("PUT", f"{url}/contended", body)
+            status, doc, _ = api.request("PUT", f"{url}/contended", body)
             results[w] = (status, doc)
 
         threads = [threading.Thread(target=replace, args=(w,)) for w in range(8)]
