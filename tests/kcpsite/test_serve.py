@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -63,3 +65,136 @@ def test_worker_processes_come_from_kcp_workers() -> None:
     assert worker_processes({}) == max(4, 2 * (os.cpu_count() or 1))
     with pytest.raises(StackError, match="KCP_WORKERS"):
         worker_processes({"KCP_WORKERS": "many"})
+
+
+# --- write-through transports and the TLS aggregation clock (kcpsite.serve) --------------------------
+# A real reactor in a child process (the asyncio reactor daphne installs), a real socket, and a
+# client that reads slowly at first: the kernel's buffer fills, so writes go every way the patched
+# transport has (sent at once, partly sent, buffered behind earlier bytes) and must arrive intact.
+
+SERVER = r"""
+import sys
+import daphne.server  # installs the asyncio reactor, as in kcpsite.serve
+from kcpsite.serve import soon_clock_for_tls, write_through_transports
+write_through_transports()
+soon_clock_for_tls()
+from twisted.internet import endpoints, protocol, reactor
+
+def chunks():
+    for i in range(200):
+        size = (7, 1_000, 3_000_000, 64, 70_000)[i % 5]
+        yield bytes([i % 256]) * size
+
+class Writer(protocol.Protocol):
+    def connectionMade(self):
+        pending = list(chunks())
+        for chunk in pending[:3]:  # small, small, then more than the socket takes at once
+            self.transport.write(chunk)
+        def later(rest):
+            if not rest:
+                self.transport.loseConnection()
+                return
+            self.transport.write(rest[0])
+            reactor.callLater(0.001, later, rest[1:])
+        later(pending[3:])
+
+factory = protocol.Factory.forProtocol(Writer)
+def listening(port):
+    print(port.getHost().port, flush=True)
+endpoints.serverFromString(reactor, sys.argv[1]).listen(factory).addCallback(listening)
+reactor.run()
+"""
+
+
+def _expected() -> bytes:
+    return b"".join(bytes([i % 256]) * (7, 1_000, 3_000_000, 64, 70_000)[i % 5] for i in range(200))
+
+
+def _read_all(sock: Any) -> bytes:
+    import time
+
+    time.sleep(0.5)  # let the server's writes pile up against a full socket buffer
+    parts = []
+    while True:
+        data = sock.recv(1 << 20)
+        if not data:
+            return b"".join(parts)
+        parts.append(data)
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["tcp", "tls"])
+def test_patched_transports_deliver_every_byte_in_order(tls: bool, tmp_path: Path) -> None:
+    import socket
+    import ssl
+    import subprocess
+    import sys
+
+    from kcpsite.launcher import ensure_tls
+
+    files = ensure_tls(tmp_path)
+    endpoint = "tcp:0:interface=127.0.0.1"
+    if tls:
+        endpoint = f"ssl:0:interface=127.0.0.1:privateKey={files.server_key}:certKey={files.server_cert}"
+    server = subprocess.Popen([sys.executable, "-c", SERVER, endpoint], stdout=subprocess.PIPE, text=True)
+    try:
+        assert server.stdout is not None
+        port = int(server.stdout.readline())
+        raw = socket.create_connection(("127.0.0.1", port))
+        raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+        sock: Any = raw
+        if tls:
+            ctx = ssl.create_default_context(cafile=str(files.ca_cert))
+            sock = ctx.wrap_socket(raw, server_hostname="localhost")
+        with sock:
+            received = _read_all(sock)
+    finally:
+        server.kill()
+        server.wait()
+    expected = _expected()
+    assert len(received) == len(expected)
+    assert received == expected
+
+
+def test_soon_clock_runs_zero_delays_on_the_next_loop_turn() -> None:
+    """Run in a thread of its own: other tests (Playwright's sync API) leave a loop running here."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(_soon_clock_checks).result()
+
+
+def _soon_clock_checks() -> None:
+    import asyncio
+
+    from kcpsite.serve import SoonClock
+
+    class Reactor:
+        def __init__(self) -> None:
+            self.later: list[float] = []
+
+        def callLater(self, delay: float, f: Any, *args: Any, **kw: Any) -> str:  # noqa: N802
+            self.later.append(delay)
+            return "reactor"
+
+        def seconds(self) -> float:
+            return 1.5
+
+    reactor = Reactor()
+    clock = SoonClock(reactor)
+
+    async def run() -> list[str]:
+        ran: list[str] = []
+        handle = clock.callLater(0, ran.append, "soon")
+        cancelled = clock.callLater(0, ran.append, "cancelled")
+        cancelled.cancel()
+        assert ran == []  # not synchronously
+        await asyncio.sleep(0)
+        assert handle is not None
+        return ran
+
+    assert asyncio.run(run()) == ["soon"]
+    assert reactor.later == []
+    assert clock.callLater(0.5, print) == "reactor"  # timers keep the reactor's clock
+    assert clock.callLater(0, print) == "reactor"  # no running loop: the reactor's
+    assert reactor.later == [0.5, 0]
+    assert clock.seconds() == 1.5
