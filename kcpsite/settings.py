@@ -113,10 +113,12 @@ WSGI_APPLICATION = None
 DATABASES = {"default": env.db_url_config(_database_url())}
 # A unix-socket host arrives percent-encoded (postgres://user@%2Fpath%2Fto%2Fsocket:5432/db).
 DATABASES["default"]["HOST"] = unquote(str(DATABASES["default"].get("HOST") or ""))
-# A bounded psycopg pool per process instead of persistent per-thread connections: under ASGI every
-# request runs in a thread of its own, so CONN_MAX_AGE > 0 leaves one open connection per finished
-# request until PostgreSQL refuses new clients ("too many clients") under concurrent load.
-# KCP_DB_POOL_SIZE=0 turns pooling off (a connection per request, closed after it).
+# A bounded psycopg pool per process instead of persistent per-thread connections: request threads,
+# the watch consumers' database calls and the Celery worker all take a connection per unit of work
+# and give it back, so a process never holds more than the pool's size (CONN_MAX_AGE > 0 kept one
+# open connection per thread that ever ran a request: "too many clients" under Django's ASGI
+# handler, which started a thread per request). KCP_DB_POOL_SIZE=0 turns pooling off (a connection
+# per request, closed after it).
 DATABASES["default"]["CONN_MAX_AGE"] = 0
 _pool_size = env.int("KCP_DB_POOL_SIZE", default=16)
 if _pool_size > 0:
@@ -128,6 +130,9 @@ if _pool_size > 0:
         "pool": {"min_size": 1, "max_size": _pool_size, "timeout": 30, "check": check_pooled_connection},
     }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+# Threads per serving process running Django's request cycle (kcpsite.asgi_handler): requests beyond
+# this many wait for a thread, not for a database connection.
+KCP_REQUEST_THREADS = env.int("KCP_REQUEST_THREADS", default=16)
 
 AUTHENTICATION_BACKENDS = [
     "django.contrib.auth.backends.ModelBackend",
