@@ -198,3 +198,26 @@ def _soon_clock_checks() -> None:
     assert clock.callLater(0, print) == "reactor"  # no running loop: the reactor's
     assert reactor.later == [0.5, 0]
     assert clock.seconds() == 1.5
+
+
+def test_daphne_requests_leave_form_bodies_unparsed() -> None:
+    """The raw body reaches the application either way (the portal's login form POST in
+    tests/browser goes through it); Twisted no longer parses it into `request.args` first."""
+    from types import SimpleNamespace
+
+    from daphne.http_protocol import WebRequest
+
+    from kcpsite.serve import skip_form_parsing
+
+    skip_form_parsing()
+    skip_form_parsing()  # idempotent
+    connected: list[Any] = []
+    channel = SimpleNamespace(
+        getPeer=lambda: None,
+        getHost=lambda: None,
+        transport=None,
+        factory=SimpleNamespace(server=SimpleNamespace(protocol_connected=connected.append)),
+    )
+    request = WebRequest(channel)
+    assert request._parsePOSTFormSubmission is False
+    assert connected == [request]
