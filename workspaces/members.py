@@ -45,8 +45,13 @@ PORTAL_ROLES = {"admin": "cluster-admin", "edit": "edit", "view": "view"}
 
 def workspace_members_desired(*, logical_cluster: str) -> dict[str, str]:
     """user name → strongest permission granted by the cluster's ClusterRoleBindings."""
+    return members_from_bindings(_cluster_role_bindings(logical_cluster))
+
+
+def members_from_bindings(bindings: list[dict[str, Any]]) -> dict[str, str]:
+    """user name → strongest permission these ClusterRoleBinding bodies grant."""
     out: dict[str, str] = {}
-    for body in _cluster_role_bindings(logical_cluster):
+    for body in bindings:
         perm = ROLE_OF_CLUSTER_ROLE.get((body.get("roleRef") or {}).get("name", ""))
         if perm is None:
             continue
@@ -64,35 +69,47 @@ def _cluster_role_bindings(logical_cluster: str) -> list[dict[str, Any]]:
         return [json.loads(body) if isinstance(body, str) else body for (body,) in cur.fetchall()]
 
 
-def workspace_members_sync(*, cluster: str, name: str) -> dict[str, str]:
-    """Make the guardian permissions on the Workspace equal what its RBAC grants.
-
-    Runs after every new workspace becomes Ready and after every RBAC change, so it reads and
-    writes guardian's UserObjectPermission rows with plain SQL (a handful of statements; the ORM's
-    join compilation cost more than the queries, and guardian's shortcuts cost five to ten queries
-    per user and permission). Users are created through the user model when first granted."""
+def workspace_row_id(*, cluster: str, name: str) -> tuple[str, str] | None:
+    """(primary key, logical cluster) of the Workspace's row, or None."""
     with connection.cursor() as cur:
         cur.execute(_member_sql()["workspace"], [cluster, name])
         row = cur.fetchone()
+    return (str(row[0]), str(row[1] or "")) if row else None
+
+
+def workspace_members_sync(*, cluster: str, name: str) -> dict[str, str]:
+    """Make the guardian permissions on the Workspace equal what its RBAC grants.
+
+    Runs after every RBAC change (and for a workspace made Ready outside its scheduling
+    transaction), so it reads and writes guardian's UserObjectPermission rows with plain SQL (a
+    handful of statements; the ORM's join compilation cost more than the queries, and guardian's
+    shortcuts cost five to ten queries per user and permission)."""
+    row = workspace_row_id(cluster=cluster, name=name)
     if row is None or not row[1]:
         return {}
-    object_pk, logical_cluster = str(row[0]), str(row[1])
-    desired = workspace_members_desired(logical_cluster=logical_cluster)
+    desired = workspace_members_desired(logical_cluster=row[1])
+    workspace_members_apply(workspace_pk=row[0], desired=desired)
+    return desired
+
+
+def workspace_members_apply(*, workspace_pk: str, desired: dict[str, str]) -> None:
+    """Grant and revoke guardian permissions on the Workspace row `workspace_pk` until they are
+    exactly `desired` (user name → ADMIN or VIEW). Users are created through the user model when
+    first granted. Runs in a transaction of its own, or in the caller's."""
     want = {(user, p) for user, perm in desired.items() for p in ((ADMIN, VIEW) if perm == ADMIN else (VIEW,))}
     content_type = ContentType.objects.get_for_model(WorkspaceRow).pk
     with transaction.atomic(), connection.cursor() as cur:
-        cur.execute(_member_sql()["granted"], [content_type, object_pk, ADMIN, VIEW])
+        cur.execute(_member_sql()["granted"], [content_type, workspace_pk, ADMIN, VIEW])
         current = {(str(u), str(p)) for u, p in cur.fetchall()}
         for username, codename in current - want:
-            cur.execute(_member_sql()["revoke"], [content_type, object_pk, username, codename])
+            cur.execute(_member_sql()["revoke"], [content_type, workspace_pk, username, codename])
         missing = sorted(want - current)
         if missing:
             users = get_user_model()
             for username in sorted({u for u, _ in missing}):
                 users.objects.get_or_create(defaults=None, **{users.USERNAME_FIELD: username})
             for username, codename in missing:
-                cur.execute(_member_sql()["grant"], [content_type, object_pk, username, content_type, codename])
-    return desired
+                cur.execute(_member_sql()["grant"], [content_type, workspace_pk, username, content_type, codename])
 
 
 @functools.cache

@@ -12,6 +12,7 @@ import copy
 import hashlib
 import secrets
 import string
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -19,7 +20,7 @@ from django.db import connection, transaction
 from django.db.models import Q
 
 from kube import errors
-from kube.registry import REGISTRY
+from kube.registry import REGISTRY, ResourceInfo
 from kube.registry.context import RequestContext
 from kube.registry.store import STORE
 from kube.storage import backend
@@ -37,6 +38,7 @@ Obj = dict[str, Any]
 ROOT = "root"
 ROOT_TYPES_PATH = "root"
 UNIVERSAL_INITIALIZER = "root:universal"
+RBAC = "rbac.authorization.k8s.io"
 BUILTIN_TYPES: dict[str, Obj] = {
     "root": {"limitAllowedParents": {"none": True}, "defaultChildWorkspaceType": {"name": "universal", "path": "root"}},
     "universal": {"initializer": True, "defaultChildWorkspaceType": {"name": "universal", "path": "root"}},
@@ -252,17 +254,26 @@ def workspace_reconcile(*, cluster: str, name: str) -> str:
     if ws["metadata"].get("deletionTimestamp"):
         workspace_delete_step(cluster=cluster, name=name)
         return "" if backend.get(_ws_key(cluster, name)) is None else "Deleting"
-    lc = None
     if not (ws.get("spec") or {}).get("cluster"):
-        scheduled = workspace_schedule_step(cluster=cluster, name=name)
-        ws, lc = scheduled if scheduled else (None, None)
-    return workspace_initialize_step(cluster=cluster, name=name, ws=ws, lc=lc)
+        phase = workspace_schedule_step(cluster=cluster, name=name)
+        if phase is not None:
+            return phase
+    return workspace_initialize_step(cluster=cluster, name=name)
 
 
-def workspace_schedule_step(*, cluster: str, name: str) -> tuple[Obj, Obj] | None:
-    """Scheduling → Initializing: pick the shard (the local one), name the logical cluster, create
-    its LogicalCluster and record spec.cluster/spec.URL — atomically. Returns the Workspace and
-    LogicalCluster as stored, or None when there was nothing to schedule."""
+def workspace_schedule_step(*, cluster: str, name: str) -> str | None:
+    """Scheduling → Ready (or Initializing while initializers owned by other controllers remain),
+    in one transaction: pick the shard (the local one), name the logical cluster, create its
+    LogicalCluster, run the built-in initializers the type asks for (their objects are written in
+    the same transaction: `BUILTIN_INITIALIZERS`), mirror the owner's membership for the portal,
+    and record spec.cluster/spec.URL and the phase on the Workspace. Everything is computed and
+    validated before the first write, so the writes — each holds the revision counter's lock until
+    commit — come back to back. Returns the phase reached, or None when there was nothing to
+    schedule (already scheduled, deleting, or gone).
+
+    Why one transaction: a workspace made in five (schedule; two namespaces and a binding; Ready)
+    held that lock across five commits, which capped creation at a few hundred a second whatever
+    the CPUs, and a reader could see a half-initialized cluster."""
     parent_path = cluster_path(cluster)
     with transaction.atomic():
         ws = backend.get(_ws_key(cluster, name), for_update=True)
@@ -312,15 +323,40 @@ def workspace_schedule_step(*, cluster: str, name: str) -> tuple[Obj, Obj] | Non
         labels = dict(type_spec.get("additionalWorkspaceLabels") or {})
         if labels:
             lc["metadata"]["labels"] = labels
-        stored_lc = backend.create(_lc_key(lc_name), lc)
+        builtin = [i for i in initializers if i in BUILTIN_INITIALIZERS]
+        remaining = [i for i in initializers if i not in BUILTIN_INITIALIZERS]
+        phase = "Initializing" if remaining else "Ready"
+        lc["status"].update(phase=phase, initializers=remaining)
+        objects = [item for i in builtin for item in BUILTIN_INITIALIZERS[i](lc_name, lc)]
         ws = copy.deepcopy(ws)
         ws["spec"]["cluster"] = lc_name
         ws["spec"]["URL"] = f"{external}/clusters/{path}"
         status = ws.setdefault("status", {})
-        status["phase"] = "Initializing"
-        status["initializers"] = initializers
+        status["phase"] = phase
+        status["initializers"] = remaining
         _set_condition(status, "WorkspaceScheduled", "True")
-        return backend.update(_ws_key(cluster, name), ws, prev_labels=ws["metadata"].get("labels") or {}), stored_lc
+        if phase == "Ready":
+            _set_condition(status, "WorkspaceInitialized", "True")
+            _members_mirror(cluster=cluster, name=name, objects=objects)
+        ctx = RequestContext(cluster=lc_name, field_manager="kcp-initializers")
+        prepared = STORE.prepare_creates(ctx, objects)
+        # The writes, back to back. The owner's binding is mirrored above; its RBAC hook would
+        # only repeat that after commit.
+        backend.create(_lc_key(lc_name), lc)
+        STORE.write_prepared(ctx, prepared, after_commit_hooks=False)
+        backend.update(_ws_key(cluster, name), ws, prev_labels=ws["metadata"].get("labels") or {})
+        return phase
+
+
+def _members_mirror(*, cluster: str, name: str, objects: list[tuple[ResourceInfo, str, Obj]]) -> None:
+    """The portal's membership of a workspace that becomes Ready in its scheduling transaction:
+    what the ClusterRoleBindings among `objects` grant (the new cluster has no others)."""
+    from .members import members_from_bindings, workspace_members_apply, workspace_row_id
+
+    bindings = [body for info, _, body in objects if (info.group, info.resource) == (RBAC, "clusterrolebindings")]
+    row = workspace_row_id(cluster=cluster, name=name)
+    if row is not None:
+        workspace_members_apply(workspace_pk=row[0], desired=members_from_bindings(bindings))
 
 
 def _owner_info(owner: str) -> Obj:
@@ -333,27 +369,30 @@ def _owner_info(owner: str) -> Obj:
         return {}
 
 
-def workspace_initialize_step(*, cluster: str, name: str, ws: Obj | None = None, lc: Obj | None = None) -> str:
-    """Run the built-in initializers still pending on the LogicalCluster; when none is left, both
-    the LogicalCluster and the Workspace become Ready. Initializers owned by external controllers
-    stay until those remove them (as in kcp). `ws` / `lc`: the objects as just read or written
-    (read here when not given; the final transition re-reads both under a lock anyway). Returns
-    the Workspace's phase ("" when it is gone)."""
-    if ws is None:
-        ws = backend.get(_ws_key(cluster, name))
+def workspace_initialize_step(*, cluster: str, name: str) -> str:
+    """For a scheduled workspace that is not Ready yet: run the built-in initializers still pending
+    on its LogicalCluster (one left over by an interrupted or older scheduling); when no
+    initializer is left — those owned by external controllers stay until they remove them, as in
+    kcp — both the LogicalCluster and the Workspace become Ready. Returns the Workspace's phase
+    ("" when it is gone)."""
+    ws = backend.get(_ws_key(cluster, name))
     if ws is None or ws["metadata"].get("deletionTimestamp"):
         return _phase(ws)
     lc_name = (ws.get("spec") or {}).get("cluster")
     if not lc_name:
         return _phase(ws)
-    if lc is None:
-        lc = backend.get(_lc_key(lc_name))
+    lc = backend.get(_lc_key(lc_name))
     if lc is None:
         return _phase(ws)
     pending = list((lc.get("status") or {}).get("initializers") or [])
-    if UNIVERSAL_INITIALIZER in pending:
-        _universal_initializer(lc_name, lc)
-        pending.remove(UNIVERSAL_INITIALIZER)
+    for initializer in [i for i in pending if i in BUILTIN_INITIALIZERS]:
+        ctx = RequestContext(cluster=lc_name, field_manager="kcp-initializers")
+        for item in BUILTIN_INITIALIZERS[initializer](lc_name, lc):
+            try:
+                STORE.create(item[0], ctx, item[1], item[2])
+            except errors.AlreadyExists:
+                pass
+        pending.remove(initializer)
     with transaction.atomic():
         lc = backend.get(_lc_key(lc_name), for_update=True)
         ws = backend.get(_ws_key(cluster, name), for_update=True)
@@ -382,38 +421,29 @@ def workspace_initialize_step(*, cluster: str, name: str, ws: Obj | None = None,
         return _phase(ws)
 
 
-def _universal_initializer(lc_name: str, lc: Obj) -> None:
+def _universal_objects(lc_name: str, lc: Obj) -> list[tuple[ResourceInfo, str, Obj]]:
     """root:universal: namespaces default and kube-system, and the creator as cluster-admin."""
-    ctx = RequestContext(cluster=lc_name, field_manager="kcp-universal-initializer")
     namespaces = REGISTRY.resolve(cluster=lc_name, group="", version="v1", resource="namespaces")
-    bindings = REGISTRY.resolve(
-        cluster=lc_name, group="rbac.authorization.k8s.io", version="v1", resource="clusterrolebindings"
-    )
+    bindings = REGISTRY.resolve(cluster=lc_name, group=RBAC, version="v1", resource="clusterrolebindings")
     assert namespaces is not None and bindings is not None
-    for ns in ("default", "kube-system"):
-        try:
-            STORE.create(namespaces, ctx, "", {"metadata": {"name": ns}})
-        except errors.AlreadyExists:
-            pass
+    objects: list[tuple[ResourceInfo, str, Obj]] = [
+        (namespaces, "", {"metadata": {"name": ns}}) for ns in ("default", "kube-system")
+    ]
     owner = _owner_info((lc["metadata"].get("annotations") or {}).get(OWNER_ANNOTATION, ""))
     if owner.get("username"):
-        try:
-            STORE.create(
-                bindings,
-                ctx,
-                "",
-                {
-                    "metadata": {"name": "workspace-admin"},
-                    "roleRef": {
-                        "apiGroup": "rbac.authorization.k8s.io",
-                        "kind": "ClusterRole",
-                        "name": "cluster-admin",
-                    },
-                    "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": owner["username"]}],
-                },
-            )
-        except errors.AlreadyExists:
-            pass
+        binding = {
+            "metadata": {"name": "workspace-admin"},
+            "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"apiGroup": RBAC, "kind": "User", "name": owner["username"]}],
+        }
+        objects.append((bindings, "", binding))
+    return objects
+
+
+#: Initializers the reconciler runs itself: name → the objects it creates in the new cluster.
+BUILTIN_INITIALIZERS: dict[str, Callable[[str, Obj], list[tuple[ResourceInfo, str, Obj]]]] = {
+    UNIVERSAL_INITIALIZER: _universal_objects,
+}
 
 
 def workspace_delete_step(*, cluster: str, name: str) -> None:

@@ -9,10 +9,11 @@ Side effects (controllers) are enqueued with `transaction.on_commit` only.
 
 from __future__ import annotations
 
+import builtins
 import copy
 import functools
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import orjson
@@ -134,6 +135,61 @@ class Store:
 
     # --- create -----------------------------------------------------------------------------------
     def create(self, info: ResourceInfo, ctx: RequestContext, namespace: str, body: Obj) -> Obj:
+        return self._insert(info, ctx, self._new_object(info, ctx, namespace, body))
+
+    def prepare_creates(
+        self, ctx: RequestContext, items: Sequence[tuple[ResourceInfo, str, Obj]]
+    ) -> builtins.list[tuple[ResourceInfo, Obj]]:
+        """The first half of creating several objects in the caller's transaction, all or nothing:
+        every `(info, namespace, body)` decoded, defaulted, validated and admitted; nothing written.
+        `write_prepared` writes them. Split so that a caller can do all its Python work before its
+        first write: each write takes the revision counter's row lock, held until commit. Not for
+        dry runs."""
+        assert transaction.get_connection().in_atomic_block, "prepare_creates needs the caller's transaction"
+        prepared: builtins.list[tuple[ResourceInfo, Obj]] = []
+        for info, namespace, body in items:
+            obj = self._new_object(info, ctx, namespace, body)
+            md = obj["metadata"]
+            if not md.get("name") and md.get("generateName"):
+                md["name"] = md["generateName"] + _random_suffix()
+            self._validate_create(info, obj)
+            prepared.append((info, obj))
+        created_namespaces = {
+            obj["metadata"]["name"] for info, obj in prepared if (info.group, info.resource) == ("", "namespaces")
+        }
+        for info, obj in prepared:
+            namespace = obj["metadata"].get("namespace", "")
+            if info.namespaced and namespace not in created_namespaces:
+                self._check_namespace_open(ctx, namespace)
+            _admit(info, ctx, obj, None)
+        return prepared
+
+    def write_prepared(
+        self,
+        ctx: RequestContext,
+        prepared: Sequence[tuple[ResourceInfo, Obj]],
+        *,
+        after_commit_hooks: bool = True,
+    ) -> builtins.list[Obj]:
+        """The second half: write what `prepare_creates` returned, back to back. An existing name
+        raises AlreadyExists (the caller's transaction must then roll back).
+        `after_commit_hooks=False` leaves the kinds' controller triggers out, for a caller that
+        does their work in the same transaction."""
+        assert transaction.get_connection().in_atomic_block, "write_prepared needs the caller's transaction"
+        stored_all: builtins.list[tuple[ResourceInfo, Obj]] = []
+        for info, obj in prepared:
+            md = obj["metadata"]
+            try:
+                stored = backend.create(_key(info, ctx, md.get("namespace", ""), md["name"]), obj)
+            except IntegrityError:
+                raise errors.already_exists(info.resource, md["name"], info.group) from None
+            if after_commit_hooks:
+                _schedule_hooks(info, ctx.cluster, stored, "ADDED")
+            stored_all.append((info, stored))
+        return [self._out(info, stored) for info, stored in stored_all]
+
+    def _new_object(self, info: ResourceInfo, ctx: RequestContext, namespace: str, body: Obj) -> Obj:
+        """A create's body decoded and given what every new object gets (not yet validated)."""
         obj = self._decode(info, ctx, body, namespace)
         md = _meta(obj)
         if md.get("resourceVersion"):
@@ -151,7 +207,7 @@ class Store:
         )
         if not md["managedFields"]:
             md.pop("managedFields")
-        return self._insert(info, ctx, obj)
+        return obj
 
     @staticmethod
     def _prepare_new(info: ResourceInfo, obj: Obj, now: str) -> None:
@@ -188,7 +244,8 @@ class Store:
                         return self._out(info, obj)
                     stored = backend.create(key, obj)
                     _schedule_hooks(info, ctx.cluster, stored, "ADDED")
-                    return self._out(info, stored)
+                # Output conversion after the block: a write holds the revision lock until commit.
+                return self._out(info, stored)
             except (errors.AlreadyExists, IntegrityError):
                 if generated and attempt < 7:
                     md["name"] = md["generateName"] + _random_suffix()
