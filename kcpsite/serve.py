@@ -137,6 +137,13 @@ def skip_form_parsing() -> None:
     WebRequest.kcp_no_form_parsing = True  # type: ignore[attr-defined]
 
 
+#: How often a thread waiting for the GIL asks for it (Python's default: 5 ms). A request thread that
+#: has written (and so holds the revision counter's row lock until its COMMIT) must not wait that
+#: long behind other request threads and the event loop: with 1 ms the bench's 8 concurrent writers
+#: on 2 CPUs went from ~375 to ~495 writes/s.
+SWITCH_INTERVAL = 0.001
+
+
 def main() -> None:
     import daphne.server  # noqa: F401 - installs the asyncio reactor before Twisted picks another
     from daphne.cli import CommandLineInterface
@@ -145,6 +152,7 @@ def main() -> None:
     write_through_transports()
     soon_clock_for_tls()
     skip_form_parsing()
+    sys.setswitchinterval(SWITCH_INTERVAL)
     sys.argv[0] = "daphne"
     CommandLineInterface.entrypoint()
 
