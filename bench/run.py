@@ -121,6 +121,37 @@ def rss_bytes(pid: int | list[int] | None) -> int | None:
         return None
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU seconds the processes have used so far (those that exist)."""
+    import psutil
+
+    total = 0.0
+    for pid in pids:
+        with contextlib.suppress(psutil.Error):
+            t = psutil.Process(pid).cpu_times()
+            total += t.user + t.system
+    return total
+
+
+async def settle(ctx: Context, what: str, *, idle_share: float = 0.1, limit: float = 180) -> float:
+    """Wait until the Celery workers are idle (together under `idle_share` of a CPU over a second),
+    at most `limit` seconds; returns the seconds waited. Latency figures are the request path's,
+    not a contest with reconciliation still working through what the setup enqueued (binding
+    10,000 consumers leaves minutes of follow-up tasks)."""
+    began = time.monotonic()
+    before = cpu_seconds(ctx.worker_pids)
+    while time.monotonic() - began < limit:
+        await asyncio.sleep(1)
+        now = cpu_seconds(ctx.worker_pids)
+        if now - before < idle_share:
+            break
+        before = now
+    waited = time.monotonic() - began
+    if waited > 2:
+        progress(f"{what}: waited {waited:.0f} s for the workers to go idle")
+    return waited
+
+
 def machine() -> dict[str, Any]:
     import psutil
 
@@ -491,6 +522,7 @@ async def prepare_probe(ctx: Context) -> None:
 async def bench_get_list(ctx: Context, label: str) -> dict[str, Any]:
     count = await asyncio.to_thread(ctx.db.workspace_count)
     progress(f"GET/LIST latency in a workspace at {count:,} workspaces ({label})")
+    await settle(ctx, "GET/LIST")
     base = f"{cluster_prefix('root:bench')}/api/v1/namespaces/probe/configmaps"
     for i in range(20):  # warm
         await ctx.api.get(f"{base}/probe-{i % 10}")
@@ -977,6 +1009,7 @@ async def bench_provider(ctx: Context) -> None:
         if not await wait_until(endpoint, 30):
             return unavailable("APIExportEndpointSlice has no status.endpoints[0].url")
         wildcard = f"{url.rstrip('/')}/clusters/*/apis/{GROUP}/v1alpha1/widgets"
+        await settle(ctx, "provider")
         samples: list[float] = []
         items = 0
         for _ in range(5):  # warm-up: caches of the virtual workspace and the bound resources

@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 BOOKMARK_INTERVAL = 10.0
 #: Queued by a watch's own timer: time for a bookmark, or the deadline.
 TICK = object()
+#: Events queued together leave as one write, up to this many (a backlog of a slow client is not
+#: copied into one huge buffer).
+MAX_EVENTS_PER_WRITE = 256
 
 
 def is_watch_request(scope: dict[str, Any]) -> bool:
@@ -273,7 +276,7 @@ class WatchConsumer(AsyncHttpConsumer):
                         if line:
                             chunks.append(line)
                         last = item.revision
-                    if queue.empty():
+                    if queue.empty() or len(chunks) >= MAX_EVENTS_PER_WRITE:
                         break
                     item = queue.get_nowait()
                 if chunks:
