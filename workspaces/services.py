@@ -30,6 +30,7 @@ from kube.timefmt import now_rfc3339
 from shards.services import shard_choose
 
 from .kinds import CORE, LC_FINALIZER, OWNER_ANNOTATION, PATH_ANNOTATION, TENANCY, TYPE_ANNOTATION
+from .members import RBAC, members_from_bindings, workspace_members_apply, workspace_members_sync, workspace_row_id
 from .models import LogicalClusterRow, WorkspaceTypeRow
 
 SHARD_ANNOTATION = "core.kcp.io/shard"
@@ -38,7 +39,6 @@ Obj = dict[str, Any]
 ROOT = "root"
 ROOT_TYPES_PATH = "root"
 UNIVERSAL_INITIALIZER = "root:universal"
-RBAC = "rbac.authorization.k8s.io"
 BUILTIN_TYPES: dict[str, Obj] = {
     "root": {"limitAllowedParents": {"none": True}, "defaultChildWorkspaceType": {"name": "universal", "path": "root"}},
     "universal": {"initializer": True, "defaultChildWorkspaceType": {"name": "universal", "path": "root"}},
@@ -351,8 +351,6 @@ def workspace_schedule_step(*, cluster: str, name: str) -> str | None:
 def _members_mirror(*, cluster: str, name: str, objects: list[tuple[ResourceInfo, str, Obj]]) -> None:
     """The portal's membership of a workspace that becomes Ready in its scheduling transaction:
     what the ClusterRoleBindings among `objects` grant (the new cluster has no others)."""
-    from .members import members_from_bindings, workspace_members_apply, workspace_row_id
-
     bindings = [body for info, _, body in objects if (info.group, info.resource) == (RBAC, "clusterrolebindings")]
     row = workspace_row_id(cluster=cluster, name=name)
     if row is not None:
@@ -415,8 +413,6 @@ def workspace_initialize_step(*, cluster: str, name: str) -> str:
                 _set_condition(ws_status, "WorkspaceInitialized", "True")
             backend.update(_ws_key(cluster, name), ws, prev_labels=ws["metadata"].get("labels") or {})
             if phase == "Ready":
-                from .members import workspace_members_sync
-
                 transaction.on_commit(lambda: workspace_members_sync(cluster=cluster, name=name), robust=True)
         return _phase(ws)
 
