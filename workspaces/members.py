@@ -105,11 +105,17 @@ def workspace_members_apply(*, workspace_pk: str, desired: dict[str, str]) -> No
             cur.execute(_member_sql()["revoke"], [content_type, workspace_pk, username, codename])
         missing = sorted(want - current)
         if missing:
+            names = sorted({u for u, _ in missing})
+            cur.execute(_member_sql()["known_users"], [names])
+            known = {str(u) for (u,) in cur.fetchall()}
             users = get_user_model()
-            for username in sorted({u for u, _ in missing}):
-                users.objects.get_or_create(defaults=None, **{users.USERNAME_FIELD: username})
-            for username, codename in missing:
-                cur.execute(_member_sql()["grant"], [content_type, workspace_pk, username, content_type, codename])
+            for username in names:
+                if username not in known:
+                    users.objects.get_or_create(defaults=None, **{users.USERNAME_FIELD: username})
+            cur.execute(
+                _member_sql()["grant"],
+                [content_type, workspace_pk, [u for u, _ in missing], [c for _, c in missing], content_type],
+            )
 
 
 @functools.cache
@@ -132,9 +138,12 @@ def _member_sql() -> dict[str, str]:
         "WHERE g.content_type_id = %s AND g.object_pk = %s AND p.codename IN (%s, %s)",
         "revoke": f"DELETE FROM {uop} g USING {user} u, {perm} p WHERE g.content_type_id = %s AND g.object_pk = %s "
         f"AND u.{user_pk} = g.user_id AND u.{username} = %s AND p.id = g.permission_id AND p.codename = %s",
+        "known_users": f"SELECT {username} FROM {user} WHERE {username} = ANY(%s::text[])",
+        # Every missing (user, permission) pair in one statement: the pairs arrive as two arrays.
         "grant": f"INSERT INTO {uop} (user_id, permission_id, content_type_id, object_pk) "
-        f"SELECT u.{user_pk}, p.id, %s, %s FROM {user} u, {perm} p "
-        f"WHERE u.{username} = %s AND p.content_type_id = %s AND p.codename = %s ON CONFLICT DO NOTHING",
+        f"SELECT u.{user_pk}, p.id, %s, %s FROM unnest(%s::text[], %s::text[]) AS m(username, codename) "
+        f"JOIN {user} u ON u.{username} = m.username "
+        f"JOIN {perm} p ON p.content_type_id = %s AND p.codename = m.codename ON CONFLICT DO NOTHING",
     }
 
 

@@ -86,10 +86,15 @@ def cluster_resolve(path_or_name: str) -> str | None:
     return str(row[0]) if row else None
 
 
+_PATH_SQL = "SELECT path FROM core_logicalcluster WHERE cluster = %s AND name = 'cluster' LIMIT 1"
+
+
 def cluster_path(cluster: str) -> str:
-    return (
-        LogicalClusterRow.objects.filter(cluster=cluster, name="cluster").values_list("path", flat=True).first() or ""
-    )
+    """The workspace path (`root:a:b`) of a logical cluster, or "" (plain SQL: see cluster_resolve)."""
+    with connection.cursor() as cur:
+        cur.execute(_PATH_SQL, [cluster])
+        row = cur.fetchone()
+    return str(row[0] or "") if row else ""
 
 
 def new_cluster_name() -> str:
@@ -211,8 +216,24 @@ def workspace_type_use_check(*, user: Any, type_name: str) -> None:
 # --- reconciliation -------------------------------------------------------------------------------
 
 
-def workspace_changed(cluster: str, obj: Obj, event_type: str) -> None:
+def workspace_needs_reconcile(*, obj: Obj, event_type: str) -> bool:
+    """Whether a change to a Workspace gives the reconciler anything to do. Not for a deleted one,
+    nor for one that is settled — scheduled, Ready and not being deleted: its LogicalCluster
+    became Ready with it and nothing is pending, so reconciling it writes nothing. Skipping those
+    spares every new workspace a second task (the scheduler's own write is such a change);
+    `resync_workspaces` passes over the same ones."""
     if event_type == "DELETED":
+        return False
+    settled = (
+        _phase(obj) == "Ready"
+        and bool((obj.get("spec") or {}).get("cluster"))
+        and not (obj.get("metadata") or {}).get("deletionTimestamp")
+    )
+    return not settled
+
+
+def workspace_changed(cluster: str, obj: Obj, event_type: str) -> None:
+    if not workspace_needs_reconcile(obj=obj, event_type=event_type):
         return
     from .tasks import reconcile_workspace
 
@@ -279,9 +300,9 @@ def workspace_schedule_step(*, cluster: str, name: str) -> str | None:
         ws = backend.get(_ws_key(cluster, name), for_update=True)
         if ws is None or (ws.get("spec") or {}).get("cluster") or ws["metadata"].get("deletionTimestamp"):
             return None
+        # 82 random bits: no lookup for a clash. Should one happen, the LogicalCluster's unique key
+        # refuses it, the transaction rolls back whole and the task's retry draws another name.
         lc_name = new_cluster_name()
-        while LogicalClusterRow.objects.filter(cluster=lc_name).exists():
-            lc_name = new_cluster_name()
         path = f"{parent_path}:{name}"
         ws_type = ws["spec"]["type"]
         types = workspace_types()

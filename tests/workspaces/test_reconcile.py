@@ -162,3 +162,44 @@ def test_a_built_in_initializer_left_pending_is_run_by_the_initialize_step(
     assert services.workspace_reconcile(cluster="root", name="later") == "Ready"
     assert stored(lc_name, "", "namespaces", "kube-system") is not None
     assert stored(lc_name, RBAC, "clusterrolebindings", "workspace-admin") is not None
+
+
+@pytest.mark.parametrize(
+    ("phase", "scheduled", "deleting", "event_type", "expected"),
+    [
+        ("", False, False, "ADDED", True),  # new: schedule it
+        ("Scheduling", False, False, "MODIFIED", True),
+        ("Initializing", True, False, "MODIFIED", True),  # initializers pending
+        ("Ready", True, False, "MODIFIED", False),  # settled: the scheduler's own last write
+        ("Ready", True, False, "ADDED", False),
+        ("Ready", True, True, "MODIFIED", True),  # being deleted
+        ("Ready", False, False, "MODIFIED", True),  # a Ready phase without a cluster is not settled
+        ("Ready", True, False, "DELETED", False),
+        ("Initializing", True, True, "DELETED", False),
+    ],
+)
+def test_only_workspaces_with_something_to_do_are_reconciled(
+    phase: str, scheduled: bool, deleting: bool, event_type: str, expected: bool
+) -> None:
+    from workspaces.services import workspace_needs_reconcile
+
+    ws: dict[str, Any] = {"metadata": {"name": "w"}, "spec": {}, "status": {"phase": phase} if phase else {}}
+    if scheduled:
+        ws["spec"]["cluster"] = "abc"
+    if deleting:
+        ws["metadata"]["deletionTimestamp"] = "2026-11-24T00:00:00Z"
+    assert workspace_needs_reconcile(obj=ws, event_type=event_type) is expected
+
+
+def test_reconciling_a_ready_workspace_writes_nothing(api: Api) -> None:
+    """Why a settled workspace's changes enqueue no task (workspace_needs_reconcile)."""
+    from kube.storage.models import Event
+    from workspaces.services import workspace_needs_reconcile, workspace_reconcile
+
+    post_workspace(api, "settled")
+    assert workspace_reconcile(cluster="root", name="settled") == "Ready"
+    ws = stored("root", "tenancy.kcp.io", "workspaces", "settled")
+    assert ws is not None and not workspace_needs_reconcile(obj=ws, event_type="MODIFIED")
+    before = max(Event.objects.values_list("revision", flat=True))
+    assert workspace_reconcile(cluster="root", name="settled") == "Ready"
+    assert max(Event.objects.values_list("revision", flat=True)) == before
