@@ -191,10 +191,11 @@ class WorkspaceStrategy(Strategy):
     def admit(self, obj: Obj, old: Obj | None, *, ctx: RequestContext) -> None:
         if old is not None:
             return
-        from .services import workspace_admit_type, workspace_type_use_check
+        from .services import workspace_admit_type, workspace_type_use_check, workspace_types
 
-        workspace_admit_type(workspace=obj, parent_cluster=ctx.cluster)
-        workspace_type_use_check(user=ctx.user, type_name=obj["spec"]["type"]["name"])
+        types = workspace_types()  # one read of the types for both checks
+        workspace_admit_type(workspace=obj, parent_cluster=ctx.cluster, types=types)
+        workspace_type_use_check(user=ctx.user, type_name=obj["spec"]["type"]["name"], types=types)
         obj["metadata"].setdefault("annotations", {})[OWNER_ANNOTATION] = json.dumps(
             {"username": ctx.user.name, "groups": list(ctx.user.groups)}, separators=(",", ":")
         )

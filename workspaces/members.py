@@ -95,10 +95,11 @@ def workspace_members_sync(*, cluster: str, name: str) -> dict[str, str]:
 def workspace_members_apply(*, workspace_pk: str, desired: dict[str, str]) -> None:
     """Grant and revoke guardian permissions on the Workspace row `workspace_pk` until they are
     exactly `desired` (user name → ADMIN or VIEW). Users are created through the user model when
-    first granted. Runs in a transaction of its own, or in the caller's."""
+    first granted. Runs in a transaction of its own, or in the caller's (without a savepoint: a
+    failure here fails the caller's transaction, as the scheduling step wants)."""
     want = {(user, p) for user, perm in desired.items() for p in ((ADMIN, VIEW) if perm == ADMIN else (VIEW,))}
     content_type = ContentType.objects.get_for_model(WorkspaceRow).pk
-    with transaction.atomic(), connection.cursor() as cur:
+    with transaction.atomic(savepoint=False), connection.cursor() as cur:
         cur.execute(_member_sql()["granted"], [content_type, workspace_pk, ADMIN, VIEW])
         current = {(str(u), str(p)) for u, p in cur.fetchall()}
         for username, codename in current - want:

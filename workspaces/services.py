@@ -148,10 +148,11 @@ def _parent_type(parent_cluster: str) -> str:
     return full.rsplit(":", 1)[-1]
 
 
-def workspace_admit_type(*, workspace: Obj, parent_cluster: str) -> None:
-    """Default spec.type from the parent's type and enforce the types' allowed parents/children."""
+def workspace_admit_type(*, workspace: Obj, parent_cluster: str, types: dict[str, Obj] | None = None) -> None:
+    """Default spec.type from the parent's type and enforce the types' allowed parents/children.
+    `types`: the WorkspaceTypes, when the caller has read them already."""
     spec = workspace.setdefault("spec", {})
-    types = workspace_types()
+    types = types if types is not None else workspace_types()
     parent_type = _parent_type(parent_cluster)
     parent_body = _type_body(parent_type, types) or {}
     ref = spec.get("type")
@@ -199,13 +200,13 @@ def _type_forbidden(name: str, detail: str) -> errors.Invalid:
     )
 
 
-def workspace_type_use_check(*, user: Any, type_name: str) -> None:
+def workspace_type_use_check(*, user: Any, type_name: str, types: dict[str, Obj] | None = None) -> None:
     """kcp: creating a workspace of a type needs `use` on that WorkspaceType (and on every type
     it extends), checked in the type's workspace (root)."""
     from kube.authz.authorizer import authorize
     from kube.authz.rbac import Attributes
 
-    for name in sorted(_type_names_with_extends(type_name)):
+    for name in sorted(_type_names_with_extends(type_name, types)):
         authorize(
             user,
             ROOT,
