@@ -27,6 +27,7 @@ from kube.patch.merge import apply_merge_patch
 from kube.patch.strategic import apply_strategic_merge_patch
 from kube.storage import backend
 from kube.storage.backend import Key, ListResult, ListScope
+from kube.storage.signature import signatures_pinned
 from kube.timefmt import now_rfc3339
 
 from .context import RequestContext
@@ -157,11 +158,12 @@ class Store:
         created_namespaces = {
             obj["metadata"]["name"] for info, obj in prepared if (info.group, info.resource) == ("", "namespaces")
         }
-        for info, obj in prepared:
-            namespace = obj["metadata"].get("namespace", "")
-            if info.namespaced and namespace not in created_namespaces:
-                self._check_namespace_open(ctx, namespace)
-            _admit(info, ctx, obj, None)
+        with signatures_pinned():  # nothing is written until every object is admitted
+            for info, obj in prepared:
+                namespace = obj["metadata"].get("namespace", "")
+                if info.namespaced and namespace not in created_namespaces:
+                    self._check_namespace_open(ctx, namespace)
+                _admit(info, ctx, obj, None)
         return prepared
 
     def write_prepared(

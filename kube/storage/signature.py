@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 from django.db import connection
@@ -60,9 +62,29 @@ class SignatureCache[T]:
 
 _signature_sql: dict[tuple[type[Model], tuple[str, ...]], str] = {}
 
+_Pinned = dict[tuple[type[Model], tuple[tuple[str, str], ...]], tuple[int, int]]
+_pinned: ContextVar[_Pinned | None] = ContextVar("pinned_signatures", default=None)
+
+
+@contextmanager
+def signatures_pinned() -> Iterator[None]:
+    """Within the block each signature is read once and then reused: for a caller that checks a
+    batch against the same rows with no write of its own in between (`Store.prepare_creates`
+    admits every object of a new workspace before writing any; each admission asked for the
+    cluster's APIBinding signature again)."""
+    token = _pinned.set({})
+    try:
+        yield
+    finally:
+        _pinned.reset(token)
+
 
 def rows_signature(model: type[Model], **match: str) -> tuple[int, int]:
     """(count, newest resource_version) of `model`'s rows whose fields equal `match`."""
+    pinned = _pinned.get()
+    pin_key = (model, tuple(sorted(match.items())))
+    if pinned is not None and pin_key in pinned:
+        return pinned[pin_key]
     fields = tuple(sorted(match))
     sql = _signature_sql.get((model, fields))
     if sql is None:
@@ -73,4 +95,7 @@ def rows_signature(model: type[Model], **match: str) -> tuple[int, int]:
     with connection.cursor() as cur:
         cur.execute(sql, [match[f] for f in fields])
         row = cur.fetchone()
-    return (int(row[0] or 0), int(row[1] or 0)) if row else (0, 0)
+    signature = (int(row[0] or 0), int(row[1] or 0)) if row else (0, 0)
+    if pinned is not None:
+        pinned[pin_key] = signature
+    return signature
