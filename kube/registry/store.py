@@ -160,10 +160,8 @@ class Store:
         }
         with signatures_pinned():  # nothing is written until every object is admitted
             for info, obj in prepared:
-                namespace = obj["metadata"].get("namespace", "")
-                if info.namespaced and namespace not in created_namespaces:
-                    self._check_namespace_open(ctx, namespace)
-                _admit(info, ctx, obj, None)
+                namespace_created = obj["metadata"].get("namespace", "") in created_namespaces
+                self._admit_new(info, ctx, obj, check_namespace=not namespace_created)
         return prepared
 
     def write_prepared(
@@ -180,15 +178,28 @@ class Store:
         assert transaction.get_connection().in_atomic_block, "write_prepared needs the caller's transaction"
         stored_all: builtins.list[tuple[ResourceInfo, Obj]] = []
         for info, obj in prepared:
-            md = obj["metadata"]
             try:
-                stored = backend.create(_key(info, ctx, md.get("namespace", ""), md["name"]), obj)
+                stored = self._store_new(info, ctx, obj, hooks=after_commit_hooks)
             except IntegrityError:
-                raise errors.already_exists(info.resource, md["name"], info.group) from None
-            if after_commit_hooks:
-                _schedule_hooks(info, ctx.cluster, stored, "ADDED")
+                raise errors.already_exists(info.resource, obj["metadata"]["name"], info.group) from None
             stored_all.append((info, stored))
         return [self._out(info, stored) for info, stored in stored_all]
+
+    def _admit_new(self, info: ResourceInfo, ctx: RequestContext, obj: Obj, *, check_namespace: bool = True) -> None:
+        """Checks a validated new object passes before it is written: its namespace exists and is
+        not terminating (unless the caller creates it too), then admission."""
+        if info.namespaced and check_namespace:
+            self._check_namespace_open(ctx, obj["metadata"].get("namespace", ""))
+        _admit(info, ctx, obj, None)
+
+    def _store_new(self, info: ResourceInfo, ctx: RequestContext, obj: Obj, *, hooks: bool = True) -> Obj:
+        """Write an admitted new object (IntegrityError when its key is taken) and, unless told
+        not to, enqueue its kind's controller hooks after commit."""
+        md = obj["metadata"]
+        stored = backend.create(_key(info, ctx, md.get("namespace", ""), md["name"]), obj)
+        if hooks:
+            _schedule_hooks(info, ctx.cluster, stored, "ADDED")
+        return stored
 
     def _new_object(self, info: ResourceInfo, ctx: RequestContext, namespace: str, body: Obj) -> Obj:
         """A create's body decoded and given what every new object gets (not yet validated)."""
@@ -232,20 +243,16 @@ class Store:
         for attempt in range(8):
             try:
                 with transaction.atomic():
-                    if info.namespaced:
-                        self._check_namespace_open(ctx, namespace)
-                    key = _key(info, ctx, namespace, md["name"])
                     # No existence check first: the key's unique constraint answers AlreadyExists
                     # (IntegrityError below, this savepoint rolled back), one query fewer per create.
                     # Admission before the storage conflict is the apiserver's order too.
-                    _admit(info, ctx, obj, None)
+                    self._admit_new(info, ctx, obj)
                     if ctx.dry_run:
-                        if backend.exists(key):
+                        if backend.exists(_key(info, ctx, namespace, md["name"])):
                             raise errors.already_exists(info.resource, md["name"], info.group)
                         md.setdefault("uid", "00000000-0000-0000-0000-000000000000")
                         return self._out(info, obj)
-                    stored = backend.create(key, obj)
-                    _schedule_hooks(info, ctx.cluster, stored, "ADDED")
+                    stored = self._store_new(info, ctx, obj)
                 # Output conversion after the block: a write holds the revision lock until commit.
                 return self._out(info, stored)
             except (errors.AlreadyExists, IntegrityError):

@@ -82,9 +82,10 @@ def signatures_pinned() -> Iterator[None]:
 def rows_signature(model: type[Model], **match: str) -> tuple[int, int]:
     """(count, newest resource_version) of `model`'s rows whose fields equal `match`."""
     pinned = _pinned.get()
-    pin_key = (model, tuple(sorted(match.items())))
-    if pinned is not None and pin_key in pinned:
-        return pinned[pin_key]
+    if pinned is not None:
+        pin_key = (model, tuple(sorted(match.items())))
+        if pin_key in pinned:
+            return pinned[pin_key]
     fields = tuple(sorted(match))
     sql = _signature_sql.get((model, fields))
     if sql is None:
