@@ -16,7 +16,7 @@ from kube import errors
 from kube.storage.models import StoredObject
 
 from .rbac import Attributes, Policy, forbidden_message
-from .user import UserInfo
+from .user import SYSTEM_MASTERS, UserInfo, is_privileged_group, is_privileged_user_name
 
 RBAC_GROUP = "rbac.authorization.k8s.io"
 RBAC_RESOURCES = ("roles", "clusterroles", "rolebindings", "clusterrolebindings")
@@ -124,13 +124,19 @@ IMPERSONATE_GROUP = "impersonate-group"
 def impersonate(user: UserInfo, cluster: str, headers: dict[str, str]) -> UserInfo:
     """Kubernetes impersonation (`kubectl --as/--as-group`): allowed only when RBAC grants the
     `impersonate` verb on users/groups (or serviceaccounts) in this logical cluster; otherwise 403.
-    Identity never comes from any other header (X-Remote-* is ignored)."""
+    Identity never comes from any other header (X-Remote-* is ignored).
+
+    Whatever a workspace's RBAC grants, a privileged group (`system:masters`, `system:kcp:*`) or
+    user name (`system:kcp:*`, …) can be taken only by a requester who already holds it, or by
+    `system:masters` (kcp's impersonation gatekeeper does the same): RBAC in a workspace is its
+    admin's to write, so `impersonate` on groups there must never reach beyond the workspace."""
     target = headers.get(IMPERSONATE_USER, "")
     groups = [g.strip() for g in headers.get(IMPERSONATE_GROUP, "").split(",") if g.strip()]
     if not target and not groups:
         return user
     if not target:
         raise errors.Forbidden("requested impersonation of groups without a user")
+    _refuse_privilege_escalation(user, target, groups)
     checks = []
     if target.startswith("system:serviceaccount:") and target.count(":") == 3:
         _, _, ns, name = target.split(":")
@@ -146,3 +152,16 @@ def impersonate(user: UserInfo, cluster: str, headers: dict[str, str]) -> UserIn
         groups=tuple(dict.fromkeys([*groups, "system:authenticated"])),
         extra={"kcp.io/cluster": [cluster]} if cluster != "*" else {},
     )
+
+
+def _refuse_privilege_escalation(user: UserInfo, target: str, groups: list[str]) -> None:
+    if SYSTEM_MASTERS in user.groups:
+        return
+    held = set(user.groups)
+    for g in groups:
+        if is_privileged_group(g) and g not in held:
+            raise errors.Forbidden(f'impersonation of the privileged group "{g}" is not allowed', kind="groups", name=g)
+    if is_privileged_user_name(target) and target != user.name:
+        raise errors.Forbidden(
+            f'impersonation of the privileged user "{target}" is not allowed', kind="users", name=target
+        )

@@ -104,9 +104,14 @@ def test_identity_headers_are_never_trusted(tenants: dict[str, Any]) -> None:
     home = Api(a.client, token, cluster="root:tenant-a")
     r = home.get(
         "/api/v1/namespaces/default/configmaps",
-        headers={"Impersonate-User": "kcp-admin", "Impersonate-Group": "system:masters"},
+        headers={"Impersonate-User": "system:serviceaccount:default:robot", "Impersonate-Group": "team-a"},
     )
     assert r.status_code == 200  # cluster-admin in A may impersonate, but only within A
+    r = home.get(
+        "/api/v1/namespaces/default/configmaps",
+        headers={"Impersonate-User": "kcp-admin", "Impersonate-Group": "system:masters"},
+    )
+    assert r.status_code == 403  # and never a privileged group (tests/security/test_impersonation.py)
     assert (
         Api(a.client, token, cluster="*")
         .get("/api/v1/configmaps", headers={"Impersonate-Group": "system:masters", "Impersonate-User": "x"})
