@@ -74,18 +74,20 @@ def claim_label_selector(label: str, verb: str) -> str:
 @dataclass(frozen=True)
 class AcceptedClaim:
     """One accepted claim of one binding: which rows (storage group/resource), which objects
-    (selector), the label marking them, and the verbs granted."""
+    (an object must match every selector), the label marking them, and the verbs granted."""
 
     storage_group: str
     storage_resource: str
-    selector: LabelSelector
+    selectors: tuple[LabelSelector, ...]
     label: str
     verbs: frozenset[str]
     export_cluster: str
     export_name: str
 
     def reaches(self, group: str, resource: str, plain_labels: dict[str, str]) -> bool:
-        return (self.storage_group, self.storage_resource) == (group, resource) and self.selector.matches(plain_labels)
+        return (self.storage_group, self.storage_resource) == (group, resource) and all(
+            s.matches(plain_labels) for s in self.selectors
+        )
 
 
 def claim_storage(claim: Obj) -> tuple[str, str]:
@@ -105,27 +107,45 @@ def claim_selector(claim: Obj) -> LabelSelector:
         return label_selector_from_dict(None)  # an invalid selector reaches nothing
 
 
+InForce = tuple[Obj, frozenset[str], tuple[LabelSelector, ...]]
+
+
+def _in_force(binding: Obj) -> list[InForce]:
+    """(applied claim, verbs, selectors) of each claim the binding's status applied and its spec
+    still accepts: verbs = applied ∩ accepted now, and an object must match both selectors.
+
+    The status is what the reconciler last applied (export ∩ binding) and what the objects are
+    labelled by; the spec is what the consumer says now. Requiring both means a consumer
+    narrowing or rejecting a claim holds at once, before the reconciler caught up (widening waits
+    for it, which also labels the objects). A binding being deleted has none."""
+    if binding["metadata"].get("deletionTimestamp"):
+        return []
+    accepted = {
+        claim_key(c): c
+        for c in field(binding, "spec", "permissionClaims") or []
+        if isinstance(c, dict) and c.get("state") == "Accepted"
+    }
+    out: list[InForce] = []
+    for applied in field(binding, "status", "appliedPermissionClaims") or []:
+        spec = accepted.get(claim_key(applied)) if isinstance(applied, dict) else None
+        if spec is None:
+            continue
+        spec_verbs = verb_set(spec["verbs"]) if "verbs" in spec else frozenset(ALL_VERBS)
+        selectors = (claim_selector(applied), claim_selector(spec))
+        out.append((applied, verb_set(applied.get("verbs")) & spec_verbs, selectors))
+    return out
+
+
 def accepted_claims(binding: Obj) -> list[AcceptedClaim]:
     export_cluster = str(field(binding, "status", "apiExportClusterName") or "")
     export_name = str(field(binding, "spec", "reference", "export", "name") or "")
-    if not export_cluster or binding["metadata"].get("deletionTimestamp"):
+    if not export_cluster:
         return []
     label = claim_label(export_cluster=export_cluster, export_name=export_name)
     out = []
-    for claim in field(binding, "status", "appliedPermissionClaims") or []:
-        if isinstance(claim, dict):
-            group, resource = claim_storage(claim)
-            out.append(
-                AcceptedClaim(
-                    group,
-                    resource,
-                    claim_selector(claim),
-                    label,
-                    verb_set(claim.get("verbs")),
-                    export_cluster,
-                    export_name,
-                )
-            )
+    for applied, verbs, selectors in _in_force(binding):
+        group, resource = claim_storage(applied)
+        out.append(AcceptedClaim(group, resource, selectors, label, verbs, export_cluster, export_name))
     return out
 
 
@@ -144,41 +164,18 @@ class ClaimGrant:
 
 
 def claim_grants(*, bindings: list[Obj], export_claim: Obj) -> list[ClaimGrant]:
-    """The grants of a consumer's `bindings` (of one export) for the export's claim `export_claim`.
-
-    Effective verbs = the export's claim verbs now ∩ the verbs the binding applied (its status:
-    export ∩ binding at the last reconcile) ∩ the verbs its spec accepts now; the object must
-    match the applied selector and the spec's. Taking the latest of both sides means that a
-    consumer narrowing or rejecting a claim, or a provider narrowing its claim, holds at once,
-    before the reconciler caught up; widening waits for the reconciler (which also labels the
-    objects). A binding that is not Bound, or being deleted, grants nothing."""
+    """The grants of a consumer's `bindings` (of one export) for the export's claim `export_claim`:
+    effective verbs = the export's claim verbs now ∩ what the binding applied ∩ what it accepts
+    now (`_in_force`). A binding that is not Bound grants nothing."""
     key = claim_key(export_claim)
     export_verbs = verb_set(export_claim.get("verbs"))
-    grants: list[ClaimGrant] = []
-    for binding in bindings:
-        if field(binding, "status", "phase") != "Bound" or binding["metadata"].get("deletionTimestamp"):
-            continue
-        accepted = next(
-            (
-                c
-                for c in field(binding, "spec", "permissionClaims") or []
-                if isinstance(c, dict) and claim_key(c) == key and c.get("state") == "Accepted"
-            ),
-            None,
-        )
-        if accepted is None:
-            continue
-        accepted_verbs = verb_set(accepted["verbs"]) if "verbs" in accepted else frozenset(ALL_VERBS)
-        for applied in field(binding, "status", "appliedPermissionClaims") or []:
-            if isinstance(applied, dict) and claim_key(applied) == key:
-                grants.append(
-                    ClaimGrant(
-                        binding=str(binding["metadata"].get("name", "")),
-                        verbs=export_verbs & verb_set(applied.get("verbs")) & accepted_verbs,
-                        selectors=(claim_selector(applied), claim_selector(accepted)),
-                    )
-                )
-    return grants
+    return [
+        ClaimGrant(str(binding["metadata"].get("name", "")), export_verbs & verbs, selectors)
+        for binding in bindings
+        if field(binding, "status", "phase") == "Bound"
+        for applied, verbs, selectors in _in_force(binding)
+        if claim_key(applied) == key
+    ]
 
 
 CACHE: SignatureCache[list[AcceptedClaim]] = SignatureCache(4096)

@@ -54,3 +54,18 @@ def test_the_migration_relabels_claim_labels_written_without_a_value(api: Api) -
     importlib.import_module("apis.migrations.0003_claim_label_grants").relabel(django_apps, None)
     assert claim_value(c, "x") == "list"
     assert [i["metadata"]["name"] for i in vw(api).get("*", "/api/v1/configmaps").json()["items"]] == ["x"]
+
+
+def test_a_rejection_holds_for_writes_before_the_reconciler_ran(api: Api) -> None:
+    """The consumer rejects: its next write of a claimed object drops the claim label at once (the
+    provider's watch gets DELETED with the previous version), without waiting for the relabel."""
+    provider(api, claims=[{"group": "", "resource": "configmaps", "verbs": ["*"]}])
+    c = consumer(api, "r", claims=accepted(["*"]))
+    assert c.post(CONFIGMAPS, {"metadata": {"name": "x"}, "data": {"v": "1"}}).status_code == 201
+    assert claim_value(c, "x") == "list.watch"
+    binding = c.get(f"{BINDINGS}/wildwest").json()
+    binding["spec"]["permissionClaims"][0]["state"] = "Rejected"
+    assert c.put(f"{BINDINGS}/wildwest", binding).status_code == 200
+    assert c.patch(f"{CONFIGMAPS}/x", {"data": {"v": "private now"}}).status_code == 200
+    assert claim_value(c, "x") is None
+    assert c.post(CONFIGMAPS, {"metadata": {"name": "y"}}).json()["metadata"].get("labels") in (None, {})
