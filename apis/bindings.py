@@ -278,7 +278,8 @@ def _naming_conflict(*, cluster: str, binding: Obj, spec: Obj, identity: str) ->
     return ""
 
 
-def _claim_key(claim: Obj) -> tuple[str, str, str]:
+def claim_key(claim: Obj) -> tuple[str, str, str]:
+    """(group, resource, identityHash): what a claim is about, in the export and the binding."""
     return (str(claim.get("group", "")), str(claim.get("resource", "")), str(claim.get("identityHash", "")))
 
 
@@ -294,14 +295,14 @@ def _apply_claims(status: Obj, *, binding: Obj, export: Obj) -> None:
     """exportPermissionClaims: what the export asks; appliedPermissionClaims: what this binding
     accepted of it (verbs = export ∩ binding). A binding claim the export does not make is invalid."""
     exported = [c for c in field(export, "spec", "permissionClaims") or [] if isinstance(c, dict)]
-    by_key = {_claim_key(c): c for c in exported}
+    by_key = {claim_key(c): c for c in exported}
     status["exportPermissionClaims"] = exported
     applied: list[Obj] = []
     invalid: list[str] = []
     for claim in field(binding, "spec", "permissionClaims") or []:
         if not isinstance(claim, dict):
             continue
-        offered = by_key.get(_claim_key(claim))
+        offered = by_key.get(claim_key(claim))
         if offered is None:
             invalid.append(f"{claim.get('resource')}.{claim.get('group', '') or 'core'}")
             continue

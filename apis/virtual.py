@@ -3,9 +3,19 @@
 
 The provider sees, across every consumer that binds the export: the exported resources (all
 verbs; stored under the export's identity, so a wildcard list reads only this export's rows), the
-resources of accepted permission claims (the claim's verbs, only objects carrying the claim label)
-and the consumers' APIBindings of this export (read-only). Every request needs the verb on
-`apiexports/content` of the export in the export's workspace."""
+resources of accepted permission claims and the consumers' APIBindings of this export
+(read-only). Every request needs the verb on `apiexports/content` of the export in the export's
+workspace.
+
+A claimed resource is held to what each consumer accepted, consumer by consumer
+(`apis.claims.claim_grants`): a request for one consumer needs the verb in that consumer's
+effective verbs (403 otherwise; 404 when it does not bind or accept at all); every object a
+write touches must be inside the accepted selector before and after the write (the Store runs
+the check inside the write's transaction, so patches and applies, computed there, are held too);
+wildcard lists and watches select on the claim label's value, which says whether the consumer
+granted list or watch (see apis/claims.py for why a label). Subresources that do not write the
+claimed object through the Store (token requests, namespace finalization) and kinds without
+stored objects (reviews) are not served for claims: no selector could hold them."""
 
 from __future__ import annotations
 
@@ -19,17 +29,21 @@ from kube.authz.rbac import Attributes
 from kube.authz.user import UserInfo
 from kube.endpoints.surface import Surface, VirtualWorkspace, register_virtual_workspace
 from kube.registry import REGISTRY, ResourceInfo
+from kube.registry.context import WriteGuard
 from kube.registry.resources import ALL_VERBS
 from kube.registry.strategy import field
 from kube.storage import backend
 from kube.storage.backend import Key
 
 from .bindings import claim_label, export_cluster_for, export_label, schema_infos
+from .claims import ClaimGrant, claim_grants, claim_label_selector
 from .kinds import API_BINDINGS, GROUP
 from .models import APIBindingRow, APIExportRow, APIResourceSchemaRow
 
 Obj = dict[str, Any]
 READ_VERBS = ("get", "list", "watch")
+#: Subresources of a claimed resource the provider may use: both write the object via the Store.
+CLAIMED_SUBRESOURCES = ("status", "scale")
 
 
 class APIExportSurface(Surface):
@@ -38,6 +52,9 @@ class APIExportSurface(Surface):
         self.export_name = export_name
         self.export_cluster = export_cluster_for(consumer="", path=export_path) or ""
         self._labels: dict[int, str] = {}
+        #: id(claimed ResourceInfo) → the export's permission claim it serves.
+        self._claims: dict[int, Obj] = {}
+        self._bindings: dict[str, list[Obj]] = {}
 
     @functools.cached_property
     def export(self) -> Obj | None:
@@ -74,8 +91,12 @@ class APIExportSurface(Surface):
             for info in _claimed_infos(claim):
                 if any((i.group, i.resource) == (info.group, info.resource) for i in infos):
                     continue  # kcp: claims overlapping the export's own resources are ignored
-                infos.append(dataclasses.replace(info, verbs=verbs))
+                if info.strategy.virtual:
+                    continue  # nothing stored, nothing shared
+                subresources = tuple(s for s in info.subresources if s in CLAIMED_SUBRESOURCES)
+                infos.append(dataclasses.replace(info, verbs=verbs, subresources=subresources, extra_subresources={}))
                 self._labels[id(infos[-1])] = label
+                self._claims[id(infos[-1])] = claim
         bindings = dataclasses.replace(API_BINDINGS, verbs=READ_VERBS, subresources=())
         infos.append(bindings)
         self._labels[id(bindings)] = export_label(export_cluster=self.export_cluster, export_name=self.export_name)
@@ -92,6 +113,46 @@ class APIExportSurface(Surface):
 
     def required_label(self, info: ResourceInfo) -> str:
         return self._labels.get(id(info), "")
+
+    def required_selector(self, info: ResourceInfo, verb: str) -> str:
+        """For a claimed resource, lists and watches return only objects whose consumer granted
+        that verb (the claim label's value)."""
+        label = self.required_label(info)
+        if id(info) in self._claims:
+            return claim_label_selector(label, verb)
+        return label
+
+    def write_guard(self, info: ResourceInfo, cluster: str, verb: str) -> WriteGuard | None:
+        """For a claimed resource: every object written must be inside the selector of a claim of
+        the consumer that grants `verb` (and `create`, for a write that creates), before and
+        after the write, so the provider can neither write outside what is shared nor move an
+        object out of it or into it."""
+        claim = self._claims.get(id(info))
+        if claim is None or cluster == "*":
+            return None
+
+        def guard(old: Obj | None, new: Obj | None) -> None:
+            needed = {verb} if old is not None else {verb, "create"}
+            grants = [g for g in self._grants(cluster, claim) if needed <= g.verbs]
+            for obj in (old, new):
+                if obj is not None and not any(g.reaches(obj["metadata"].get("labels")) for g in grants):
+                    raise self._outside_selector(info, cluster, verb, obj, grants or self._grants(cluster, claim))
+
+        return guard
+
+    def _outside_selector(
+        self, info: ResourceInfo, cluster: str, verb: str, obj: Obj, grants: list[ClaimGrant]
+    ) -> errors.Forbidden:
+        name = str(obj["metadata"].get("name", ""))
+        bindings = ", ".join(sorted({f'"{g.binding}"' for g in grants}))
+        return errors.Forbidden(
+            f'{info.qualified} "{name}" is forbidden: APIExport "{self.export_path}:{self.export_name}" cannot {verb} '
+            f'it in logical cluster "{cluster}": the object is outside the selector of the permission claim on '
+            f"{info.qualified} accepted by APIBinding {bindings}",
+            kind=info.resource,
+            group=info.group,
+            name=name,
+        )
 
     def admit(self, user: UserInfo, cluster: str, verb: str) -> None:
         """`apiexports/content` of this export in its workspace, before anything else is looked
@@ -117,27 +178,49 @@ class APIExportSurface(Surface):
 
     def authorize(self, user: UserInfo, cluster: str, attrs: Attributes, info: ResourceInfo | None = None) -> None:
         """The verb on `apiexports/content`, then the consumer must bind the export (and have
-        accepted the claim of a claimed resource): 404 otherwise."""
+        accepted the claim of a claimed resource): 404 otherwise; and for a claimed resource the
+        verb must be one the consumer granted: 403 otherwise. (Across `*` only lists and watches
+        are served; they select on what each consumer granted.)"""
         self.admit(user, cluster, attrs.verb)
-        if cluster != "*" and not self._binds(cluster, info):
-            raise errors.NotFound(f'logical cluster "{cluster}" not found', name=cluster, kind="logicalclusters")
+        if cluster == "*":
+            return
+        claim = self._claims.get(id(info)) if info is not None else None
+        if claim is None:
+            if not any(field(b, "status", "phase") == "Bound" for b in self._consumer_bindings(cluster)):
+                raise _no_consumer(cluster)
+            return
+        assert info is not None
+        grants = self._grants(cluster, claim)
+        if not grants:
+            raise _no_consumer(cluster)
+        if not any(attrs.verb in g.verbs for g in grants):
+            granted = sorted(set().union(*(g.verbs for g in grants)))
+            bindings = ", ".join(sorted({f'"{g.binding}"' for g in grants}))
+            raise errors.Forbidden(
+                f'APIExport "{self.export_path}:{self.export_name}" cannot {attrs.verb} {info.qualified} in logical '
+                f'cluster "{cluster}": the permission claim on {info.qualified} accepted by APIBinding {bindings} '
+                f"grants {', '.join(granted) or 'no verbs'}",
+                kind=info.resource,
+                group=info.group,
+                name=attrs.name,
+            )
 
-    def _binds(self, cluster: str, info: ResourceInfo | None) -> bool:
-        """The consumer binds the export (Bound), and for a claimed resource accepted the claim."""
-        bodies = APIBindingRow.objects.filter(
-            cluster=cluster, export_cluster=self.export_cluster, export_name=self.export_name
-        ).values_list("body", flat=True)
-        label = self.required_label(info) if info is not None else ""
-        for body in bodies:
-            if field(body, "status", "phase") != "Bound":
-                continue
-            if not label.startswith("claimed."):
-                return True
-            assert info is not None
-            for claim in field(body, "status", "appliedPermissionClaims") or []:
-                if (claim.get("group", ""), claim.get("resource")) == (info.group, info.resource):
-                    return True
-        return False
+    def _consumer_bindings(self, cluster: str) -> list[Obj]:
+        """The consumer's bindings of this export (read once per request)."""
+        if cluster not in self._bindings:
+            self._bindings[cluster] = list(
+                APIBindingRow.objects.filter(
+                    cluster=cluster, export_cluster=self.export_cluster, export_name=self.export_name
+                ).values_list("body", flat=True)
+            )
+        return self._bindings[cluster]
+
+    def _grants(self, cluster: str, claim: Obj) -> list[ClaimGrant]:
+        return claim_grants(bindings=self._consumer_bindings(cluster), export_claim=claim)
+
+
+def _no_consumer(cluster: str) -> errors.NotFound:
+    return errors.NotFound(f'logical cluster "{cluster}" not found', name=cluster, kind="logicalclusters")
 
 
 def _schema_infos(export_cluster: str, schema_name: str, identity: str) -> list[ResourceInfo]:

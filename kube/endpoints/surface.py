@@ -19,6 +19,7 @@ from kube.authz.authorizer import authorize, effective_user, impersonate
 from kube.authz.rbac import Attributes
 from kube.authz.user import UserInfo
 from kube.registry import REGISTRY, ResourceInfo
+from kube.registry.context import WriteGuard
 
 from .paths import resolve_cluster
 
@@ -50,8 +51,21 @@ class Surface:
 
     def required_label(self, info: ResourceInfo) -> str:
         """A label key every object of `info` visible here must carry ("" = no confinement).
-        Lists and watches select on it; single-object reads answer 404 without it; creates get it."""
+        Single-object requests answer 404 without it; creates get it."""
         return ""
+
+    def required_selector(self, info: ResourceInfo, verb: str) -> str:
+        """The label selector (query syntax) a list, watch or deletecollection with `verb` adds to
+        the client's own ("" = none): at least the required label. A surface may ask more of
+        some verbs than of others (which objects a wildcard list may return can differ from
+        which a watch may), and because a watch applies it to every event, an object that stops
+        matching leaves the stream as DELETED."""
+        return self.required_label(info)
+
+    def write_guard(self, info: ResourceInfo, cluster: str, verb: str) -> WriteGuard | None:
+        """A check of every object a `verb` request on `info` writes here (None = none), run by
+        the Store inside the write's transaction (see RequestContext.write_guard)."""
+        return None
 
 
 DEFAULT = Surface()

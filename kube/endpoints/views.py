@@ -240,6 +240,7 @@ class KubeAPIView(APIView):
             info,
         )
         ctx = RequestContext(cluster=cluster, user=user)
+        ctx.write_guard = self.surface.write_guard(info, cluster, ri.verb)
         accept = request.META.get("HTTP_ACCEPT", "")
         verb = ri.verb
         confine = self.surface.required_label(info)
@@ -333,15 +334,17 @@ class KubeAPIView(APIView):
     def confine(
         self, info: ResourceInfo, ctx: RequestContext, ri: RequestInfo, query: dict[str, str], label: str
     ) -> dict[str, str]:
-        """Keep a request inside what the surface shows: lists select on `label`; an object without
-        it is not there (404), whatever the verb."""
+        """Keep a request inside what the surface shows: an object without `label` is not there
+        (404), whatever the verb; lists and deletecollections add the surface's selector for the
+        verb to the client's."""
         if ri.name and ri.verb != "create":
             obj = STORE.get(info, ctx, ri.namespace, ri.name)
             if label not in (obj["metadata"].get("labels") or {}):
                 raise errors.NotFound(f'{info.qualified} "{ri.name}" not found', name=ri.name, kind=info.resource)
             return query
+        required = self.surface.required_selector(info, ri.verb)
         selector = query.get("labelSelector", "")
-        return {**query, "labelSelector": f"{selector},{label}" if selector else label}
+        return {**query, "labelSelector": f"{selector},{required}" if selector else required}
 
     def serve_scale(
         self, request: Request, info: ResourceInfo, ctx: RequestContext, ri: RequestInfo, query: dict[str, str]

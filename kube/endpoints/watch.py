@@ -142,7 +142,7 @@ class WatchConsumer(AsyncHttpConsumer):
             resource_request=True,
         )
         await database_sync_to_async(surface.authorize)(user, cluster, attrs, info)
-        confine = surface.required_label(info)
+        confine = surface.required_selector(info, "watch")
         if confine:
             selector = query.get("labelSelector", "")
             query["labelSelector"] = f"{selector},{confine}" if selector else confine
@@ -225,6 +225,7 @@ class WatchConsumer(AsyncHttpConsumer):
                             ev.type,
                             ev.object,
                             ev.prev_labels,
+                            ev.prev_object,
                         ),
                     )
                     last = ev.revision
@@ -301,23 +302,38 @@ class WatchConsumer(AsyncHttpConsumer):
 
     def event_line(self, plan: dict[str, Any], ev: LogEvent) -> bytes:
         """The watch-event line `ev` becomes on this stream (b"" when the stream's selectors filter
-        it out): a label transition under a selector turns into ADDED or DELETED."""
+        it out): a label transition under a selector turns into ADDED, or into DELETED carrying
+        the object as it was before (the last version this stream was allowed to see; the new one
+        may be what the selector exists to keep out, e.g. an object a consumer stopped sharing),
+        at the event's revision, as the apiserver's watch cache does."""
         info: ResourceInfo = plan["info"]
         lo: options.ListOptions = plan["lo"]
         obj = ev.object
         type_ = ev.type
         new_match = self._matches(info, lo, obj, obj.get("metadata", {}).get("labels"))
         if type_ == "MODIFIED" and not lo.label_selector.empty:
-            old_match = self._matches(info, lo, obj, ev.prev_labels)
+            old_match = self._matches(info, lo, ev.prev_object or obj, ev.prev_labels)
             if old_match and not new_match:
-                type_, new_match = "DELETED", True
-            elif new_match and not old_match:
+                return self._left_line(plan, ev)
+            if new_match and not old_match:
                 type_ = "ADDED"
         if not new_match:
             return b""
         if plan["table"] or obj.get("apiVersion") != info.group_version:
             return self.object_line(plan, type_, obj)
         return ev.encoded(type_)
+
+    def _left_line(self, plan: dict[str, Any], ev: LogEvent) -> bytes:
+        """DELETED for an object leaving this stream's selector: the previous object the event log
+        kept; for an event logged without one (before the log kept them), a tombstone naming the
+        object and nothing of its content."""
+        info: ResourceInfo = plan["info"]
+        previous = ev.prev_object
+        if previous is None:
+            return self.object_line(plan, "DELETED", _tombstone(ev.object, ev.revision))
+        if plan["table"] or previous.get("apiVersion") != info.group_version:
+            return self.object_line(plan, "DELETED", previous)
+        return ev.encoded("DELETED", previous=True)
 
     @staticmethod
     def _matches(info: ResourceInfo, lo: options.ListOptions, obj: dict[str, Any], labels: Any) -> bool:
@@ -351,3 +367,15 @@ class WatchConsumer(AsyncHttpConsumer):
             meta["annotations"] = {"k8s.io/initial-events-end": "true"}
         obj = {"kind": info.kind, "apiVersion": info.group_version, "metadata": meta}
         await self.send_body(orjson.dumps({"type": "BOOKMARK", "object": obj}) + b"\n", more_body=True)
+
+
+def _tombstone(obj: dict[str, Any], revision: int) -> dict[str, Any]:
+    """Identity only: apiVersion, kind, name, namespace, uid, the logical cluster annotation and
+    the event's revision."""
+    md = obj.get("metadata") or {}
+    meta: dict[str, Any] = {k: md[k] for k in ("name", "namespace", "uid") if k in md}
+    meta["resourceVersion"] = str(revision)
+    cluster = (md.get("annotations") or {}).get(backend.CLUSTER_ANNOTATION or "")
+    if cluster:
+        meta["annotations"] = {backend.CLUSTER_ANNOTATION: cluster}
+    return {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"), "metadata": meta}

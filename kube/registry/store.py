@@ -69,9 +69,13 @@ def on_admission(fn: Callable[[ResourceInfo, RequestContext, Obj, Obj | None], N
 
 
 def _admit(info: ResourceInfo, ctx: RequestContext, new: Obj, old: Obj | None) -> None:
+    """The kind's admission, the cross-kind hooks, then the request's write guard: last, so it
+    judges the object exactly as it will be written (e.g. with the labels admission gave it)."""
     info.strategy.admit(new, old, ctx=ctx)
     for fn in _admission_hooks:
         fn(info, ctx, new, old)
+    if ctx.write_guard is not None:
+        ctx.write_guard(old, new)
 
 
 def _schedule_hooks(info: ResourceInfo, cluster: str, obj: Obj, event_type: str) -> None:
@@ -549,6 +553,8 @@ class Store:
         _validate_delete_options(options)
         with transaction.atomic():
             old = self._locked(info, ctx, namespace, name)
+            if ctx.write_guard is not None:
+                ctx.write_guard(old, None)
             md = old["metadata"]
             pre = options.get("preconditions") or {}
             if pre.get("uid") and pre["uid"] != md.get("uid"):

@@ -272,10 +272,18 @@ _REVISION_CTE = (
     "doc AS (SELECT value AS rv, jsonb_set(%s::jsonb, '{metadata,resourceVersion}', to_jsonb(value::text)) AS body "
     "FROM rev)"
 )
-_EVENT_INSERT = (
-    'INSERT INTO kube_event (revision, cluster, "group", resource, namespace, name, type, object, prev_labels, '
-    "created) SELECT doc.rv, %s, %s, %s, %s, %s, %s, doc.body, %s::jsonb, %s FROM doc"
-)
+
+
+def _event_insert(prev_object_sql: str = "NULL") -> str:
+    """The event append; `prev_object_sql` an SQL expression for the event's previous object."""
+    return (
+        'INSERT INTO kube_event (revision, cluster, "group", resource, namespace, name, type, object, prev_labels, '
+        f"prev_object, created) SELECT doc.rv, %s, %s, %s, %s, %s, %s, doc.body, %s::jsonb, {prev_object_sql}, %s "
+        "FROM doc"
+    )
+
+
+_EVENT_INSERT = _event_insert()
 _KEY_COLUMNS = ("cluster", "group", "resource", "namespace", "name")
 
 
@@ -335,8 +343,20 @@ def _row_values(key: Key, body: Obj, *, with_key: bool) -> dict[str, Any]:
     return values
 
 
-def _event_params(key: Key, type_: str, prev_labels: dict | None) -> list[Any]:
-    return [key.cluster, key.group, key.resource, key.namespace, key.name, type_, _jsonb(prev_labels), timezone.now()]
+def _event_params(
+    key: Key, type_: str, prev_labels: dict | None, prev_object_params: list[Any] | None = None
+) -> list[Any]:
+    return [
+        key.cluster,
+        key.group,
+        key.resource,
+        key.namespace,
+        key.name,
+        type_,
+        _jsonb(prev_labels),
+        *(prev_object_params or ()),
+        timezone.now(),
+    ]
 
 
 def _key_where(model: type[KubeObject]) -> str:
@@ -381,7 +401,12 @@ def create(key: Key, body: Obj) -> Obj:
 
 
 def update(key: Key, body: Obj, *, prev_labels: dict | None) -> Obj:
-    """Replace the stored body of an existing (row-locked) object and log MODIFIED."""
+    """Replace the stored body of an existing (row-locked) object and log MODIFIED.
+
+    `prev_labels` are the stored object's labels. When the write changes them, the event also
+    keeps the stored object as it was, stamped with the event's revision (Event.prev_object): read
+    by the same statement (its snapshot is the one before the write), so no extra round trip, and
+    only for label changes, so an ordinary update logs one body as before."""
     assert transaction.get_connection().in_atomic_block, "storage writes need a transaction"
     md = _meta(body)
     _stamp_cluster(key, body)
@@ -389,14 +414,22 @@ def update(key: Key, body: Obj, *, prev_labels: dict | None) -> Obj:
     values = _row_values(key, body, with_key=False)
     columns = _column_sql(model, values)
     where = _key_where(model)
+    table = connection.ops.quote_name(model._meta.db_table)
+    key_values = [key.cluster, key.group, key.resource, key.namespace, key.name]
+    labels_changed = prev_labels is not None and prev_labels != (md.get("labels") or {})
+    event_insert = _EVENT_INSERT
+    if labels_changed:
+        event_insert = _event_insert(
+            "(SELECT jsonb_set(p.body, '{metadata,resourceVersion}', to_jsonb(doc.rv::text)) "
+            f"FROM {table} p WHERE {where})"
+        )
     sql = (
-        f"{_REVISION_CTE}, obj AS (UPDATE {connection.ops.quote_name(model._meta.db_table)} SET "
+        f"{_REVISION_CTE}, obj AS (UPDATE {table} SET "
         f"{', '.join(f'{c} = {ph}' for c, ph in columns)}, resource_version = doc.rv, body = doc.body "
         f"FROM doc WHERE {where} RETURNING 1) "
-        f"{_EVENT_INSERT}, obj RETURNING revision"
+        f"{event_insert}, obj RETURNING revision"
     )
-    key_values = [key.cluster, key.group, key.resource, key.namespace, key.name]
-    event = _event_params(key, "MODIFIED", prev_labels)
+    event = _event_params(key, "MODIFIED", prev_labels, key_values if labels_changed else None)
     rev = _execute_write(sql, [_jsonb(body), *values.values(), *key_values, *event], key, "vanished during update")
     md["resourceVersion"] = str(rev)
     return body

@@ -8,7 +8,8 @@
   rolled-back transaction gives its number back (the log has no gaps). A sequence would not do:
   sequence values are handed out before commit, so a late commit with a smaller number would be
   missed by a watcher that already resumed past it.
-* `Event` is the watch log: one row per change, written in the same transaction as the change.
+* `Event` is the watch log: one row per change, written in the same transaction as the change
+  (with the previous object too when the change moved labels).
 """
 
 from __future__ import annotations
@@ -83,6 +84,10 @@ class Event(models.Model):
     type = models.CharField(max_length=10)
     object = models.JSONField()
     prev_labels = models.JSONField(null=True)
+    #: On a MODIFIED event that changed the labels: the object as it was before, at this event's
+    #: revision (a watch whose label selector the object leaves sends it as DELETED, never the new
+    #: content). Null otherwise: label changes are rare, so the log stays one body per event.
+    prev_object = models.JSONField(null=True)
     created = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -51,13 +51,16 @@ class LogEvent:
     type: str
     object: dict[str, Any]
     prev_labels: dict[str, str] | None
-    _encoded: dict[str, bytes] = field(default_factory=dict, repr=False)
+    prev_object: dict[str, Any] | None = None
+    _encoded: dict[tuple[str, bool], bytes] = field(default_factory=dict, repr=False)
 
-    def encoded(self, type_: str) -> bytes:
-        """The JSON watch-event line for this event as `type_`, encoded once for all watchers."""
-        cached = self._encoded.get(type_)
+    def encoded(self, type_: str, *, previous: bool = False) -> bytes:
+        """The JSON watch-event line for this event as `type_` carrying the object (or, with
+        `previous`, `prev_object`), encoded once for all watchers."""
+        cached = self._encoded.get((type_, previous))
         if cached is None:
-            cached = self._encoded[type_] = orjson.dumps({"type": type_, "object": self.object}) + b"\n"
+            obj = self.prev_object if previous else self.object
+            cached = self._encoded[(type_, previous)] = orjson.dumps({"type": type_, "object": obj}) + b"\n"
         return cached
 
 
@@ -189,7 +192,7 @@ class EventPump:
     async def _fetch(self, conn: psycopg.AsyncConnection[Any]) -> int:
         self.fetches += 1
         cur = await conn.execute(
-            'SELECT revision, cluster, "group", resource, namespace, name, type, object, prev_labels '
+            'SELECT revision, cluster, "group", resource, namespace, name, type, object, prev_labels, prev_object '
             "FROM kube_event WHERE revision > %s ORDER BY revision LIMIT %s",
             (self.position, BATCH),
         )

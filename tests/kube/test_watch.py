@@ -23,7 +23,9 @@ CM = "/api/v1/namespaces/default/configmaps"
 class Watch:
     """Runs one watch request against kcpsite.asgi in a background event loop."""
 
-    def __init__(self, path: str, token: str, accept: str = "application/json") -> None:
+    def __init__(self, path: str, token: str, accept: str = "application/json", prefix: str = "/clusters/root") -> None:
+        """`prefix` + `path` is the URL path watched (a virtual workspace's `/services/...` prefix)."""
+        self.prefix = prefix
         self.path, _, self.query = path.partition("?")
         self.token = token
         self.accept = accept
@@ -72,7 +74,7 @@ class Watch:
             scope = {
                 "type": "http",
                 "method": "GET",
-                "path": "/clusters/root" + self.path,
+                "path": self.prefix + self.path,
                 "query_string": self.query.encode(),
                 "headers": headers,
             }
@@ -221,6 +223,35 @@ def test_label_selector_turns_transitions_into_added_and_deleted(tapi: Api) -> N
         assert names(evs) == [("ADDED", "s1"), ("DELETED", "s1"), ("ADDED", "other")]
     finally:
         w.close()
+
+
+def test_leaving_a_label_selector_sends_the_previous_object(tapi: Api) -> None:
+    """As the apiserver's watch cache: DELETED carries the object as the selector last saw it, at
+    the event's revision (never the content that made it leave), live and replayed from the log.
+    The log keeps a previous object only for writes that moved labels."""
+    from kube.storage.models import Event
+
+    first = tapi.post(CM, {**cm("p1", labels={"app": "x"}), "data": {"v": "seen"}}).json()
+    assert tapi.patch(f"{CM}/p1", {"data": {"v": "still seen"}}).status_code == 200
+    live = Watch(f"{CM}?watch=true&labelSelector=app%3Dx", tapi.token)
+    try:
+        live.wait_for(lambda e: names(e) == [("ADDED", "p1")])
+        left = tapi.patch(f"{CM}/p1", {"metadata": {"labels": {"app": "y"}}, "data": {"v": "hidden"}}).json()
+        resumed = Watch(f"{CM}?watch=true&labelSelector=app%3Dx&resourceVersion={first['metadata']['resourceVersion']}",
+                        tapi.token)
+        try:
+            for w in (live, resumed):
+                evs = w.wait_for(lambda e: any(x["type"] == "DELETED" for x in e))
+                deleted = next(e["object"] for e in evs if e["type"] == "DELETED")
+                assert deleted["data"] == {"v": "still seen"} and deleted["metadata"]["labels"] == {"app": "x"}
+                assert deleted["metadata"]["resourceVersion"] == left["metadata"]["resourceVersion"]
+                assert b"hidden" not in b"".join(w.chunks)
+        finally:
+            resumed.close()
+    finally:
+        live.close()
+    logged = dict(Event.objects.filter(name="p1", type="MODIFIED").values_list("revision", "prev_object"))
+    assert [p is None for _, p in sorted(logged.items())] == [True, False]
 
 
 def test_field_selector_on_name(tapi: Api) -> None:
