@@ -15,6 +15,10 @@ class RequestContext:
     dry_run: bool = False
     field_validation: str = "Warn"
     warnings: list[str] = field(default_factory=list)
+    #: Labels the server itself puts on an object this request creates (a virtual workspace's
+    #: confinement label), added after the reserved-metadata check, where a client's own would be
+    #: refused; a client resending one of them unchanged is no modification.
+    server_labels: dict[str, str] = field(default_factory=dict)
 
     def warn(self, message: str) -> None:
         if message not in self.warnings:

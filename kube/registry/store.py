@@ -31,6 +31,7 @@ from kube.storage.signature import signatures_pinned
 from kube.timefmt import now_rfc3339
 
 from .context import RequestContext
+from .reserved import reserved_metadata_check
 from .resources import REGISTRY, ResourceInfo
 
 Obj = dict[str, Any]
@@ -92,6 +93,31 @@ def _meta(obj: Obj) -> Obj:
     if not isinstance(md, dict):
         raise errors.BadRequest("metadata must be an object")
     return md
+
+
+def _guard_metadata(info: ResourceInfo, ctx: RequestContext, new: Obj, old: Obj | None) -> None:
+    """What the client asked for (`new`, before any strategy or admission hook touched it) against
+    the stored object (`old`, None on create): the server's cluster annotation overwrites whatever
+    the client sent for it (clients echo it back from a GET; it is never trusted), reserved
+    metadata is refused to non-privileged identities (kube.registry.reserved), and on create the
+    server's own labels (`ctx.server_labels`) are added — after the check, so they do not count
+    as the client's."""
+    md = _meta(new)
+    stamp = backend.CLUSTER_ANNOTATION
+    if stamp:
+        annotations = md.get("annotations")
+        if isinstance(annotations, dict):
+            annotations[stamp] = ctx.cluster
+        elif annotations is None:
+            md["annotations"] = {stamp: ctx.cluster}
+    reserved_metadata_check(info=info, ctx=ctx, new=new, old=old, exempt_annotation=stamp)
+    if old is None and ctx.server_labels:
+        labels = md.get("labels")
+        if labels is None:
+            labels = md["labels"] = {}
+        if isinstance(labels, dict):
+            for key, value in ctx.server_labels.items():
+                labels.setdefault(key, value)
 
 
 class Store:
@@ -207,6 +233,7 @@ class Store:
         md = _meta(obj)
         if md.get("resourceVersion"):
             raise errors.BadRequest("resourceVersion should not be set on objects to be created")
+        _guard_metadata(info, ctx, obj, None)
         now = now_rfc3339()
         self._prepare_new(info, obj, now)
         md["managedFields"] = ssa.update_managed_fields(
@@ -385,8 +412,9 @@ class Store:
         operation: str,
         managed_done: bool = False,
     ) -> Obj:
-        """Shared tail of update and patch: strategy, metadata rules, generation, managedFields,
-        validation, no-op detection, finalizer-driven removal, write."""
+        """Shared tail of update and patch: reserved metadata, strategy, metadata rules,
+        generation, managedFields, validation, no-op detection, finalizer-driven removal, write."""
+        _guard_metadata(info, ctx, new, old)
         md, old_md = _meta(new), old["metadata"]
         uid = md.get("uid")
         if uid and uid != old_md.get("uid"):
@@ -535,6 +563,7 @@ class Store:
                 subresource=subresource,
             )
             if old is None:
+                _guard_metadata(info, ctx, new, None)
                 self._prepare_new(info, new, now)
                 return self._insert(info, ctx, new), True
             return self._commit_update(
