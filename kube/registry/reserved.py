@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 Obj = dict[str, Any]
 
 _domains: set[str] = set()
+_exempt: set[str] = set()
 
 
 def reserve_metadata_domain(domain: str) -> None:
@@ -38,9 +39,17 @@ def reserve_metadata_domain(domain: str) -> None:
     _domains.add(domain)
 
 
+def exempt_metadata_key(key: str) -> None:
+    """Leave one key of a reserved domain to clients: a user-facing switch that steers nothing
+    beyond the client's own object (kcp's `apiexports.apis.kcp.io/skip-endpointslice`)."""
+    _exempt.add(key)
+
+
 def is_reserved(key: str) -> bool:
     prefix, slash, _ = key.partition("/")
-    return bool(slash) and any(prefix == d or prefix.endswith("." + d) for d in _domains)
+    return (
+        bool(slash) and key not in _exempt and any(prefix == d or prefix.endswith("." + d) for d in _domains)
+    )
 
 
 def _mapping(md: Obj, name: str) -> dict[str, Any]:
@@ -77,7 +86,8 @@ def reserved_metadata_check(
     whatever the client sent (kcp.io/cluster)."""
     if not _domains or ctx.user.is_admin:
         return
-    md = new.get("metadata") if isinstance(new.get("metadata"), dict) else {}
+    raw = new.get("metadata")
+    md: Obj = raw if isinstance(raw, dict) else {}
     old_md: Obj = (old or {}).get("metadata") or {}
     labels = _mapping(md, "labels")
     if old is None:  # the server's labels the client resent unchanged are no modification

@@ -39,3 +39,10 @@ def test_other_keys_are_not(key: str) -> None:
     from kube.registry.reserved import is_reserved
 
     assert not is_reserved(key)
+
+
+def test_an_exempt_key_of_a_reserved_domain_is_not_reserved() -> None:
+    from kube.registry.reserved import is_reserved
+
+    assert not is_reserved("apiexports.apis.kcp.io/skip-endpointslice")  # the apis app exempts it
+    assert is_reserved("apiexports.apis.kcp.io/other")
