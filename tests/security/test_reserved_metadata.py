@@ -828,3 +828,26 @@ def test_a_providers_create_through_its_virtual_workspace_gets_the_claim_label(a
     )
     assert forbidden_reserved(r, "label", FORGED_LABEL), r.content
     assert yes.get(f"{CONFIGMAPS}/forged").status_code == 404
+
+
+def test_the_endpoint_slice_opt_out_stays_the_export_owners_to_set(tenant: tuple[Api, Api]) -> None:
+    """`apiexports.apis.kcp.io/skip-endpointslice` is a user-facing switch in kcp: exempt."""
+    attacker, admin = tenant
+    skip = {"apiexports.apis.kcp.io/skip-endpointslice": "true"}
+    body = {**copy.deepcopy(EXPORT_V2), "metadata": {"name": "quiet", "annotations": skip}}
+    r = attacker.post("/apis/apis.kcp.io/v1alpha2/apiexports", body)
+    assert r.status_code == 201, r.content
+    r = attacker.patch("/apis/apis.kcp.io/v1alpha2/apiexports/quiet", {"metadata": {"annotations": {**skip, "x": "y"}}})
+    assert r.status_code == 200, r.content
+    r = attacker.patch(
+        "/apis/apis.kcp.io/v1alpha2/apiexports/quiet", {"metadata": {"annotations": {"kcp.io/path": "x"}}}
+    )
+    assert forbidden_reserved(r, "annotation", "kcp.io/path")
+
+
+def test_a_hostile_path_is_refused_cheaply(api: Api, landscape: dict[str, str]) -> None:
+    """Path lookup walks Workspaces segment by segment: a path of thousands of segments (or one
+    that is not a path) must cost no more than a short one (the guard checks the CPU)."""
+    for path in ("root:" + ":".join(["victim"] * 3000), "root:victim:" + "x" * 5000, "root:Victim", "root::victim"):
+        r = at(api, path).get("/api/v1/namespaces")
+        assert r.status_code == 404, (path[:40], r.status_code)
