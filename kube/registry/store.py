@@ -282,7 +282,9 @@ class Store:
                     stored = self._store_new(info, ctx, obj)
                 # Output conversion after the block: a write holds the revision lock until commit.
                 return self._out(info, stored)
-            except (errors.AlreadyExists, IntegrityError):
+            except (errors.AlreadyExists, IntegrityError) as e:
+                if isinstance(e, IntegrityError) and not _is_key_violation(e):
+                    raise _unique_conflict(info, md["name"]) from None
                 if generated and attempt < 7:
                     md["name"] = md["generateName"] + _random_suffix()
                     continue
@@ -473,12 +475,15 @@ class Store:
         if ctx.dry_run:
             return self._out(info, new)
         key = _key(info, ctx, old_md.get("namespace", ""), old_md["name"])
-        if md.get("deletionTimestamp") and not info.strategy.deletion_held(new):
-            stored = backend.delete(key, new)
-            _schedule_hooks(info, ctx.cluster, stored, "DELETED")
-        else:
-            stored = backend.update(key, new, prev_labels=old_md.get("labels") or {})
-            _schedule_hooks(info, ctx.cluster, stored, "MODIFIED")
+        try:
+            if md.get("deletionTimestamp") and not info.strategy.deletion_held(new):
+                stored = backend.delete(key, new)
+                _schedule_hooks(info, ctx.cluster, stored, "DELETED")
+            else:
+                stored = backend.update(key, new, prev_labels=old_md.get("labels") or {})
+                _schedule_hooks(info, ctx.cluster, stored, "MODIFIED")
+        except IntegrityError:  # the caller's transaction.atomic rolls the write back
+            raise _unique_conflict(info, old_md["name"]) from None
         return self._out(info, stored)
 
     # --- patch ------------------------------------------------------------------------------------
@@ -647,6 +652,21 @@ def _validate_delete_options(options: Obj) -> None:
     if grace is not None and (not isinstance(grace, int) or isinstance(grace, bool)):
         errs.invalid("gracePeriodSeconds", grace, "must be an integer")
     errs.raise_invalid("DeleteOptions", "", "meta.k8s.io")
+
+
+def _is_key_violation(e: IntegrityError) -> bool:
+    """Whether a unique violation is of the object's key (cluster, group, resource, namespace,
+    name: the tables' `<table>_key` constraints) rather than of a kind's own unique column."""
+    constraint = getattr(getattr(e.__cause__, "diag", None), "constraint_name", None) or ""
+    return not constraint or constraint.endswith("_key")
+
+
+def _unique_conflict(info: ResourceInfo, name: str) -> errors.Conflict:
+    """A kind's unique column (a promoted column such as a LogicalCluster's path) already holds
+    the value this write would give it in another object: 409, nothing written."""
+    return errors.conflict(
+        info.resource, name, info.group, "another object already holds a value this object must hold alone"
+    )
 
 
 def _random_suffix() -> str:

@@ -851,3 +851,16 @@ def test_a_hostile_path_is_refused_cheaply(api: Api, landscape: dict[str, str]) 
     for path in ("root:" + ":".join(["victim"] * 3000), "root:victim:" + "x" * 5000, "root:Victim", "root::victim"):
         r = at(api, path).get("/api/v1/namespaces")
         assert r.status_code == 404, (path[:40], r.status_code)
+
+
+def test_a_privileged_write_duplicating_a_live_path_is_a_conflict_not_a_server_error(
+    api: Api, landscape: dict[str, str]
+) -> None:
+    """Even the admin cannot give two live logical clusters one path: the unique index refuses
+    it, answered as a 409 Status (never a 5xx), nothing written."""
+    tenant = at(api, TENANT)
+    before = tenant.get(LC).json()
+    r = tenant.patch(LC, {"metadata": {"annotations": {"kcp.io/path": "root:victim"}}})
+    assert r.status_code == 409 and r.json()["reason"] == "Conflict", r.content
+    assert tenant.get(LC).json() == before
+    assert tenant.patch(LC, {"metadata": {"annotations": {"kcp.io/path": TENANT}}}).status_code == 200
