@@ -60,3 +60,23 @@ def test_the_subtree_is_every_cluster_below(api: Api) -> None:
         tree[p] for p in ("root:a", "root:a:b", "root:a:b:c", "root:a:d")
     )
     assert workspace_subtree(cluster=tree["root:a:b:c"]) == [tree["root:a:b:c"]]
+
+
+def test_the_unique_path_migration_names_duplicates_instead_of_failing_blindly(api: Api) -> None:
+    """A database already holding two live logical clusters with one path (a forged annotation
+    from before the fix) stops the migration with the path and both clusters named."""
+    import importlib
+
+    import pytest
+    from django.apps import apps
+    from django.db import connection
+
+    migration = importlib.import_module("workspaces.migrations.0003_logicalcluster_live_path_unique")
+    tree = _tree(api)
+    migration.refuse_duplicate_paths(apps, None)  # nothing to complain about
+    with connection.cursor() as cur:  # as the database was before the index (rolled back with the test)
+        cur.execute("DROP INDEX core_lc_live_path")
+        cur.execute("UPDATE core_logicalcluster SET path = 'root:a' WHERE cluster = %s", [tree["root:e"]])
+    with pytest.raises(RuntimeError, match="root:a: ") as refused:
+        migration.refuse_duplicate_paths(apps, None)
+    assert tree["root:a"] in str(refused.value) and tree["root:e"] in str(refused.value)
