@@ -392,6 +392,7 @@ def _v1alpha1(info: ResourceInfo, conversion: Conversion, spec_properties: Obj) 
 
 
 def register() -> None:
+    from kube.registry.reserved import exempt_metadata_key
     from kube.registry.store import on_admission, on_change
     from kube.storage import backend
 
@@ -399,7 +400,7 @@ def register() -> None:
     from .claims import claims_admit
     from .conversion import BINDING_V1ALPHA1, EXPORT_V1ALPHA1
     from .models import APIBindingRow, APIExportEndpointSliceRow, APIExportRow, APIResourceSchemaRow
-    from .services import apiexport_changed
+    from .services import SKIP_SLICE_ANNOTATION, apiexport_changed
     from .virtual import register_apiexport_virtual_workspace
 
     export_v1 = _v1alpha1(
@@ -424,6 +425,8 @@ def register() -> None:
         REGISTRY.register(info)
     REGISTRY.add_provider(bound_resources, first=True)
     on_admission(claims_admit)
+    # kcp.io is reserved (workspaces app), but this opt-out is the export owner's to set
+    exempt_metadata_key(SKIP_SLICE_ANNOTATION)
     backend.register_table(GROUP, "apibindings", APIBindingRow, _derive_binding)
     on_change(GROUP, "apibindings", apibinding_changed)
     register_apiexport_virtual_workspace()

@@ -218,9 +218,10 @@ def may_bind(*, user: UserInfo, export_cluster: str, export_name: str) -> bool:
 
 
 def _paths(clusters: set[str]) -> dict[str, str]:
-    from workspaces.services import cluster_path
+    from workspaces.services import cluster_paths
 
-    return {c: cluster_path(c) or c for c in clusters}
+    paths = cluster_paths(list(clusters))
+    return {c: paths.get(c) or c for c in clusters}
 
 
 def _matches(export: BindableExport, terms: list[str]) -> bool:

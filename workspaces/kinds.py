@@ -26,6 +26,9 @@ LC_FINALIZER = "core.kcp.io/logicalcluster"
 PATH_ANNOTATION = "kcp.io/path"
 TYPE_ANNOTATION = "internal.tenancy.kcp.io/type"
 OWNER_ANNOTATION = "experimental.tenancy.kcp.io/owner"
+CLUSTER_ANNOTATION = "kcp.io/cluster"
+#: Annotations, labels and finalizers under this domain are kcp's own (kube.registry.reserved).
+RESERVED_DOMAIN = "kcp.io"
 SEGMENT = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
 PHASES = ("Scheduling", "Initializing", "Ready", "Unavailable", "Inactive", "Terminating", "Deleting")
 
@@ -310,6 +313,7 @@ LOGICAL_CLUSTERS = ResourceInfo(
 
 def register() -> None:
     from kube.endpoints.paths import set_cluster_resolver
+    from kube.registry.reserved import reserve_metadata_domain
     from kube.registry.store import on_change
     from kube.storage import backend
 
@@ -321,7 +325,9 @@ def register() -> None:
     backend.register_table(TENANCY, "workspaces", WorkspaceRow, _derive_workspace)
     backend.register_table(TENANCY, "workspacetypes", WorkspaceTypeRow)
     backend.register_table(CORE, "logicalclusters", LogicalClusterRow, _derive_logical_cluster)
-    backend.CLUSTER_ANNOTATION = "kcp.io/cluster"
+    backend.CLUSTER_ANNOTATION = CLUSTER_ANNOTATION
+    # kcp's metadata (paths, types, owners, claim labels, finalizers) is the system's to write
+    reserve_metadata_domain(RESERVED_DOMAIN)
     set_cluster_resolver(cluster_resolve)
     on_change(TENANCY, "workspaces", workspace_changed)
     from . import members

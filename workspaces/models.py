@@ -9,7 +9,9 @@ from kube.storage.models import KubeObject, object_key_constraint
 
 
 class LogicalClusterRow(KubeObject):
-    """core.kcp.io LogicalCluster `cluster`: one per logical cluster; the directory of paths."""
+    """core.kcp.io LogicalCluster `cluster`: one per logical cluster. `path` mirrors its
+    `kcp.io/path` annotation (written by the system only) for display and queries; requests
+    resolve paths through the Workspaces that own each cluster (workspaces.services)."""
 
     path = models.CharField(max_length=2048, db_index=True)
     phase = models.CharField(max_length=32, blank=True)
@@ -18,7 +20,15 @@ class LogicalClusterRow(KubeObject):
 
     class Meta:
         db_table = "core_logicalcluster"
-        constraints = object_key_constraint("core_logicalcluster")
+        constraints = [
+            *object_key_constraint("core_logicalcluster"),
+            # At most one live logical cluster holds a path: no lookup by path can be ambiguous.
+            models.UniqueConstraint(
+                fields=["path"],
+                condition=models.Q(deletion_timestamp__isnull=True) & ~models.Q(path=""),
+                name="core_lc_live_path",
+            ),
+        ]
         indexes = [models.Index(fields=["cluster"], name="core_lc_cluster")]
 
 

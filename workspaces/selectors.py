@@ -25,8 +25,8 @@ from kube.authz.user import UserInfo
 from kube.storage.models import StoredObject
 
 from .kinds import TENANCY
-from .models import LogicalClusterRow, WorkspaceRow, WorkspaceTypeRow
-from .services import ROOT, workspace_admit_type, workspace_type_use_check
+from .models import WorkspaceRow, WorkspaceTypeRow
+from .services import ROOT, cluster_at_path, cluster_paths, workspace_admit_type, workspace_type_use_check
 
 RBAC = "rbac.authorization.k8s.io"
 #: Groups every user has: bindings to them are blanket grants, not membership.
@@ -111,13 +111,10 @@ def workspaces_accessible(*, user: UserInfo, cluster: str = "*") -> list[Workspa
         rows = rows.filter(logical_cluster__in=candidates)
     if cluster != "*":
         rows = rows.filter(cluster=cluster)
-    paths = dict(
-        LogicalClusterRow.objects.filter(cluster__in=[r.logical_cluster for r in rows], name="cluster").values_list(
-            "cluster", "path"
-        )
-    )
+    selected = list(rows)
+    paths = cluster_paths([r.logical_cluster for r in selected])  # by ownership, not the path annotation
     out = []
-    for row in rows:
+    for row in selected:
         path = paths.get(row.logical_cluster)
         if not path or not _may_enter(user, row.logical_cluster):
             continue
@@ -166,7 +163,7 @@ def workspace_get_for_user(*, path: str, user: UserInfo) -> WorkspaceView:
         if not _may_enter(user, ROOT):
             raise missing
         return WorkspaceView(path=ROOT, name=ROOT, cluster=ROOT, parent_cluster="", phase="Ready", type_name="root")
-    lc = LogicalClusterRow.objects.filter(path=path, name="cluster").values_list("cluster", flat=True).first()
+    lc = cluster_at_path(path)
     if lc is None or not _may_enter(user, lc):
         raise missing
     row = WorkspaceRow.objects.filter(logical_cluster=lc).first()

@@ -17,7 +17,6 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
-from django.db.models import Q
 
 from kube import errors
 from kube.registry import REGISTRY, ResourceInfo
@@ -29,9 +28,9 @@ from kube.storage.signature import SignatureCache
 from kube.timefmt import now_rfc3339
 from shards.services import shard_choose
 
-from .kinds import CORE, LC_FINALIZER, OWNER_ANNOTATION, PATH_ANNOTATION, TENANCY, TYPE_ANNOTATION
+from .kinds import CORE, LC_FINALIZER, OWNER_ANNOTATION, PATH_ANNOTATION, SEGMENT, TENANCY, TYPE_ANNOTATION
 from .members import RBAC, members_from_bindings, workspace_members_apply, workspace_members_sync, workspace_row_id
-from .models import LogicalClusterRow, WorkspaceTypeRow
+from .models import WorkspaceTypeRow
 
 SHARD_ANNOTATION = "core.kcp.io/shard"
 
@@ -59,42 +58,104 @@ BUILTIN_TYPES: dict[str, Obj] = {
 # --- addressing -----------------------------------------------------------------------------------
 
 
-_RESOLVE_PATH_SQL = (
-    "SELECT cluster FROM core_logicalcluster WHERE path = %s AND phase IN ('Initializing', 'Ready') LIMIT 1"
+# Paths follow ownership, never the `kcp.io/path` annotation (informative output, written only by
+# the system): `root:a:b` is Workspace `a` in root, then Workspace `b` in the logical cluster
+# behind `a` (kcp's resolution). Each step is one lookup on the Workspace table's unique key
+# (cluster, group, resource, namespace, name); a Workspace's spec.cluster is set by the scheduler
+# alone. One recursive query per request, stopping at the first missing segment.
+_WORKSPACE_STEP = (
+    "JOIN tenancy_workspace w ON w.cluster = walk.cluster AND w.\"group\" = 'tenancy.kcp.io' "
+    "AND w.resource = 'workspaces' AND w.namespace = ''"
 )
+_LOGICAL_CLUSTER_OF = (
+    "JOIN core_logicalcluster lc ON lc.cluster = walk.cluster AND lc.\"group\" = 'core.kcp.io' "
+    "AND lc.resource = 'logicalclusters' AND lc.namespace = '' AND lc.name = 'cluster'"
+)
+_WALK_DOWN_SQL = (
+    "WITH RECURSIVE walk(cluster, depth) AS ("
+    " SELECT 'root'::varchar, 1"
+    " UNION ALL"
+    f" SELECT w.logical_cluster, walk.depth + 1 FROM walk {_WORKSPACE_STEP}"
+    " AND w.name = (%(segments)s::text[])[walk.depth + 1] WHERE walk.depth < %(depth)s AND w.logical_cluster <> ''"
+    f") SELECT lc.cluster FROM walk {_LOGICAL_CLUSTER_OF} WHERE walk.depth = %(depth)s"
+)
+_RESOLVE_PATH_SQL = _WALK_DOWN_SQL + " AND lc.phase IN ('Initializing', 'Ready') LIMIT 1"
+_LOOKUP_PATH_SQL = _WALK_DOWN_SQL + " LIMIT 1"
 _RESOLVE_NAME_SQL = (
     "SELECT cluster FROM core_logicalcluster WHERE cluster = %s AND name = 'cluster' AND phase <> 'Deleting' LIMIT 1"
 )
+#: Deeper than any real tree; bounds the work a hostile path can ask for.
+MAX_PATH_DEPTH = 128
+
+
+def _path_segments(path: str) -> list[str] | None:
+    """`root:a:b` → ["root", "a", "b"]; None when it cannot be a workspace path."""
+    segments = path.split(":")
+    if segments[0] != ROOT or len(segments) > MAX_PATH_DEPTH or not all(SEGMENT.match(s) for s in segments):
+        return None
+    return segments
 
 
 def cluster_resolve(path_or_name: str) -> str | None:
-    """`root`, a path `root:a:b` or a logical cluster name → the logical cluster name, or None.
+    """`root`, a path `root:a:b` or a logical cluster name → the logical cluster name of a live
+    (Initializing or Ready) workspace, or None.
 
     One indexed query per API request, as plain SQL (the ORM's compilation cost more than the
     query). Not cached in the process on purpose: a path can be deleted and created again as
     another logical cluster, and a stale entry would send writes into the deleted one; checking an
     entry would cost the same query."""
-    if ":" in path_or_name:
-        if path_or_name.startswith("system:"):
-            return None
-        sql = _RESOLVE_PATH_SQL
-    else:
-        sql = _RESOLVE_NAME_SQL
+    if ":" not in path_or_name:
+        with connection.cursor() as cur:
+            cur.execute(_RESOLVE_NAME_SQL, [path_or_name])
+            row = cur.fetchone()
+        return str(row[0]) if row else None
+    return _walk_down(path_or_name, _RESOLVE_PATH_SQL)
+
+
+def cluster_at_path(path: str) -> str | None:
+    """The logical cluster at a workspace path whatever its phase (`root` included), or None."""
+    if path == ROOT:
+        return ROOT
+    return _walk_down(path, _LOOKUP_PATH_SQL)
+
+
+def _walk_down(path: str, sql: str) -> str | None:
+    segments = _path_segments(path)
+    if segments is None:
+        return None
     with connection.cursor() as cur:
-        cur.execute(sql, [path_or_name])
+        cur.execute(sql, {"segments": segments, "depth": len(segments)})
         row = cur.fetchone()
     return str(row[0]) if row else None
 
 
-_PATH_SQL = "SELECT path FROM core_logicalcluster WHERE cluster = %s AND name = 'cluster' LIMIT 1"
+# The other direction: from a logical cluster up through the Workspaces that own it to root.
+_WALK_UP_SQL = (
+    "WITH RECURSIVE up(start, cluster, segments, depth) AS ("
+    " SELECT c, c, ARRAY[]::text[], 0 FROM unnest(%(clusters)s::text[]) AS c"
+    " UNION ALL"
+    " SELECT up.start, w.cluster, w.name || up.segments, up.depth + 1 FROM up"
+    " JOIN tenancy_workspace w ON w.logical_cluster = up.cluster AND w.\"group\" = 'tenancy.kcp.io'"
+    " AND w.resource = 'workspaces' AND w.namespace = ''"
+    " WHERE up.cluster <> 'root' AND up.depth < %(max_depth)s"
+    ") SELECT DISTINCT ON (start) start, segments FROM up WHERE cluster = 'root' ORDER BY start, depth"
+)
+
+
+def cluster_paths(clusters: list[str]) -> dict[str, str]:
+    """Logical cluster → its workspace path, derived from ownership (the Workspace in its parent,
+    up to root); clusters not below root are left out. One query for all of them."""
+    if not clusters:
+        return {}
+    with connection.cursor() as cur:
+        cur.execute(_WALK_UP_SQL, {"clusters": list(dict.fromkeys(clusters)), "max_depth": MAX_PATH_DEPTH})
+        rows = cur.fetchall()
+    return {str(start): ":".join([ROOT, *segments]) for start, segments in rows}
 
 
 def cluster_path(cluster: str) -> str:
-    """The workspace path (`root:a:b`) of a logical cluster, or "" (plain SQL: see cluster_resolve)."""
-    with connection.cursor() as cur:
-        cur.execute(_PATH_SQL, [cluster])
-        row = cur.fetchone()
-    return str(row[0] or "") if row else ""
+    """The workspace path (`root:a:b`) of a logical cluster, or "" (see cluster_paths)."""
+    return cluster_paths([cluster]).get(cluster, "")
 
 
 def new_cluster_name() -> str:
@@ -142,10 +203,22 @@ def _type_names_with_extends(name: str, types: dict[str, Obj] | None = None) -> 
     return seen
 
 
+_OWNER_TYPE_SQL = (
+    "SELECT type_name FROM tenancy_workspace WHERE logical_cluster = %s AND \"group\" = 'tenancy.kcp.io' "
+    "AND resource = 'workspaces' AND namespace = '' LIMIT 1"
+)
+
+
 def _parent_type(parent_cluster: str) -> str:
-    lc = backend.get(Key(parent_cluster, CORE, "logicalclusters", "", "cluster")) or {}
-    full = (lc.get("metadata", {}).get("annotations") or {}).get(TYPE_ANNOTATION, "root:universal")
-    return full.rsplit(":", 1)[-1]
+    """The WorkspaceType name of a logical cluster, from the Workspace that owns it (spec.type,
+    immutable and admitted when it was created; root is `root`) — not from the LogicalCluster's
+    type annotation, which would be the thing to forge to escape parent/child rules."""
+    if parent_cluster == ROOT:
+        return "root"
+    with connection.cursor() as cur:
+        cur.execute(_OWNER_TYPE_SQL, [parent_cluster])
+        row = cur.fetchone()
+    return str(row[0]) if row and row[0] else "universal"
 
 
 def workspace_admit_type(*, workspace: Obj, parent_cluster: str, types: dict[str, Obj] | None = None) -> None:
@@ -467,7 +540,8 @@ BUILTIN_INITIALIZERS: dict[str, Callable[[str, Obj], list[tuple[ResourceInfo, st
 def workspace_delete_step(*, cluster: str, name: str) -> None:
     """Delete a Workspace's logical cluster and every descendant: all their objects in bulk (one
     statement per table, DELETED events for watchers), then the LogicalClusters, then the
-    Workspace itself (its finalizer released)."""
+    Workspace itself (its finalizer released). The descendants are found by ownership
+    (`workspace_subtree`), never by path."""
     ws = backend.get(_ws_key(cluster, name))
     if ws is None:
         return
@@ -477,17 +551,7 @@ def workspace_delete_step(*, cluster: str, name: str) -> None:
         if ws is None:
             return
         if lc_name:
-            path = cluster_path(lc_name)
-            tree = (
-                list(
-                    LogicalClusterRow.objects.filter(Q(cluster=lc_name) | Q(path__startswith=path + ":")).values_list(
-                        "cluster", flat=True
-                    )
-                )
-                if path
-                else [lc_name]
-            )
-            workspace_tree_purge(clusters=tree)
+            workspace_tree_purge(clusters=workspace_subtree(cluster=lc_name))
         ws = copy.deepcopy(ws)
         ws.setdefault("status", {})["phase"] = "Deleting"
         finalizers = [f for f in ws["metadata"].get("finalizers") or [] if f != LC_FINALIZER]
@@ -497,6 +561,26 @@ def workspace_delete_step(*, cluster: str, name: str) -> None:
         else:
             ws["metadata"].pop("finalizers", None)
             backend.delete(_ws_key(cluster, name), ws)
+
+
+_SUBTREE_SQL = (
+    "WITH RECURSIVE tree(cluster) AS ("
+    " SELECT %s::varchar"
+    " UNION"
+    " SELECT w.logical_cluster FROM tree JOIN tenancy_workspace w ON w.cluster = tree.cluster"
+    " AND w.\"group\" = 'tenancy.kcp.io' AND w.resource = 'workspaces' AND w.namespace = ''"
+    " WHERE w.logical_cluster <> ''"
+    ") SELECT cluster FROM tree"
+)
+
+
+def workspace_subtree(*, cluster: str) -> list[str]:
+    """`cluster` and every logical cluster below it: the clusters of the Workspaces it holds, and
+    theirs, recursively (one query). Ownership is the scheduler's spec.cluster of each Workspace,
+    which no client can write; a path annotation can be forged, so it is never consulted."""
+    with connection.cursor() as cur:
+        cur.execute(_SUBTREE_SQL, [cluster])
+        return [str(c) for (c,) in cur.fetchall()]
 
 
 def workspace_tree_purge(*, clusters: list[str]) -> int:

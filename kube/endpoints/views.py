@@ -286,10 +286,8 @@ class KubeAPIView(APIView):
                     info.strategy.create_virtual(info, ctx, decode_body(body, content_type)), status=201
                 )
             new = decode_body(body, content_type)
-            if confine and isinstance(new, dict):
-                labels = new.setdefault("metadata", {}).setdefault("labels", {})
-                if isinstance(labels, dict):
-                    labels.setdefault(confine, "")
+            if confine:  # the server's label: added after the Store's reserved-metadata check
+                ctx.server_labels[confine] = ""
             obj = STORE.create(info, ctx, ri.namespace, new)
             return json_response(obj, status=201, warnings=ctx.warnings)
         if verb == "update":

@@ -27,6 +27,10 @@ class RequestContext:
     runs it inside the write's transaction, on the locked row, after admission: creates, updates,
     patches, applies, status and scale writes and deletes (one by one in a deletecollection)
     cannot route around it."""
+    #: Labels the server itself puts on an object this request creates (a virtual workspace's
+    #: confinement label), added after the reserved-metadata check, where a client's own would be
+    #: refused; a client resending one of them unchanged is no modification.
+    server_labels: dict[str, str] = field(default_factory=dict)
 
     def warn(self, message: str) -> None:
         if message not in self.warnings:

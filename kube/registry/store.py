@@ -31,6 +31,7 @@ from kube.storage.signature import signatures_pinned
 from kube.timefmt import now_rfc3339
 
 from .context import RequestContext
+from .reserved import reserved_metadata_check
 from .resources import REGISTRY, ResourceInfo
 
 Obj = dict[str, Any]
@@ -96,6 +97,31 @@ def _meta(obj: Obj) -> Obj:
     if not isinstance(md, dict):
         raise errors.BadRequest("metadata must be an object")
     return md
+
+
+def _guard_metadata(info: ResourceInfo, ctx: RequestContext, new: Obj, old: Obj | None) -> None:
+    """What the client asked for (`new`, before any strategy or admission hook touched it) against
+    the stored object (`old`, None on create): the server's cluster annotation overwrites whatever
+    the client sent for it (clients echo it back from a GET; it is never trusted), reserved
+    metadata is refused to non-privileged identities (kube.registry.reserved), and on create the
+    server's own labels (`ctx.server_labels`) are added — after the check, so they do not count
+    as the client's."""
+    md = _meta(new)
+    stamp = backend.CLUSTER_ANNOTATION
+    if stamp:
+        annotations = md.get("annotations")
+        if isinstance(annotations, dict):
+            annotations[stamp] = ctx.cluster
+        elif annotations is None:
+            md["annotations"] = {stamp: ctx.cluster}
+    reserved_metadata_check(info=info, ctx=ctx, new=new, old=old, exempt_annotation=stamp)
+    if old is None and ctx.server_labels:
+        labels = md.get("labels")
+        if labels is None:
+            labels = md["labels"] = {}
+        if isinstance(labels, dict):
+            for key, value in ctx.server_labels.items():
+                labels.setdefault(key, value)
 
 
 class Store:
@@ -211,6 +237,7 @@ class Store:
         md = _meta(obj)
         if md.get("resourceVersion"):
             raise errors.BadRequest("resourceVersion should not be set on objects to be created")
+        _guard_metadata(info, ctx, obj, None)
         now = now_rfc3339()
         self._prepare_new(info, obj, now)
         md["managedFields"] = ssa.update_managed_fields(
@@ -259,7 +286,9 @@ class Store:
                     stored = self._store_new(info, ctx, obj)
                 # Output conversion after the block: a write holds the revision lock until commit.
                 return self._out(info, stored)
-            except (errors.AlreadyExists, IntegrityError):
+            except (errors.AlreadyExists, IntegrityError) as e:
+                if isinstance(e, IntegrityError) and not _is_key_violation(e):
+                    raise _unique_conflict(info, md["name"]) from None
                 if generated and attempt < 7:
                     md["name"] = md["generateName"] + _random_suffix()
                     continue
@@ -389,8 +418,9 @@ class Store:
         operation: str,
         managed_done: bool = False,
     ) -> Obj:
-        """Shared tail of update and patch: strategy, metadata rules, generation, managedFields,
-        validation, no-op detection, finalizer-driven removal, write."""
+        """Shared tail of update and patch: reserved metadata, strategy, metadata rules,
+        generation, managedFields, validation, no-op detection, finalizer-driven removal, write."""
+        _guard_metadata(info, ctx, new, old)
         md, old_md = _meta(new), old["metadata"]
         uid = md.get("uid")
         if uid and uid != old_md.get("uid"):
@@ -449,12 +479,15 @@ class Store:
         if ctx.dry_run:
             return self._out(info, new)
         key = _key(info, ctx, old_md.get("namespace", ""), old_md["name"])
-        if md.get("deletionTimestamp") and not info.strategy.deletion_held(new):
-            stored = backend.delete(key, new)
-            _schedule_hooks(info, ctx.cluster, stored, "DELETED")
-        else:
-            stored = backend.update(key, new, prev_labels=old_md.get("labels") or {})
-            _schedule_hooks(info, ctx.cluster, stored, "MODIFIED")
+        try:
+            if md.get("deletionTimestamp") and not info.strategy.deletion_held(new):
+                stored = backend.delete(key, new)
+                _schedule_hooks(info, ctx.cluster, stored, "DELETED")
+            else:
+                stored = backend.update(key, new, prev_labels=old_md.get("labels") or {})
+                _schedule_hooks(info, ctx.cluster, stored, "MODIFIED")
+        except IntegrityError:  # the caller's transaction.atomic rolls the write back
+            raise _unique_conflict(info, old_md["name"]) from None
         return self._out(info, stored)
 
     # --- patch ------------------------------------------------------------------------------------
@@ -539,6 +572,7 @@ class Store:
                 subresource=subresource,
             )
             if old is None:
+                _guard_metadata(info, ctx, new, None)
                 self._prepare_new(info, new, now)
                 return self._insert(info, ctx, new), True
             return self._commit_update(
@@ -624,6 +658,21 @@ def _validate_delete_options(options: Obj) -> None:
     if grace is not None and (not isinstance(grace, int) or isinstance(grace, bool)):
         errs.invalid("gracePeriodSeconds", grace, "must be an integer")
     errs.raise_invalid("DeleteOptions", "", "meta.k8s.io")
+
+
+def _is_key_violation(e: IntegrityError) -> bool:
+    """Whether a unique violation is of the object's key (cluster, group, resource, namespace,
+    name: the tables' `<table>_key` constraints) rather than of a kind's own unique column."""
+    constraint = getattr(getattr(e.__cause__, "diag", None), "constraint_name", None) or ""
+    return not constraint or constraint.endswith("_key")
+
+
+def _unique_conflict(info: ResourceInfo, name: str) -> errors.Conflict:
+    """A kind's unique column (a promoted column such as a LogicalCluster's path) already holds
+    the value this write would give it in another object: 409, nothing written."""
+    return errors.conflict(
+        info.resource, name, info.group, "another object already holds a value this object must hold alone"
+    )
 
 
 def _random_suffix() -> str:
