@@ -17,8 +17,8 @@ resending reserved values unchanged is no modification (read-modify-write round 
 `kubectl apply`/`edit`). A reserved key the client's update leaves out is kept, not removed: a
 tenant's `kubectl replace -f` or helm's PUT of their own manifest cannot know the keys the system
 put on the object (a claim label, a finalizer), and must neither fail for that nor strip them
-(kube does the same with `status` on a main-resource write). Privileged: `UserInfo.is_admin` (system:masters, system:kcp:admin; the
-system's controllers run as such)."""
+(kube does the same with `status` on a main-resource write). Privileged: `UserInfo.is_admin`
+(system:masters, system:kcp:admin; the system's controllers run as such)."""
 
 from __future__ import annotations
 
