@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 from kube.errors import FieldErrors
 from kube.registry import REGISTRY, Column, ResourceInfo, Strategy
+from kube.registry.reserved import reserved_group_check
 from kube.registry.resources import Conversion
 from kube.registry.strategy import ensure_finalizer, field
 from kube.schema import Schema
@@ -44,6 +45,18 @@ def _loader(spec: Obj, status: Obj | None = None) -> Any:
 
 class APIResourceSchemaStrategy(Strategy):
     allow_strategic_merge_patch = False
+
+    def admit(self, obj: Obj, old: Obj | None, *, ctx: RequestContext) -> None:
+        """A tenant's schema cannot define a kind in a system API group (kcp.io and below)."""
+        spec = obj.get("spec")
+        if old is None and isinstance(spec, dict):
+            reserved_group_check(
+                ctx=ctx,
+                resource="apiresourceschemas",
+                api_group=GROUP,
+                name=str(obj["metadata"].get("name", "")),
+                group=str(spec.get("group", "")),
+            )
 
     def validate(self, obj: Obj) -> FieldErrors:
         """Name `<prefix>.<plural>.<group>`, and the spec a valid CRD spec (structural schemas…)."""

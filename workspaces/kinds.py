@@ -238,8 +238,18 @@ class LogicalClusterStrategy(Strategy):
     qualified_finalizers = False
 
     def admit(self, obj: Obj, old: Obj | None, *, ctx: RequestContext) -> None:
-        if old is None and not ctx.user.is_admin:
-            raise errors.Forbidden("logicalclusters are created by the system", kind="logicalclusters")
+        if old is None:
+            if not ctx.user.is_admin:
+                raise errors.Forbidden("logicalclusters are created by the system", kind="logicalclusters")
+            return
+        from .services import logicalcluster_admit_change
+
+        logicalcluster_admit_change(user=ctx.user, new=obj, old=old)
+
+    def admit_delete(self, obj: Obj, *, ctx: RequestContext) -> None:
+        from .services import logicalcluster_admit_change
+
+        logicalcluster_admit_change(user=ctx.user, new=None, old=obj)
 
     def validate(self, obj: Obj) -> FieldErrors:
         errs = FieldErrors()

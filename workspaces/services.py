@@ -273,6 +273,52 @@ def _type_forbidden(name: str, detail: str) -> errors.Invalid:
     )
 
 
+def logicalcluster_admit_change(*, user: Any, new: Obj | None, old: Obj) -> None:
+    """Who may change or delete a LogicalCluster (kcp's LogicalCluster admission): the system,
+    because its spec and status steer scheduling, initialization and deletion — a tenant who could
+    clear `status.initializers` would skip another controller's initialization, one who could
+    rewrite `spec.owner` would point the system at another workspace. The one exception: an
+    initializer's controller removes its own entry from `status.initializers` when it is done,
+    for which it needs the `initialize` verb on that WorkspaceType in the type's workspace.
+    Tenants delete the Workspace, never its LogicalCluster (`new` None: a DELETE). Labels and
+    annotations outside the reserved domains stay the workspace admin's."""
+    from kube.authz.authorizer import authorize, effective_user
+    from kube.authz.rbac import Attributes
+
+    if user.is_admin:
+        return
+    if new is None:
+        raise errors.Forbidden(
+            'logicalclusters.core.kcp.io "cluster" is forbidden: a logical cluster is deleted with its workspace',
+            name="cluster",
+            group=CORE,
+            kind="logicalclusters",
+        )
+    old_status, new_status = dict(old.get("status") or {}), dict(new.get("status") or {})
+    old_initializers = list(old_status.pop("initializers", None) or [])
+    new_initializers = list(new_status.pop("initializers", None) or [])
+    kept_in_order = [i for i in old_initializers if i in new_initializers]
+    if new.get("spec") != old.get("spec") or new_status != old_status or kept_in_order != new_initializers:
+        raise errors.Forbidden(
+            'logicalclusters.core.kcp.io "cluster" is forbidden: its spec and status are managed by the system; '
+            "an initializer may only remove itself from status.initializers",
+            name="cluster",
+            group=CORE,
+            kind="logicalclusters",
+        )
+    for removed in (i for i in old_initializers if i not in new_initializers):
+        type_path, _, type_name = str(removed).rpartition(":")
+        type_cluster = cluster_resolve(type_path) if type_path else None
+        if type_cluster is None:
+            raise errors.Forbidden(f'initializer "{removed}" can only be removed by the system', kind="logicalclusters")
+        acting = effective_user(user, type_cluster)
+        authorize(
+            acting,
+            type_cluster,
+            Attributes.for_resource(acting, "initialize", "workspacetypes", api_group=TENANCY, name=type_name),
+        )
+
+
 def workspace_type_use_check(*, user: Any, type_name: str, types: dict[str, Obj] | None = None) -> None:
     """kcp: creating a workspace of a type needs `use` on that WorkspaceType (and on every type
     it extends), checked in the type's workspace (root)."""

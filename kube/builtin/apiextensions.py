@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from kube import errors
 from kube.errors import FieldErrors
 from kube.registry import REGISTRY, Column, Strategy
+from kube.registry.reserved import reserved_group_check
 from kube.registry.strategy import ensure_finalizer
 from kube.schema import crd as crd_schema
 from kube.storage.models import StoredObject
@@ -103,6 +104,13 @@ class CRDStrategy(Strategy):
         if not isinstance(obj.get("spec"), dict) or not isinstance(obj["spec"].get("names"), dict):
             return  # validation reports it
         if old is None:
+            reserved_group_check(
+                ctx=ctx,
+                resource=RESOURCE,
+                api_group=GROUP,
+                name=str(obj["metadata"].get("name", "")),
+                group=str(obj["spec"].get("group", "")),
+            )
             _refuse_bound_names(ctx.cluster, obj)
         status = copy.deepcopy((old or {}).get("status") or obj.get("status") or {})
         old_conditions = [c for c in status.get("conditions") or [] if isinstance(c, dict)]

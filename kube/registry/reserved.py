@@ -48,6 +48,26 @@ def exempt_metadata_key(key: str) -> None:
     _exempt.add(key)
 
 
+def is_reserved_group(group: str) -> bool:
+    """An API group under a reserved domain (`tenancy.kcp.io`): only privileged identities may
+    define kinds in it (kcp's ReservedCRDGroups): a tenant's CRD or exported schema there would
+    pose as a system API to every client that trusts the group."""
+    return any(group == d or group.endswith("." + d) for d in _domains)
+
+
+def reserved_group_check(*, ctx: RequestContext, resource: str, api_group: str, name: str, group: str) -> None:
+    """Raise Forbidden when a non-privileged identity defines a kind in a reserved API group
+    (`resource`.`api_group` "`name`" is the defining object: a CRD, an APIResourceSchema)."""
+    if ctx.user.is_admin or not is_reserved_group(group):
+        return
+    raise errors.Forbidden(
+        f'{resource}.{api_group} "{name}" is forbidden: API group "{group}" is reserved for the system',
+        name=name,
+        group=api_group,
+        kind=resource,
+    )
+
+
 def is_reserved(key: str) -> bool:
     prefix, slash, _ = key.partition("/")
     return (

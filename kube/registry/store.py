@@ -587,6 +587,7 @@ class Store:
         _validate_delete_options(options)
         with transaction.atomic():
             old = self._locked(info, ctx, namespace, name)
+            info.strategy.admit_delete(old, ctx=ctx)
             if ctx.write_guard is not None:
                 ctx.write_guard(old, None)
             md = old["metadata"]

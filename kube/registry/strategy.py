@@ -107,6 +107,10 @@ class Strategy:
         if status is not None:
             new["status"] = status
 
+    def admit_delete(self, obj: Obj, *, ctx: RequestContext) -> None:
+        """Checks a DELETE of the stored `obj` must pass beyond RBAC (run inside the delete's
+        transaction, on the locked row); raise a StatusError to refuse it."""
+
     def prepare_for_delete(self, obj: Obj) -> None:
         """Changes a DELETE makes besides deletionTimestamp (namespaces turn Terminating)."""
 
