@@ -193,6 +193,16 @@ class WorkspaceStrategy(Strategy):
 
     def admit(self, obj: Obj, old: Obj | None, *, ctx: RequestContext) -> None:
         if old is not None:
+            if obj.get("status") != old.get("status") and not ctx.user.is_admin:
+                # kcp serves workspaces/status read-only to users: phase, initializers and
+                # conditions mirror the logical cluster and are the reconciler's to write.
+                raise errors.Forbidden(
+                    f'workspaces.tenancy.kcp.io "{old["metadata"]["name"]}" is forbidden: '
+                    "the status of a workspace is written by the system",
+                    name=old["metadata"]["name"],
+                    group=TENANCY,
+                    kind="workspaces",
+                )
             return
         from .services import workspace_admit_type, workspace_type_use_check, workspace_types
 

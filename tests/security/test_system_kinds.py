@@ -180,3 +180,17 @@ def test_the_initializers_controller_removes_itself(api: Api) -> None:
     assert r.status_code == 200, r.content
     reconcile_all()
     assert api.get(f"{WS}/held").json()["status"]["phase"] == "Ready"
+
+
+def test_a_parent_admin_cannot_write_a_workspaces_status(api: Api) -> None:
+    """kcp serves workspaces/status read-only to users; the reconciler mirrors the logical cluster."""
+    mallory = _gated_workspace(api)  # root:held, Initializing
+    parent_admin = workspace_admin(api, "root", user="mallory")
+    ws = parent_admin.get(f"{WS}/held").json()
+    forged = {**ws, "status": {**ws["status"], "phase": "Ready", "initializers": []}}
+    r = parent_admin.put(f"{WS}/held/status", forged)
+    assert r.status_code == 403, r.content
+    r = parent_admin.patch(f"{WS}/held/status", {"status": {"phase": "Ready"}})
+    assert r.status_code == 403, r.content
+    assert api.get(f"{WS}/held").json()["status"] == ws["status"]
+    assert mallory.get(LC).json()["status"]["phase"] == "Initializing"
