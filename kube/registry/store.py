@@ -12,6 +12,7 @@ from __future__ import annotations
 import builtins
 import copy
 import functools
+import json
 import secrets
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -287,7 +288,10 @@ class Store:
             )
 
     def _check_size(self, info: ResourceInfo, obj: Obj) -> None:
-        size = len(orjson.dumps(obj))
+        try:
+            size = len(orjson.dumps(obj))
+        except TypeError:  # an integer beyond 64 bits (YAML or embedded JSON can hold one)
+            size = len(json.dumps(obj))
         if size > settings.KUBE_MAX_OBJECT_BYTES:
             md = obj.get("metadata", {})
             raise errors.invalid(
@@ -336,6 +340,9 @@ class Store:
             )
         if name is not None:
             md["name"] = name
+        # Already too large to store: refused before the work proportional to its size (managed
+        # fields, validation of every list item) that could only end in the same answer.
+        self._check_size(info, obj)
         obj = self._field_validation(info, ctx, obj)
         return info.conversion.to_storage(obj) if info.conversion is not None else obj
 
