@@ -3,6 +3,7 @@ apiserver's ValidateListOptions / ValidateCreateOptions do (bad values → 400/4
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +19,21 @@ MAX_REVISION = 2**63 - 1
 
 def _bool(value: str | None) -> bool:
     return (value or "").lower() in ("true", "1")
+
+
+_INTEGER = re.compile(r"[+-]?[0-9]{1,19}")
+
+
+def int64(value: str) -> int:
+    """A query parameter as Go's strconv.ParseInt reads an int64: ASCII digits with an optional
+    sign, nothing else (Python's int() would also take spaces, `1_0` and other scripts' digits).
+    ValueError otherwise."""
+    if not _INTEGER.fullmatch(value):
+        raise ValueError(f"invalid syntax: {value[:64]!r}")
+    number = int(value)
+    if not -(2**63) <= number <= MAX_REVISION:
+        raise ValueError(f"value out of range: {value}")
+    return number
 
 
 @dataclass
@@ -48,7 +64,7 @@ def list_options(q: Mapping[str, str], info: ResourceInfo, *, watch: bool, name:
     limit = 0
     if q.get("limit"):
         try:
-            limit = int(q["limit"])
+            limit = int64(q["limit"])
         except ValueError:
             errs.invalid("limit", q["limit"], "must be an integer")
         if limit < 0:
@@ -57,13 +73,13 @@ def list_options(q: Mapping[str, str], info: ResourceInfo, *, watch: bool, name:
     timeout = None
     if q.get("timeoutSeconds"):
         try:
-            timeout = int(q["timeoutSeconds"])
+            timeout = int64(q["timeoutSeconds"])
         except ValueError:
             errs.invalid("timeoutSeconds", q["timeoutSeconds"], "must be an integer")
     rv = q.get("resourceVersion", "")
     if rv and rv != "0":
         try:
-            if not 0 <= int(rv) <= MAX_REVISION:
+            if not (rv.isascii() and rv.isdigit()) or int64(rv) < 0:  # unsigned, as ParseUint
                 raise ValueError
         except ValueError:
             raise errors.BadRequest(f'resourceVersion: Invalid value: "{rv}": must be a non-negative integer') from None

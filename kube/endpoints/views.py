@@ -18,6 +18,7 @@ from kube import errors
 from kube.authz.authentication import BearerTokenAuthentication
 from kube.authz.rbac import Attributes
 from kube.authz.user import UserInfo
+from kube.decoding import json_decode, yaml_decode
 from kube.registry import ResourceInfo, scale
 from kube.registry.context import RequestContext
 from kube.registry.store import PATCH_APPLY, PATCH_TYPES, STORE
@@ -28,6 +29,7 @@ from .negotiation import (
     AGGREGATED_DISCOVERY_CONTENT_TYPE,
     TABLE_CONTENT_TYPE,
     decode_body,
+    media_type,
     wants_aggregated_discovery,
     wants_table,
 )
@@ -299,7 +301,7 @@ class KubeAPIView(APIView):
                 obj = STORE.update(info, ctx, ri.namespace, ri.name, data, subresource=ri.subresource)
             return json_response(obj, warnings=ctx.warnings)
         if verb == "patch":
-            media = (content_type or "").split(";")[0].strip().lower()
+            media = media_type(content_type)
             if media not in PATCH_TYPES:
                 raise errors.UnsupportedMediaType(
                     "the body of the request was in an unknown format - accepted media types include: "
@@ -309,7 +311,7 @@ class KubeAPIView(APIView):
                 )
             if media == PATCH_APPLY:
                 ctx.field_manager = query.get("fieldManager", "")  # required for apply: no User-Agent default
-            data = decode_body(body, "application/yaml" if media == PATCH_APPLY else "application/json")
+            data = yaml_decode(body) if media == PATCH_APPLY else json_decode(body)
             force = options._bool(query.get("force"))
             obj, created = STORE.patch(
                 info, ctx, ri.namespace, ri.name, media, data, force=force, subresource=ri.subresource
@@ -356,9 +358,9 @@ class KubeAPIView(APIView):
         content_type = request.META.get("CONTENT_TYPE", "")
         if ri.verb == "update":
             return json_response(scale.scale_update(info, ctx, ri.namespace, ri.name, decode_body(body, content_type)))
-        media = (content_type or "").split(";")[0].strip().lower()
-        data = decode_body(body, "application/json")
-        return json_response(scale.scale_patch(info, ctx, ri.namespace, ri.name, media, data))
+        return json_response(
+            scale.scale_patch(info, ctx, ri.namespace, ri.name, media_type(content_type), json_decode(body))
+        )
 
     def list_objects(
         self, info: ResourceInfo, ctx: RequestContext, ri: RequestInfo, query: dict[str, str], accept: str
@@ -425,10 +427,11 @@ class KubeAPIView(APIView):
             kind = decoded.get("kind")
             if kind not in (None, "", "DeleteOptions"):
                 raise errors.BadRequest(f"the body of a DELETE must be DeleteOptions, not {kind}")
+            _check_delete_options_types(decoded)
             opts = decoded
         if "gracePeriodSeconds" in query:
             try:
-                opts["gracePeriodSeconds"] = int(query["gracePeriodSeconds"])
+                opts["gracePeriodSeconds"] = options.int64(query["gracePeriodSeconds"])
             except ValueError:
                 raise errors.BadRequest("gracePeriodSeconds must be an integer") from None
         if query.get("propagationPolicy"):
@@ -444,6 +447,38 @@ class KubeAPIView(APIView):
             raise errors.BadRequest("the body must be a Namespace")
         finalizers = list(((data.get("spec") or {}).get("finalizers")) or [])
         return namespace_finalize(ctx=ctx, name=ri.name, finalizers=finalizers)
+
+
+#: DeleteOptions fields whose JSON type the Store relies on, with the Go type a client is told about.
+_DELETE_OPTION_TYPES: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "preconditions": (dict, "v1.Preconditions"),
+    "orphanDependents": (bool, "bool"),
+    "propagationPolicy": (str, "v1.DeletionPropagation"),
+    "dryRun": (list, "[]string"),
+}
+
+
+def _check_delete_options_types(options: dict[str, Any]) -> None:
+    """400, in the words of Go's JSON decoder, for a DeleteOptions field of the wrong JSON type
+    (null is absent), as the apiserver answers when it cannot decode the body."""
+
+    def refuse(value: Any, field: str, go_type: str) -> errors.BadRequest:
+        kind = {dict: "object", list: "array", str: "string", bool: "bool"}.get(type(value), "number")
+        return errors.BadRequest(
+            f"json: cannot unmarshal {kind} into Go struct field DeleteOptions.{field} of type {go_type}"
+        )
+
+    for field, (expected, go_type) in _DELETE_OPTION_TYPES.items():
+        value = options.get(field)
+        if value is not None and not isinstance(value, expected):
+            raise refuse(value, field, go_type)
+    for item in options.get("dryRun") or []:
+        if not isinstance(item, str):
+            raise refuse(item, "dryRun", "string")
+    for field in ("uid", "resourceVersion"):
+        value = (options.get("preconditions") or {}).get(field)
+        if value is not None and not isinstance(value, str):
+            raise refuse(value, f"preconditions.{field}", "string")
 
 
 class VirtualAPIView(KubeAPIView):
