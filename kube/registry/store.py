@@ -190,7 +190,7 @@ class Store:
         """Checks a validated new object passes before it is written: its namespace exists and is
         not terminating (unless the caller creates it too), then admission."""
         if info.namespaced and check_namespace:
-            self._check_namespace_open(ctx, obj["metadata"].get("namespace", ""))
+            self._check_namespace_open(info, ctx, obj)
         _admit(info, ctx, obj, None)
 
     def _store_new(self, info: ResourceInfo, ctx: RequestContext, obj: Obj, *, hooks: bool = True) -> Obj:
@@ -276,15 +276,28 @@ class Store:
         errs.raise_invalid(info.kind, md.get("name") or md.get("generateName", ""), info.group)
         self._check_size(info, obj)
 
-    def _check_namespace_open(self, ctx: RequestContext, namespace: str) -> None:
+    def _check_namespace_open(self, info: ResourceInfo, ctx: RequestContext, obj: Obj) -> None:
+        """The new object's namespace exists (404) and is not Terminating: then the create is
+        403 in the apiserver's NamespaceLifecycle words, with the NamespaceTerminating cause
+        clients look for."""
+        md = obj["metadata"]
+        namespace = md.get("namespace", "")
         ns = backend.get(Key(ctx.cluster, "", "namespaces", "", namespace))
         if ns is None:
             raise errors.not_found("namespaces", namespace)
         if ns.get("metadata", {}).get("deletionTimestamp"):
+            name = md.get("name") or md.get("generateName") or ""
             raise errors.Forbidden(
-                f"unable to create new content in namespace {namespace} because it is being terminated",
-                name=namespace,
-                kind="namespaces",
+                f'{info.qualified} "{name}" is forbidden: unable to create new content in namespace {namespace} '
+                "because it is being terminated",
+                name=name,
+                group=info.group,
+                kind=info.resource,
+                causes=[
+                    errors.Cause(
+                        "NamespaceTerminating", f"namespace {namespace} is being terminated", "metadata.namespace"
+                    )
+                ],
             )
 
     def _check_size(self, info: ResourceInfo, obj: Obj) -> None:
