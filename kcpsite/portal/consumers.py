@@ -31,8 +31,8 @@ from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from kube import errors
-from kube.decoding import json_decode
 from kube.authz.user import UserInfo
+from kube.decoding import json_decode
 from kube.storage import backend
 from kube.storage.backend import ListScope
 from kube.storage.pump import OVERFLOW, get_pump

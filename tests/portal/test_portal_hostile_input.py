@@ -73,3 +73,28 @@ def test_the_portal_websocket_answers_bad_messages_with_errors(client: Client, a
     assert [a["code"] for a in answers] == [400] * 4
     assert "NUL" in answers[0]["message"] and "NUL" in answers[1]["message"]
     assert answers[3]["sid"] == "s"
+
+
+@pytest.mark.parametrize(
+    ("url", "form"),
+    [
+        ("/login", {"username": "kcp-admin\x00", "password": "x"}),
+        ("/login", {"token": "t\x00"}),
+        ("/tokens", {"description": "laptop\x00"}),
+        ("/workspaces/root/create", {"name": "w\x00", "type": "universal"}),
+        ("/workspaces/root/members", {"action": "grant", "name": "dana\x00", "role": "edit"}),
+        ("/settings/theme", {"theme": "dark", "next": "/\x00"}),
+    ],
+)
+def test_portal_forms_with_nul_are_400(api: Api, client: Client, url: str, form: dict[str, str]) -> None:
+    """A NUL in a form field reached the user or workspace lookup: a 500 (the login form's
+    username did so before any authentication)."""
+    from kube.storage import backend
+
+    if url != "/login":
+        client.post("/login", {"token": api.token}, secure=True)
+    revision = backend.current_revision()
+    r = client.post(url, form, secure=True)
+    assert r.status_code == 400 and r.json()["reason"] == "BadRequest", r.content[:300]
+    assert next(iter(form.keys() - {"action", "type", "role", "password", "theme"})) in r.json()["message"]
+    assert backend.current_revision() == revision

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from tests.apis.test_bindings import cowboy, provider
 from tests.apis.test_bindings import consumer as bound_consumer
+from tests.apis.test_bindings import cowboy, provider
 from tests.conftest import Api
 from tests.kube.test_crds import CRDS, widget, widget_crd
 
