@@ -1,5 +1,6 @@
 """Query-parameter parsing shared by the DRF views and the watch consumer, validated as the
-apiserver's ValidateListOptions / ValidateCreateOptions do (bad values → 400/422 Status)."""
+apiserver's ValidateListOptions / ValidateCreateOptions do (bad values → 400/422 Status), and
+the JSON types of a DeleteOptions body."""
 
 from __future__ import annotations
 
@@ -182,3 +183,35 @@ def field_manager(value: str | None, user_agent: str) -> str:
         return value
     prefix = (user_agent or "unknown").split("/")[0].strip()
     return prefix[:128] or "unknown"
+
+
+#: DeleteOptions fields whose JSON type the Store relies on, with the Go type a client is told about.
+_DELETE_OPTION_TYPES: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "preconditions": (dict, "v1.Preconditions"),
+    "orphanDependents": (bool, "bool"),
+    "propagationPolicy": (str, "v1.DeletionPropagation"),
+    "dryRun": (list, "[]string"),
+}
+
+
+def delete_options_check_types(*, options: dict[str, Any]) -> None:
+    """400, in the words of Go's JSON decoder, for a DeleteOptions field of the wrong JSON type
+    (null is absent), as the apiserver answers when it cannot decode the body."""
+
+    def refuse(value: Any, field: str, go_type: str) -> errors.BadRequest:
+        kind = {dict: "object", list: "array", str: "string", bool: "bool"}.get(type(value), "number")
+        return errors.BadRequest(
+            f"json: cannot unmarshal {kind} into Go struct field DeleteOptions.{field} of type {go_type}"
+        )
+
+    for field, (expected, go_type) in _DELETE_OPTION_TYPES.items():
+        value = options.get(field)
+        if value is not None and not isinstance(value, expected):
+            raise refuse(value, field, go_type)
+    for item in options.get("dryRun") or []:
+        if not isinstance(item, str):
+            raise refuse(item, "dryRun", "string")
+    for field in ("uid", "resourceVersion"):
+        value = (options.get("preconditions") or {}).get(field)
+        if value is not None and not isinstance(value, str):
+            raise refuse(value, f"preconditions.{field}", "string")

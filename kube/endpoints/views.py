@@ -427,7 +427,7 @@ class KubeAPIView(APIView):
             kind = decoded.get("kind")
             if kind not in (None, "", "DeleteOptions"):
                 raise errors.BadRequest(f"the body of a DELETE must be DeleteOptions, not {kind}")
-            _check_delete_options_types(decoded)
+            options.delete_options_check_types(options=decoded)
             opts = decoded
         if "gracePeriodSeconds" in query:
             try:
@@ -447,38 +447,6 @@ class KubeAPIView(APIView):
             raise errors.BadRequest("the body must be a Namespace")
         finalizers = list(((data.get("spec") or {}).get("finalizers")) or [])
         return namespace_finalize(ctx=ctx, name=ri.name, finalizers=finalizers)
-
-
-#: DeleteOptions fields whose JSON type the Store relies on, with the Go type a client is told about.
-_DELETE_OPTION_TYPES: dict[str, tuple[type | tuple[type, ...], str]] = {
-    "preconditions": (dict, "v1.Preconditions"),
-    "orphanDependents": (bool, "bool"),
-    "propagationPolicy": (str, "v1.DeletionPropagation"),
-    "dryRun": (list, "[]string"),
-}
-
-
-def _check_delete_options_types(options: dict[str, Any]) -> None:
-    """400, in the words of Go's JSON decoder, for a DeleteOptions field of the wrong JSON type
-    (null is absent), as the apiserver answers when it cannot decode the body."""
-
-    def refuse(value: Any, field: str, go_type: str) -> errors.BadRequest:
-        kind = {dict: "object", list: "array", str: "string", bool: "bool"}.get(type(value), "number")
-        return errors.BadRequest(
-            f"json: cannot unmarshal {kind} into Go struct field DeleteOptions.{field} of type {go_type}"
-        )
-
-    for field, (expected, go_type) in _DELETE_OPTION_TYPES.items():
-        value = options.get(field)
-        if value is not None and not isinstance(value, expected):
-            raise refuse(value, field, go_type)
-    for item in options.get("dryRun") or []:
-        if not isinstance(item, str):
-            raise refuse(item, "dryRun", "string")
-    for field in ("uid", "resourceVersion"):
-        value = (options.get("preconditions") or {}).get(field)
-        if value is not None and not isinstance(value, str):
-            raise refuse(value, f"preconditions.{field}", "string")
 
 
 class VirtualAPIView(KubeAPIView):
