@@ -121,8 +121,8 @@ def json_decode(body: bytes | str) -> Any:
         document = orjson.loads(body)
     except orjson.JSONDecodeError as e:
         raise errors.BadRequest(f"the body of the request could not be decoded as JSON: {e}") from None
-    raw = body.encode() if isinstance(body, str) else body
-    if b"\\u0000" in raw:  # raw NULs are not valid JSON; only the escape can put one in a string
+    escape: Any = "\\u0000" if isinstance(body, str) else b"\\u0000"
+    if escape in body:  # raw NULs are not valid JSON; only the escape can put one in a string
         reject_nul_in_document(document)
     return document
 
@@ -134,7 +134,7 @@ def yaml_decode(body: bytes | str) -> Any:
     """The one YAML document of `body` as JSON values (YAML-only types such as dates become
     strings), or BadRequest: malformed, several documents, aliases, more than `MAX_YAML_NODES`
     nodes, or a NUL anywhere. A body that is JSON is decoded as JSON."""
-    raw = body.encode() if isinstance(body, str) else body
+    raw = body.encode("utf-8", "replace") if isinstance(body, str) else body
     if raw.lstrip()[:1] in (b"{", b"["):
         try:
             document = orjson.loads(raw)
