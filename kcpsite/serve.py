@@ -15,7 +15,10 @@ It also makes Twisted's writes cheaper (`write_through_transports`, `soon_clock_
 event goes to every watcher's socket, and per write Twisted scheduled a timer for TLS's write
 aggregation, registered the socket for writability (an epoll_ctl), waited for the next loop turn to
 send, and unregistered it again (another epoll_ctl) — about half of a serving process's CPU time
-when one event fans out to hundreds of watches. Bytes on the wire are the same."""
+when one event fans out to hundreds of watches. Bytes on the wire are the same.
+
+And it answers requests whose head is too long (`answer_oversized_request_heads`): 414 or 431
+with a Status, where Twisted would drop the connection or hold it until its idle timeout."""
 
 from __future__ import annotations
 
@@ -137,6 +140,96 @@ def skip_form_parsing() -> None:
     WebRequest.kcp_no_form_parsing = True  # type: ignore[attr-defined]
 
 
+#: Bytes of a request line and its headers together (Twisted's default, 16 KiB, is also its limit
+#: of one line: a URL near that limit would leave no room for the headers).
+MAX_REQUEST_HEAD_BYTES = 64 * 1024
+
+#: How long a connection refused for an oversized request line or header block is kept reading (and
+#: discarding) what the client still sends, so that it gets to read the answer, before it is cut.
+REFUSED_CONNECTION_LINGER = 2.0
+
+
+def _status_body(code: int, reason: str, message: str) -> bytes:
+    import json
+
+    status = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message,
+              "reason": reason, "code": code}
+    return json.dumps(status, separators=(",", ":")).encode()
+
+
+def refuse_and_close(channel: Any, code: int, phrase: str, reason: str, message: str) -> None:
+    """Answer `code` with a metav1.Status on `channel` (a Twisted HTTPChannel still reading a
+    request's head), then close it: first gracefully (a TLS close alert), and whatever the client
+    does, for good after REFUSED_CONNECTION_LINGER seconds. Until then what it sends is read and
+    dropped: a client still writing a long URL would otherwise not read the answer, and a TLS
+    connection would wait for its close alert until the channel's idle timeout (60 s)."""
+    from twisted.internet import reactor as installed_reactor
+
+    reactor: Any = installed_reactor
+    body = _status_body(code, reason, message)
+    head = (
+        f"HTTP/1.1 {code} {phrase}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
+        "Connection: close\r\n\r\n"
+    )
+    transport = channel.transport
+    channel.clearLineBuffer()  # nothing already received is parsed any more
+    channel.dataReceived = lambda data: None
+    channel.setTimeout(None)
+    channel.persistent = False
+    transport.write(head.encode() + body)
+    if hasattr(transport, "loseWriteConnection"):  # plain TCP: half-close, keep reading
+        transport.loseWriteConnection()
+    else:
+        transport.loseConnection()
+
+    def cut() -> None:
+        if getattr(transport, "connected", False):
+            transport.abortConnection()
+
+    reactor.callLater(REFUSED_CONNECTION_LINGER, cut)
+
+
+def answer_oversized_request_heads() -> None:
+    """A request line longer than Twisted's limit (16 KiB, `HTTPChannel.MAX_LENGTH`) is 414 URI
+    Too Long, a header line or header block over it 431, each with a Status body; Twisted itself
+    drops the connection without a word (over TLS: holds it until its 60 s idle timeout) or sends
+    a bare 400. Kubernetes clients then report a reason instead of a broken connection."""
+    from twisted.web import http
+
+    channel_class: Any = http.HTTPChannel
+    if getattr(channel_class, "kcp_answers_oversized", False):
+        return
+    line_received = channel_class.lineReceived
+
+    def refuse_oversized(channel: Any) -> None:
+        if getattr(channel, "_HTTPChannel__first_line", 0):
+            refuse_and_close(
+                channel, 414, "Request-URI Too Long", "RequestURITooLong",
+                f"the request URL is too long: the request line may have at most {channel.MAX_LENGTH} bytes",
+            )
+        else:
+            refuse_and_close(
+                channel, 431, "Request Header Fields Too Large", "RequestHeaderFieldsTooLarge",
+                f"the request headers are too large: at most {channel.totalHeadersSize} bytes",
+            )
+
+    def line_length_exceeded(self: Any, line: bytes) -> None:
+        refuse_oversized(self)
+
+    def line_received_within_limits(self: Any, line: bytes) -> Any:
+        if self._receivedHeaderSize + len(line) > self.totalHeadersSize:
+            refuse_oversized(self)
+            return None
+        return line_received(self, line)
+
+    # Room for a request line at its limit plus ordinary headers: the URL's own limit is then the
+    # one a long URL meets (414), and only a header block this large is 431.
+    channel_class.totalHeadersSize = MAX_REQUEST_HEAD_BYTES
+    channel_class.lineLengthExceeded = line_length_exceeded
+    channel_class.lineReceived = line_received_within_limits
+    channel_class.kcp_answers_oversized = True
+
+
 #: How often a thread waiting for the GIL asks for it (Python's default: 5 ms). A request thread that
 #: has written (and so holds the revision counter's row lock until its COMMIT) must not wait that
 #: long behind other request threads and the event loop: with 1 ms the bench's 8 concurrent writers
@@ -152,6 +245,7 @@ def main() -> None:
     write_through_transports()
     soon_clock_for_tls()
     skip_form_parsing()
+    answer_oversized_request_heads()
     sys.setswitchinterval(SWITCH_INTERVAL)
     sys.argv[0] = "daphne"
     CommandLineInterface.entrypoint()

@@ -318,8 +318,11 @@ def _name_messages(name: str, *, label: bool, prefix: bool) -> list[str]:
 
 def validate_path_segment_name(name: str, *, path: str = "metadata.name") -> FieldErrors:
     """apimachinery's ValidatePathSegmentName (RBAC objects): anything a URL path segment can hold,
-    so `system:kcp:workspace:access` is a valid ClusterRole name."""
+    so `system:kcp:workspace:access` is a valid ClusterRole name. Unlike upstream (etcd keys have
+    no length limit) at most 253 characters, the length of the name column every object is stored in."""
     errs = FieldErrors()
+    if len(name) > 253:
+        errs.invalid(path, name, "must be no more than 253 characters")
     if name in (".", ".."):
         errs.invalid(path, name, f"may not be '{name}'")
     for bad in ("/", "%"):

@@ -32,6 +32,7 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 
 from kube import errors
 from kube.authz.user import UserInfo
+from kube.decoding import json_decode
 from kube.storage import backend
 from kube.storage.backend import ListScope
 from kube.storage.pump import OVERFLOW, get_pump
@@ -114,6 +115,19 @@ class PortalConsumer(AsyncJsonWebsocketConsumer):
         for task in getattr(self, "tasks", {}).values():
             task.cancel()
 
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
+        """Decode a message with the API's JSON decoder: malformed JSON, or text holding a NUL
+        (which no query could use), gets an ERROR message and the socket stays open; binary
+        frames are not part of the protocol and are ignored."""
+        if text_data is None:
+            return
+        try:
+            content = json_decode(text_data)
+        except errors.StatusError as e:
+            await self.send_json({"type": "ERROR", "code": e.code, "message": e.message})
+            return
+        await self.receive_json(content)
+
     async def receive_json(self, content: Any, **kwargs: Any) -> None:
         if not isinstance(content, dict) or self.user is None:
             return
@@ -136,6 +150,10 @@ class PortalConsumer(AsyncJsonWebsocketConsumer):
             plan = await database_sync_to_async(plan_subscription)(self.user, content)
         except errors.StatusError as e:
             await self.send_json({"sid": sid, "type": "ERROR", "code": e.code, "message": e.message})
+            return
+        except Exception:  # never a dead socket for one bad subscription
+            log.exception("portal subscription could not be planned")
+            await self.send_json({"sid": sid, "type": "ERROR", "code": 500, "message": "internal error"})
             return
         self.tasks[sid] = asyncio.get_running_loop().create_task(self.follow(sid, plan))
 

@@ -13,6 +13,7 @@ from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from kube import errors
+from kube.decoding import yaml_decode
 
 from . import objects, services
 from .shortcuts import identity, is_htmx, portal_view
@@ -247,11 +248,11 @@ def object_edit_view(
     context.update(original=original_text, edited=edited_text)
     if request.POST.get("action") == "edit":
         return render(request, "portal/object_edit.html", context)
-    try:
-        original = yaml.safe_load(original_text)
-        edited = yaml.safe_load(edited_text)
-    except yaml.YAMLError as e:
-        context["error"] = f"The YAML does not parse: {e}"
+    try:  # the API's own decoder: no aliases, bounded size and depth, no NUL
+        original = yaml_decode(original_text)
+        edited = yaml_decode(edited_text)
+    except errors.BadRequest as e:
+        context["error"] = f"The YAML does not parse: {e.message}"
         return render(request, "portal/object_edit.html", context, status=400)
     try:
         patch = objects.object_edit_patch(original=original, edited=edited)

@@ -49,6 +49,8 @@ def builtin_resources() -> list[ResourceInfo]:
             NamespaceStrategy(),
             short_names=("ns",),
             subresources=("status", "finalize"),
+            # As upstream: no deletecollection (each namespace is deleted by name, the immortal refused).
+            verbs=("create", "delete", "get", "list", "patch", "update", "watch"),
         ),
         _builtin("", "v1", "configmaps", "ConfigMap", True, ConfigMapStrategy(), short_names=("cm",)),
         _builtin("", "v1", "secrets", "Secret", True, SecretStrategy()),

@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from kube import errors
 from kube.errors import FieldErrors
 from kube.registry import Column, Strategy
 
 Obj = dict[str, Any]
+
+#: Namespaces no DELETE removes (the apiserver's NamespaceLifecycle list). A whole logical
+#: cluster's namespaces still go when its workspace is deleted (that purges, it does not DELETE).
+IMMORTAL_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
 
 
 def _count_data(obj: Obj) -> int:
@@ -38,6 +43,14 @@ class NamespaceStrategy(Strategy):
         new["spec"]["finalizers"] = list((old.get("spec") or {}).get("finalizers") or [])
 
     def prepare_for_delete(self, obj: Obj) -> None:
+        """A DELETE turns the namespace Terminating; the immortal ones refuse it instead (403, as the
+        apiserver's NamespaceLifecycle admission: `kubectl delete ns --all` must leave them), dry
+        runs included. Runs in the delete's transaction before anything is written."""
+        name = str((obj.get("metadata") or {}).get("name", ""))
+        if name in IMMORTAL_NAMESPACES:
+            raise errors.Forbidden(
+                f'namespaces "{name}" is forbidden: this namespace may not be deleted', name=name, kind="namespaces"
+            )
         status = obj.setdefault("status", {})
         status["phase"] = "Terminating"
 

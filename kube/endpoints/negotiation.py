@@ -6,11 +6,11 @@ from __future__ import annotations
 from typing import Any
 
 import orjson
-import yaml
 from rest_framework.negotiation import BaseContentNegotiation
 from rest_framework.renderers import BaseRenderer
 
 from kube import errors
+from kube.decoding import json_decode, reject_nul_in_document, yaml_decode
 
 TABLE_CONTENT_TYPE = "application/json;as=Table;v=v1;g=meta.k8s.io"
 AGGREGATED_DISCOVERY_CONTENT_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
@@ -69,37 +69,32 @@ def wants_aggregated_discovery(accept: str) -> bool:
     return False
 
 
+#: The media types a create, update or delete body may have (what the apiserver decodes; a missing
+#: Content-Type is JSON, as client-go and the Python client send it). Patches have their own types.
+BODY_MEDIA_TYPES = ("application/json", "application/yaml", PROTOBUF)
+
+
+def media_type(content_type: str) -> str:
+    """The bare, lower-case media type of a Content-Type header (`""` when there is none)."""
+    return (content_type or "").split(";")[0].strip().lower()
+
+
 def decode_body(body: bytes, content_type: str) -> Any:
-    """Decode a request body; an empty Content-Type means JSON (the Python client sends none)."""
-    media = (content_type or "application/json").split(";")[0].strip().lower()
+    """Decode a create, update or delete body by its Content-Type: JSON (also when the header is
+    missing), YAML or Kubernetes protobuf; any other type is 415 UnsupportedMediaType, as the
+    apiserver answers. Malformed bodies, and text holding NUL, are 400 (kube.decoding)."""
+    media = media_type(content_type) or "application/json"
+    if media not in BODY_MEDIA_TYPES:
+        raise errors.UnsupportedMediaType(
+            "the body of the request was in an unknown format - accepted media types include: "
+            + ", ".join(BODY_MEDIA_TYPES),
+        )
     if media == PROTOBUF:
         from .protobuf import decode
 
-        return decode(body)
+        return reject_nul_in_document(decode(body))
     if not body.strip():
         raise errors.BadRequest("the request body is empty")
-    if media in ("application/yaml", "application/apply-patch+yaml", "text/yaml", "application/x-yaml"):
-        return _yaml(body)
-    try:
-        return orjson.loads(body)
-    except orjson.JSONDecodeError as e:
-        if media == "application/json" or media.endswith("+json"):
-            raise errors.BadRequest(f"the body of the request could not be decoded as JSON: {e}") from None
-        return _yaml(body)
-
-
-def _yaml(body: bytes) -> Any:
-    try:
-        docs = list(yaml.safe_load_all(body))
-    except yaml.YAMLError as e:
-        raise errors.BadRequest(f"error converting YAML to JSON: {e}") from None
-    except RecursionError:
-        raise errors.BadRequest("the request body is nested too deeply") from None
-    docs = [d for d in docs if d is not None]
-    if len(docs) != 1:
-        raise errors.BadRequest("the request body must contain exactly one YAML document")
-    # Round-trip through JSON so YAML-only types (dates, sets) become JSON values or fail clearly.
-    try:
-        return orjson.loads(orjson.dumps(docs[0], default=str))
-    except (TypeError, orjson.JSONEncodeError) as e:
-        raise errors.BadRequest(f"error converting YAML to JSON: {e}") from None
+    if media == "application/yaml":
+        return yaml_decode(body)
+    return json_decode(body)

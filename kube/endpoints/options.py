@@ -1,8 +1,10 @@
 """Query-parameter parsing shared by the DRF views and the watch consumer, validated as the
-apiserver's ValidateListOptions / ValidateCreateOptions do (bad values → 400/422 Status)."""
+apiserver's ValidateListOptions / ValidateCreateOptions do (bad values → 400/422 Status), and
+the JSON types of a DeleteOptions body."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -18,6 +20,21 @@ MAX_REVISION = 2**63 - 1
 
 def _bool(value: str | None) -> bool:
     return (value or "").lower() in ("true", "1")
+
+
+_INTEGER = re.compile(r"[+-]?[0-9]{1,19}")
+
+
+def int64(value: str) -> int:
+    """A query parameter as Go's strconv.ParseInt reads an int64: ASCII digits with an optional
+    sign, nothing else (Python's int() would also take spaces, `1_0` and other scripts' digits).
+    ValueError otherwise."""
+    if not _INTEGER.fullmatch(value):
+        raise ValueError(f"invalid syntax: {value[:64]!r}")
+    number = int(value)
+    if not -(2**63) <= number <= MAX_REVISION:
+        raise ValueError(f"value out of range: {value}")
+    return number
 
 
 @dataclass
@@ -48,7 +65,7 @@ def list_options(q: Mapping[str, str], info: ResourceInfo, *, watch: bool, name:
     limit = 0
     if q.get("limit"):
         try:
-            limit = int(q["limit"])
+            limit = int64(q["limit"])
         except ValueError:
             errs.invalid("limit", q["limit"], "must be an integer")
         if limit < 0:
@@ -57,13 +74,13 @@ def list_options(q: Mapping[str, str], info: ResourceInfo, *, watch: bool, name:
     timeout = None
     if q.get("timeoutSeconds"):
         try:
-            timeout = int(q["timeoutSeconds"])
+            timeout = int64(q["timeoutSeconds"])
         except ValueError:
             errs.invalid("timeoutSeconds", q["timeoutSeconds"], "must be an integer")
     rv = q.get("resourceVersion", "")
     if rv and rv != "0":
         try:
-            if not 0 <= int(rv) <= MAX_REVISION:
+            if not (rv.isascii() and rv.isdigit()) or int64(rv) < 0:  # unsigned, as ParseUint
                 raise ValueError
         except ValueError:
             raise errors.BadRequest(f'resourceVersion: Invalid value: "{rv}": must be a non-negative integer') from None
@@ -166,3 +183,35 @@ def field_manager(value: str | None, user_agent: str) -> str:
         return value
     prefix = (user_agent or "unknown").split("/")[0].strip()
     return prefix[:128] or "unknown"
+
+
+#: DeleteOptions fields whose JSON type the Store relies on, with the Go type a client is told about.
+_DELETE_OPTION_TYPES: dict[str, tuple[type | tuple[type, ...], str]] = {
+    "preconditions": (dict, "v1.Preconditions"),
+    "orphanDependents": (bool, "bool"),
+    "propagationPolicy": (str, "v1.DeletionPropagation"),
+    "dryRun": (list, "[]string"),
+}
+
+
+def delete_options_check_types(*, options: dict[str, Any]) -> None:
+    """400, in the words of Go's JSON decoder, for a DeleteOptions field of the wrong JSON type
+    (null is absent), as the apiserver answers when it cannot decode the body."""
+
+    def refuse(value: Any, field: str, go_type: str) -> errors.BadRequest:
+        kind = {dict: "object", list: "array", str: "string", bool: "bool"}.get(type(value), "number")
+        return errors.BadRequest(
+            f"json: cannot unmarshal {kind} into Go struct field DeleteOptions.{field} of type {go_type}"
+        )
+
+    for field, (expected, go_type) in _DELETE_OPTION_TYPES.items():
+        value = options.get(field)
+        if value is not None and not isinstance(value, expected):
+            raise refuse(value, field, go_type)
+    for item in options.get("dryRun") or []:
+        if not isinstance(item, str):
+            raise refuse(item, "dryRun", "string")
+    for field in ("uid", "resourceVersion"):
+        value = (options.get("preconditions") or {}).get(field)
+        if value is not None and not isinstance(value, str):
+            raise refuse(value, f"preconditions.{field}", "string")

@@ -87,6 +87,8 @@ class WireType(enum.IntEnum):
 
 def _read_varint(data: bytes, pos: int) -> tuple[int, int]:
     """Read an unsigned varint at ``pos``; return ``(value mod 2**64, next position)``."""
+    if pos < len(data) and data[pos] < 0x80:  # one byte: most keys and lengths
+        return data[pos], pos + 1
     result = 0
     shift = 0
     end = len(data)
@@ -111,20 +113,22 @@ def _iter_wire(data: bytes) -> Iterator[tuple[int, WireType, int | bytes]]:
     """
     pos = 0
     end = len(data)
+    read_varint = _read_varint
+    varint, length_delimited = WireType.VARINT, WireType.LEN
     while pos < end:
-        key, pos = _read_varint(data, pos)
+        key, pos = read_varint(data, pos)
         number, wire = key >> 3, key & 7
         if number == 0 or number > 0x1FFFFFFF:
             raise _DecodeError(f"illegal field number {number}")
-        if wire == WireType.VARINT:
-            value, pos = _read_varint(data, pos)
-            yield number, WireType.VARINT, value
-        elif wire == WireType.LEN:
-            length, pos = _read_varint(data, pos)
+        if wire == 2:
+            length, pos = read_varint(data, pos)
             if length > end - pos:
                 raise _DecodeError(f"field {number}: length {length} runs past the end of the data")
-            yield number, WireType.LEN, data[pos : pos + length]
+            yield number, length_delimited, data[pos : pos + length]
             pos += length
+        elif wire == 0:
+            value, pos = read_varint(data, pos)
+            yield number, varint, value
         elif wire == WireType.I64:
             if end - pos < 8:
                 raise _DecodeError(f"field {number}: truncated fixed64")
@@ -920,11 +924,15 @@ def _group(msg: Message, data: bytes, path: str) -> dict[int, list[int | bytes]]
     Packed encodings of repeated varint fields are unpacked. Unknown fields are skipped.
     """
     grouped: dict[int, list[int | bytes]] = {}
+    expected_of: dict[int, WireType] = {}  # per field number, worked out once per message
     for number, wire, value in _iter_wire(data):
         fd = msg.by_number.get(number)
         if fd is None:
             continue
-        expected = WireType.LEN if fd.cardinality is Cardinality.MAP else _wire_type_of(fd.type)
+        expected = expected_of.get(number)
+        if expected is None:
+            expected = WireType.LEN if fd.cardinality is Cardinality.MAP else _wire_type_of(fd.type)
+            expected_of[number] = expected
         bucket = grouped.setdefault(number, [])
         if wire == expected:
             bucket.append(value)

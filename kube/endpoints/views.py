@@ -18,6 +18,7 @@ from kube import errors
 from kube.authz.authentication import BearerTokenAuthentication
 from kube.authz.rbac import Attributes
 from kube.authz.user import UserInfo
+from kube.decoding import json_decode, yaml_decode
 from kube.registry import ResourceInfo, scale
 from kube.registry.context import RequestContext
 from kube.registry.store import PATCH_APPLY, PATCH_TYPES, STORE
@@ -28,6 +29,7 @@ from .negotiation import (
     AGGREGATED_DISCOVERY_CONTENT_TYPE,
     TABLE_CONTENT_TYPE,
     decode_body,
+    media_type,
     wants_aggregated_discovery,
     wants_table,
 )
@@ -298,7 +300,7 @@ class KubeAPIView(APIView):
                 obj = STORE.update(info, ctx, ri.namespace, ri.name, data, subresource=ri.subresource)
             return json_response(obj, warnings=ctx.warnings)
         if verb == "patch":
-            media = (content_type or "").split(";")[0].strip().lower()
+            media = media_type(content_type)
             if media not in PATCH_TYPES:
                 raise errors.UnsupportedMediaType(
                     "the body of the request was in an unknown format - accepted media types include: "
@@ -308,7 +310,7 @@ class KubeAPIView(APIView):
                 )
             if media == PATCH_APPLY:
                 ctx.field_manager = query.get("fieldManager", "")  # required for apply: no User-Agent default
-            data = decode_body(body, "application/yaml" if media == PATCH_APPLY else "application/json")
+            data = yaml_decode(body) if media == PATCH_APPLY else json_decode(body)
             force = options._bool(query.get("force"))
             obj, created = STORE.patch(
                 info, ctx, ri.namespace, ri.name, media, data, force=force, subresource=ri.subresource
@@ -357,9 +359,9 @@ class KubeAPIView(APIView):
         content_type = request.META.get("CONTENT_TYPE", "")
         if ri.verb == "update":
             return json_response(scale.scale_update(info, ctx, ri.namespace, ri.name, decode_body(body, content_type)))
-        media = (content_type or "").split(";")[0].strip().lower()
-        data = decode_body(body, "application/json")
-        return json_response(scale.scale_patch(info, ctx, ri.namespace, ri.name, media, data))
+        return json_response(
+            scale.scale_patch(info, ctx, ri.namespace, ri.name, media_type(content_type), json_decode(body))
+        )
 
     def list_objects(
         self, info: ResourceInfo, ctx: RequestContext, ri: RequestInfo, query: dict[str, str], accept: str
@@ -426,10 +428,11 @@ class KubeAPIView(APIView):
             kind = decoded.get("kind")
             if kind not in (None, "", "DeleteOptions"):
                 raise errors.BadRequest(f"the body of a DELETE must be DeleteOptions, not {kind}")
+            options.delete_options_check_types(options=decoded)
             opts = decoded
         if "gracePeriodSeconds" in query:
             try:
-                opts["gracePeriodSeconds"] = int(query["gracePeriodSeconds"])
+                opts["gracePeriodSeconds"] = options.int64(query["gracePeriodSeconds"])
             except ValueError:
                 raise errors.BadRequest("gracePeriodSeconds must be an integer") from None
         if query.get("propagationPolicy"):

@@ -16,7 +16,7 @@ import asyncio
 import logging
 import random
 from typing import Any
-from urllib.parse import parse_qs, unquote
+from urllib.parse import parse_qs
 
 import orjson
 from channels.db import database_sync_to_async
@@ -27,6 +27,7 @@ from django.conf import settings
 from kube import errors
 from kube.authz.rbac import Attributes
 from kube.authz.tokens import bearer_token, user_for_token
+from kube.decoding import reject_nul_in_request
 from kube.registry import ResourceInfo
 from kube.registry.context import RequestContext
 from kube.registry.store import STORE
@@ -99,7 +100,10 @@ class WatchConsumer(AsyncHttpConsumer):
             self.task.cancel()
 
     async def prepare(self) -> dict[str, Any]:
-        path = unquote(self.scope["path"])
+        path = self.scope["path"]  # already percent-decoded (ASGI): decoding it again would turn %2500 into NUL
+        query_string = self.scope.get("query_string", b"").decode("latin-1")
+        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in self.scope.get("headers", [])}
+        reject_nul_in_request(path=path, query_string=query_string, headers=headers.items())
         cluster_path = "root"
         surface = DEFAULT
         if path.startswith("/services/"):
@@ -108,7 +112,6 @@ class WatchConsumer(AsyncHttpConsumer):
             _, _, rest = path.partition("/clusters/")
             cluster_path, _, tail = rest.partition("/")
             path = "/" + tail
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in self.scope.get("headers", [])}
         token = bearer_token(headers.get("authorization", ""))
         user = await database_sync_to_async(user_for_token)(token) if token else None
         if user is None:
@@ -128,7 +131,7 @@ class WatchConsumer(AsyncHttpConsumer):
             raise errors.MethodNotAllowed("the server does not allow this method on the requested resource")
         query = {
             k: v[-1]
-            for k, v in parse_qs(self.scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True).items()
+            for k, v in parse_qs(query_string, keep_blank_values=True).items()
         }
         attrs = Attributes(
             user=user,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import builtins
 import copy
 import functools
+import json
 import secrets
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -219,7 +220,7 @@ class Store:
         """Checks a validated new object passes before it is written: its namespace exists and is
         not terminating (unless the caller creates it too), then admission."""
         if info.namespaced and check_namespace:
-            self._check_namespace_open(ctx, obj["metadata"].get("namespace", ""))
+            self._check_namespace_open(info, ctx, obj)
         _admit(info, ctx, obj, None)
 
     def _store_new(self, info: ResourceInfo, ctx: RequestContext, obj: Obj, *, hooks: bool = True) -> Obj:
@@ -308,19 +309,35 @@ class Store:
         errs.raise_invalid(info.kind, md.get("name") or md.get("generateName", ""), info.group)
         self._check_size(info, obj)
 
-    def _check_namespace_open(self, ctx: RequestContext, namespace: str) -> None:
+    def _check_namespace_open(self, info: ResourceInfo, ctx: RequestContext, obj: Obj) -> None:
+        """The new object's namespace exists (404) and is not Terminating: then the create is
+        403 in the apiserver's NamespaceLifecycle words, with the NamespaceTerminating cause
+        clients look for."""
+        md = obj["metadata"]
+        namespace = md.get("namespace", "")
         ns = backend.get(Key(ctx.cluster, "", "namespaces", "", namespace))
         if ns is None:
             raise errors.not_found("namespaces", namespace)
         if ns.get("metadata", {}).get("deletionTimestamp"):
+            name = md.get("name") or md.get("generateName") or ""
             raise errors.Forbidden(
-                f"unable to create new content in namespace {namespace} because it is being terminated",
-                name=namespace,
-                kind="namespaces",
+                f'{info.qualified} "{name}" is forbidden: unable to create new content in namespace {namespace} '
+                "because it is being terminated",
+                name=name,
+                group=info.group,
+                kind=info.resource,
+                causes=[
+                    errors.Cause(
+                        "NamespaceTerminating", f"namespace {namespace} is being terminated", "metadata.namespace"
+                    )
+                ],
             )
 
     def _check_size(self, info: ResourceInfo, obj: Obj) -> None:
-        size = len(orjson.dumps(obj))
+        try:
+            size = len(orjson.dumps(obj))
+        except TypeError:  # an integer beyond 64 bits (YAML or embedded JSON can hold one)
+            size = len(json.dumps(obj))
         if size > settings.KUBE_MAX_OBJECT_BYTES:
             md = obj.get("metadata", {})
             raise errors.invalid(
@@ -369,6 +386,9 @@ class Store:
             )
         if name is not None:
             md["name"] = name
+        # Already too large to store: refused before the work proportional to its size (managed
+        # fields, validation of every list item) that could only end in the same answer.
+        self._check_size(info, obj)
         obj = self._field_validation(info, ctx, obj)
         return info.conversion.to_storage(obj) if info.conversion is not None else obj
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from typing import Any
 
 import orjson
 from django.db import connection, transaction
-from django.db.models import Field, Model, Q
+from django.db.models import CharField, Field, Model, Q
 from django.utils import timezone
 
 from kube import errors
@@ -235,14 +236,23 @@ def encode_continue(revision: int, after: tuple[str, str, str]) -> str:
 
 
 def decode_continue(token: str) -> tuple[int, tuple[str, str, str]]:
+    """The revision and last key of a token `encode_continue` made. A client can send anything:
+    whatever is not such a token (a revision that is not a non-negative 64-bit integer, a key that
+    is not three strings or holds a NUL) is 400 BadRequest, never a query that fails."""
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         data = orjson.loads(raw)
-        after = data["after"]
-        if data.get("v") != "kcp.io/v1" or len(after) != 3 or not all(isinstance(x, str) for x in after):
+        if not isinstance(data, dict):
+            raise ValueError("not an object")
+        after, rv = data.get("after"), data.get("rv")
+        if data.get("v") != "kcp.io/v1" or not isinstance(after, list) or len(after) != 3:
             raise ValueError("bad token")
-        return int(data["rv"]), (after[0], after[1], after[2])
-    except (ValueError, KeyError, TypeError, orjson.JSONDecodeError) as e:
+        if not all(isinstance(x, str) and "\x00" not in x for x in after):
+            raise ValueError("bad key")
+        if not isinstance(rv, int) or isinstance(rv, bool) or not 0 <= rv < 2**63:
+            raise ValueError("bad resource version")
+        return rv, (after[0], after[1], after[2])
+    except (ValueError, orjson.JSONDecodeError) as e:
         raise errors.BadRequest("continue key is not valid: " + str(e)) from None
 
 
@@ -305,7 +315,13 @@ def column_name(model: type[Model], name: str) -> str:
 
 
 def _column_sql(model: type[KubeObject], fields: Iterable[str]) -> list[tuple[str, str]]:
-    """(quoted column, typed placeholder) for model fields, cached per model and field list."""
+    """(quoted column, typed placeholder) for model fields, cached per model and field list.
+
+    The placeholder's cast names the type without its length (`%s::varchar`, not
+    `varchar(253)`): an explicit cast to a bounded varchar silently truncates, so a lookup of a
+    254-character name would find the object named by its first 253 characters, and a write would
+    store a prefix of what it was given. Unbounded, a longer value matches nothing, and a write of
+    one fails (`_check_column_lengths` refuses it first, as 422)."""
     cache_key = (model, tuple(fields))
     cached = _columns_cache.get(cache_key)
     if cached is None:
@@ -313,9 +329,43 @@ def _column_sql(model: type[KubeObject], fields: Iterable[str]) -> list[tuple[st
         cached = []
         for f in cache_key[1]:
             field = model._meta.get_field(f)
-            cached.append((quote(column_name(model, f)), f"%s::{field.db_type(connection)}"))
+            db_type = _UNBOUNDED.sub("", str(field.db_type(connection)))
+            cached.append((quote(column_name(model, f)), f"%s::{db_type}"))
         _columns_cache[cache_key] = cached
     return cached
+
+
+_UNBOUNDED = re.compile(r"\(\d+\)$")
+
+
+def _check_column_lengths(model: type[KubeObject], key: Key, values: dict[str, Any]) -> None:
+    """422 Invalid for a value longer than its column: the last line of defence under the kinds'
+    own validation (which refuses over-long names and namespaces with Kubernetes' own messages),
+    so that no write ever fails in PostgreSQL as a 500."""
+    for name, value in values.items():
+        limit = _max_lengths(model).get(name)
+        if limit is not None and isinstance(value, str) and len(value) > limit:
+            field = {"name": "metadata.name", "namespace": "metadata.namespace"}.get(name, name)
+            raise errors.invalid(
+                key.resource,
+                key.name[:253],
+                [errors.Cause("FieldValueTooLong", f"Too long: may not be more than {limit} bytes", field)],
+                key.group,
+            )
+
+
+def _max_lengths(model: type[KubeObject]) -> dict[str, int]:
+    lengths = _max_lengths_cache.get(model)
+    if lengths is None:
+        lengths = {}
+        for field in model._meta.concrete_fields:
+            if isinstance(field, CharField) and field.max_length is not None:
+                lengths[field.name] = field.max_length
+        _max_lengths_cache[model] = lengths
+    return lengths
+
+
+_max_lengths_cache: dict[type[KubeObject], dict[str, int]] = {}
 
 
 _columns_cache: dict[tuple[type[KubeObject], tuple[str, ...]], list[tuple[str, str]]] = {}
@@ -385,6 +435,7 @@ def create(key: Key, body: Obj) -> Obj:
     md.setdefault("creationTimestamp", timezone.now().strftime("%Y-%m-%dT%H:%M:%SZ"))
     model = model_for(key.group, key.resource)
     values = _row_values(key, body, with_key=True)
+    _check_column_lengths(model, key, values)
     columns = _column_sql(model, values)
     quote = connection.ops.quote_name
     sql = (
@@ -412,6 +463,7 @@ def update(key: Key, body: Obj, *, prev_labels: dict | None) -> Obj:
     _stamp_cluster(key, body)
     model = model_for(key.group, key.resource)
     values = _row_values(key, body, with_key=False)
+    _check_column_lengths(model, key, values)
     columns = _column_sql(model, values)
     where = _key_where(model)
     table = connection.ops.quote_name(model._meta.db_table)
