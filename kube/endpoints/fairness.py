@@ -17,8 +17,9 @@ tenant, each sending its next create when the last one returns, stay under any s
 yet fill the serving process's few request threads (KCP_REQUEST_THREADS), and every other
 tenant's request queues behind them (measured: a quiet tenant's p50 went from ~5-10 to 100-170
 ms without a single 429). So a tenant holds at most `concurrency` seats per serving process; a
-write (POST/PUT/PATCH/DELETE) may be charged `write_seats` of them, since it costs a few times a
-read (its transaction, the event-log row, the commit); a request that does not fit waits
+write (POST/PUT/PATCH/DELETE) is charged `write_seats` of them, since it costs a few times a
+read (its transaction, the event-log row, the commit: the server default, two of two seats, lets
+a tenant run two reads or one write at a time per process); a request that does not fit waits
 in its tenant's queue (first come first served, no thread held, at most `queue` waiting and each
 at most `QUEUE_WAIT_SECONDS`), and beyond that gets `429` with `Retry-After: 1`, as Kubernetes'
 API priority and fairness rejects what its queues cannot hold. The default leaves every tenant
