@@ -75,7 +75,7 @@ class Sizes:
     def quick(cls) -> Sizes:
         return cls(phase_seconds=1.0, create_workspaces=12, tree_fanout=3, samples=60, big_workspaces=80,
                    big_tree=20, list_objects=500, page_size=100, watchers=(1, 100, 200), watch_events=10,
-                   provider_consumers=(5, 15), provider_with_objects=3, flood_creates=600, fairness_baseline=200)
+                   provider_consumers=(5, 15), provider_with_objects=3, flood_creates=1000, fairness_baseline=300)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1137,10 +1137,11 @@ async def run_sections(ctx: Context, sections: set[str], health: Callable[[], st
 
 
 def run_fairness_section(data_dir: Path, server_url: str | None, env: dict[str, str], sizes: Sizes,
-                         report: Report, keep: bool) -> None:
+                         report: Report, keep: bool) -> dict[str, Any]:
     """The fairness section on a stack of its own (its own data dir, or its own database on
     DATABASE_URL's server) with the server's default per-tenant limits, unless KCP_TENANT_* in the
-    environment say otherwise. A failure is reported as the section's row."""
+    environment say otherwise. A failure is reported as the section's row. Returns the stack's
+    PostgreSQL version and number of serving processes (for the report's header)."""
     from kcpsite.launcher import Stack
 
     from .fairness import bench_fairness
@@ -1148,12 +1149,15 @@ def run_fairness_section(data_dir: Path, server_url: str | None, env: dict[str, 
     limits = ", ".join(f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("KCP_TENANT_"))
     limits = f"limits: {limits or 'server defaults'}"
     progress(f"fairness: starting a stack of its own in {data_dir} ({limits})")
+    facts: dict[str, Any] = {}
     try:
         with database_for_run(server_url, keep=keep) as database_url:
             stack = Stack(data_dir, free_port(), database_url, env, echo_errors=False,
                           progress=lambda m: progress(f"fairness stack: {m}"))
             try:
                 stack.start()
+                assert stack.database_url is not None
+                facts = {"postgres": Database(stack.database_url).server_version(), "servers": stack.servers}
 
                 async def go() -> None:
                     async with Api(stack.base_url, stack.admin_token, str(stack.ca_path)) as api:
@@ -1173,6 +1177,7 @@ def run_fairness_section(data_dir: Path, server_url: str | None, env: dict[str, 
     except Exception as e:  # noqa: BLE001 - reported like any failed section
         progress(f"section fairness failed: {type(e).__name__}: {e}")
         report.add(Row("fairness", "section fairness", None, note=f"unavailable: {type(e).__name__}: {e}"[:200]))
+    return facts
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -1273,11 +1278,13 @@ def main(argv: list[str] | None = None) -> int:
                 progress("stopping the stack")
                 stack.stop()
     timings = dict(ctx.timings) if ctx is not None else {}
+    facts: dict[str, Any] = {}
     curves = ctx.curves if ctx is not None else {}
     if run_fairness:
         began = time.monotonic()
-        run_fairness_section(data_dir / "fairness", server_url, base_env, sizes, report, args.keep_data)
+        facts = run_fairness_section(data_dir / "fairness", server_url, base_env, sizes, report, args.keep_data)
         timings["fairness_seconds"] = round(time.monotonic() - began, 2)
+        meta_db = meta_db or {"postgres": facts.get("postgres"), "embedded": server_url is None}
     wall = time.time() - started
     png = Path(args.output).parent / "latency-vs-workspaces.png"
     plotted = plot([Curve(k, sorted(v)) for k, v in curves.items()], png,
@@ -1293,7 +1300,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"kcp-django benchmark, {mode} mode" + (" (QUICK sizes: see the figure names)" if args.quick else "")
           + f", {os.cpu_count()} CPUs (load average {meta['machine']['load_average_at_start'][0]} at start, "
           f"{load_end[0]} at end), PostgreSQL {meta_db.get('postgres')}, "
-          f"{len(ctx.daphne_pids) if ctx is not None else '-'} daphne process(es), wall time {wall:.0f} s")
+          f"{len(ctx.daphne_pids) if ctx is not None else facts.get('servers', '-')} daphne process(es), "
+          f"wall time {wall:.0f} s")
     print(report.render())
     print(f"\nresults: {args.output}" + (f"\nplot:    {png}" if plotted else ""))
     return 0
