@@ -67,12 +67,15 @@ class Sizes:
     provider_consumers: tuple[int, int] = (1000, 10_000)
     provider_with_objects: int = 10
     seed_jobs: int = 1  # more seed processes only queue on the revision counter row
+    flood_creates: int = 2000
+    flood_clients: int = 32
+    fairness_baseline: int = 500
 
     @classmethod
     def quick(cls) -> Sizes:
         return cls(phase_seconds=1.0, create_workspaces=12, tree_fanout=3, samples=60, big_workspaces=80,
                    big_tree=20, list_objects=500, page_size=100, watchers=(1, 100, 200), watch_events=10,
-                   provider_consumers=(5, 15), provider_with_objects=3)
+                   provider_consumers=(5, 15), provider_with_objects=3, flood_creates=1000, fairness_baseline=300)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1133,6 +1136,50 @@ async def run_sections(ctx: Context, sections: set[str], health: Callable[[], st
             return
 
 
+def run_fairness_section(data_dir: Path, server_url: str | None, env: dict[str, str], sizes: Sizes,
+                         report: Report, keep: bool) -> dict[str, Any]:
+    """The fairness section on a stack of its own (its own data dir, or its own database on
+    DATABASE_URL's server) with the server's default per-tenant limits, unless KCP_TENANT_* in the
+    environment say otherwise. A failure is reported as the section's row. Returns the stack's
+    PostgreSQL version and number of serving processes (for the report's header)."""
+    from kcpsite.launcher import Stack
+
+    from .fairness import bench_fairness
+
+    limits = ", ".join(f"{k}={v}" for k, v in sorted(os.environ.items()) if k.startswith("KCP_TENANT_"))
+    limits = f"limits: {limits or 'server defaults'}"
+    progress(f"fairness: starting a stack of its own in {data_dir} ({limits})")
+    facts: dict[str, Any] = {}
+    try:
+        with database_for_run(server_url, keep=keep) as database_url:
+            stack = Stack(data_dir, free_port(), database_url, env, echo_errors=False,
+                          progress=lambda m: progress(f"fairness stack: {m}"))
+            try:
+                stack.start()
+                assert stack.database_url is not None
+                facts = {"postgres": Database(stack.database_url).server_version(), "servers": stack.servers}
+
+                async def go() -> None:
+                    async with Api(stack.base_url, stack.admin_token, str(stack.ca_path)) as api:
+                        await bench_fairness(api, report, creates=sizes.flood_creates, clients=sizes.flood_clients,
+                                             baseline_samples=sizes.fairness_baseline, limits=limits,
+                                             progress=progress, project_dir=PROJECT_DIR)
+
+                asyncio.run(go())
+                if stack.failed:
+                    log = stack.logs_dir / f"{stack.failed[0]}.log"
+                    tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:]) if log.exists() else ""
+                    progress(f"fairness: {stack.failed[0]} kept exiting; the end of {log}:\n{tail}")
+                    raise RuntimeError(f"{stack.failed[0]} kept exiting during the section (see {stack.logs_dir})")
+            finally:
+                progress("stopping the fairness stack")
+                stack.stop()
+    except Exception as e:  # noqa: BLE001 - reported like any failed section
+        progress(f"section fairness failed: {type(e).__name__}: {e}")
+        report.add(Row("fairness", "section fairness", None, note=f"unavailable: {type(e).__name__}: {e}"[:200]))
+    return facts
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -1143,7 +1190,7 @@ def main(argv: list[str] | None = None) -> int:
                                                                                            "bench-data"))
     parser.add_argument("--port", type=int, default=0, help="default: a free port")
     parser.add_argument("--only", default="", help="comma-separated sections: references,writes,workspaces,"
-                                                   "getlist,watch,list,delete,big,provider")
+                                                   "getlist,watch,list,delete,big,provider,fairness")
     parser.add_argument("--big-workspaces", type=int, default=0, help="override the workspace count of the "
                                                                       "second GET/LIST run")
     parser.add_argument("--keep-data", action="store_true", help="keep the bench data dir (default: wiped "
@@ -1160,6 +1207,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.big_workspaces:
         sizes = replace(sizes, big_workspaces=args.big_workspaces)
     sections = {s.strip() for s in args.only.split(",") if s.strip()}
+    # The fairness section has a stack of its own (the server's default limits); the others share
+    # one with the limits off. An empty set means every section.
+    main_sections = sections - {"fairness"}
+    run_main = not sections or bool(main_sections)
+    run_fairness = not sections or "fairness" in sections
 
     if str(PROJECT_DIR) not in sys.path:
         sys.path.append(str(PROJECT_DIR))
@@ -1185,57 +1237,71 @@ def main(argv: list[str] | None = None) -> int:
     report = Report()
     ctx: Context | None = None
     mode = "quick" if args.quick else "full"
-    progress(f"bench ({mode}): starting a stack in {data_dir}" + (" on DATABASE_URL's server" if server_url else ""))
-    with database_for_run(server_url, keep=args.keep_data) as database_url:
-        server_env = {k: str(v) for k, v in (("KCP_DB_POOL_SIZE", args.db_pool_size), ("KCP_SERVERS", args.servers))
-                      if v != ""}
-        # The bench measures capacity: 32 clients writing into one workspace are, by design, a noisy
-        # tenant that the per-tenant rate limit would answer with 429s.
-        server_env.setdefault("KCP_TENANT_QPS", os.environ.get("KCP_TENANT_QPS", "0"))
-        stack = Stack(data_dir, args.port or free_port(), database_url, server_env, echo_errors=False,
-                      progress=lambda m: progress(f"stack: {m}"))
-        try:
-            stack.start()
-            assert stack.database_url is not None
-            db = Database(stack.database_url)
-            pids = stack.pids
+    base_env = {k: str(v) for k, v in (("KCP_DB_POOL_SIZE", args.db_pool_size), ("KCP_SERVERS", args.servers))
+                if v != ""}
+    server_env = dict(base_env)
+    # The bench measures capacity: 32 clients writing into one workspace are, by design, a noisy
+    # tenant that the per-tenant limits would answer with 429s (the fairness section measures them).
+    for variable in ("KCP_TENANT_QPS", "KCP_TENANT_CONCURRENCY", "KCP_TENANT_WATCHES"):
+        server_env.setdefault(variable, os.environ.get(variable, "0"))
+    stack: Any = None
+    if run_main:
+        on = " on DATABASE_URL's server" if server_url else ""
+        progress(f"bench ({mode}): starting a stack in {data_dir}{on}")
+        with database_for_run(server_url, keep=args.keep_data) as database_url:
+            stack = Stack(data_dir, args.port or free_port(), database_url, server_env, echo_errors=False,
+                          progress=lambda m: progress(f"stack: {m}"))
+            try:
+                stack.start()
+                assert stack.database_url is not None
+                db = Database(stack.database_url)
+                pids = stack.pids
 
-            def health() -> str:
-                if stack.failed:
-                    return f"{stack.failed[0]} keeps exiting, last with code {stack.failed[1]} (see {stack.logs_dir})"
-                return ""
+                def health() -> str:
+                    if stack.failed:
+                        return (f"{stack.failed[0]} keeps exiting, last with code {stack.failed[1]} "
+                                f"(see {stack.logs_dir})")
+                    return ""
 
-            async def go() -> Context:
-                async with Api(stack.base_url, stack.admin_token, str(stack.ca_path)) as api:
-                    daphnes = [pid for name, pid in pids.items() if name.startswith("daphne")]
-                    workers = [pid for name, pid in pids.items() if name.startswith("worker")]
-                    c = Context(api, db, sizes, report, stack.child_env(), daphnes, workers)
-                    await run_sections(c, sections, health)
-                    return c
+                async def go() -> Context:
+                    async with Api(stack.base_url, stack.admin_token, str(stack.ca_path)) as api:
+                        daphnes = [pid for name, pid in pids.items() if name.startswith("daphne")]
+                        workers = [pid for name, pid in pids.items() if name.startswith("worker")]
+                        c = Context(api, db, sizes, report, stack.child_env(), daphnes, workers)
+                        await run_sections(c, main_sections, health)
+                        return c
 
-            meta_db = {"postgres": db.server_version(), "embedded": server_url is None,
-                       "max_connections": db.scalar("SHOW max_connections"), "server_env": server_env}
-            ctx = asyncio.run(go())
-        finally:
-            progress("stopping the stack")
-            stack.stop()
+                meta_db = {"postgres": db.server_version(), "embedded": server_url is None,
+                           "max_connections": db.scalar("SHOW max_connections"), "server_env": server_env}
+                ctx = asyncio.run(go())
+            finally:
+                progress("stopping the stack")
+                stack.stop()
+    timings = dict(ctx.timings) if ctx is not None else {}
+    facts: dict[str, Any] = {}
+    curves = ctx.curves if ctx is not None else {}
+    if run_fairness:
+        began = time.monotonic()
+        facts = run_fairness_section(data_dir / "fairness", server_url, base_env, sizes, report, args.keep_data)
+        timings["fairness_seconds"] = round(time.monotonic() - began, 2)
+        meta_db = meta_db or {"postgres": facts.get("postgres"), "embedded": server_url is None}
     wall = time.time() - started
-    assert ctx is not None
     png = Path(args.output).parent / "latency-vs-workspaces.png"
-    plotted = plot([Curve(k, sorted(v)) for k, v in ctx.curves.items()], png,
+    plotted = plot([Curve(k, sorted(v)) for k, v in curves.items()], png,
                    f"kcp-django latency vs. workspace count ({mode} run)")
     load_end = [round(x, 2) for x in os.getloadavg()]
     meta = {"mode": mode, "started": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
             "load_average_at_end": load_end,
             "wall_seconds": round(wall, 1), "machine": machine_info, "database": meta_db, "sizes": asdict(sizes),
-            "section_seconds": ctx.timings, "plot": str(png) if plotted else None, "curves": ctx.curves,
-            "process_restarts": stack.restarts}
+            "section_seconds": timings, "plot": str(png) if plotted else None, "curves": curves,
+            "process_restarts": stack.restarts if stack is not None else []}
     report.write_json(Path(args.output), meta)
     print()
     print(f"kcp-django benchmark, {mode} mode" + (" (QUICK sizes: see the figure names)" if args.quick else "")
           + f", {os.cpu_count()} CPUs (load average {meta['machine']['load_average_at_start'][0]} at start, "
           f"{load_end[0]} at end), PostgreSQL {meta_db.get('postgres')}, "
-          f"{len(ctx.daphne_pids)} daphne process(es), wall time {wall:.0f} s")
+          f"{len(ctx.daphne_pids) if ctx is not None else facts.get('servers', '-')} daphne process(es), "
+          f"wall time {wall:.0f} s")
     print(report.render())
     print(f"\nresults: {args.output}" + (f"\nplot:    {png}" if plotted else ""))
     return 0

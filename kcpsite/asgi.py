@@ -1,5 +1,6 @@
-"""ASGI entry point: HTTP requests pass the per-tenant rate limit (kube.endpoints.fairness); watch
-requests go to the Channels watch consumer, everything else to Django (DRF views and the portal)."""
+"""ASGI entry point: HTTP requests pass the per-tenant limits on rate, requests in flight and open
+watches (kube.endpoints.fairness); watch requests go to the Channels watch consumer, everything
+else to Django (DRF views and the portal)."""
 
 from __future__ import annotations
 
@@ -47,7 +48,10 @@ class WatchRouter:
 application = ProtocolTypeRouter(
     {
         "http": TenantRateLimit(WatchRouter(watch_app, django_app),
-                                rate=settings.KUBE_TENANT_QPS, burst=settings.KUBE_TENANT_BURST),
+                                rate=settings.KUBE_TENANT_QPS, burst=settings.KUBE_TENANT_BURST,
+                                concurrency=settings.KUBE_TENANT_CONCURRENCY, queue=settings.KUBE_TENANT_QUEUE,
+                                write_seats=settings.KUBE_TENANT_WRITE_SEATS, watches=settings.KUBE_TENANT_WATCHES,
+                                is_long_running=is_watch_request),
         # The portal's live updates (one socket per tab; session login; same-origin only).
         "websocket": AuthMiddlewareStack(URLRouter([path("ws/portal", PortalConsumer.as_asgi())])),
     }

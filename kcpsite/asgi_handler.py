@@ -16,6 +16,7 @@ taken and given back within that one thread, as Django's connection handling exp
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -48,10 +49,29 @@ class ThreadedASGIHandler(ASGIHandler):
             return
         loop = asyncio.get_running_loop()
         with body_file:
-            response = await loop.run_in_executor(self.executor, self.respond, scope, body_file)
+            work = loop.run_in_executor(self.executor, self.respond, scope, body_file)
+            try:
+                response = await asyncio.shield(work)
+            except asyncio.CancelledError:
+                await self._outlast(work)
+                raise
             await self.send_response(response, send)
             if response.streaming:  # closed (request_finished) once its iterator is consumed
                 await loop.run_in_executor(self.executor, response.close)
+
+    async def _outlast(self, work: asyncio.Future[HttpResponseBase]) -> None:
+        """Return only once a cancelled request's thread is done with it.
+
+        Cancelling (daphne does, some seconds after the client went away) cannot stop a thread
+        that is running the request: until it returns, the request still occupies that thread,
+        reads its body file and may hold a database connection. Returning early would close the
+        body file under it and free what counts the request as in flight (the per-tenant seats of
+        kube.endpoints.fairness) while its work goes on. Its response, if any, is closed."""
+        while not work.done():
+            with contextlib.suppress(asyncio.CancelledError, Exception):  # its own error is the thread's
+                await asyncio.shield(work)
+        if not work.cancelled() and work.exception() is None and work.result().streaming:
+            self.executor.submit(work.result().close)
 
     def respond(self, scope: dict[str, Any], body_file: Any) -> HttpResponseBase:
         """The synchronous request cycle, in a pool thread. A non-streaming response is closed here

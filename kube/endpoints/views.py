@@ -24,6 +24,7 @@ from kube.registry.context import RequestContext
 from kube.registry.store import PATCH_APPLY, PATCH_TYPES, STORE
 
 from . import discovery, openapi, options, table
+from . import health as health_checks
 from .errors import status_response
 from .negotiation import (
     AGGREGATED_DISCOVERY_CONTENT_TYPE,
@@ -78,8 +79,13 @@ def _header_safe(text: str) -> str:
 
 
 def health(request: HttpRequest, cluster: str = "") -> HttpResponse:
-    """/healthz, /livez, /readyz: anonymous, plain `ok`."""
-    return HttpResponse(b"ok", content_type="text/plain; charset=utf-8")
+    """/healthz, /livez, /readyz (and /<endpoint>/<check>, `?verbose`, `?exclude=`): anonymous,
+    kube-apiserver's plain-text answers; /readyz and /healthz include the database (kube.endpoints.health)."""
+    answer = health_checks.health_answer(path=request.path, verbose="verbose" in request.GET,
+                                  exclude=request.GET.getlist("exclude"))
+    response = HttpResponse(answer.text.encode(), status=answer.status, content_type="text/plain; charset=utf-8")
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
 
 
 def version(request: HttpRequest, cluster: str = "") -> HttpResponse:

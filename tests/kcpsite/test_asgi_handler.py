@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import psycopg
 import pytest
 from django.core import signals
 from django.db import connections
@@ -154,3 +156,76 @@ def test_a_client_gone_before_its_body_arrived_gets_nothing_and_runs_nothing(adm
         handler.executor.shutdown()
     assert sent == []
     assert calls == []
+
+
+def _conninfo() -> str:
+    params = connections["default"].get_connection_params()
+    return psycopg.conninfo.make_conninfo(
+        "", **{k: v for k, v in params.items() if k in {"dbname", "user", "password", "host", "port"} and v})
+
+
+async def _until_a_backend_waits_for_a_lock(observer: psycopg.Connection[Any]) -> None:
+    for _ in range(500):
+        row = observer.execute("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                               "AND datname = current_database()").fetchone()
+        if row and row[0]:
+            return
+        await asyncio.sleep(0.02)
+    raise AssertionError("the request never reached the lock")
+
+
+def cancelled_while_its_thread_runs(app: Any, scope: dict[str, Any], body: bytes,
+                                    while_cancelled: Any = None) -> dict[str, Any]:
+    """Run a write through `app` while the test holds the revision counter's row lock (so the
+    request's thread waits in PostgreSQL), cancel the application task as daphne does when the
+    client went away, call `while_cancelled()` a little later, then let the thread finish.
+    Returns what was observed."""
+    outcome: dict[str, Any] = {}
+    with psycopg.connect(_conninfo()) as blocker, psycopg.connect(_conninfo(), autocommit=True) as observer:
+        blocker.execute("SELECT value FROM kube_revision WHERE id = 1 FOR UPDATE")
+
+        async def main() -> None:
+            messages = [{"type": "http.request", "body": body}]
+            sent: list[dict[str, Any]] = []
+
+            async def receive() -> dict[str, Any]:
+                if messages:
+                    return messages.pop(0)
+                await asyncio.Event().wait()
+                raise AssertionError("unreachable")
+
+            async def send(message: dict[str, Any]) -> None:
+                sent.append(message)
+
+            task = asyncio.ensure_future(app(scope, receive, send))
+            await _until_a_backend_waits_for_a_lock(observer)
+            task.cancel()
+            await asyncio.sleep(0.3)
+            outcome["done while its thread ran"] = task.done()
+            if while_cancelled is not None:
+                outcome["while cancelled"] = while_cancelled()
+            blocker.commit()  # the request's write goes on and its thread returns
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            outcome["cancelled"] = task.cancelled()
+            outcome["sent"] = sent
+
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, main()).result(timeout=60)
+    return outcome
+
+
+def test_a_cancelled_request_returns_only_once_its_thread_is_done(admin_token: str) -> None:
+    """daphne cancels an application some seconds after its client went away; the request's thread
+    cannot be stopped, so the handler returns (and closes the body file, and lets the per-tenant
+    limit count the request as finished) only once that thread is done."""
+    from kcpsite.asgi_handler import ThreadedASGIHandler
+
+    handler = ThreadedASGIHandler(threads=1)
+    body = json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "abandoned"}}).encode()
+    try:
+        outcome = cancelled_while_its_thread_runs(
+            handler, _scope("POST", "/clusters/root/api/v1/namespaces/default/configmaps", admin_token, body), body)
+    finally:
+        handler.executor.shutdown()
+    assert outcome == {"done while its thread ran": False, "cancelled": True, "sent": []}
