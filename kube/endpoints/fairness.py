@@ -34,6 +34,13 @@ handler returns only once its thread is done, so a seat is never free while its 
 runs). Watches are long-running: they take no seat (a tenant may watch while it writes, as
 APF exempts watches from its concurrency), but open watches per tenant are capped at `watches`.
 
+Whose budget: a tenant's, as presented by one credential. The key is the tenant together with a
+digest of the request's `Authorization` header (the client's address when it sends none), taken
+before authentication as everything here is. Keyed on the tenant alone, anyone — without a valid
+token — could spend another tenant's tokens and seats with requests aimed at its path and make
+its own clients wait or see 429s: one tenant must never be able to slow another down that way.
+A tenant's clients sharing one token (the usual case) share one budget.
+
 Limits are per serving process, as Kubernetes' API priority and fairness is per apiserver: with
 `KCP_SERVERS` processes a tenant's ceiling is up to that many times each. A workspace addressed
 both by path and by logical-cluster name counts as two tenants. One event loop per process runs
@@ -42,6 +49,7 @@ this middleware, so nothing here needs a lock."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import math
 import time
 from collections import deque
@@ -74,6 +82,18 @@ def tenant_key(path: str) -> str | None:
         head, sep, _ = path.partition("/clusters/")
         return head[1:] if sep else None
     return None
+
+
+def credential_key(scope: Scope) -> str:
+    """Which credential a request presents, as a short digest of its `Authorization` header (never
+    the token itself: the key ends up in memory dumps and debuggers), or the client's address for
+    a request without one. Unverified on purpose: a forged token only buys its sender a budget of
+    its own, never a share of someone else's."""
+    for name, value in scope.get("headers") or ():
+        if name == b"authorization":
+            return hashlib.blake2b(value, digest_size=12).hexdigest()
+    client = scope.get("client")
+    return f"anonymous@{client[0]}" if client else "anonymous"
 
 
 class TokenBuckets:
@@ -263,21 +283,24 @@ class TenantRateLimit:
         self.open_watches: dict[str, int] = {}
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
-        key = tenant_key(scope["path"]) if scope["type"] == "http" else None
-        if key is None:
+        tenant = tenant_key(scope["path"]) if scope["type"] == "http" else None
+        if tenant is None:
             await self.app(scope, receive, send)
             return
+        key = f"{tenant} {credential_key(scope)}"
         if self.buckets is not None and (wait := self.buckets.take(key)):
-            await _too_many_requests(send, f"too many requests for {key}, please try again later", wait)
+            await _too_many_requests(send, f"too many requests for {tenant}, please try again later", wait)
             return
         if self.is_long_running(scope):
-            await self._watch(key, scope, receive, send)
+            await self._watch(tenant, key, scope, receive, send)
         elif self.seats is not None:
-            await self._seated(self.seats, key, scope, receive, send)
+            await self._seated(self.seats, tenant, key, scope, receive, send)
         else:
             await self.app(scope, receive, send)
 
-    async def _seated(self, seats: TenantSeats, key: str, scope: Scope, receive: Any, send: Any) -> None:
+    async def _seated(
+        self, seats: TenantSeats, tenant: str, key: str, scope: Scope, receive: Any, send: Any
+    ) -> None:
         width = self.write_seats if scope.get("method") in WRITE_METHODS else 1
         admission = _Admission(seats, key, width, receive)
         try:
@@ -285,15 +308,15 @@ class TenantRateLimit:
         finally:
             admission.release()
         if admission.refused:
-            await _too_many_requests(send, f"too many requests in flight for {key}, please try again later",
+            await _too_many_requests(send, f"too many requests in flight for {tenant}, please try again later",
                                      CONCURRENCY_RETRY_AFTER)
 
-    async def _watch(self, key: str, scope: Scope, receive: Any, send: Any) -> None:
+    async def _watch(self, tenant: str, key: str, scope: Scope, receive: Any, send: Any) -> None:
         if not self.watch_cap:
             await self.app(scope, receive, send)
             return
         if self.open_watches.get(key, 0) >= self.watch_cap:
-            await _too_many_requests(send, f"too many watches open for {key}, please try again later",
+            await _too_many_requests(send, f"too many watches open for {tenant}, please try again later",
                                      CONCURRENCY_RETRY_AFTER)
             return
         self.open_watches[key] = self.open_watches.get(key, 0) + 1

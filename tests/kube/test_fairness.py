@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from kube.endpoints.fairness import TenantRateLimit, TenantSeats, TokenBuckets, tenant_key
+from kube.endpoints.fairness import TenantRateLimit, TenantSeats, TokenBuckets, credential_key, tenant_key
 
 
 class Clock:
@@ -83,7 +83,7 @@ def test_tenant_of_a_path(path: str, key: str | None) -> None:
     assert tenant_key(path) == key
 
 
-def _call(app: Any, path: str) -> tuple[int, dict[bytes, bytes], bytes]:
+def _call(app: Any, path: str, token: str = "") -> tuple[int, dict[bytes, bytes], bytes]:
     sent: list[dict[str, Any]] = []
 
     async def receive() -> dict[str, Any]:
@@ -94,7 +94,9 @@ def _call(app: Any, path: str) -> tuple[int, dict[bytes, bytes], bytes]:
 
     # In a thread of its own: other suites (Playwright's sync API) may leave a loop running in this one.
     with ThreadPoolExecutor(1) as pool:
-        pool.submit(asyncio.run, app({"type": "http", "path": path, "method": "GET"}, receive, send)).result()
+        headers = [(b"authorization", f"Bearer {token}".encode())] if token else []
+        scope = {"type": "http", "path": path, "method": "GET", "headers": headers, "client": ("192.0.2.7", 5000)}
+        pool.submit(asyncio.run, app(scope, receive, send)).result()
     start = sent[0]
     return start["status"], dict(start["headers"]), b"".join(m.get("body", b"") for m in sent[1:])
 
@@ -117,6 +119,18 @@ def test_middleware_answers_429_status_with_retry_after_and_lets_others_through(
     assert int(headers[b"content-length"]) == len(body)
     assert _call(app, "/clusters/root:quiet/api/v1/configmaps")[0] == 200
     assert all(_call(app, p)[0] == 200 for p in ["/version", "/readyz"] * 5)
+
+
+def test_nobody_spends_another_credentials_budget_on_the_same_tenant() -> None:
+    """The budget is the tenant's as presented by one credential: a flood aimed at a tenant's path
+    with other tokens (or none, or forged ones — nothing is verified this early) leaves its own
+    clients' budget untouched, while the flooder runs dry."""
+    app = TenantRateLimit(_ok_app, rate=0.5, burst=3)
+    victim = "/clusters/root:victim/api/v1/configmaps"
+    for attacker in ("forged-1", ""):
+        assert [_call(app, victim, attacker)[0] for _ in range(4)] == [200, 200, 200, 429]
+    assert [_call(app, victim, "victims-token")[0] for _ in range(3)] == [200, 200, 200]
+    assert _call(app, victim, "victims-token")[0] == 429  # and its own budget still binds it
 
 
 def test_rate_zero_turns_limiting_off() -> None:
@@ -290,6 +304,8 @@ def _limited(app: Any, **kw: Any) -> TenantRateLimit:
 
 NOISY = "/clusters/root:noisy/api/v1/namespaces/default/configmaps"
 QUIET = "/clusters/root:quiet/api/v1/namespaces/default/configmaps"
+#: The seats key of NOISY's requests (the tenant and the credential: `Client` sends none).
+NOISY_KEY = "root:noisy anonymous"
 
 
 def test_requests_beyond_a_tenants_seats_get_429_while_other_tenants_run() -> None:
@@ -346,28 +362,28 @@ def test_seats_are_given_back_when_the_application_fails_or_is_cancelled() -> No
         assert mw.seats is not None
         failing = Client(mw, NOISY + "/boom").feed()
         await _turn()
-        assert mw.seats.in_use("root:noisy") == 1
+        assert mw.seats.in_use(NOISY_KEY) == 1
         gate.open()
         with pytest.raises(RuntimeError):
             await failing.task
-        assert mw.seats.in_use("root:noisy") == 0
+        assert mw.seats.in_use(NOISY_KEY) == 0
         gate2 = Gate()
         mw2 = _limited(gate2, queue=1)
         assert mw2.seats is not None
         abandoned = Client(mw2, NOISY).feed()
         await _turn()
-        assert mw2.seats.in_use("root:noisy") == 1
+        assert mw2.seats.in_use(NOISY_KEY) == 1
         abandoned.task.cancel()  # what daphne does some seconds after the client went away
         with pytest.raises(asyncio.CancelledError):
             await abandoned.task
-        assert mw2.seats.in_use("root:noisy") == 0
+        assert mw2.seats.in_use(NOISY_KEY) == 0
         running, queued = Client(mw2, NOISY).feed(), Client(mw2, NOISY).feed()
         await _turn()
-        assert mw2.seats.waiting("root:noisy") == 1
+        assert mw2.seats.waiting(NOISY_KEY) == 1
         queued.task.cancel()  # gone while waiting for a seat: leaves the queue holding nothing
         with pytest.raises(asyncio.CancelledError):
             await queued.task
-        assert (mw2.seats.in_use("root:noisy"), mw2.seats.waiting("root:noisy")) == (1, 0)
+        assert (mw2.seats.in_use(NOISY_KEY), mw2.seats.waiting(NOISY_KEY)) == (1, 0)
         gate2.open()
         await running.task
         assert running.status == 200 and len(mw2.seats) == 0
@@ -383,10 +399,10 @@ def test_a_seat_is_taken_only_once_the_body_has_arrived() -> None:
         assert mw.seats is not None
         slow = Client(mw, NOISY, "POST").feed(b'{"metadata":', more=True)
         await _turn()
-        assert mw.seats.in_use("root:noisy") == 0
+        assert mw.seats.in_use(NOISY_KEY) == 0
         fast = Client(mw, NOISY).feed()
         await _turn()
-        assert mw.seats.in_use("root:noisy") == 1 and gate.running == 1  # served despite the slow one
+        assert mw.seats.in_use(NOISY_KEY) == 1 and gate.running == 1  # served despite the slow one
         gate.open()
         await fast.task
         slow.feed(b"{}}")
@@ -465,11 +481,11 @@ def test_a_seat_is_held_until_the_requests_thread_is_done_even_when_cancelled(co
     assert mw.seats is not None
     seats = mw.seats
     body = json.dumps({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "abandoned"}}).encode()
+    scope = _scope("POST", "/clusters/root/api/v1/namespaces/default/configmaps", committed_admin_token, body)
+    key = "root " + credential_key(scope)
     try:
-        outcome = cancelled_while_its_thread_runs(
-            mw, _scope("POST", "/clusters/root/api/v1/namespaces/default/configmaps", committed_admin_token, body),
-            body, while_cancelled=lambda: seats.in_use("root"))
+        outcome = cancelled_while_its_thread_runs(mw, scope, body, while_cancelled=lambda: seats.in_use(key))
     finally:
         handler.executor.shutdown()
     assert outcome["done while its thread ran"] is False and outcome["while cancelled"] == 1
-    assert outcome["cancelled"] is True and seats.in_use("root") == 0 and len(seats) == 0
+    assert outcome["cancelled"] is True and seats.in_use(key) == 0 and len(seats) == 0
