@@ -81,7 +81,9 @@ def authorize(user: UserInfo, cluster: str, attrs: Attributes) -> None:
     policy = policy_for(cluster)
     if not _may_enter(user, cluster, policy):
         raise errors.Forbidden(
-            f'User "{user.name}" cannot access workspace "{cluster}": access denied',
+            # The workspace is not named: addressed by path, its logical cluster name is not the
+            # caller's to learn (the caller knows what it addressed).
+            f'User "{user.name}" cannot access this workspace: access denied',
             kind="workspaces",
             group="tenancy.kcp.io",
         )
