@@ -886,3 +886,35 @@ def test_a_privileged_write_duplicating_a_live_path_is_a_conflict_not_a_server_e
     assert r.status_code == 409 and r.json()["reason"] == "Conflict", r.content
     assert tenant.get(LC).json() == before
     assert tenant.patch(LC, {"metadata": {"annotations": {"kcp.io/path": TENANT}}}).status_code == 200
+
+
+#: Every kcp-owned key the system itself writes somewhere (grep the apps for `kcp.io/`): each is
+#: the tenant's to leave alone on any object, theirs included.
+SYSTEM_KEYS = [
+    ("annotation", "kcp.io/path"),
+    ("annotation", "internal.tenancy.kcp.io/type"),
+    ("annotation", "experimental.tenancy.kcp.io/owner"),
+    ("annotation", "core.kcp.io/shard"),
+    ("annotation", "apis.kcp.io/v1alpha2-spec"),
+    ("label", "claimed.internal.apis.kcp.io/abc"),
+    ("label", "internal.apis.kcp.io/export-abc"),
+    ("finalizer", "core.kcp.io/logicalcluster"),
+    ("finalizer", "core.kcp.io/logicalcluster-deletion"),
+    ("finalizer", "apis.kcp.io/apibinding-finalizer"),
+]
+
+
+@pytest.mark.parametrize(("what", "key"), SYSTEM_KEYS, ids=[k for _, k in SYSTEM_KEYS])
+def test_no_key_the_system_writes_can_be_forged(tenant: tuple[Api, Api], what: str, key: str) -> None:
+    attacker, _ = tenant
+    field_name = {"annotation": "annotations", "label": "labels", "finalizer": "finalizers"}[what]
+    value: Any = [key] if what == "finalizer" else {key: "forged"}
+    r = attacker.post(CM, {"metadata": {"name": "forged", field_name: value}})
+    assert forbidden_reserved(r, what, key), r.content
+    assert attacker.get(f"{CM}/forged").status_code == 404
+    assert attacker.post(CM, {"metadata": {"name": "mine"}}).status_code == 201
+    r = attacker.patch(f"{CM}/mine", {"metadata": {field_name: value}})
+    assert forbidden_reserved(r, what, key), r.content
+    ws = {"metadata": {"name": "child", field_name: value}}
+    r = attacker.post("/apis/tenancy.kcp.io/v1alpha1/workspaces", ws)
+    assert forbidden_reserved(r, what, key), r.content

@@ -194,3 +194,34 @@ def test_a_parent_admin_cannot_write_a_workspaces_status(api: Api) -> None:
     assert r.status_code == 403, r.content
     assert api.get(f"{WS}/held").json()["status"] == ws["status"]
     assert mallory.get(LC).json()["status"]["phase"] == "Initializing"
+
+
+def test_a_tenants_v1alpha1_round_trips_pass_the_reserved_metadata_check(api: Api) -> None:
+    """The v1alpha1 view of an APIExport carries what v1alpha1 cannot say in a kcp.io annotation
+    of the server's (apis.conversion); a tenant resending it, or leaving it out, is no forgery."""
+    from tests.apis.test_bindings import EXPORTS, EXPORTS_V1, GROUP, SCHEMAS, schema
+
+    make(api, "old")
+    mallory = workspace_admin(api, "root:old")
+    assert mallory.post(SCHEMAS, schema()).status_code == 201
+    v1_body = {
+        "apiVersion": "apis.kcp.io/v1alpha1",
+        "kind": "APIExport",
+        "metadata": {"name": GROUP},
+        "spec": {
+            "latestResourceSchemas": [f"v1.cowboys.{GROUP}"],
+            "permissionClaims": [{"group": "", "resource": "configmaps", "all": True}],
+        },
+    }
+    assert mallory.post(EXPORTS_V1, v1_body).status_code == 201
+    v2 = mallory.get(f"{EXPORTS}/{GROUP}").json()
+    v2["spec"]["permissionClaims"][0]["verbs"] = ["get", "list"]
+    assert mallory.put(f"{EXPORTS}/{GROUP}", v2).status_code == 200
+    v1 = mallory.get(f"{EXPORTS_V1}/{GROUP}").json()
+    r = mallory.put(f"{EXPORTS_V1}/{GROUP}", v1)  # resent as read, the server's annotation included
+    assert r.status_code == 200, r.content
+    r = mallory.patch(f"{EXPORTS_V1}/{GROUP}", {"metadata": {"labels": {"tier": "old"}}})
+    assert r.status_code == 200, r.content
+    assert mallory.get(f"{EXPORTS}/{GROUP}").json()["spec"]["permissionClaims"][0]["verbs"] == ["get", "list"]
+    r = mallory.put(f"{EXPORTS_V1}/{GROUP}", {**v1_body, "metadata": {"name": GROUP}})  # a manifest without it
+    assert r.status_code == 200, r.content
