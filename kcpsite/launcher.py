@@ -496,10 +496,12 @@ class Stack:
         self.failed = None
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.logs_dir.mkdir(exist_ok=True)
-        # A kubeconfig on disk means "this server answered": the old one goes until readyz says ok.
-        self.kubeconfig_path.unlink(missing_ok=True)
+        # Refused before anything is touched: the port's owner may be this data dir's running
+        # stack, whose kubeconfig must survive a second `make run` that cannot start.
         if not port_free(self.port):
             raise StackError(f"port 127.0.0.1:{self.port} is in use (set KCP_PORT to another port)")
+        # A kubeconfig on disk means "this server answered": the old one goes until readyz says ok.
+        self.kubeconfig_path.unlink(missing_ok=True)
         if self._requested_database_url is None:
             self.database_url = self._ensure_embedded_postgres()
         ensure_tls(self.tls.ca_cert.parent)

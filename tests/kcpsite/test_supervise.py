@@ -210,3 +210,21 @@ def test_a_server_that_is_shutting_down_is_waited_for_not_reused(tmp_path: Path)
             assert conn.execute("SELECT 1").fetchone() == (1,)
     finally:
         stop_embedded_postgres(tmp_path)
+
+
+def test_a_start_refused_for_a_busy_port_leaves_the_running_stacks_kubeconfig(tmp_path: Path) -> None:
+    """A second `make run` on the same data dir while the first still runs (or is still letting go
+    of its port) stops at the port, before it touches anything of the running stack's."""
+    import socket
+
+    from kcpsite.launcher import StackError
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        stack = Stack(tmp_path, port=busy.getsockname()[1], database_url="postgres://unused@127.0.0.1:1/x")
+        tmp_path.mkdir(exist_ok=True)
+        stack.kubeconfig_path.write_text("the running stack's kubeconfig")
+        with pytest.raises(StackError, match="is in use"):
+            stack.start(timeout=5)
+    assert stack.kubeconfig_path.read_text() == "the running stack's kubeconfig"
