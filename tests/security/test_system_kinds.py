@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api
+from tests.kube.schema.conftest import widget_crd
 from tests.security.test_reserved_metadata import workspace_admin
 from tests.workspaces.test_workspaces import at, make, reconcile_all
 
@@ -20,24 +21,7 @@ WS = "/apis/tenancy.kcp.io/v1alpha1/workspaces"
 
 
 def _crd(group: str, plural: str = "widgets") -> dict[str, Any]:
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"{plural}.{group}"},
-        "spec": {
-            "group": group,
-            "scope": "Cluster",
-            "names": {"plural": plural, "singular": plural[:-1], "kind": "Widget", "listKind": "WidgetList"},
-            "versions": [
-                {
-                    "name": "v1alpha1",
-                    "served": True,
-                    "storage": True,
-                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
-                }
-            ],
-        },
-    }
+    return widget_crd(group=group, plural=plural, scope="Cluster")
 
 
 def _schema(group: str) -> dict[str, Any]:
