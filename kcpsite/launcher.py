@@ -41,247 +41,79 @@ Contract
 `Stack` is the reusable part (the e2e tests start one per session); `main()` adds the environment
 and signal handling. Nothing here imports Django settings: that import would itself start an
 embedded database for whatever data dir the launcher's own environment happens to name.
+
+The parts live in their own modules, each stating its share of this contract: kcpsite.tls (the CA
+and server certificate), kcpsite.admin_access (the admin token and kubeconfig),
+kcpsite.private_files (0600 atomic writes) and kcpsite.supervise (the child process model and the
+crash-loop rules). Their names are importable from here as before.
 """
 from __future__ import annotations
 
-import base64
 import contextlib
-import datetime
-import ipaddress
 import os
-import secrets
 import signal
 import socket
 import ssl
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 import urllib.error
 import urllib.request
 import warnings
-from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
-from http import HTTPStatus
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import IO, TYPE_CHECKING, Self
+from typing import IO, Self
 
-import yaml
-from cryptography import x509
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
+from kcpsite.admin_access import (
+    ADMIN_USER,
+    ROOT_CLUSTER,
+    ensure_admin_token,
+    kubeconfig_document,
+    write_kubeconfig,
+)
+from kcpsite.private_files import write_private
+from kcpsite.supervise import (
+    CRASH_LOOP_DEATHS,
+    CRASH_LOOP_UPTIME,
+    POSTGRES,
+    SUPERVISE_EVERY,
+    _Child,
+    _parent_death_signal_setter,
+    _Postgres,
+    _signal_group,
+    is_noise,
+    young_deaths_after,
+)
+from kcpsite.tls import (
+    CA_VALIDITY,
+    RENEW_BEFORE,
+    SERVER_HOSTS,
+    SERVER_VALIDITY,
+    TLSFiles,
+    _now,
+    ensure_tls,
+    generate_ca,
+    generate_server_cert,
+)
 
-if TYPE_CHECKING:
-    import psutil
+__all__ = [
+    # The stack and its entry point (defined here).
+    "DEFAULT_PORT", "PROJECT_DIR", "READY_TIMEOUT", "STOP_TIMEOUT", "Stack", "StackError", "main", "port_free",
+    "serving_processes", "worker_processes",
+    # Re-exported: their home modules are kcpsite.tls, kcpsite.admin_access, kcpsite.private_files
+    # and kcpsite.supervise; code importing them from here keeps working.
+    "ADMIN_USER", "CA_VALIDITY", "CRASH_LOOP_DEATHS", "CRASH_LOOP_UPTIME", "POSTGRES", "RENEW_BEFORE",
+    "ROOT_CLUSTER", "SERVER_HOSTS", "SERVER_VALIDITY", "SUPERVISE_EVERY", "TLSFiles", "ensure_admin_token",
+    "ensure_tls", "generate_ca", "generate_server_cert", "is_noise", "kubeconfig_document", "write_kubeconfig",
+    "write_private", "young_deaths_after",
+]
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 DEFAULT_PORT = 6443
-SERVER_HOSTS = ("127.0.0.1", "localhost")
-ADMIN_USER = "kcp-admin"
-ROOT_CLUSTER = "root"
 READY_TIMEOUT = 180.0
 STOP_TIMEOUT = 20.0
-# A child that dies this many times in a row, each time within this many seconds of its start, is
-# not restarted again: the stack stops.
-CRASH_LOOP_DEATHS = 5
-CRASH_LOOP_UPTIME = 10.0
-SUPERVISE_EVERY = 0.25
-# A server certificate this close to expiry is re-issued at start (by the same CA, so clients keep working).
-RENEW_BEFORE = datetime.timedelta(days=30)
-CA_VALIDITY = datetime.timedelta(days=3650)
-SERVER_VALIDITY = datetime.timedelta(days=365)
-
-
-# --------------------------------------------------------------------------------------------
-# Files: private writes, TLS material, admin token, kubeconfig (pure functions, unit-tested)
-# --------------------------------------------------------------------------------------------
-
-def write_private(path: Path, data: bytes) -> None:
-    """Write `data` to `path` atomically with mode 0600.
-
-    The temporary file is created 0600 by mkstemp in the same directory and renamed over the
-    target, so readers never see a partial file and the secret is never briefly world-readable."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
-
-
-def _now() -> datetime.datetime:
-    return datetime.datetime.now(datetime.UTC)
-
-
-def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
-    return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
-                             serialization.NoEncryption())
-
-
-def generate_ca(common_name: str = "kcp-django local CA", *, now: datetime.datetime | None = None
-                ) -> tuple[bytes, bytes]:
-    """A new self-signed CA: `(certificate PEM, private key PEM)`.
-
-    ECDSA P-256 (fast to generate; Go's, OpenSSL's and Python's TLS accept it). The extensions
-    (critical basicConstraints CA, keyUsage certSign, subject and authority key identifiers) are
-    what Python 3.13's strict X.509 verification and Go's verifier require of an issuer."""
-    now = now or _now()
-    key = ec.generate_private_key(ec.SECP256R1())
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-    ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(name)
-        .issuer_name(name)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + CA_VALIDITY)
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                                     data_encipherment=False, key_agreement=False, key_cert_sign=True,
-                                     crl_sign=True, encipher_only=False, decipher_only=False), critical=True)
-        .add_extension(ski, critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski), critical=False)
-        .sign(key, hashes.SHA256())
-    )
-    return cert.public_bytes(serialization.Encoding.PEM), _key_pem(key)
-
-
-def generate_server_cert(ca_cert_pem: bytes, ca_key_pem: bytes, hosts: Iterable[str] = SERVER_HOSTS, *,
-                         now: datetime.datetime | None = None) -> tuple[bytes, bytes]:
-    """A server certificate for `hosts` (IP addresses and DNS names) signed by the CA.
-
-    Returns `(certificate PEM, private key PEM)`. Clients check the subjectAltName only (the CN is
-    informational), so every host must be listed there; extendedKeyUsage serverAuth is required
-    by Go's verifier."""
-    now = now or _now()
-    ca_cert = x509.load_pem_x509_certificate(ca_cert_pem)
-    ca_key = serialization.load_pem_private_key(ca_key_pem, password=None)
-    if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
-        raise ValueError("the CA key must be an EC private key")
-    hosts = list(hosts)
-    names: list[x509.GeneralName] = []
-    for host in hosts:
-        try:
-            names.append(x509.IPAddress(ipaddress.ip_address(host)))
-        except ValueError:
-            names.append(x509.DNSName(host))
-    key = ec.generate_private_key(ec.SECP256R1())
-    cert = (
-        x509.CertificateBuilder()
-        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hosts[0] if hosts else "kcp")]))
-        .issuer_name(ca_cert.subject)
-        .public_key(key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(min(now + SERVER_VALIDITY, ca_cert.not_valid_after_utc))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(x509.KeyUsage(digital_signature=True, content_commitment=False, key_encipherment=False,
-                                     data_encipherment=False, key_agreement=False, key_cert_sign=False,
-                                     crl_sign=False, encipher_only=False, decipher_only=False), critical=True)
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(x509.SubjectAlternativeName(names), critical=False)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(key.public_key()), critical=False)
-        .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    return cert.public_bytes(serialization.Encoding.PEM), _key_pem(key)
-
-
-@dataclass(frozen=True)
-class TLSFiles:
-    """Where `ensure_tls` keeps the material: the CA (certificate and key) and the server pair."""
-
-    ca_cert: Path
-    ca_key: Path
-    server_cert: Path
-    server_key: Path
-
-    @classmethod
-    def in_dir(cls, tls_dir: Path) -> TLSFiles:
-        return cls(tls_dir / "ca.crt", tls_dir / "ca.key", tls_dir / "server.crt", tls_dir / "server.key")
-
-
-def _server_cert_usable(files: TLSFiles, hosts: Iterable[str], now: datetime.datetime) -> bool:
-    """The existing server certificate is signed by the current CA, covers `hosts` and is not about to expire."""
-    try:
-        ca = x509.load_pem_x509_certificate(files.ca_cert.read_bytes())
-        cert = x509.load_pem_x509_certificate(files.server_cert.read_bytes())
-        serialization.load_pem_private_key(files.server_key.read_bytes(), password=None)
-        cert.verify_directly_issued_by(ca)
-        san = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
-    except (OSError, ValueError, TypeError, x509.ExtensionNotFound, InvalidSignature):
-        return False
-    covered = {str(ip) for ip in san.get_values_for_type(x509.IPAddress)} | set(san.get_values_for_type(x509.DNSName))
-    return set(hosts) <= covered and cert.not_valid_after_utc - now > RENEW_BEFORE
-
-
-def ensure_tls(tls_dir: Path, hosts: Iterable[str] = SERVER_HOSTS, *, now: datetime.datetime | None = None
-               ) -> TLSFiles:
-    """Generate the CA and server certificate once into `tls_dir`; afterwards reuse them.
-
-    The CA is never replaced while its files exist (kubeconfigs handed out embed it). The server
-    certificate is re-issued by that CA when missing, unreadable, not signed by it, not covering
-    `hosts`, or within `RENEW_BEFORE` of expiry. Private keys are 0600, the directory 0700."""
-    now = now or _now()
-    hosts = list(hosts)
-    tls_dir.mkdir(parents=True, exist_ok=True)
-    os.chmod(tls_dir, 0o700)
-    files = TLSFiles.in_dir(tls_dir)
-    if not (files.ca_cert.exists() and files.ca_key.exists()):
-        ca_cert, ca_key = generate_ca(now=now)
-        write_private(files.ca_key, ca_key)
-        write_private(files.ca_cert, ca_cert)
-        os.chmod(files.ca_cert, 0o644)
-    if not _server_cert_usable(files, hosts, now):
-        cert, key = generate_server_cert(files.ca_cert.read_bytes(), files.ca_key.read_bytes(), hosts, now=now)
-        write_private(files.server_key, key)
-        write_private(files.server_cert, cert)
-        os.chmod(files.server_cert, 0o644)
-    return files
-
-
-def ensure_admin_token(path: Path) -> str:
-    """The admin bearer token stored in `path` (0600), generated on first use and reused afterwards."""
-    if path.exists() and (token := path.read_text().strip()):
-        return token
-    token = secrets.token_urlsafe(32)
-    write_private(path, (token + "\n").encode())
-    return token
-
-
-def kubeconfig_document(server: str, ca_pem: bytes, token: str, *, cluster: str = ROOT_CLUSTER,
-                        user: str = ADMIN_USER) -> dict[str, object]:
-    """A kubeconfig for `server` trusting exactly `ca_pem` (never insecure-skip-tls-verify) with a bearer token."""
-    return {
-        "apiVersion": "v1",
-        "kind": "Config",
-        "clusters": [{"name": cluster, "cluster": {
-            "server": server,
-            "certificate-authority-data": base64.b64encode(ca_pem).decode(),
-        }}],
-        "users": [{"name": user, "user": {"token": token}}],
-        "contexts": [{"name": cluster, "context": {"cluster": cluster, "user": user}}],
-        "current-context": cluster,
-        "preferences": {},
-    }
-
-
-def write_kubeconfig(path: Path, server: str, ca_pem: bytes, token: str) -> None:
-    """Write the admin kubeconfig atomically, 0600 (it holds the token)."""
-    text = yaml.safe_dump(kubeconfig_document(server, ca_pem, token), sort_keys=False)
-    write_private(path, text.encode())
 
 
 # --------------------------------------------------------------------------------------------
@@ -303,41 +135,6 @@ def _endpoint_escape(value: str) -> str:
     """Escape a value for a Twisted endpoint description (`:` and `\\` are special)."""
     return value.replace("\\", "\\\\").replace(":", "\\:").replace("=", "\\=")
 
-
-_CLIENT_ERROR_PHRASES = frozenset(s.phrase for s in HTTPStatus if 400 <= s.value < 500)
-
-
-def is_noise(line: str) -> bool:
-    """Whether a line of daphne's stderr is routine rather than an error worth a terminal line.
-
-    Routine: daphne's own INFO/DEBUG records, and django.request's warning for every 4xx answer
-    (`Not Found: /path`, `Conflict: /path`): a Kubernetes API answers 404 and 409 all day. 5xx
-    (`Internal Server Error: /path`) and tracebacks are shown. Everything stays in daphne.log."""
-    if " INFO " in line or " DEBUG " in line:
-        return True
-    phrase, sep, path = line.partition(": ")
-    return bool(sep) and path.startswith("/") and phrase in _CLIENT_ERROR_PHRASES
-
-
-def _parent_death_signal_setter() -> Callable[[], None] | None:
-    """A preexec_fn making the child get SIGTERM if the launcher dies without cleaning up (Linux).
-
-    Children run in their own sessions (so a terminal's Ctrl-C reaches only the launcher, which
-    then stops them in order); without this a SIGKILLed launcher would leave daphne holding the
-    port. The libc function is looked up here, in the parent, so the forked child only makes one
-    plain call before exec (nothing that could wait for a lock held by another thread)."""
-    try:
-        import ctypes
-
-        prctl = ctypes.CDLL(None, use_errno=True).prctl
-    except (OSError, AttributeError):
-        return None
-    sigterm = int(signal.SIGTERM)
-
-    def set_pdeathsig() -> None:
-        prctl(1, sigterm)  # PR_SET_PDEATHSIG
-
-    return set_pdeathsig
 
 
 def port_free(port: int, host: str = "127.0.0.1") -> bool:
@@ -371,40 +168,6 @@ def worker_processes(env: Mapping[str, str]) -> int:
     except ValueError:
         raise StackError(f"KCP_WORKERS must be a whole number, not {raw!r}") from None
 
-
-@dataclass
-class _Child:
-    name: str
-    args: list[str]
-    env: dict[str, str]
-    echo: bool
-    process: subprocess.Popen[bytes]
-    log: IO[bytes]
-    pump: threading.Thread | None = None
-    started_at: float = field(default_factory=time.monotonic)
-    young_deaths: int = 0
-
-
-#: The supervised embedded PostgreSQL's name in `Stack.restarts` and `Stack.failed`.
-POSTGRES = "postgres"
-
-
-@dataclass
-class _Postgres:
-    """The embedded PostgreSQL as the supervisor sees it: its postmaster (None after a failed
-    start) and, as for a child, when it was started and how many times in a row it died young. Its
-    exit status is not known: the postmaster is not the launcher's child (pg_ctl daemonizes it)."""
-
-    postmaster: psutil.Process | None
-    started_at: float = field(default_factory=time.monotonic)
-    young_deaths: int = 0
-
-
-def young_deaths_after(young_deaths: int, uptime: float, *, min_uptime: float = CRASH_LOOP_UPTIME) -> int:
-    """How many times in a row a child has now died young, given the count before this death and
-    how long it ran: a death after a healthy run starts the count again (a process killed now and
-    then is restarted forever; one that cannot start is not)."""
-    return young_deaths + 1 if uptime < min_uptime else 0
 
 
 class Stack:
@@ -808,13 +571,6 @@ class Stack:
             self._postgres_owner_path.unlink(missing_ok=True)
             self._started_postgres = False
 
-
-def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
-    """Send `sig` to the process group the child leads (its pid: it was started in a new session)."""
-    try:
-        os.killpg(process.pid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 # --------------------------------------------------------------------------------------------
