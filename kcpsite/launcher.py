@@ -79,11 +79,11 @@ from kcpsite.supervise import (
     CRASH_LOOP_UPTIME,
     POSTGRES,
     SUPERVISE_EVERY,
-    _Child,
-    _parent_death_signal_setter,
-    _Postgres,
-    _signal_group,
+    Child,
+    PostgresProcess,
     is_noise,
+    parent_death_signal_setter,
+    signal_group,
     young_deaths_after,
 )
 from kcpsite.tls import (
@@ -92,10 +92,10 @@ from kcpsite.tls import (
     SERVER_HOSTS,
     SERVER_VALIDITY,
     TLSFiles,
-    _now,
     ensure_tls,
     generate_ca,
     generate_server_cert,
+    utc_now,
 )
 
 __all__ = [
@@ -189,14 +189,14 @@ class Stack:
         self.extra_env = dict(env or {})
         self.echo_errors = echo_errors
         self._progress = progress or (lambda _msg: None)
-        self._children: list[_Child] = []
+        self._children: list[Child] = []
         self._children_lock = threading.Lock()
         self._started_postgres = False
         self._stopped = False
         self._supervisor: threading.Thread | None = None
         self._stop_supervising = threading.Event()
         #: The embedded PostgreSQL the supervisor watches (None with a DATABASE_URL).
-        self._postgres: _Postgres | None = None
+        self._postgres: PostgresProcess | None = None
         #: Set by the supervisor when a child keeps dying: `(name, exit code)`; the stack is then
         #: no longer whole and its owner should stop it. The embedded PostgreSQL's exit code is
         #: not known (None).
@@ -327,7 +327,7 @@ class Stack:
             owned = not running or self._orphaned_by_dead_launcher()
             self._progress("starting embedded PostgreSQL" if not running else "reusing embedded PostgreSQL")
             url = ensure_embedded_postgres(self.data_dir)
-            self._postgres = _Postgres(live_postmaster(self.data_dir))
+            self._postgres = PostgresProcess(live_postmaster(self.data_dir))
         if owned:
             self._postgres_owner_path.write_text(f"{os.getpid()}\n")
             self._started_postgres = True
@@ -370,7 +370,7 @@ class Stack:
     def _open_log(self, name: str) -> tuple[Path, IO[bytes]]:
         path = self.logs_dir / f"{name}.log"
         log = open(path, "ab")  # closed by _run_step / stop()
-        log.write(f"==== {name} started {_now().isoformat()} ====\n".encode())
+        log.write(f"==== {name} started {utc_now().isoformat()} ====\n".encode())
         log.flush()
         return path, log
 
@@ -387,7 +387,7 @@ class Stack:
         """Start a long-running child in its own session, output to logs/<name>.log (stderr also
         echoed through `_pump` when `echo`)."""
         _, log = self._open_log(name)
-        child = _Child(name, args, env, echo, self._popen(args, env, log, echo), log)
+        child = Child(name, args, env, echo, self._popen(args, env, log, echo), log)
         self._start_pump(child)
         with self._children_lock:
             self._children.append(child)
@@ -396,10 +396,10 @@ class Stack:
         return subprocess.Popen(
             [sys.executable, *args], cwd=self.data_dir, env=env, stdin=subprocess.DEVNULL,
             stdout=log, stderr=subprocess.PIPE if echo else subprocess.STDOUT,
-            start_new_session=True, preexec_fn=_parent_death_signal_setter(),
+            start_new_session=True, preexec_fn=parent_death_signal_setter(),
         )
 
-    def _start_pump(self, child: _Child) -> None:
+    def _start_pump(self, child: Child) -> None:
         if child.echo and child.process.stderr is not None:
             child.pump = threading.Thread(target=self._pump, args=(child.name, child.process.stderr, child.log),
                                           daemon=True, name=f"kcp-{child.name}-stderr")
@@ -417,14 +417,14 @@ class Stack:
                 rc = child.process.poll()
                 if rc is None:
                     continue
-                _signal_group(child.process, signal.SIGKILL)
+                signal_group(child.process, signal.SIGKILL)
                 if child.pump is not None:
                     child.pump.join(timeout=5)
                 child.young_deaths = young_deaths_after(child.young_deaths, now - child.started_at)
                 if child.young_deaths >= CRASH_LOOP_DEATHS:
                     self.failed = (child.name, rc)
                     return
-                child.log.write(f"==== {child.name} exited with code {rc}; restarted {_now().isoformat()} "
+                child.log.write(f"==== {child.name} exited with code {rc}; restarted {utc_now().isoformat()} "
                                 f"====\n".encode())
                 child.log.flush()
                 child.process = self._popen(child.args, child.env, child.log, child.echo)
@@ -558,7 +558,7 @@ class Stack:
                 self._progress(f"{child.name} did not stop within {timeout:.0f}s; killing it")
         for child in children:
             # Also catches leftovers whose leader already exited (celery's pool processes).
-            _signal_group(child.process, signal.SIGKILL)
+            signal_group(child.process, signal.SIGKILL)
             child.process.wait()
             if child.pump is not None:
                 child.pump.join(timeout=5)

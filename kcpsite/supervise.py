@@ -2,15 +2,15 @@
 
 Contract
 --------
-* A child (`_Child`) is one long-running process in its own session, hence the leader of its own
+* A child (`Child`) is one long-running process in its own session, hence the leader of its own
   process group, with its log and, when its stderr is echoed, the thread pumping it. Stopping or
-  clearing up after one signals the whole group (`_signal_group`), so nothing it forked survives.
+  clearing up after one signals the whole group (`signal_group`), so nothing it forked survives.
 * Should the launcher itself be killed, the children get SIGTERM from the kernel
-  (PR_SET_PDEATHSIG, `_parent_death_signal_setter`).
+  (PR_SET_PDEATHSIG, `parent_death_signal_setter`).
 * Crash loop: a child that dies `CRASH_LOOP_DEATHS` times in a row within `CRASH_LOOP_UPTIME`
   seconds of its start (a broken configuration, not a killed process) is not restarted again; a
   death after a healthy run starts the count again (`young_deaths_after`). The embedded
-  PostgreSQL (`_Postgres`, named `POSTGRES`) counts its deaths the same way; failed starts count
+  PostgreSQL (`PostgresProcess`, named `POSTGRES`) counts its deaths the same way; failed starts count
   as deaths.
 * Of an echoed child's stderr only errors reach the terminal (`is_noise`); everything stays in
   its log.
@@ -52,7 +52,7 @@ def is_noise(line: str) -> bool:
     return bool(sep) and path.startswith("/") and phrase in _CLIENT_ERROR_PHRASES
 
 
-def _parent_death_signal_setter() -> Callable[[], None] | None:
+def parent_death_signal_setter() -> Callable[[], None] | None:
     """A preexec_fn making the child get SIGTERM if the launcher dies without cleaning up (Linux).
 
     Children run in their own sessions (so a terminal's Ctrl-C reaches only the launcher, which
@@ -75,7 +75,7 @@ def _parent_death_signal_setter() -> Callable[[], None] | None:
 
 
 @dataclass
-class _Child:
+class Child:
     name: str
     args: list[str]
     env: dict[str, str]
@@ -92,7 +92,7 @@ POSTGRES = "postgres"
 
 
 @dataclass
-class _Postgres:
+class PostgresProcess:
     """The embedded PostgreSQL as the supervisor sees it: its postmaster (None after a failed
     start) and, as for a child, when it was started and how many times in a row it died young. Its
     exit status is not known: the postmaster is not the launcher's child (pg_ctl daemonizes it)."""
@@ -110,7 +110,7 @@ def young_deaths_after(young_deaths: int, uptime: float, *, min_uptime: float = 
 
 
 
-def _signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
+def signal_group(process: subprocess.Popen[bytes], sig: int) -> None:
     """Send `sig` to the process group the child leads (its pid: it was started in a new session)."""
     try:
         os.killpg(process.pid, sig)

@@ -36,7 +36,7 @@ CA_VALIDITY = datetime.timedelta(days=3650)
 SERVER_VALIDITY = datetime.timedelta(days=365)
 
 
-def _now() -> datetime.datetime:
+def utc_now() -> datetime.datetime:
     return datetime.datetime.now(datetime.UTC)
 
 
@@ -52,7 +52,7 @@ def generate_ca(common_name: str = "kcp-django local CA", *, now: datetime.datet
     ECDSA P-256 (fast to generate; Go's, OpenSSL's and Python's TLS accept it). The extensions
     (critical basicConstraints CA, keyUsage certSign, subject and authority key identifiers) are
     what Python 3.13's strict X.509 verification and Go's verifier require of an issuer."""
-    now = now or _now()
+    now = now or utc_now()
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     ski = x509.SubjectKeyIdentifier.from_public_key(key.public_key())
@@ -82,7 +82,7 @@ def generate_server_cert(ca_cert_pem: bytes, ca_key_pem: bytes, hosts: Iterable[
     Returns `(certificate PEM, private key PEM)`. Clients check the subjectAltName only (the CN is
     informational), so every host must be listed there; extendedKeyUsage serverAuth is required
     by Go's verifier."""
-    now = now or _now()
+    now = now or utc_now()
     ca_cert = x509.load_pem_x509_certificate(ca_cert_pem)
     ca_key = serialization.load_pem_private_key(ca_key_pem, password=None)
     if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
@@ -151,7 +151,7 @@ def ensure_tls(tls_dir: Path, hosts: Iterable[str] = SERVER_HOSTS, *, now: datet
     The CA is never replaced while its files exist (kubeconfigs handed out embed it). The server
     certificate is re-issued by that CA when missing, unreadable, not signed by it, not covering
     `hosts`, or within `RENEW_BEFORE` of expiry. Private keys are 0600, the directory 0700."""
-    now = now or _now()
+    now = now or utc_now()
     hosts = list(hosts)
     tls_dir.mkdir(parents=True, exist_ok=True)
     os.chmod(tls_dir, 0o700)
