@@ -144,7 +144,7 @@ class APIExportSurface(Surface):
         self, info: ResourceInfo, cluster: str, verb: str, obj: Obj, grants: list[ClaimGrant]
     ) -> errors.Forbidden:
         name = str(obj["metadata"].get("name", ""))
-        bindings = ", ".join(sorted({f'"{g.binding}"' for g in grants}))
+        bindings = _binding_names(grants)
         return errors.Forbidden(
             f'{info.qualified} "{name}" is forbidden: APIExport "{self.export_path}:{self.export_name}" cannot {verb} '
             f'it in logical cluster "{cluster}": the object is outside the selector of the permission claim on '
@@ -195,7 +195,7 @@ class APIExportSurface(Surface):
             raise _no_consumer(cluster)
         if not any(attrs.verb in g.verbs for g in grants):
             granted = sorted(set().union(*(g.verbs for g in grants)))
-            bindings = ", ".join(sorted({f'"{g.binding}"' for g in grants}))
+            bindings = _binding_names(grants)
             raise errors.Forbidden(
                 f'APIExport "{self.export_path}:{self.export_name}" cannot {attrs.verb} {info.qualified} in logical '
                 f'cluster "{cluster}": the permission claim on {info.qualified} accepted by APIBinding {bindings} '
@@ -221,6 +221,11 @@ class APIExportSurface(Surface):
 
 def _no_consumer(cluster: str) -> errors.NotFound:
     return errors.NotFound(f'logical cluster "{cluster}" not found', name=cluster, kind="logicalclusters")
+
+
+def _binding_names(grants: list[ClaimGrant]) -> str:
+    """The APIBindings behind `grants`, quoted, for a refusal's message."""
+    return ", ".join(sorted({f'"{g.binding}"' for g in grants}))
 
 
 def _schema_infos(export_cluster: str, schema_name: str, identity: str) -> list[ResourceInfo]:

@@ -23,9 +23,12 @@ with a Status, where Twisted would drop the connection or hold it until its idle
 from __future__ import annotations
 
 import asyncio
+import json
 import sys
 from collections.abc import Callable
 from typing import Any
+
+from kube.errors import StatusError
 
 
 def enable_reuse_port() -> None:
@@ -149,14 +152,6 @@ MAX_REQUEST_HEAD_BYTES = 64 * 1024
 REFUSED_CONNECTION_LINGER = 2.0
 
 
-def _status_body(code: int, reason: str, message: str) -> bytes:
-    import json
-
-    status = {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Failure", "message": message,
-              "reason": reason, "code": code}
-    return json.dumps(status, separators=(",", ":")).encode()
-
-
 def refuse_and_close(channel: Any, code: int, phrase: str, reason: str, message: str) -> None:
     """Answer `code` with a metav1.Status on `channel` (a Twisted HTTPChannel still reading a
     request's head), then close it: first gracefully (a TLS close alert), and whatever the client
@@ -166,7 +161,7 @@ def refuse_and_close(channel: Any, code: int, phrase: str, reason: str, message:
     from twisted.internet import reactor as installed_reactor
 
     reactor: Any = installed_reactor
-    body = _status_body(code, reason, message)
+    body = json.dumps(StatusError(message, code=code, reason=reason).status(), separators=(",", ":")).encode()
     head = (
         f"HTTP/1.1 {code} {phrase}\r\nContent-Type: application/json\r\nContent-Length: {len(body)}\r\n"
         "Connection: close\r\n\r\n"

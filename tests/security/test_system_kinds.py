@@ -120,8 +120,6 @@ def test_a_workspace_admin_cannot_skip_an_initializer(api: Api) -> None:
 def test_the_initializers_controller_removes_itself(api: Api) -> None:
     """With `initialize` on the WorkspaceType in its workspace (kcp's verb), the initializer's
     controller may remove its own entry — and nothing else."""
-    from kube.authz.tokens import token_issue
-
     _gated_workspace(api)
     api.post(
         "/apis/rbac.authorization.k8s.io/v1/clusterroles",
@@ -146,16 +144,7 @@ def test_the_initializers_controller_removes_itself(api: Api) -> None:
             "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "init-bot"}],
         },
     )
-    held = at(api, "root:held")
-    held.post(
-        "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
-        {
-            "metadata": {"name": "init-bot"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "init-bot"}],
-        },
-    )
-    bot = Api(api.client, token_issue(user_name="init-bot", groups=[]), cluster="root:held")
+    bot = workspace_admin(api, "root:held", user="init-bot")  # and cluster-admin of the workspace
     lc = bot.get(LC).json()
     forged = {**lc, "status": {**lc["status"], "initializers": [], "phase": "Ready"}}
     assert bot.put(LC + "/status", forged).status_code == 403  # only its own entry, not the phase
