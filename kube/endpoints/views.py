@@ -89,6 +89,14 @@ class KubeAPIView(APIView):
 
     post = put = patch = delete = head = get
 
+    def options(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        """Not DRF's metadata answer: through the pipeline, 401 unauthenticated, else 405."""
+        return self.get(request, *args, **kwargs)
+
+    def http_method_not_allowed(self, request: Any, *args: Any, **kwargs: Any) -> Any:
+        """Any other method goes through the pipeline too: 401 before 405, as for watches."""
+        return self.get(request, *args, **kwargs)
+
     def serve(self, request: Request, target: Target) -> HttpResponse:
         meta = request.META
         method = request.method or "GET"

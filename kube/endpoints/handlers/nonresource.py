@@ -16,11 +16,12 @@ from .base import METHOD_NOT_ALLOWED, Reply
 
 
 def serve(req: ResolvedRequest, *, method: str, host: str) -> Reply:
-    """GET (or HEAD) of a non-resource path; `host` names this server in `/api`'s answer."""
-    if req.path.startswith("/openapi/"):
-        return openapi_document(req)
+    """GET (or HEAD) of a non-resource path; `host` names this server in `/api`'s answer.
+    Nothing here is written: any other method is 405."""
     if method not in ("GET", "HEAD"):
         raise errors.MethodNotAllowed(METHOD_NOT_ALLOWED)
+    if req.path.startswith("/openapi/"):
+        return openapi_document(req)
     return discovery_document(req, host)
 
 
