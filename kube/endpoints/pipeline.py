@@ -9,7 +9,8 @@ happens after resolution is one handler per verb (`kube.endpoints.handlers`).
 
 Order matters and is the apiserver's: who is asking (401) before anything is looked up; the
 surface's `admit` before any 404 can tell a refused caller what exists; RBAC (403) before any
-object is read; confinement last, because it may read the addressed object.
+object is read; confinement last, because it may read the addressed object. Per-tenant rate and
+seats (kube.endpoints.fairness) come before all of this, in the ASGI layer, for both transports.
 """
 
 from __future__ import annotations
