@@ -113,3 +113,15 @@ def test_admin_login_works(root: None) -> None:
     )
     assert r.status_code == 302 and r["Location"] == "/admin/", r.content
     assert browser.get("/admin/", secure=True).status_code == 200
+
+
+def test_the_system_checks_pass() -> None:
+    """The admin's middleware checks are silenced because PortalMiddleware runs those middleware
+    for /admin/; everything else the checks know must still pass (migrate runs them)."""
+    from django.conf import settings
+    from django.core.management import call_command
+
+    assert {"django.contrib.sessions.middleware.SessionMiddleware",
+            "django.contrib.auth.middleware.AuthenticationMiddleware",
+            "django.contrib.messages.middleware.MessageMiddleware"} <= set(settings.PORTAL_MIDDLEWARE)
+    call_command("check")
