@@ -15,18 +15,11 @@ from __future__ import annotations
 from kube.storage import backend
 from kube.storage.backend import ListScope
 from kube.storage.models import Event
-from kube.storage.pump import OVERFLOW, EventPump, Subscription, get_pump
+from kube.storage.pump import OVERFLOW, get_pump
 
-__all__ = [
-    "OVERFLOW",
-    "Event",
-    "EventPump",
-    "ListScope",
-    "Subscription",
-    "changes_between",
-    "compaction_floor",
-    "get_pump",
-]
+#: The pump (`get_pump().subscribe(scope)`) delivers what is committed after a subscription
+#: starts; OVERFLOW in its queue means the reader fell behind and must re-list.
+__all__ = ["OVERFLOW", "Event", "ListScope", "changes_between", "compaction_floor", "get_pump"]
 
 
 def changes_between(scope: ListScope, after: int, upto: int, *, batch: int = 1000) -> list[Event]:
