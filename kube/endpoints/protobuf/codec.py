@@ -15,14 +15,15 @@ from kube.errors import BadRequest
 from .model import ZERO, Cardinality, Field, Message, Scalar
 from .wire import DecodeError, WireType, iter_wire, read_varint
 
-__all__ = ["decode_message", "group", "render", "scalar"]
+__all__ = ["decode_message", "expected_wire_type", "group", "render", "scalar"]
 
 _MAX_DEPTH: Final = 32  # nesting guard, should a descriptor ever be recursive (e.g. JSONSchemaProps)
 STRING: Final = Scalar.STRING
 
 
-def _wire_type_of(type_: Scalar | Message) -> WireType:
-    if isinstance(type_, Message) or type_ in (Scalar.STRING, Scalar.BYTES):
+def expected_wire_type(fd: Field) -> WireType:
+    """The wire type ``fd`` is encoded with (a repeated VARINT field may also come packed, as LEN)."""
+    if fd.cardinality is Cardinality.MAP or isinstance(fd.type, Message) or fd.type in (Scalar.STRING, Scalar.BYTES):
         return WireType.LEN
     return WireType.VARINT
 
@@ -40,7 +41,7 @@ def group(msg: Message, data: bytes, path: str) -> dict[int, list[int | bytes]]:
             continue
         expected = expected_of.get(number)
         if expected is None:
-            expected = WireType.LEN if fd.cardinality is Cardinality.MAP else _wire_type_of(fd.type)
+            expected = expected_wire_type(fd)
             expected_of[number] = expected
         bucket = grouped.setdefault(number, [])
         if wire == expected:

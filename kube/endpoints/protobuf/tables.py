@@ -21,6 +21,7 @@ from . import gojson, kinds, upstream
 from .model import Cardinality, Converter, Field, Message, Scalar
 
 __all__ = [
+    "build",
     "FIELDS_V1",
     "INT_OR_STRING",
     "KINDS",
@@ -39,12 +40,16 @@ _CARDINALITY: Final[Mapping[str, Cardinality]] = MappingProxyType(
 )
 
 
-def _build(
+def build(
     descriptors: Mapping[str, upstream.Descriptor],
     go_fields: Mapping[str, Mapping[str, gojson.GoField]],
     converters: Mapping[str, Converter],
 ) -> dict[str, Message]:
-    """One :class:`Message` per generated descriptor, sharing instances between references."""
+    """One :class:`Message` per generated descriptor, sharing instances between references.
+
+    Raises ValueError when ``go_fields`` or ``converters`` name what ``descriptors`` lack (see the module
+    docstring). Called once below; public for the test that proves the refusal.
+    """
     for name, overrides in go_fields.items():
         if name not in descriptors:
             raise ValueError(f"gojson names {name}, which the generated tables do not have")
@@ -90,7 +95,7 @@ def _build(
 
 
 MESSAGES: Final[Mapping[str, Message]] = MappingProxyType(
-    _build(upstream.MESSAGES, gojson.GO_FIELDS, gojson.CONVERTERS)
+    build(upstream.MESSAGES, gojson.GO_FIELDS, gojson.CONVERTERS)
 )
 """Fully qualified protobuf name (``k8s.io.api.core.v1.ConfigMap``) -> its descriptor."""
 
