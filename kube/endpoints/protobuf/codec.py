@@ -17,7 +17,7 @@ from .wire import DecodeError, WireType, iter_wire, read_varint
 
 __all__ = ["decode_message", "expected_wire_type", "group", "render", "scalar"]
 
-_MAX_DEPTH: Final = 32  # nesting guard, should a descriptor ever be recursive (e.g. JSONSchemaProps)
+_MAX_DEPTH: Final = 32  # nesting guard; tables.build refuses recursive messages, so this is a second line
 STRING: Final = Scalar.STRING
 
 
