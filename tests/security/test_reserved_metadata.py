@@ -18,11 +18,19 @@ from typing import Any
 
 import pytest
 
-from tests.apis.test_bindings import GROUP as COWBOY_GROUP
-from tests.apis.test_bindings import schema as cowboy_schema
 from tests.conftest import Api
+from tests.factories import (
+    COWBOY_GROUP,
+    WS,
+    at,
+    cowboy_schema,
+    logical_cluster,
+    make,
+    reconcile_all,
+    serviceaccount_admin,
+    workspace_admin,
+)
 from tests.kube.test_crds import widget_crd
-from tests.workspaces.test_workspaces import WS, at, make, reconcile_all
 
 LC = "/apis/core.kcp.io/v1alpha1/logicalclusters/cluster"
 RBAC = "/apis/rbac.authorization.k8s.io/v1"
@@ -43,49 +51,10 @@ FORGED_LABEL = "claimed.internal.apis.kcp.io/forged"
 FORGED_FINALIZER = "tenancy.kcp.io/forged"
 
 
-# --- identities -----------------------------------------------------------------------------------
-
-
-def workspace_admin(api: Api, path: str, *, user: str = "mallory") -> Api:
-    """A user token with ordinary groups, made cluster-admin of the workspace at `path` (a tenant
-    who owns a workspace, nothing more)."""
-    from kube.authz.tokens import token_issue
-
-    r = at(api, path).post(
-        f"{RBAC}/clusterrolebindings",
-        {
-            "metadata": {"name": f"{user}-admin"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
-        },
-    )
-    assert r.status_code == 201, r.content
-    return at(Api(api.client, token_issue(user_name=user, groups=["tenants", "developers"])), path)
-
-
-def serviceaccount_admin(api: Api, path: str) -> Api:
-    """A ServiceAccount of the workspace at `path`, bound to cluster-admin there, with its token."""
-    from tests.kube.test_authz_api import sa_token
-
-    ws = at(api, path)
-    token = sa_token(ws, "robot")
-    r = ws.post(
-        f"{RBAC}/clusterrolebindings",
-        {
-            "metadata": {"name": "robot-admin"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-            "subjects": [{"kind": "ServiceAccount", "name": "robot", "namespace": "default"}],
-        },
-    )
-    assert r.status_code == 201, r.content
-    return at(Api(api.client, token), path)
-
-
 ATTACKERS: dict[str, Callable[[Api, str], Api]] = {"user": workspace_admin, "serviceaccount": serviceaccount_admin}
 
 
-def cluster_of(api: Api, path: str) -> str:
-    return str(at(api, path).get(LC).json()["metadata"]["annotations"]["kcp.io/cluster"])
+cluster_of = logical_cluster
 
 
 def forbidden_reserved(r: Any, what: str, key: str) -> bool:
@@ -260,7 +229,7 @@ SAMPLES: dict[tuple[str, str, str], Sample] = {
         "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
         "widgets.example.com",
         widget_crd(),
-        extra={"second": widget_crd("example.org")},
+        extra={"second": widget_crd(group="example.org")},
     ),
     ("example.com", "v1", "widgets"): Sample(
         "/apis/example.com/v1/namespaces/default/widgets",
@@ -285,7 +254,7 @@ SAMPLES: dict[tuple[str, str, str], Sample] = {
         "/apis/apis.kcp.io/v1alpha1/apiresourceschemas",
         f"v1.cowboys.{COWBOY_GROUP}",
         cowboy_schema(),
-        extra={"second": cowboy_schema("v2")},
+        extra={"second": cowboy_schema(prefix="v2")},
     ),
     ("apis.kcp.io", "v1alpha2", "apiexports"): Sample("/apis/apis.kcp.io/v1alpha2/apiexports", "x2", EXPORT_V2),
     ("apis.kcp.io", "v1alpha1", "apiexports"): Sample(

@@ -1,0 +1,236 @@
+"""The API contract every registered kind keeps, generated from the registry (k8s.io/apiserver's
+`registry/rest/resttest` tester and NetBox's per-model API test cases): CRUD through the HTTP API,
+409 on a stale resourceVersion, dry-run persisting nothing, Table output, 403 for a user without
+grants, kcp-owned metadata refused, and the kube answer for every verb a kind does not serve.
+Watches are in test_watch.py (they need committed transactions).
+
+Each test is parametrized over `CASES` (tests/contract/kinds.py): the built-in kinds, a CRD's kind
+and a bound API's kind. A check a kind cannot take part in (a review is never stored; the system
+owns a LogicalCluster) asserts the refusal the kind answers instead, so no case is skipped."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+
+from tests.conftest import Api
+from tests.contract.kinds import CASES, Case, World, info_of, kind_id, world
+from tests.contract.support import kinds, labelled, names_listed, not_served, refused, status_of, subject, with_query
+
+TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io"
+MERGE = "application/merge-patch+json"
+
+
+# --- the registry ---------------------------------------------------------------------------------
+
+
+def test_every_registered_kind_has_a_case(api: Api) -> None:
+    """The registry's kinds as served in a workspace with a CRD and a bound API: a kind added
+    later without a case in tests/contract/kinds.py fails here."""
+    from kube.registry import REGISTRY
+
+    cr = ("example.com", "v1", "widgets")
+    bound = next(k for k in CASES if k[2] == "cowboys")
+    w = world(api, CASES[cr])
+    assert CASES[bound].prepare is not None
+    CASES[bound].prepare(w)
+    served = {(i.group, i.version, i.resource) for i in REGISTRY.resources(w.cluster)}
+    assert {cr, bound} <= served
+    missing = sorted(served - set(CASES))
+    assert not missing, f"add a case to tests/contract/kinds.py CASES for {', '.join(map(kind_id, missing))}"
+    stale = sorted(set(CASES) - served - {k for k, c in CASES.items() if c.home == "root"})
+    assert not stale, f"CASES names kinds nobody serves: {stale}"
+
+
+# --- the checks -----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("kind", kinds("verbs"))
+def test_unserved_verbs_answer_method_not_allowed(kind: Any, case: Case, w: World) -> None:
+    """Every verb the registry does not list for the kind is refused with kube's 405 Status, on
+    the collection and on an object's URL alike; the verbs it lists are not."""
+    from kube.registry.resources import ALL_VERBS
+
+    info = info_of(w, kind)
+    item, coll = case.url(), case.collection
+    requests = {
+        "get": ("GET", item),
+        "list": ("GET", coll),
+        "watch": ("GET", coll + "?watch=1&timeoutSeconds=1"),
+        "create": ("POST", coll),
+        "update": ("PUT", item),
+        "patch": ("PATCH", item),
+        "delete": ("DELETE", item),
+        "deletecollection": ("DELETE", coll),
+    }
+    unserved = [v for v in ALL_VERBS if v not in info.verbs]
+    for verb in unserved:
+        method, url = requests[verb]
+        body = {} if method in ("PUT", "PATCH", "POST") else None
+        ct = MERGE if method == "PATCH" else "application/json"
+        r = w.admin.request(method, url, body, content_type=ct)
+        assert r.status_code == 405, (verb, r.status_code, r.content[:300])
+        not_served(r)
+    if case.stored:
+        assert set(info.verbs) >= {"get", "list", "watch", "update", "patch", "create", "delete"}
+    else:
+        assert info.verbs == ("create",) and unserved
+
+
+@pytest.mark.parametrize("kind", kinds("crud"))
+def test_create_get_list_update_patch_delete(kind: Any, case: Case, w: World) -> None:
+    info = info_of(w, kind)
+    if not case.stored:  # a review: the answer carries the status, nothing is kept
+        r = w.actor.post(case.collection, case.create_body())
+        assert r.status_code == 201, r.content
+        assert r.json()["kind"] == info.kind and r.json()["apiVersion"] == info.group_version
+        assert "status" in r.json()
+        return
+    if case.system_made:
+        r = w.actor.post(case.collection, {"metadata": {"name": "another"}})
+        assert r.status_code in (403, 409, 422), r.content  # no client makes one
+    created = subject(w, case)
+    md = created["metadata"]
+    assert created["kind"] == info.kind and created["apiVersion"] == info.group_version
+    assert md["name"] == case.name and md["uid"] and md["resourceVersion"] and md["creationTimestamp"]
+    assert bool(md.get("namespace")) == info.namespaced
+
+    got = w.actor.get(case.url())
+    assert got.status_code == 200 and got.json()["metadata"]["uid"] == md["uid"]
+    listed = w.actor.get(case.collection)
+    assert listed.status_code == 200 and listed.json()["kind"] == info.list_kind
+    assert listed.json()["metadata"]["resourceVersion"]
+    assert case.name in [i["metadata"]["name"] for i in listed.json()["items"]]
+
+    current = got.json()
+    r = w.actor.put(case.url(), labelled(current, "put"))
+    assert r.status_code == 200, r.content
+    assert r.json()["metadata"]["labels"]["contract"] == "put"
+    assert r.json()["metadata"]["resourceVersion"] != current["metadata"]["resourceVersion"]
+    r = w.actor.patch(case.url(), {"metadata": {"labels": {"contract": "patch"}}})
+    assert r.status_code == 200, r.content
+    assert w.actor.get(case.url()).json()["metadata"]["labels"]["contract"] == "patch"
+
+    r = w.actor.delete(case.url())
+    if case.system_made:
+        refused(r, 403, "Forbidden")
+        assert w.actor.get(case.url()).status_code == 200
+        return
+    assert r.status_code in (200, 202), r.content
+    if case.finalize:
+        case.finalize(w, case.name)
+    refused(w.actor.get(case.url()), 404, "NotFound")
+    assert case.name not in names_listed(w.actor, case)
+
+
+@pytest.mark.parametrize("kind", kinds("conflict"))
+def test_a_stale_resource_version_is_a_conflict(kind: Any, case: Case, w: World) -> None:
+    if not case.stored:
+        not_served(w.actor.put(case.url(), case.create_body()))
+        return
+    stale = subject(w, case)
+    r = w.actor.put(case.url(), labelled(stale, "first"))
+    assert r.status_code == 200, r.content
+    r = w.actor.put(case.url(), labelled(stale, "second"))
+    refused(r, 409, "Conflict")
+    assert "the object has been modified" in status_of(r)["message"]
+    assert w.actor.get(case.url()).json()["metadata"]["labels"]["contract"] == "first"
+    # a merge patch naming the stale version is refused the same way
+    r = w.actor.patch(case.url(), {"metadata": {"resourceVersion": stale["metadata"]["resourceVersion"]}})
+    refused(r, 409, "Conflict")
+
+
+@pytest.mark.parametrize("kind", kinds("dry-run"))
+def test_dry_run_persists_nothing(kind: Any, case: Case, w: World) -> None:
+    if not case.stored:
+        r = w.actor.post(with_query(case.collection, "dryRun=All"), case.create_body())
+        assert r.status_code == 201 and "status" in r.json(), r.content
+        return
+    if case.body is not None:
+        r = w.actor.post(with_query(case.collection, "dryRun=All"), case.create_body())
+        assert r.status_code == 201, r.content
+        assert r.json()["metadata"]["name"] == case.name
+        refused(w.actor.get(case.url()), 404, "NotFound")
+    before = subject(w, case)
+    r = w.actor.put(with_query(case.url(), "dryRun=All"), labelled(before, "dry"))
+    assert r.status_code == 200 and r.json()["metadata"]["labels"]["contract"] == "dry", r.content
+    r = w.actor.patch(with_query(case.url(), "dryRun=All"), {"metadata": {"labels": {"contract": "dry"}}})
+    assert r.status_code == 200 and r.json()["metadata"]["labels"]["contract"] == "dry", r.content
+    r = w.actor.delete(with_query(case.url(), "dryRun=All"))
+    if case.system_made:
+        refused(r, 403, "Forbidden")
+    else:
+        assert r.status_code in (200, 202), r.content
+    after = w.actor.get(case.url())
+    assert after.status_code == 200, after.content
+    assert after.json()["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+    assert "deletionTimestamp" not in after.json()["metadata"]
+    assert (after.json()["metadata"].get("labels") or {}).get("contract") is None
+
+
+@pytest.mark.parametrize("kind", kinds("table"))
+def test_table_output(kind: Any, case: Case, w: World) -> None:
+    """`kubectl get`'s Accept header: a meta.k8s.io/v1 Table with column definitions (Name
+    first) and one row per object, for the collection and for one object."""
+    if not case.stored:
+        not_served(w.actor.get(case.collection, headers={"Accept": TABLE}))
+        return
+    subject(w, case)
+    r = w.actor.get(case.collection, headers={"Accept": TABLE})
+    assert r.status_code == 200, r.content
+    table = r.json()
+    assert table["kind"] == "Table" and table["apiVersion"] == "meta.k8s.io/v1"
+    columns = table["columnDefinitions"]
+    assert columns and columns[0]["name"] == "Name" and all(c["type"] and "format" in c for c in columns)
+    rows = table["rows"]
+    assert sorted(row["object"]["metadata"]["name"] for row in rows) == sorted(names_listed(w.actor, case))
+    assert all(len(row["cells"]) == len(columns) for row in rows)
+    assert table["metadata"]["resourceVersion"]
+    one = w.actor.get(case.url(), headers={"Accept": TABLE}).json()
+    assert one["kind"] == "Table" and [row["cells"][0] for row in one["rows"]] == [case.name]
+
+
+@pytest.mark.parametrize("kind", kinds("forbidden"))
+def test_a_user_without_grants_is_forbidden(kind: Any, case: Case, w: World) -> None:
+    """An ordinary user with no RBAC rights in the workspace: get, list and create are refused
+    with 403, and the refused create writes nothing."""
+    if case.stored:
+        subject(w, case)
+        refused(w.outsider.get(case.url()), 403, "Forbidden")
+        refused(w.outsider.get(case.collection), 403, "Forbidden")
+    body = case.create_body("outsider") if case.body is not None else {"metadata": {"name": "outsider"}}
+    refused(w.outsider.post(case.collection, body), 403, "Forbidden")
+    if case.stored:
+        assert w.actor.get(case.url("outsider")).status_code == 404
+
+
+@pytest.mark.parametrize("kind", kinds("reserved"))
+def test_kcp_owned_metadata_is_refused(kind: Any, case: Case, w: World) -> None:
+    """A workspace admin may not set `kcp.io` annotations (kcp's reserved metadata): on create
+    and on update, with 403 naming the key; nothing changes."""
+    forged = {"kcp.io/path": "root"}
+    if not case.stored:  # a review keeps no metadata: the annotation lands nowhere, not even the answer
+        body = case.create_body()
+        body["metadata"]["annotations"] = forged
+        r = w.actor.post(case.collection, body)
+        assert r.status_code == 201, r.content
+        assert "kcp.io/path" not in (r.json()["metadata"].get("annotations") or {})
+        return
+    if case.body is not None:
+        body = case.create_body("forged")
+        body["metadata"]["annotations"] = forged
+        r = w.actor.post(case.collection, body)
+        refused(r, 403, "Forbidden")
+        assert 'modification of reserved annotation "kcp.io/path" is forbidden' in status_of(r)["message"]
+        assert w.actor.get(case.url("forged")).status_code == 404
+    before = subject(w, case)
+    r = w.actor.patch(case.url(), {"metadata": {"annotations": forged}})
+    refused(r, 403, "Forbidden")
+    assert 'modification of reserved annotation "kcp.io/path" is forbidden' in status_of(r)["message"]
+    changed = copy.deepcopy(before)
+    changed["metadata"].setdefault("annotations", {}).update(forged)
+    refused(w.actor.put(case.url(), changed), 403, "Forbidden")
+    after = w.actor.get(case.url()).json()
+    assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
