@@ -72,3 +72,11 @@ def names_listed(api: Api, case: Case) -> list[str]:
     return [i["metadata"]["name"] for i in r.json()["items"]]
 
 
+
+
+def storage_snapshot() -> tuple[int, int, int]:
+    """(revision, event log length, stored objects): any write anywhere moves one of them."""
+    from kube.storage.models import Event, Revision, StoredObject
+
+    revision = Revision.objects.values_list("value", flat=True).first() or 0
+    return int(revision), Event.objects.count(), StoredObject.objects.count()

@@ -17,7 +17,19 @@ import pytest
 
 from tests.conftest import Api
 from tests.contract.kinds import CASES, Case, World, info_of, kind_id, world
-from tests.contract.support import kinds, labelled, names_listed, not_served, refused, status_of, subject, with_query
+from tests.contract.support import (
+    kinds,
+    labelled,
+    names_listed,
+    not_served,
+    refused,
+    status_of,
+    storage_snapshot,
+    subject,
+    with_query,
+)
+
+pytestmark = pytest.mark.django_db  # each check in a savepoint of its kind's world (conftest.py)
 
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io"
 MERGE = "application/merge-patch+json"
@@ -47,7 +59,7 @@ def test_every_registered_kind_has_a_case(api: Api) -> None:
 # --- the checks -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", kinds("verbs"))
+@pytest.mark.parametrize("kind", kinds("verbs"), scope="module")
 def test_unserved_verbs_answer_method_not_allowed(kind: Any, case: Case, w: World) -> None:
     """Every verb the registry does not list for the kind is refused with kube's 405 Status, on
     the collection and on an object's URL alike; the verbs it lists are not."""
@@ -79,7 +91,7 @@ def test_unserved_verbs_answer_method_not_allowed(kind: Any, case: Case, w: Worl
         assert info.verbs == ("create",) and unserved
 
 
-@pytest.mark.parametrize("kind", kinds("crud"))
+@pytest.mark.parametrize("kind", kinds("crud"), scope="module")
 def test_create_get_list_update_patch_delete(kind: Any, case: Case, w: World) -> None:
     info = info_of(w, kind)
     if not case.stored:  # a review: the answer carries the status, nothing is kept
@@ -88,9 +100,9 @@ def test_create_get_list_update_patch_delete(kind: Any, case: Case, w: World) ->
         assert r.json()["kind"] == info.kind and r.json()["apiVersion"] == info.group_version
         assert "status" in r.json()
         return
-    if case.system_made:
-        r = w.actor.post(case.collection, {"metadata": {"name": "another"}})
-        assert r.status_code in (403, 409, 422), r.content  # no client makes one
+    if case.system_made:  # no client makes one (and no other name is valid: validation runs first)
+        refused(w.actor.post(case.collection, {"metadata": {"name": case.name}}), 403, "Forbidden")
+        refused(w.actor.post(case.collection, {"metadata": {"name": "another"}}), 422, "Invalid")
     created = subject(w, case)
     md = created["metadata"]
     assert created["kind"] == info.kind and created["apiVersion"] == info.group_version
@@ -104,7 +116,12 @@ def test_create_get_list_update_patch_delete(kind: Any, case: Case, w: World) ->
     assert listed.json()["metadata"]["resourceVersion"]
     assert case.name in [i["metadata"]["name"] for i in listed.json()["items"]]
 
+    if case.body is not None:
+        refused(w.actor.post(case.collection, case.create_body()), 409, "AlreadyExists")
     current = got.json()
+    renamed = labelled(current, "put")
+    renamed["metadata"]["name"] = "another"
+    refused(w.actor.put(case.url(), renamed), 400, "BadRequest")  # the body names another object
     r = w.actor.put(case.url(), labelled(current, "put"))
     assert r.status_code == 200, r.content
     assert r.json()["metadata"]["labels"]["contract"] == "put"
@@ -125,7 +142,7 @@ def test_create_get_list_update_patch_delete(kind: Any, case: Case, w: World) ->
     assert case.name not in names_listed(w.actor, case)
 
 
-@pytest.mark.parametrize("kind", kinds("conflict"))
+@pytest.mark.parametrize("kind", kinds("conflict"), scope="module")
 def test_a_stale_resource_version_is_a_conflict(kind: Any, case: Case, w: World) -> None:
     if not case.stored:
         not_served(w.actor.put(case.url(), case.create_body()))
@@ -137,23 +154,34 @@ def test_a_stale_resource_version_is_a_conflict(kind: Any, case: Case, w: World)
     refused(r, 409, "Conflict")
     assert "the object has been modified" in status_of(r)["message"]
     assert w.actor.get(case.url()).json()["metadata"]["labels"]["contract"] == "first"
-    # a merge patch naming the stale version is refused the same way
+    # a merge patch naming the stale version, and a delete preconditioned on it, are refused alike
     r = w.actor.patch(case.url(), {"metadata": {"resourceVersion": stale["metadata"]["resourceVersion"]}})
     refused(r, 409, "Conflict")
+    r = w.actor.delete(case.url(), {"preconditions": {"resourceVersion": stale["metadata"]["resourceVersion"]}})
+    if case.system_made:
+        refused(r, 403, "Forbidden")  # no client deletes it, whatever the precondition
+    else:
+        refused(r, 409, "Conflict")
+    assert "deletionTimestamp" not in w.actor.get(case.url()).json()["metadata"]
 
 
-@pytest.mark.parametrize("kind", kinds("dry-run"))
+@pytest.mark.parametrize("kind", kinds("dry-run"), scope="module")
 def test_dry_run_persists_nothing(kind: Any, case: Case, w: World) -> None:
+    """`?dryRun=All` runs a write to its answer and writes nothing: no revision, no event, no row
+    (a Workspace's logical cluster, a CRD's served API included)."""
     if not case.stored:
         r = w.actor.post(with_query(case.collection, "dryRun=All"), case.create_body())
         assert r.status_code == 201 and "status" in r.json(), r.content
         return
     if case.body is not None:
+        untouched = storage_snapshot()
         r = w.actor.post(with_query(case.collection, "dryRun=All"), case.create_body())
         assert r.status_code == 201, r.content
         assert r.json()["metadata"]["name"] == case.name
+        assert storage_snapshot() == untouched
         refused(w.actor.get(case.url()), 404, "NotFound")
     before = subject(w, case)
+    untouched = storage_snapshot()
     r = w.actor.put(with_query(case.url(), "dryRun=All"), labelled(before, "dry"))
     assert r.status_code == 200 and r.json()["metadata"]["labels"]["contract"] == "dry", r.content
     r = w.actor.patch(with_query(case.url(), "dryRun=All"), {"metadata": {"labels": {"contract": "dry"}}})
@@ -163,6 +191,7 @@ def test_dry_run_persists_nothing(kind: Any, case: Case, w: World) -> None:
         refused(r, 403, "Forbidden")
     else:
         assert r.status_code in (200, 202), r.content
+    assert storage_snapshot() == untouched
     after = w.actor.get(case.url())
     assert after.status_code == 200, after.content
     assert after.json()["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
@@ -170,7 +199,7 @@ def test_dry_run_persists_nothing(kind: Any, case: Case, w: World) -> None:
     assert (after.json()["metadata"].get("labels") or {}).get("contract") is None
 
 
-@pytest.mark.parametrize("kind", kinds("table"))
+@pytest.mark.parametrize("kind", kinds("table"), scope="module")
 def test_table_output(kind: Any, case: Case, w: World) -> None:
     """`kubectl get`'s Accept header: a meta.k8s.io/v1 Table with column definitions (Name
     first) and one row per object, for the collection and for one object."""
@@ -192,21 +221,22 @@ def test_table_output(kind: Any, case: Case, w: World) -> None:
     assert one["kind"] == "Table" and [row["cells"][0] for row in one["rows"]] == [case.name]
 
 
-@pytest.mark.parametrize("kind", kinds("forbidden"))
+@pytest.mark.parametrize("kind", kinds("forbidden"), scope="module")
 def test_a_user_without_grants_is_forbidden(kind: Any, case: Case, w: World) -> None:
-    """An ordinary user with no RBAC rights in the workspace: get, list and create are refused
-    with 403, and the refused create writes nothing."""
+    """An ordinary user with no RBAC rights in the workspace: get, list, watch and create are
+    refused with 403, and the refused create writes nothing."""
     if case.stored:
         subject(w, case)
         refused(w.outsider.get(case.url()), 403, "Forbidden")
         refused(w.outsider.get(case.collection), 403, "Forbidden")
+        refused(w.outsider.get(case.collection + "?watch=1&timeoutSeconds=1"), 403, "Forbidden")
     body = case.create_body("outsider") if case.body is not None else {"metadata": {"name": "outsider"}}
     refused(w.outsider.post(case.collection, body), 403, "Forbidden")
     if case.stored:
         assert w.actor.get(case.url("outsider")).status_code == 404
 
 
-@pytest.mark.parametrize("kind", kinds("reserved"))
+@pytest.mark.parametrize("kind", kinds("reserved"), scope="module")
 def test_kcp_owned_metadata_is_refused(kind: Any, case: Case, w: World) -> None:
     """A workspace admin may not set `kcp.io` annotations (kcp's reserved metadata): on create
     and on update, with 403 naming the key; nothing changes."""
@@ -234,3 +264,23 @@ def test_kcp_owned_metadata_is_refused(kind: Any, case: Case, w: World) -> None:
     refused(w.actor.put(case.url(), changed), 403, "Forbidden")
     after = w.actor.get(case.url()).json()
     assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
+
+
+@pytest.mark.parametrize("kind", kinds("status"), scope="module")
+def test_the_status_subresource_is_served_where_the_kind_declares_it(kind: Any, case: Case, w: World) -> None:
+    """`<object>/status` answers the object where the registry lists a status subresource, and
+    kube's 404 where it does not; a status write does not change metadata labels (kube's status
+    strategy keeps the stored metadata but for what it owns)."""
+    info = info_of(w, kind)
+    if not case.stored:
+        refused(w.admin.get(case.url() + "/status"), 404, "NotFound")
+        return
+    current = subject(w, case)
+    r = w.actor.get(case.url() + "/status")
+    if "status" not in info.subresources:
+        refused(r, 404, "NotFound")
+        return
+    assert r.status_code == 200 and r.json()["metadata"]["uid"] == current["metadata"]["uid"], r.content
+    r = w.actor.put(case.url() + "/status", labelled(r.json(), "status"))
+    assert r.status_code == 200, r.content
+    assert "contract" not in (w.actor.get(case.url()).json()["metadata"].get("labels") or {})

@@ -9,11 +9,18 @@ from typing import Any
 
 import pytest
 
-from tests.contract.kinds import Case, World
+from tests.conftest import Api
+from tests.contract.kinds import Case, World, world
 from tests.contract.support import kinds, not_served, subject
 from tests.watching import Watch
 
 pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def w(api: Api, case: Case) -> World:
+    """A world per test, committed (the module-scoped one of conftest.py is rolled back)."""
+    return world(api, case)
 
 
 def events_of(watch: Watch, name: str) -> list[tuple[str, dict[str, Any]]]:
