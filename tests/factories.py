@@ -117,8 +117,9 @@ def widget(*, name: str, group: str = "example.com", **spec: Any) -> Body:
     return {"apiVersion": f"{group}/v1", "kind": "Widget", "metadata": {"name": name}, "spec": spec}
 
 
-def apiresourceschema_body(*, group: str, names: Body, versions: list[Body], prefix: str = "v1",
-                           scope: str = "Namespaced") -> Body:
+def apiresourceschema_body(
+    *, group: str, names: Body, versions: list[Body], prefix: str = "v1", scope: str = "Namespaced"
+) -> Body:
     """An APIResourceSchema named `<prefix>.<plural>.<group>`; its versions carry the OpenAPI
     schema directly under `schema` (see `schema_version`)."""
     return {

@@ -73,6 +73,10 @@ class Case:
     """Why clients neither create nor delete objects of the kind (empty: they do)."""
     stored: bool = True
     """False for create-only kinds answered from the request (reviews): nothing to read back."""
+    columns: tuple[str, ...] = ()
+    """kube-apiserver's Table columns for the kind (`*`: priority 1, shown by `-o wide`), from
+    k8s.io/kubernetes pkg/printers/internalversion and the CRD's printer columns; empty for kcp's
+    own kinds, whose columns come from kcp's CRDs and are not pinned here."""
 
     def create_body(self, name: str | None = None) -> Body:
         assert self.body is not None
@@ -169,14 +173,33 @@ def _review(api_version: str, kind: str, spec: Body | None = None) -> Body:
     return {"apiVersion": api_version, "kind": kind, "metadata": {}, **({"spec": spec} if spec is not None else {})}
 
 
+EVENT_COLUMNS = (
+    "Last Seen",
+    "Type",
+    "Reason",
+    "Object",
+    "Subobject*",
+    "Source*",
+    "Message",
+    "First Seen*",
+    "Count*",
+    "Name*",
+)
+BINDING_COLUMNS = ("Name", "Role", "Age", "Users*", "Groups*", "ServiceAccounts*")
 CM_ATTRIBUTES = {"verb": "get", "resource": "configmaps", "namespace": "default"}
 REVIEW = "answered from the request, never stored: create-only"
 
 CASES: dict[tuple[str, str, str], Case] = {
-    ("", "v1", "namespaces"): Case("/api/v1/namespaces", {"metadata": {}}, finalize=_namespace_cleanup),
-    ("", "v1", "configmaps"): Case(f"{NS}/configmaps", {"metadata": {}, "data": {"a": "b"}}),
-    ("", "v1", "secrets"): Case(f"{NS}/secrets", {"metadata": {}, "data": {"a": "Yg=="}}),
-    ("", "v1", "serviceaccounts"): Case(f"{NS}/serviceaccounts", {"metadata": {}}),
+    ("", "v1", "namespaces"): Case(
+        "/api/v1/namespaces", {"metadata": {}}, finalize=_namespace_cleanup, columns=("Name", "Status", "Age")
+    ),
+    ("", "v1", "configmaps"): Case(
+        f"{NS}/configmaps", {"metadata": {}, "data": {"a": "b"}}, columns=("Name", "Data", "Age")
+    ),
+    ("", "v1", "secrets"): Case(
+        f"{NS}/secrets", {"metadata": {}, "data": {"a": "Yg=="}}, columns=("Name", "Type", "Data", "Age")
+    ),
+    ("", "v1", "serviceaccounts"): Case(f"{NS}/serviceaccounts", {"metadata": {}}, columns=("Name", "Secrets", "Age")),
     ("", "v1", "events"): Case(
         f"{NS}/events",
         {
@@ -186,6 +209,7 @@ CASES: dict[tuple[str, str, str], Case] = {
             "message": "m",
             "type": "Normal",
         },
+        columns=EVENT_COLUMNS,
     ),
     ("events.k8s.io", "v1", "events"): Case(
         "/apis/events.k8s.io/v1/namespaces/default/events",
@@ -199,23 +223,30 @@ CASES: dict[tuple[str, str, str], Case] = {
             "type": "Normal",
             "regarding": {"kind": "ConfigMap", "name": "cm1", "namespace": "default"},
         },
+        columns=EVENT_COLUMNS,
     ),
     ("coordination.k8s.io", "v1", "leases"): Case(
-        "/apis/coordination.k8s.io/v1/namespaces/default/leases", {"metadata": {}, "spec": {}}
+        "/apis/coordination.k8s.io/v1/namespaces/default/leases",
+        {"metadata": {}, "spec": {}},
+        columns=("Name", "Holder", "Age"),
     ),
     ("rbac.authorization.k8s.io", "v1", "roles"): Case(
-        f"{RBAC}/namespaces/default/roles", {"metadata": {}, "rules": []}
+        f"{RBAC}/namespaces/default/roles", {"metadata": {}, "rules": []}, columns=("Name", "Created At")
     ),
     ("rbac.authorization.k8s.io", "v1", "rolebindings"): Case(
         f"{RBAC}/namespaces/default/rolebindings",
         {"metadata": {}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "r0"}},
         prepare=_role,
+        columns=BINDING_COLUMNS,
     ),
-    ("rbac.authorization.k8s.io", "v1", "clusterroles"): Case(f"{RBAC}/clusterroles", {"metadata": {}, "rules": []}),
+    ("rbac.authorization.k8s.io", "v1", "clusterroles"): Case(
+        f"{RBAC}/clusterroles", {"metadata": {}, "rules": []}, columns=("Name", "Created At")
+    ),
     ("rbac.authorization.k8s.io", "v1", "clusterrolebindings"): Case(
         f"{RBAC}/clusterrolebindings",
         {"metadata": {}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cr0"}},
         prepare=_clusterrole,
+        columns=BINDING_COLUMNS,
     ),
     ("authorization.k8s.io", "v1", "selfsubjectaccessreviews"): Case(
         "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
@@ -238,17 +269,19 @@ CASES: dict[tuple[str, str, str], Case] = {
         stored=False,
     ),
     ("apiextensions.k8s.io", "v1", "customresourcedefinitions"): Case(
-        CRDS, widget_crd(), name="widgets.example.com", finalize=_crd_cleanup
+        CRDS, widget_crd(), name="widgets.example.com", finalize=_crd_cleanup, columns=("Name", "Created At")
     ),
     ("example.com", "v1", "widgets"): Case(
         "/apis/example.com/v1/namespaces/default/widgets",
         {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {}, "spec": {"size": 1}},
         prepare=_crd,
+        columns=("Name", "Size"),  # the CRD's additionalPrinterColumns, and no Age: kube adds it only without any
     ),
     (COWBOY_GROUP, "v1alpha1", "cowboys"): Case(
         f"/apis/{COWBOY_GROUP}/v1alpha1/namespaces/default/cowboys",
         {"apiVersion": f"{COWBOY_GROUP}/v1alpha1", "kind": "Cowboy", "metadata": {}, "spec": {"horses": 1}},
         prepare=_bound,
+        columns=("Name", "Age"),
     ),
     ("tenancy.kcp.io", "v1alpha1", "workspaces"): Case(WS, {"metadata": {}}, finalize=_workspaces_reconcile),
     ("tenancy.kcp.io", "v1alpha1", "workspacetypes"): Case(

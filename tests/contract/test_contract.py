@@ -33,6 +33,12 @@ pytestmark = pytest.mark.django_db  # each check in a savepoint of its kind's wo
 
 TABLE = "application/json;as=Table;v=v1;g=meta.k8s.io"
 MERGE = "application/merge-patch+json"
+JSON_PATCH = "application/json-patch+json"
+STRATEGIC = "application/strategic-merge-patch+json"
+APPLY = "application/apply-patch+yaml"
+#: API groups whose kinds kube-apiserver serves natively (strategic merge patch works); kinds of
+#: other groups are custom resources (kcp's own kinds are CRDs in kcp) and answer it with 415.
+NATIVE_GROUPS = {"", "events.k8s.io", "coordination.k8s.io", "rbac.authorization.k8s.io", "apiextensions.k8s.io"}
 
 
 # --- the registry ---------------------------------------------------------------------------------
@@ -201,8 +207,8 @@ def test_dry_run_persists_nothing(kind: Any, case: Case, w: World) -> None:
 
 @pytest.mark.parametrize("kind", kinds("table"), scope="module")
 def test_table_output(kind: Any, case: Case, w: World) -> None:
-    """`kubectl get`'s Accept header: a meta.k8s.io/v1 Table with column definitions (Name
-    first) and one row per object, for the collection and for one object."""
+    """`kubectl get`'s Accept header: a meta.k8s.io/v1 Table with kube's column definitions (one
+    of format `name`) and one row per object, for the collection and for one object."""
     if not case.stored:
         not_served(w.actor.get(case.collection, headers={"Accept": TABLE}))
         return
@@ -212,13 +218,16 @@ def test_table_output(kind: Any, case: Case, w: World) -> None:
     table = r.json()
     assert table["kind"] == "Table" and table["apiVersion"] == "meta.k8s.io/v1"
     columns = table["columnDefinitions"]
-    assert columns and columns[0]["name"] == "Name" and all(c["type"] and "format" in c for c in columns)
+    assert all(c["name"] and c["type"] and "format" in c for c in columns), columns
+    assert [c["name"] for c in columns if c["format"] == "name"] == ["Name"], columns
+    if case.columns:
+        assert [c["name"] + ("*" if c.get("priority") else "") for c in columns] == list(case.columns)
     rows = table["rows"]
     assert sorted(row["object"]["metadata"]["name"] for row in rows) == sorted(names_listed(w.actor, case))
     assert all(len(row["cells"]) == len(columns) for row in rows)
     assert table["metadata"]["resourceVersion"]
     one = w.actor.get(case.url(), headers={"Accept": TABLE}).json()
-    assert one["kind"] == "Table" and [row["cells"][0] for row in one["rows"]] == [case.name]
+    assert one["kind"] == "Table" and [row["object"]["metadata"]["name"] for row in one["rows"]] == [case.name]
 
 
 @pytest.mark.parametrize("kind", kinds("forbidden"), scope="module")
@@ -283,4 +292,82 @@ def test_the_status_subresource_is_served_where_the_kind_declares_it(kind: Any, 
     assert r.status_code == 200 and r.json()["metadata"]["uid"] == current["metadata"]["uid"], r.content
     r = w.actor.put(case.url() + "/status", labelled(r.json(), "status"))
     assert r.status_code == 200, r.content
+    assert "contract" not in (w.actor.get(case.url()).json()["metadata"].get("labels") or {})
+
+
+def _apply_head(info: Any, name: str) -> dict[str, Any]:
+    ident = {"name": name, **({"namespace": "default"} if info.namespaced else {})}
+    return {"apiVersion": info.group_version, "kind": info.kind, "metadata": ident}
+
+
+def _managers(obj: dict[str, Any]) -> list[tuple[str, str]]:
+    return [(m["manager"], m["operation"]) for m in obj["metadata"].get("managedFields") or []]
+
+
+@pytest.mark.parametrize("kind", kinds("patch"), scope="module")
+def test_every_patch_type(kind: Any, case: Case, w: World) -> None:
+    """Server-side apply creating and updating (its field manager recorded), JSON patch and
+    strategic merge patch (kube's 415 for custom resources); merge patch is in the CRUD check."""
+    info = info_of(w, kind)
+    if not case.stored:
+        for content_type in (MERGE, JSON_PATCH, STRATEGIC, APPLY):
+            not_served(w.actor.patch(case.url(), {}, content_type=content_type))
+        return
+    if case.body is not None:  # the object is made by an apply
+        applied = {**case.create_body(), **_apply_head(info, case.name)}
+        applied["metadata"]["labels"] = {"made-by": "apply"}  # a field of the manager's, whatever the kind
+        r = w.actor.patch(case.url() + "?fieldManager=contract", applied, content_type=APPLY)
+        assert r.status_code == 201, r.content
+        assert ("contract", "Apply") in _managers(r.json()), r.json()["metadata"]
+    else:
+        subject(w, case)
+    add = [{"op": "add", "path": "/metadata/labels/json", "value": "patch"}]
+    if not w.actor.get(case.url()).json()["metadata"].get("labels"):
+        add = [{"op": "add", "path": "/metadata/labels", "value": {"json": "patch"}}]
+    r = w.actor.patch(case.url(), add, content_type=JSON_PATCH)
+    assert r.status_code == 200 and r.json()["metadata"]["labels"]["json"] == "patch", r.content
+    r = w.actor.patch(case.url(), {"metadata": {"labels": {"strategic": "patch"}}}, content_type=STRATEGIC)
+    if kind[0] in NATIVE_GROUPS:
+        assert r.status_code == 200 and r.json()["metadata"]["labels"]["strategic"] == "patch", r.content
+    else:
+        refused(r, 415, "UnsupportedMediaType")
+    head = _apply_head(info, case.name)
+    head["metadata"]["labels"] = {"applied": "yes"}
+    r = w.actor.patch(case.url() + "?fieldManager=applier", head, content_type=APPLY)
+    assert r.status_code == 200, r.content
+    assert r.json()["metadata"]["labels"]["applied"] == "yes" and r.json()["metadata"]["labels"]["json"] == "patch"
+    assert ("applier", "Apply") in _managers(r.json())
+    wrong = {**head, "apiVersion": "example.org/v9"}
+    refused(w.actor.patch(case.url() + "?fieldManager=applier", wrong, content_type=APPLY), 400, "BadRequest")
+
+
+@pytest.mark.parametrize("kind", kinds("patch-options"), scope="module")
+def test_invalid_patch_options_are_invalid(kind: Any, case: Case, w: World) -> None:
+    """kube-apiserver validates PatchOptions as an object: 422 Invalid (PatchOptions.meta.k8s.io)
+    for an apply without fieldManager and for `force` on a patch that is not an apply."""
+    if not case.stored:
+        not_served(w.actor.patch(case.url(), {}, content_type=APPLY))
+        return
+    info = info_of(w, kind)
+    subject(w, case)
+    r = w.actor.patch(case.url(), _apply_head(info, case.name), content_type=APPLY)
+    refused(r, 422, "Invalid")
+    assert status_of(r)["details"]["kind"] == "PatchOptions"
+    r = w.actor.patch(case.url() + "?force=true", {"metadata": {"labels": {"forced": "yes"}}})
+    refused(r, 422, "Invalid")
+
+
+@pytest.mark.parametrize("kind", kinds("apply-version"), scope="module")
+def test_an_apply_patch_must_name_the_version(kind: Any, case: Case, w: World) -> None:
+    """kube-apiserver refuses an apply patch whose apiVersion is not the endpoint's, missing included."""
+    if not case.stored:
+        not_served(w.actor.patch(case.url() + "?fieldManager=contract", {}, content_type=APPLY))
+        return
+    info = info_of(w, kind)
+    subject(w, case)
+    body = _apply_head(info, case.name)
+    del body["apiVersion"], body["kind"]
+    body["metadata"]["labels"] = {"applied": "unversioned"}
+    r = w.actor.patch(case.url() + "?fieldManager=contract", body, content_type=APPLY)
+    refused(r, 400, "BadRequest")
     assert "contract" not in (w.actor.get(case.url()).json()["metadata"].get("labels") or {})
