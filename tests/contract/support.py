@@ -44,6 +44,10 @@ KNOWN_BUGS_OF_EVERY_STORED_KIND: dict[str, str] = {
         "answers 422 Invalid (errors.NewInvalid on PatchOptions.meta.k8s.io, ValidatePatchOptions) for a "
         "missing fieldManager on apply and for force on a non-apply patch"
     ),
+    "options": (
+        "a bad dryRun value is refused as invalid CreateOptions whatever the verb (kube/endpoints/options.py "
+        "dry_run); kube-apiserver names UpdateOptions for PUT, PatchOptions for PATCH, DeleteOptions for DELETE"
+    ),
 }
 
 

@@ -371,3 +371,60 @@ def test_an_apply_patch_must_name_the_version(kind: Any, case: Case, w: World) -
     r = w.actor.patch(case.url() + "?fieldManager=contract", body, content_type=APPLY)
     refused(r, 400, "BadRequest")
     assert "contract" not in (w.actor.get(case.url()).json()["metadata"].get("labels") or {})
+
+
+@pytest.mark.parametrize("kind", kinds("list"), scope="module")
+def test_list_selectors_and_pages(kind: Any, case: Case, w: World) -> None:
+    """Field selector on metadata.name, label selector, an unknown field label (400), and
+    `limit`/`continue` pages that add up to the whole list in order."""
+    if not case.stored:
+        not_served(w.actor.get(case.collection + "?limit=1"))
+        return
+    subject(w, case)
+    assert w.actor.patch(case.url(), {"metadata": {"labels": {"contract": "listed"}}}).status_code == 200
+
+    def listed(query: str) -> list[str]:
+        r = w.actor.get(f"{case.collection}?{query}")
+        assert r.status_code == 200, (query, r.content)
+        return [i["metadata"]["name"] for i in r.json()["items"]]
+
+    assert listed(f"fieldSelector=metadata.name%3D{case.name}") == [case.name]
+    assert listed("fieldSelector=metadata.name%3Dnobody") == []
+    assert listed("labelSelector=contract%3Dlisted") == [case.name]
+    assert case.name not in listed("labelSelector=contract%21%3Dlisted")
+    refused(w.actor.get(case.collection + "?fieldSelector=spec.nope%3Dx"), 400, "BadRequest")
+    everything, pages, token = names_listed(w.actor, case), [], ""
+    while True:
+        r = w.actor.get(f"{case.collection}?limit=1" + (f"&continue={token}" if token else ""))
+        assert r.status_code == 200, r.content
+        assert len(r.json()["items"]) <= 1
+        pages += [i["metadata"]["name"] for i in r.json()["items"]]
+        token = r.json()["metadata"].get("continue", "")
+        if not token:
+            break
+    assert pages == everything
+
+
+@pytest.mark.parametrize("kind", kinds("options"), scope="module")
+def test_a_bad_dry_run_value_is_invalid_options(kind: Any, case: Case, w: World) -> None:
+    """`dryRun` other than All: 422 Invalid naming the verb's options kind, as kube's handlers
+    validate CreateOptions, UpdateOptions, PatchOptions and DeleteOptions."""
+    if not case.stored:
+        r = w.actor.post(with_query(case.collection, "dryRun=Foo"), case.create_body())
+        refused(r, 422, "Invalid")
+        assert status_of(r)["details"]["kind"] == "CreateOptions"
+        return
+    current = subject(w, case)
+    attempts = [
+        ("PUT", current, "UpdateOptions"),
+        ("PATCH", {"metadata": {}}, "PatchOptions"),
+        ("DELETE", None, "DeleteOptions"),
+    ]
+    if case.body is not None:
+        attempts.insert(0, ("POST", case.create_body("another"), "CreateOptions"))
+    for method, body, options in attempts:
+        url = case.collection if method == "POST" else case.url()
+        ct = MERGE if method == "PATCH" else "application/json"
+        r = w.actor.request(method, with_query(url, "dryRun=Foo"), body, content_type=ct)
+        refused(r, 422, "Invalid")
+        assert status_of(r)["details"]["kind"] == options, (method, status_of(r)["message"])
