@@ -275,24 +275,53 @@ def test_kcp_owned_metadata_is_refused(kind: Any, case: Case, w: World) -> None:
     assert after["metadata"]["resourceVersion"] == before["metadata"]["resourceVersion"]
 
 
-@pytest.mark.parametrize("kind", kinds("status"), scope="module")
-def test_the_status_subresource_is_served_where_the_kind_declares_it(kind: Any, case: Case, w: World) -> None:
-    """`<object>/status` answers the object where the registry lists a status subresource, and
-    kube's 404 where it does not; a status write does not change metadata labels (kube's status
-    strategy keeps the stored metadata but for what it owns)."""
-    info = info_of(w, kind)
-    if not case.stored:
-        refused(w.admin.get(case.url() + "/status"), 404, "NotFound")
-        return
-    current = subject(w, case)
+def _status(w: World, case: Case, current: dict[str, Any]) -> None:
+    """The object; a status write leaves metadata labels alone (kube's status strategies keep
+    the stored metadata but for what they own)."""
     r = w.actor.get(case.url() + "/status")
-    if "status" not in info.subresources:
-        refused(r, 404, "NotFound")
-        return
     assert r.status_code == 200 and r.json()["metadata"]["uid"] == current["metadata"]["uid"], r.content
     r = w.actor.put(case.url() + "/status", labelled(r.json(), "status"))
     assert r.status_code == 200, r.content
     assert "contract" not in (w.actor.get(case.url()).json()["metadata"].get("labels") or {})
+
+
+def _finalize(w: World, case: Case, current: dict[str, Any]) -> None:
+    """A namespace's finalize: update only (kube's FinalizeREST), writing spec.finalizers."""
+    not_served(w.actor.get(case.url() + "/finalize"))
+    body = copy.deepcopy(current)
+    body["spec"]["finalizers"] = ["kubernetes", "example.com/contract"]
+    r = w.actor.put(case.url() + "/finalize", body)
+    assert r.status_code == 200 and r.json()["spec"]["finalizers"] == ["kubernetes", "example.com/contract"], r.content
+
+
+def _token(w: World, case: Case, current: dict[str, Any]) -> None:
+    """A ServiceAccount's token: create only (kube's TokenREST), a TokenRequest answered."""
+    not_served(w.actor.get(case.url() + "/token"))
+    request = {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}}
+    r = w.actor.post(case.url() + "/token", request)
+    assert r.status_code == 201 and r.json()["kind"] == "TokenRequest", r.content
+    assert r.json()["status"]["token"] and r.json()["status"]["expirationTimestamp"]
+
+
+#: What each subresource a kind may declare answers (a kind declaring another fails the check).
+SUBRESOURCES = {"status": _status, "finalize": _finalize, "token": _token}
+
+
+@pytest.mark.parametrize("kind", kinds("subresources"), scope="module")
+def test_subresources_answer_like_kube(kind: Any, case: Case, w: World) -> None:
+    """Each subresource the registry declares for the kind (its own or one with its own kind,
+    like TokenRequest) answers as kube's does; any other subresource is kube's 404."""
+    info = info_of(w, kind)
+    if not case.stored:
+        refused(w.admin.get(case.url() + "/status"), 404, "NotFound")
+        return
+    declared = set(info.subresources) | set(info.extra_subresources)
+    assert declared <= set(SUBRESOURCES), f"add a check of {declared - set(SUBRESOURCES)} to SUBRESOURCES"
+    current = subject(w, case)
+    for sub in sorted(declared):
+        SUBRESOURCES[sub](w, case, current)
+    for sub in sorted({"status", "scale", "nope"} - declared):
+        refused(w.actor.get(f"{case.url()}/{sub}"), 404, "NotFound")
 
 
 def _apply_head(info: Any, name: str) -> dict[str, Any]:
