@@ -223,6 +223,67 @@ def apibinding_body(*, name: str, path: str, export: str, version: str = "v1alph
     }
 
 
+def cowboys_exported(api: Api, *, cluster: str) -> None:
+    """Creates the Cowboy APIResourceSchema and an APIExport of it (named after its group) where
+    `api` points, as `api`'s user, and reconciles the export's identity; `cluster` is that
+    workspace's logical cluster."""
+    from apis.services import apiexport_reconcile
+
+    assert api.post(SCHEMAS, cowboy_schema()).status_code == 201
+    cowboys = export_resource(group=COWBOY_GROUP, plural="cowboys", schema=f"v1.cowboys.{COWBOY_GROUP}")
+    r = api.post(EXPORTS, apiexport_body(name=COWBOY_GROUP, resources=[cowboys]))
+    assert r.status_code == 201, r.content
+    assert apiexport_reconcile(cluster=cluster, name=COWBOY_GROUP)
+
+
+def cowboys_bound(api: Api, *, path: str, cluster: str, name: str = "own") -> None:
+    """Exports Cowboys from the workspace at `path` (where `api` points) and binds that export
+    there: Cowboys are served in the workspace as a bound API (the binding reconciled to Bound)."""
+    from apis.bindings import apibinding_reconcile
+
+    cowboys_exported(api, cluster=cluster)
+    r = api.post(BINDINGS, apibinding_body(name=name, path=path, export=COWBOY_GROUP))
+    assert r.status_code == 201, r.content
+    apibinding_reconcile(cluster=cluster, name=name)
+    assert api.get(f"{BINDINGS}/{name}").json()["status"]["phase"] == "Bound"
+
+
+# --- objects of built-in kinds -----------------------------------------------------------------
+
+
+def event_body(*, name: str, regarding: str = "cm1") -> Body:
+    """A core/v1 Event about the ConfigMap `regarding` in `default` (which need not exist)."""
+    return {
+        "metadata": {"name": name},
+        "involvedObject": {"kind": "ConfigMap", "name": regarding, "namespace": "default"},
+        "reason": "Tested",
+        "message": "m",
+        "type": "Normal",
+    }
+
+
+def events_v1_body(*, name: str, regarding: str = "cm1") -> Body:
+    """An events.k8s.io/v1 Event about the ConfigMap `regarding` in `default`."""
+    return {
+        "metadata": {"name": name},
+        "eventTime": "2026-01-01T00:00:00.000000Z",
+        "reportingController": "example.com/ctl",
+        "reportingInstance": "ctl-1",
+        "action": "Test",
+        "reason": "Tested",
+        "type": "Normal",
+        "regarding": {"kind": "ConfigMap", "name": regarding, "namespace": "default"},
+    }
+
+
+def binding_body(*, name: str, role_kind: str, role: str) -> Body:
+    """A RoleBinding or ClusterRoleBinding (by `role_kind`) of `role`, without subjects."""
+    return {
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": role_kind, "name": role},
+    }
+
+
 # --- workspaces ----------------------------------------------------------------------------------
 
 

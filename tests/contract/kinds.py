@@ -25,8 +25,12 @@ from tests.factories import (
     apibinding_body,
     apiexport_body,
     at,
+    binding_body,
     cowboy_schema,
-    export_resource,
+    cowboys_bound,
+    cowboys_exported,
+    event_body,
+    events_v1_body,
     logical_cluster,
     make,
     reconcile_all,
@@ -123,22 +127,12 @@ def _crd(w: World) -> None:
 
 def _export(w: World) -> None:
     """The tenant's own APIResourceSchema and APIExport of Cowboys, its identity reconciled."""
-    from apis.services import apiexport_reconcile
-
-    _ok(w.actor.post(SCHEMAS, cowboy_schema()))
-    cowboys = export_resource(group=COWBOY_GROUP, plural="cowboys", schema=f"v1.cowboys.{COWBOY_GROUP}")
-    _ok(w.actor.post(EXPORTS, apiexport_body(name=COWBOY_GROUP, resources=[cowboys])))
-    assert apiexport_reconcile(cluster=w.cluster, name=COWBOY_GROUP)
+    cowboys_exported(w.actor, cluster=w.cluster)
 
 
 def _bound(w: World) -> None:
     """The tenant binds its own export: Cowboys are served in the workspace as a bound API."""
-    from apis.bindings import apibinding_reconcile
-
-    _export(w)
-    _ok(w.actor.post(BINDINGS, apibinding_body(name="own", path=w.path, export=COWBOY_GROUP)))
-    apibinding_reconcile(cluster=w.cluster, name="own")
-    assert w.actor.get(f"{BINDINGS}/own").json()["status"]["phase"] == "Bound"
+    cowboys_bound(w.actor, path=w.path, cluster=w.cluster)
 
 
 # --- controllers that finish deletions ----------------------------------------------------------
@@ -200,30 +194,9 @@ CASES: dict[tuple[str, str, str], Case] = {
         f"{NS}/secrets", {"metadata": {}, "data": {"a": "Yg=="}}, columns=("Name", "Type", "Data", "Age")
     ),
     ("", "v1", "serviceaccounts"): Case(f"{NS}/serviceaccounts", {"metadata": {}}, columns=("Name", "Secrets", "Age")),
-    ("", "v1", "events"): Case(
-        f"{NS}/events",
-        {
-            "metadata": {},
-            "involvedObject": {"kind": "ConfigMap", "name": "cm1", "namespace": "default"},
-            "reason": "Tested",
-            "message": "m",
-            "type": "Normal",
-        },
-        columns=EVENT_COLUMNS,
-    ),
+    ("", "v1", "events"): Case(f"{NS}/events", event_body(name=""), columns=EVENT_COLUMNS),
     ("events.k8s.io", "v1", "events"): Case(
-        "/apis/events.k8s.io/v1/namespaces/default/events",
-        {
-            "metadata": {},
-            "eventTime": "2026-01-01T00:00:00.000000Z",
-            "reportingController": "example.com/ctl",
-            "reportingInstance": "ctl-1",
-            "action": "Test",
-            "reason": "Tested",
-            "type": "Normal",
-            "regarding": {"kind": "ConfigMap", "name": "cm1", "namespace": "default"},
-        },
-        columns=EVENT_COLUMNS,
+        "/apis/events.k8s.io/v1/namespaces/default/events", events_v1_body(name=""), columns=EVENT_COLUMNS
     ),
     ("coordination.k8s.io", "v1", "leases"): Case(
         "/apis/coordination.k8s.io/v1/namespaces/default/leases",
@@ -235,7 +208,7 @@ CASES: dict[tuple[str, str, str], Case] = {
     ),
     ("rbac.authorization.k8s.io", "v1", "rolebindings"): Case(
         f"{RBAC}/namespaces/default/rolebindings",
-        {"metadata": {}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "r0"}},
+        binding_body(name="", role_kind="Role", role="r0"),
         prepare=_role,
         columns=BINDING_COLUMNS,
     ),
@@ -244,7 +217,7 @@ CASES: dict[tuple[str, str, str], Case] = {
     ),
     ("rbac.authorization.k8s.io", "v1", "clusterrolebindings"): Case(
         f"{RBAC}/clusterrolebindings",
-        {"metadata": {}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cr0"}},
+        binding_body(name="", role_kind="ClusterRole", role="cr0"),
         prepare=_clusterrole,
         columns=BINDING_COLUMNS,
     ),
