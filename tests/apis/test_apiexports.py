@@ -7,7 +7,7 @@ import hashlib
 from typing import Any
 
 from tests.conftest import Api
-from tests.workspaces.test_workspaces import at, make
+from tests.factories import apiresourceschema_body, at, make, resource_names, schema_version
 
 SCHEMAS = "/apis/apis.kcp.io/v1alpha1/apiresourceschemas"
 EXPORTS = "/apis/apis.kcp.io/v1alpha2/apiexports"
@@ -15,27 +15,19 @@ SLICES = "/apis/apis.kcp.io/v1alpha1/apiexportendpointslices"
 
 
 def schema(prefix: str = "v1") -> dict[str, Any]:
-    return {
-        "apiVersion": "apis.kcp.io/v1alpha1",
-        "kind": "APIResourceSchema",
-        "metadata": {"name": f"{prefix}.widgets.example.kcp.io"},
-        "spec": {
-            "group": "example.kcp.io",
-            "scope": "Namespaced",
-            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
-            "versions": [
-                {
-                    "name": "v1",
-                    "served": True,
-                    "storage": True,
-                    "schema": {
-                        "type": "object",
-                        "properties": {"spec": {"type": "object", "properties": {"size": {"type": "integer"}}}},
-                    },
+    return apiresourceschema_body(
+        prefix=prefix,
+        group="example.kcp.io",
+        names=resource_names(plural="widgets", kind="Widget"),
+        versions=[
+            schema_version(
+                schema={
+                    "type": "object",
+                    "properties": {"spec": {"type": "object", "properties": {"size": {"type": "integer"}}}},
                 }
-            ],
-        },
-    }
+            )
+        ],
+    )
 
 
 def test_schema_validation_and_immutability(api: Api) -> None:

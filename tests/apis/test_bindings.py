@@ -9,49 +9,24 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api
-from tests.workspaces.test_workspaces import at, make
+from tests.factories import (
+    COWBOY_GROUP,
+    apibinding_body,
+    apiexport_body,
+    at,
+    cowboy_schema,
+    crd_for_schema,
+    export_resource,
+    make,
+)
 
 SCHEMAS = "/apis/apis.kcp.io/v1alpha1/apiresourceschemas"
 EXPORTS = "/apis/apis.kcp.io/v1alpha2/apiexports"
 BINDINGS = "/apis/apis.kcp.io/v1alpha2/apibindings"
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
-GROUP = "wildwest.example.com"
+GROUP = COWBOY_GROUP
 COWBOYS = f"/apis/{GROUP}/v1alpha1/namespaces/default/cowboys"
 CONFIGMAPS = "/api/v1/namespaces/default/configmaps"
-
-
-def schema(prefix: str = "v1", group: str = GROUP) -> dict[str, Any]:
-    return {
-        "apiVersion": "apis.kcp.io/v1alpha1",
-        "kind": "APIResourceSchema",
-        "metadata": {"name": f"{prefix}.cowboys.{group}"},
-        "spec": {
-            "group": group,
-            "scope": "Namespaced",
-            "names": {"plural": "cowboys", "singular": "cowboy", "kind": "Cowboy", "listKind": "CowboyList"},
-            "versions": [
-                {
-                    "name": "v1alpha1",
-                    "served": True,
-                    "storage": True,
-                    "subresources": {"status": {}},
-                    "schema": {
-                        "type": "object",
-                        "properties": {
-                            "spec": {
-                                "type": "object",
-                                "properties": {
-                                    "intent": {"type": "string", "default": "ride"},
-                                    "horses": {"type": "integer"},
-                                },
-                            },
-                            "status": {"type": "object", "properties": {"result": {"type": "string"}}},
-                        },
-                    },
-                }
-            ],
-        },
-    }
 
 
 def cluster_of(api: Api, path: str) -> str:
@@ -64,29 +39,21 @@ def provider(api: Api, name: str = "provider", *, claims: list[dict[str, Any]] |
 
     make(api, name)
     p = at(api, f"root:{name}")
-    assert p.post(SCHEMAS, schema()).status_code == 201
-    spec: dict[str, Any] = {
-        "resources": [{"group": GROUP, "name": "cowboys", "schema": f"v1.cowboys.{GROUP}", "storage": {"crd": {}}}]
-    }
+    assert p.post(SCHEMAS, cowboy_schema()).status_code == 201
+    spec: dict[str, Any] = {}
     if claims:
         spec["permissionClaims"] = claims
     if mpp:
         spec["maximalPermissionPolicy"] = {"local": {}}
-    r = p.post(
-        EXPORTS, {"apiVersion": "apis.kcp.io/v1alpha2", "kind": "APIExport", "metadata": {"name": GROUP}, "spec": spec}
-    )
+    cowboys = export_resource(group=GROUP, plural="cowboys", schema=f"v1.cowboys.{GROUP}")
+    r = p.post(EXPORTS, apiexport_body(name=GROUP, resources=[cowboys], **spec))
     assert r.status_code == 201, r.content
     assert apiexport_reconcile(cluster=cluster_of(api, f"root:{name}"), name=GROUP)
     return p
 
 
 def bind(consumer: Api, export_path: str, *, claims: list[dict[str, Any]] | None = None, name: str = "wildwest") -> Any:
-    body: dict[str, Any] = {
-        "apiVersion": "apis.kcp.io/v1alpha2",
-        "kind": "APIBinding",
-        "metadata": {"name": name},
-        "spec": {"reference": {"export": {"path": export_path, "name": GROUP}}},
-    }
+    body = apibinding_body(name=name, path=export_path, export=GROUP)
     if claims:
         body["spec"]["permissionClaims"] = claims
     return consumer.post(BINDINGS, body)
@@ -257,14 +224,7 @@ def test_bind_needs_the_bind_verb_on_the_export(api: Api) -> None:
 
 
 def _crd() -> dict[str, Any]:
-    s = schema()["spec"]
-    versions = [{**v, "schema": {"openAPIV3Schema": v["schema"]}} for v in s["versions"]]
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"cowboys.{GROUP}"},
-        "spec": {**{k: v for k, v in s.items() if k != "versions"}, "versions": versions},
-    }
+    return crd_for_schema(cowboy_schema())
 
 
 def test_local_crd_with_the_same_names_is_a_naming_conflict(api: Api) -> None:
@@ -570,7 +530,7 @@ def test_v1alpha1_is_served_and_converted(api: Api) -> None:
 
     make(api, "old")
     p = at(api, "root:old")
-    p.post(SCHEMAS, schema())
+    p.post(SCHEMAS, cowboy_schema())
     r = p.post(
         EXPORTS_V1,
         {
@@ -635,7 +595,7 @@ def test_export_changes_reach_existing_bindings(api: Api) -> None:
 
     p = provider(api)
     c = consumer(api, "follower")
-    second = schema("v1", group="ranch.example.com")
+    second = cowboy_schema(group="ranch.example.com")
     assert p.post(SCHEMAS, second).status_code == 201
     export = p.get(f"{EXPORTS}/{GROUP}").json()
     export["spec"]["resources"].append(

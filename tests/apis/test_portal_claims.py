@@ -10,7 +10,7 @@ from django.test import Client
 
 from tests.apis.test_bindings import BINDINGS, CM_CLAIM, EXPORTS, GROUP, cluster_of, consumer, provider, reconcile
 from tests.conftest import Api
-from tests.workspaces.test_workspaces import at
+from tests.factories import at
 
 
 def _page(client: Client, path: str) -> Any:

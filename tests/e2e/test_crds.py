@@ -10,49 +10,39 @@ from typing import Any
 import pytest
 
 from tests.e2e.test_core import K, uniq, wait_for
+from tests.factories import crd_body, crd_version, resource_names
 
 pytestmark = pytest.mark.e2e
 
 
 def crd(group: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"widgets.{group}"},
-        "spec": {
-            "group": group,
-            "scope": "Namespaced",
-            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget", "listKind": "WidgetList"},
-            "versions": [
-                {
-                    "name": "v1",
-                    "served": True,
-                    "storage": True,
-                    "subresources": {
-                        "status": {},
-                        "scale": {"specReplicasPath": ".spec.replicas", "statusReplicasPath": ".status.replicas"},
-                    },
-                    "additionalPrinterColumns": [{"name": "Size", "type": "integer", "jsonPath": ".spec.size"}],
-                    "schema": {
-                        "openAPIV3Schema": {
+    return crd_body(
+        group=group,
+        names=resource_names(plural="widgets", kind="Widget"),
+        versions=[
+            crd_version(
+                subresources={
+                    "status": {},
+                    "scale": {"specReplicasPath": ".spec.replicas", "statusReplicasPath": ".status.replicas"},
+                },
+                printer_columns=[{"name": "Size", "type": "integer", "jsonPath": ".spec.size"}],
+                schema={
+                    "type": "object",
+                    "properties": {
+                        "spec": {
                             "type": "object",
                             "properties": {
-                                "spec": {
-                                    "type": "object",
-                                    "properties": {
-                                        "size": {"type": "integer", "minimum": 0},
-                                        "color": {"type": "string", "default": "blue"},
-                                        "replicas": {"type": "integer"},
-                                    },
-                                },
-                                "status": {"type": "object", "properties": {"ready": {"type": "boolean"}}},
+                                "size": {"type": "integer", "minimum": 0},
+                                "color": {"type": "string", "default": "blue"},
+                                "replicas": {"type": "integer"},
                             },
-                        }
+                        },
+                        "status": {"type": "object", "properties": {"ready": {"type": "boolean"}}},
                     },
-                }
-            ],
-        },
-    }
+                },
+            )
+        ],
+    )
 
 
 @pytest.fixture(scope="module")

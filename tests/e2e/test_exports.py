@@ -13,6 +13,7 @@ import yaml
 
 from tests.e2e.test_core import K, uniq, wait_for
 from tests.e2e.test_workspaces import W, workspace
+from tests.factories import apiresourceschema_body, resource_names, schema_version
 
 pytestmark = pytest.mark.e2e
 
@@ -30,24 +31,13 @@ def at_url(k: K, url: str) -> K:
 
 
 def schema(group: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "apis.kcp.io/v1alpha1",
-        "kind": "APIResourceSchema",
-        "metadata": {"name": f"v1.cowboys.{group}"},
-        "spec": {
-            "group": group,
-            "scope": "Namespaced",
-            "names": {"plural": "cowboys", "singular": "cowboy", "kind": "Cowboy", "listKind": "CowboyList"},
-            "versions": [
-                {
-                    "name": "v1alpha1",
-                    "served": True,
-                    "storage": True,
-                    "schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
-                }
-            ],
-        },
-    }
+    return apiresourceschema_body(
+        group=group,
+        names=resource_names(plural="cowboys", kind="Cowboy"),
+        versions=[
+            schema_version(name="v1alpha1", schema={"type": "object", "x-kubernetes-preserve-unknown-fields": True})
+        ],
+    )
 
 
 @pytest.fixture(scope="module")

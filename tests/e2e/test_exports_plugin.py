@@ -22,6 +22,7 @@ import yaml
 
 from kcpsite.launcher import Stack
 from tests.e2e.conftest import Runner
+from tests.factories import apiexport_body, apiresourceschema_body, export_resource, resource_names, schema_version
 
 pytestmark = pytest.mark.e2e
 
@@ -90,40 +91,28 @@ def kcp(kubectl: Runner, stack: Stack, tmp_path: Path) -> Kcp:
 
 
 def schema(group: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "apis.kcp.io/v1alpha1",
-        "kind": "APIResourceSchema",
-        "metadata": {"name": f"v1.cowboys.{group}"},
-        "spec": {
-            "group": group,
-            "scope": "Namespaced",
-            "names": {"plural": "cowboys", "singular": "cowboy", "kind": "Cowboy", "listKind": "CowboyList"},
-            "versions": [
-                {
-                    "name": "v1alpha1",
-                    "served": True,
-                    "storage": True,
-                    "subresources": {"status": {}},
-                    "schema": {
-                        "type": "object",
-                        "properties": {"spec": {"type": "object", "properties": {"intent": {"type": "string"}}}},
-                    },
-                }
-            ],
-        },
-    }
+    return apiresourceschema_body(
+        group=group,
+        names=resource_names(plural="cowboys", kind="Cowboy"),
+        versions=[
+            schema_version(
+                name="v1alpha1",
+                subresources={"status": {}},
+                schema={
+                    "type": "object",
+                    "properties": {"spec": {"type": "object", "properties": {"intent": {"type": "string"}}}},
+                },
+            )
+        ],
+    )
 
 
 def export(group: str) -> dict[str, Any]:
-    return {
-        "apiVersion": "apis.kcp.io/v1alpha2",
-        "kind": "APIExport",
-        "metadata": {"name": group},
-        "spec": {
-            "resources": [{"group": group, "name": "cowboys", "schema": f"v1.cowboys.{group}", "storage": {"crd": {}}}],
-            "permissionClaims": [{"group": "", "resource": "configmaps", "verbs": ["get", "list"]}],
-        },
-    }
+    return apiexport_body(
+        name=group,
+        resources=[export_resource(group=group, plural="cowboys", schema=f"v1.cowboys.{group}")],
+        permissionClaims=[{"group": "", "resource": "configmaps", "verbs": ["get", "list"]}],
+    )
 
 
 def test_bind_apiexport_with_claims_use_and_forbidden(kcp: Kcp, tmp_path: Path) -> None:

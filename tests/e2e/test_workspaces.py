@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from tests.e2e.test_core import K, Stream, cm, uniq, wait_for
+from tests.factories import crd_body, crd_version, resource_names
 
 pytestmark = pytest.mark.e2e
 
@@ -85,24 +86,11 @@ def test_isolation_of_objects_crds_and_watches(w: W) -> None:
         assert not any(d["object"]["metadata"]["name"] == "secret-of-a" for d in watch_b.docs())
     finally:
         watch_b.stop()
-    crd = {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": "gadgets.private.example.com"},
-        "spec": {
-            "group": "private.example.com",
-            "scope": "Namespaced",
-            "names": {"plural": "gadgets", "kind": "Gadget"},
-            "versions": [
-                {
-                    "name": "v1",
-                    "served": True,
-                    "storage": True,
-                    "schema": {"openAPIV3Schema": {"type": "object", "x-kubernetes-preserve-unknown-fields": True}},
-                }
-            ],
-        },
-    }
+    crd = crd_body(
+        group="private.example.com",
+        names=resource_names(plural="gadgets", kind="Gadget", singular=None, list_kind=None),
+        versions=[crd_version(schema={"type": "object", "x-kubernetes-preserve-unknown-fields": True})],
+    )
     a.create(crd)
     wait_for(
         lambda: "gadgets.private.example.com" in a.run("api-resources", "-o", "name").stdout,

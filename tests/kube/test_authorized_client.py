@@ -15,8 +15,8 @@ from kube.registry import REGISTRY
 from kube.registry.authorized import AuthorizedClient
 from kube.registry.store import PATCH_MERGE
 from tests.conftest import Api
+from tests.factories import at, make
 from tests.portal.test_portal_views import CRB, bind
-from tests.workspaces.test_workspaces import at, make
 
 CM = "/api/v1/namespaces/default/configmaps"
 

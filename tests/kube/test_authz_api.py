@@ -6,22 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from tests.conftest import Api
-from tests.workspaces.test_workspaces import at, make
+from tests.factories import at, make, sa_token
 
 CM = "/api/v1/namespaces/default/configmaps"
 SSAR = "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews"
-
-
-def sa_token(api: Api, name: str = "robot") -> str:
-    assert api.post("/api/v1/namespaces/default/serviceaccounts", {"metadata": {"name": name}}).status_code == 201
-    r = api.post(
-        f"/api/v1/namespaces/default/serviceaccounts/{name}/token",
-        {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}},
-    )
-    assert r.status_code == 201, r.content
-    token = r.json()["status"]["token"]
-    assert token.count(".") == 2 and r.json()["status"]["expirationTimestamp"]
-    return token
 
 
 def can_i(api: Api, verb: str, resource: str, namespace: str = "default") -> bool:

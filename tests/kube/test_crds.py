@@ -7,62 +7,59 @@ from typing import Any
 
 import pytest
 
+from tests import factories
 from tests.conftest import Api
+from tests.factories import crd_body, crd_version, resource_names
 
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 TBL = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json"
 
 
-def widget_crd(group: str = "example.com", scope: str = "Namespaced", **version_extra: Any) -> dict[str, Any]:
-    version = {
-        "name": "v1",
-        "served": True,
-        "storage": True,
-        "subresources": {
-            "status": {},
-            "scale": {"specReplicasPath": ".spec.replicas", "statusReplicasPath": ".status.replicas"},
-        },
-        "additionalPrinterColumns": [
-            {"name": "Size", "type": "integer", "jsonPath": ".spec.size"},
-            {"name": "Color", "type": "string", "jsonPath": ".spec.color", "priority": 1},
-        ],
-        "schema": {
-            "openAPIV3Schema": {
-                "type": "object",
-                "properties": {
-                    "spec": {
-                        "type": "object",
-                        "properties": {
-                            "size": {"type": "integer", "minimum": 0},
-                            "color": {"type": "string", "default": "blue"},
-                            "replicas": {"type": "integer"},
-                            "free": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+def widget_crd(*, group: str = "example.com", scope: str = "Namespaced", **version_extra: Any) -> dict[str, Any]:
+    """The Widget CRD of these tests: the conformance Widget plus a scale subresource, a priority-1
+    printer column, a short name, the `all` category and a free-form field."""
+    return crd_body(
+        group=group,
+        scope=scope,
+        names=resource_names(
+            plural="widgets", kind="Widget", singular=None, list_kind=None, short_names=["wd"], categories=["all"]
+        ),
+        versions=[
+            crd_version(
+                subresources={
+                    "status": {},
+                    "scale": {"specReplicasPath": ".spec.replicas", "statusReplicasPath": ".status.replicas"},
+                },
+                printer_columns=[
+                    {"name": "Size", "type": "integer", "jsonPath": ".spec.size"},
+                    {"name": "Color", "type": "string", "jsonPath": ".spec.color", "priority": 1},
+                ],
+                schema={
+                    "type": "object",
+                    "properties": {
+                        "spec": {
+                            "type": "object",
+                            "properties": {
+                                "size": {"type": "integer", "minimum": 0},
+                                "color": {"type": "string", "default": "blue"},
+                                "replicas": {"type": "integer"},
+                                "free": {"type": "object", "x-kubernetes-preserve-unknown-fields": True},
+                            },
+                        },
+                        "status": {
+                            "type": "object",
+                            "properties": {"ready": {"type": "boolean"}, "replicas": {"type": "integer"}},
                         },
                     },
-                    "status": {
-                        "type": "object",
-                        "properties": {"ready": {"type": "boolean"}, "replicas": {"type": "integer"}},
-                    },
                 },
-            }
-        },
-        **version_extra,
-    }
-    return {
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": f"widgets.{group}"},
-        "spec": {
-            "group": group,
-            "scope": scope,
-            "names": {"plural": "widgets", "kind": "Widget", "shortNames": ["wd"], "categories": ["all"]},
-            "versions": [version],
-        },
-    }
+                **version_extra,
+            )
+        ],
+    )
 
 
 def widget(name: str, **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": "example.com/v1", "kind": "Widget", "metadata": {"name": name}, "spec": spec}
+    return factories.widget(name=name, **spec)
 
 
 W = "/apis/example.com/v1/namespaces/default/widgets"

@@ -11,8 +11,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api
-from tests.kube.test_authz_api import sa_token
-from tests.workspaces.test_workspaces import at, make
+from tests.factories import at, make, sa_token
 
 KINDS = [
     ("/api/v1/namespaces/default/configmaps", {"metadata": {"name": "victim"}, "data": {"secret": "b-data"}}),

@@ -11,7 +11,7 @@ import pytest
 from django.test import Client
 
 from tests.conftest import Api
-from tests.kube.test_watch import Watch
+from tests.watching import Watch
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

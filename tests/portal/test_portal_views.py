@@ -11,7 +11,7 @@ from django.test import Client
 
 from kube.authz.tokens import token_issue
 from tests.conftest import Api
-from tests.workspaces.test_workspaces import at, make, reconcile_all
+from tests.factories import at, make, reconcile_all
 
 CRB = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"
 

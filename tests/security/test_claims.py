@@ -31,8 +31,8 @@ from tests.apis.test_bindings import (
     vw,
 )
 from tests.conftest import Api
-from tests.kube.test_watch import Watch
-from tests.workspaces.test_workspaces import at, make
+from tests.factories import at, make
+from tests.watching import Watch
 
 EVERY_VERB_CLAIM = {"group": "", "resource": "configmaps", "verbs": ["*"]}
 SHARED = {"share": "yes"}

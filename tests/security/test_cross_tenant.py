@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api
+from tests.factories import at, make
 from tests.security.test_reserved_metadata import (
     SAMPLES,
     TENANT,
@@ -22,7 +23,6 @@ from tests.security.test_reserved_metadata import (
     serviceaccount_admin,
     workspace_admin,
 )
-from tests.workspaces.test_workspaces import at, make
 
 ATTACKER_HOME = "root:evil"
 REFUSED = {401, 403, 404, 405}

@@ -14,7 +14,7 @@ import pytest
 
 from tests.apis.test_bindings import bind, provider
 from tests.conftest import Api
-from tests.workspaces.test_workspaces import at, make
+from tests.factories import at, make
 
 CRBS = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"
 CLUSTERROLES = "/apis/rbac.authorization.k8s.io/v1/clusterroles"
@@ -155,7 +155,7 @@ def test_a_requester_may_impersonate_privileged_groups_it_holds(api: Api, client
 def test_a_token_cannot_forge_privilege_through_its_own_groups_in_another_workspace(api: Api) -> None:
     """A service account token of workspace A, impersonating in A, is still confined to A: the
     impersonated identity is bound to the cluster it was granted in."""
-    from tests.kube.test_authz_api import sa_token
+    from tests.factories import sa_token
 
     make(api, "a")
     make(api, "b")

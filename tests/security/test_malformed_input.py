@@ -17,9 +17,8 @@ from urllib.parse import quote
 import pytest
 
 from tests.conftest import Api
-from tests.kube.test_authz_api import sa_token
+from tests.factories import at, make, sa_token
 from tests.kube.test_protobuf import entry, envelope, m, s
-from tests.workspaces.test_workspaces import at, make
 
 CM = "/api/v1/namespaces/default/configmaps"
 NAMESPACES = "/api/v1/namespaces"
@@ -253,7 +252,7 @@ def test_nul_in_headers_is_refused(tenant: Api, header: str, value: str) -> None
 def test_nul_in_a_watch_request_is_refused(admin_token: str) -> None:
     """Watches are served outside Django (kcpsite.asgi routes them to the watch consumer): the
     same check, before the token or the cluster is looked up."""
-    from tests.kube.test_watch import Watch
+    from tests.watching import Watch
 
     for path in (f"{CM}?watch=true&labelSelector=a%00", "/api/v1/namespaces/a\x00/configmaps?watch=true"):
         w = Watch(path, admin_token)

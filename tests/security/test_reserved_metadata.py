@@ -18,11 +18,26 @@ from typing import Any
 
 import pytest
 
-from tests.apis.test_bindings import GROUP as COWBOY_GROUP
-from tests.apis.test_bindings import schema as cowboy_schema
 from tests.conftest import Api
+from tests.factories import (
+    COWBOY_GROUP,
+    WS,
+    apibinding_body,
+    apiexport_body,
+    at,
+    binding_body,
+    cowboy_schema,
+    cowboys_bound,
+    cowboys_exported,
+    event_body,
+    events_v1_body,
+    logical_cluster,
+    make,
+    reconcile_all,
+    serviceaccount_admin,
+    workspace_admin,
+)
 from tests.kube.test_crds import widget_crd
-from tests.workspaces.test_workspaces import WS, at, make, reconcile_all
 
 LC = "/apis/core.kcp.io/v1alpha1/logicalclusters/cluster"
 RBAC = "/apis/rbac.authorization.k8s.io/v1"
@@ -43,49 +58,10 @@ FORGED_LABEL = "claimed.internal.apis.kcp.io/forged"
 FORGED_FINALIZER = "tenancy.kcp.io/forged"
 
 
-# --- identities -----------------------------------------------------------------------------------
-
-
-def workspace_admin(api: Api, path: str, *, user: str = "mallory") -> Api:
-    """A user token with ordinary groups, made cluster-admin of the workspace at `path` (a tenant
-    who owns a workspace, nothing more)."""
-    from kube.authz.tokens import token_issue
-
-    r = at(api, path).post(
-        f"{RBAC}/clusterrolebindings",
-        {
-            "metadata": {"name": f"{user}-admin"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": user}],
-        },
-    )
-    assert r.status_code == 201, r.content
-    return at(Api(api.client, token_issue(user_name=user, groups=["tenants", "developers"])), path)
-
-
-def serviceaccount_admin(api: Api, path: str) -> Api:
-    """A ServiceAccount of the workspace at `path`, bound to cluster-admin there, with its token."""
-    from tests.kube.test_authz_api import sa_token
-
-    ws = at(api, path)
-    token = sa_token(ws, "robot")
-    r = ws.post(
-        f"{RBAC}/clusterrolebindings",
-        {
-            "metadata": {"name": "robot-admin"},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
-            "subjects": [{"kind": "ServiceAccount", "name": "robot", "namespace": "default"}],
-        },
-    )
-    assert r.status_code == 201, r.content
-    return at(Api(api.client, token), path)
-
-
 ATTACKERS: dict[str, Callable[[Api, str], Api]] = {"user": workspace_admin, "serviceaccount": serviceaccount_admin}
 
 
-def cluster_of(api: Api, path: str) -> str:
-    return str(at(api, path).get(LC).json()["metadata"]["annotations"]["kcp.io/cluster"])
+cluster_of = logical_cluster
 
 
 def forbidden_reserved(r: Any, what: str, key: str) -> bool:
@@ -137,48 +113,12 @@ def _crd(attacker: Api, admin: Api) -> None:
 
 def _export(attacker: Api, admin: Api) -> None:
     """A schema and an export of the tenant's own, APIExport identity reconciled."""
-    from apis.services import apiexport_reconcile
-
-    assert attacker.post("/apis/apis.kcp.io/v1alpha1/apiresourceschemas", cowboy_schema()).status_code == 201
-    r = attacker.post(
-        "/apis/apis.kcp.io/v1alpha2/apiexports",
-        {
-            "apiVersion": "apis.kcp.io/v1alpha2",
-            "kind": "APIExport",
-            "metadata": {"name": COWBOY_GROUP},
-            "spec": {
-                "resources": [
-                    {
-                        "group": COWBOY_GROUP,
-                        "name": "cowboys",
-                        "schema": f"v1.cowboys.{COWBOY_GROUP}",
-                        "storage": {"crd": {}},
-                    }
-                ]
-            },
-        },
-    )
-    assert r.status_code == 201, r.content
-    assert apiexport_reconcile(cluster=cluster_of(admin, TENANT), name=COWBOY_GROUP)
+    cowboys_exported(attacker, cluster=cluster_of(admin, TENANT))
 
 
 def _bound(attacker: Api, admin: Api) -> None:
     """The tenant binds its own export: its resource is served in the workspace as a bound API."""
-    from apis.bindings import apibinding_reconcile
-
-    _export(attacker, admin)
-    r = attacker.post(
-        "/apis/apis.kcp.io/v1alpha2/apibindings",
-        {
-            "apiVersion": "apis.kcp.io/v1alpha2",
-            "kind": "APIBinding",
-            "metadata": {"name": "own"},
-            "spec": {"reference": {"export": {"path": TENANT, "name": COWBOY_GROUP}}},
-        },
-    )
-    assert r.status_code == 201, r.content
-    apibinding_reconcile(cluster=cluster_of(admin, TENANT), name="own")
-    assert attacker.get("/apis/apis.kcp.io/v1alpha2/apibindings/own").json()["status"]["phase"] == "Bound"
+    cowboys_bound(attacker, path=TENANT, cluster=cluster_of(admin, TENANT))
 
 
 def _role(attacker: Api, admin: Api) -> None:
@@ -192,12 +132,7 @@ def _clusterrole(attacker: Api, admin: Api) -> None:
 
 
 TENANT = "root:tenant"
-EXPORT_V2 = {
-    "apiVersion": "apis.kcp.io/v1alpha2",
-    "kind": "APIExport",
-    "metadata": {"name": "x"},
-    "spec": {"resources": []},
-}
+EXPORT_V2 = apiexport_body(name="x", resources=[])
 SAMPLES: dict[tuple[str, str, str], Sample] = {
     ("", "v1", "namespaces"): Sample("/api/v1/namespaces", "ns1", {"metadata": {"name": ""}}),
     ("", "v1", "configmaps"): Sample(CM, "cm1", {"metadata": {"name": ""}, "data": {"a": "b"}}),
@@ -207,30 +142,9 @@ SAMPLES: dict[tuple[str, str, str], Sample] = {
     ("", "v1", "serviceaccounts"): Sample(
         "/api/v1/namespaces/default/serviceaccounts", "sa1", {"metadata": {"name": ""}}
     ),
-    ("", "v1", "events"): Sample(
-        "/api/v1/namespaces/default/events",
-        "e1",
-        {
-            "metadata": {"name": ""},
-            "involvedObject": {"kind": "ConfigMap", "name": "cm1", "namespace": "default"},
-            "reason": "Tested",
-            "message": "m",
-            "type": "Normal",
-        },
-    ),
+    ("", "v1", "events"): Sample("/api/v1/namespaces/default/events", "e1", event_body(name="")),
     ("events.k8s.io", "v1", "events"): Sample(
-        "/apis/events.k8s.io/v1/namespaces/default/events",
-        "e2",
-        {
-            "metadata": {"name": ""},
-            "eventTime": "2026-01-01T00:00:00.000000Z",
-            "reportingController": "example.com/ctl",
-            "reportingInstance": "ctl-1",
-            "action": "Test",
-            "reason": "Tested",
-            "type": "Normal",
-            "regarding": {"kind": "ConfigMap", "name": "cm1", "namespace": "default"},
-        },
+        "/apis/events.k8s.io/v1/namespaces/default/events", "e2", events_v1_body(name="")
     ),
     ("coordination.k8s.io", "v1", "leases"): Sample(
         "/apis/coordination.k8s.io/v1/namespaces/default/leases", "l1", {"metadata": {"name": ""}, "spec": {}}
@@ -241,7 +155,7 @@ SAMPLES: dict[tuple[str, str, str], Sample] = {
     ("rbac.authorization.k8s.io", "v1", "rolebindings"): Sample(
         f"{RBAC}/namespaces/default/rolebindings",
         "rb1",
-        {"metadata": {"name": ""}, "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": "r0"}},
+        binding_body(name="", role_kind="Role", role="r0"),
         _role,
     ),
     ("rbac.authorization.k8s.io", "v1", "clusterroles"): Sample(
@@ -250,17 +164,14 @@ SAMPLES: dict[tuple[str, str, str], Sample] = {
     ("rbac.authorization.k8s.io", "v1", "clusterrolebindings"): Sample(
         f"{RBAC}/clusterrolebindings",
         "crb1",
-        {
-            "metadata": {"name": ""},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cr0"},
-        },
+        binding_body(name="", role_kind="ClusterRole", role="cr0"),
         _clusterrole,
     ),
     ("apiextensions.k8s.io", "v1", "customresourcedefinitions"): Sample(
         "/apis/apiextensions.k8s.io/v1/customresourcedefinitions",
         "widgets.example.com",
         widget_crd(),
-        extra={"second": widget_crd("example.org")},
+        extra={"second": widget_crd(group="example.org")},
     ),
     ("example.com", "v1", "widgets"): Sample(
         "/apis/example.com/v1/namespaces/default/widgets",
@@ -285,7 +196,7 @@ SAMPLES: dict[tuple[str, str, str], Sample] = {
         "/apis/apis.kcp.io/v1alpha1/apiresourceschemas",
         f"v1.cowboys.{COWBOY_GROUP}",
         cowboy_schema(),
-        extra={"second": cowboy_schema("v2")},
+        extra={"second": cowboy_schema(prefix="v2")},
     ),
     ("apis.kcp.io", "v1alpha2", "apiexports"): Sample("/apis/apis.kcp.io/v1alpha2/apiexports", "x2", EXPORT_V2),
     ("apis.kcp.io", "v1alpha1", "apiexports"): Sample(
@@ -301,23 +212,13 @@ SAMPLES: dict[tuple[str, str, str], Sample] = {
     ("apis.kcp.io", "v1alpha2", "apibindings"): Sample(
         "/apis/apis.kcp.io/v1alpha2/apibindings",
         "b2",
-        {
-            "apiVersion": "apis.kcp.io/v1alpha2",
-            "kind": "APIBinding",
-            "metadata": {"name": ""},
-            "spec": {"reference": {"export": {"path": TENANT, "name": COWBOY_GROUP}}},
-        },
+        apibinding_body(name="", path=TENANT, export=COWBOY_GROUP),
         _export,
     ),
     ("apis.kcp.io", "v1alpha1", "apibindings"): Sample(
         "/apis/apis.kcp.io/v1alpha1/apibindings",
         "b1",
-        {
-            "apiVersion": "apis.kcp.io/v1alpha1",
-            "kind": "APIBinding",
-            "metadata": {"name": ""},
-            "spec": {"reference": {"export": {"path": TENANT, "name": COWBOY_GROUP}}},
-        },
+        apibinding_body(name="", path=TENANT, export=COWBOY_GROUP, version="v1alpha1"),
         _export,
     ),
 }

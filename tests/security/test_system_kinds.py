@@ -10,9 +10,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api
-from tests.kube.schema.conftest import widget_crd
-from tests.security.test_reserved_metadata import workspace_admin
-from tests.workspaces.test_workspaces import at, make, reconcile_all
+from tests.factories import at, cowboy_schema, make, reconcile_all, schema_for_crd, widget_crd, workspace_admin
 
 CRDS = "/apis/apiextensions.k8s.io/v1/customresourcedefinitions"
 SCHEMAS = "/apis/apis.kcp.io/v1alpha1/apiresourceschemas"
@@ -25,14 +23,7 @@ def _crd(group: str, plural: str = "widgets") -> dict[str, Any]:
 
 
 def _schema(group: str) -> dict[str, Any]:
-    spec = _crd(group)["spec"]
-    versions = [{**v, "schema": v["schema"]["openAPIV3Schema"]} for v in spec["versions"]]
-    return {
-        "apiVersion": "apis.kcp.io/v1alpha1",
-        "kind": "APIResourceSchema",
-        "metadata": {"name": f"v1.widgets.{group}"},
-        "spec": {**spec, "versions": versions},
-    }
+    return schema_for_crd(_crd(group))
 
 
 @pytest.mark.parametrize("group", ["tenancy.kcp.io", "core.kcp.io", "apis.kcp.io", "kcp.io", "evil.internal.kcp.io"])
@@ -172,11 +163,11 @@ def test_a_parent_admin_cannot_write_a_workspaces_status(api: Api) -> None:
 def test_a_tenants_v1alpha1_round_trips_pass_the_reserved_metadata_check(api: Api) -> None:
     """The v1alpha1 view of an APIExport carries what v1alpha1 cannot say in a kcp.io annotation
     of the server's (apis.conversion); a tenant resending it, or leaving it out, is no forgery."""
-    from tests.apis.test_bindings import EXPORTS, EXPORTS_V1, GROUP, SCHEMAS, schema
+    from tests.apis.test_bindings import EXPORTS, EXPORTS_V1, GROUP, SCHEMAS
 
     make(api, "old")
     mallory = workspace_admin(api, "root:old")
-    assert mallory.post(SCHEMAS, schema()).status_code == 201
+    assert mallory.post(SCHEMAS, cowboy_schema()).status_code == 201
     v1_body = {
         "apiVersion": "apis.kcp.io/v1alpha1",
         "kind": "APIExport",

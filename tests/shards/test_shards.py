@@ -7,7 +7,7 @@ from typing import Any
 from django.test import Client
 
 from tests.conftest import Api
-from tests.workspaces.test_workspaces import at, make
+from tests.factories import at, make
 
 SHARDS = "/apis/core.kcp.io/v1alpha1/shards"
 

@@ -11,7 +11,7 @@ from guardian.shortcuts import get_objects_for_user
 from kube import errors
 from kube.authz.user import UserInfo
 from tests.conftest import Api
-from tests.workspaces.test_workspaces import at, make
+from tests.factories import at, make
 from workspaces.members import workspace_member_grant, workspace_member_revoke, workspace_members_sync
 from workspaces.models import WorkspaceRow
 

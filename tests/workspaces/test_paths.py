@@ -5,7 +5,7 @@ workspace's subtree is every cluster its Workspaces lead to. None of it reads `k
 from __future__ import annotations
 
 from tests.conftest import Api
-from tests.workspaces.test_workspaces import WS, at, make, reconcile_all
+from tests.factories import WS, at, make, reconcile_all
 
 
 def _tree(api: Api) -> dict[str, str]:

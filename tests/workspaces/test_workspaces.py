@@ -8,31 +8,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import Api
-
-WS = "/apis/tenancy.kcp.io/v1alpha1/workspaces"
-
-
-def reconcile_all() -> None:
-    from workspaces.models import WorkspaceRow
-    from workspaces.services import workspace_reconcile
-
-    for _ in range(3):
-        for cluster, name in list(WorkspaceRow.objects.values_list("cluster", "name")):
-            workspace_reconcile(cluster=cluster, name=name)
-
-
-def make(api: Api, name: str, type_: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"apiVersion": "tenancy.kcp.io/v1alpha1", "kind": "Workspace", "metadata": {"name": name}}
-    if type_:
-        body["spec"] = {"type": {"name": type_, "path": "root"}}
-    r = api.post(WS, body)
-    assert r.status_code == 201, r.content
-    reconcile_all()
-    return api.get(f"{WS}/{name}").json()
-
-
-def at(api: Api, path: str) -> Api:
-    return Api(api.client, api.token, cluster=path)
+from tests.factories import WS, at, make, reconcile_all
 
 
 def test_workspace_becomes_ready_with_url_cluster_and_type(api: Api) -> None:

@@ -12,8 +12,7 @@ from hypothesis import strategies as st
 
 from kube.errors import FieldErrors
 from kube.schema import crd as C
-
-from .conftest import widget_crd
+from tests.factories import widget_crd
 
 Obj = dict[str, Any]
 SCHEMA = "spec.versions[0].schema.openAPIV3Schema"

@@ -14,8 +14,7 @@ from hypothesis import strategies as st
 from kube.errors import FieldErrors
 from kube.schema import Schema
 from kube.schema import customresource as cr
-
-from .conftest import widget_crd
+from tests.factories import widget_crd
 
 Obj = dict[str, Any]
 
