@@ -220,6 +220,18 @@ def ensure_embedded_postgres(data_dir: Path, database: str = "kcp", *, timeout: 
     return url
 
 
+def embedded_database_url(data_dir: Path) -> str:
+    """The URL of `data_dir`'s embedded database for a process that is not the launcher's child
+    (tests, manage.py): the recorded one while its server runs, else the server started again.
+
+    The recorded URL outlives the server (a reboot, a `pg_ctl stop`, a crash with no launcher to
+    restart it); trusting it alone left every later `make test` failing to connect."""
+    recorded = Path(data_dir) / "postgres" / "url"
+    if recorded.exists() and embedded_postgres_running(data_dir):
+        return recorded.read_text().strip()
+    return ensure_embedded_postgres(data_dir)
+
+
 def _with_database(uri: str, database: str) -> str:
     """`uri` (the server's libpq URI) as a postgres:// URL naming `database`.
 

