@@ -8,6 +8,8 @@ from kube import errors
 from kube.errors import FieldErrors
 from kube.registry import Column, Strategy
 
+from .events import event_columns
+
 Obj = dict[str, Any]
 
 #: Namespaces no DELETE removes (the apiserver's NamespaceLifecycle list). A whole logical
@@ -187,14 +189,5 @@ class EventStrategy(Strategy):
         "type",
     )
 
-    def columns(self) -> list[Column]:
-        def obj_ref(o: Obj) -> str:
-            ref = o.get("involvedObject") or {}
-            return f"{(ref.get('kind') or '').lower()}/{ref.get('name', '')}"
-
-        return [
-            Column("Type", "string", lambda o: o.get("type", "")),
-            Column("Reason", "string", lambda o: o.get("reason", "")),
-            Column("Object", "string", obj_ref),
-            Column("Message", "string", lambda o: o.get("message", "")),
-        ]
+    def table_columns(self, name: Column, age: Column) -> list[Column]:
+        return event_columns(name, lambda o: o)

@@ -101,6 +101,11 @@ class RoleBindingStrategy(Strategy):
             Column("ServiceAccounts", "string", _subjects("ServiceAccount"), priority=1),
         ]
 
+    def table_columns(self, name: Column, age: Column) -> list[Column]:
+        """kube's order: Name, Role, Age, then the wide Users, Groups, ServiceAccounts."""
+        role, *wide = self.columns()
+        return [name, role, age, *wide]
+
 
 class ClusterRoleBindingStrategy(RoleBindingStrategy):
     namespaced = False

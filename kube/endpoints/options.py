@@ -134,11 +134,22 @@ def list_options(q: Mapping[str, str], info: ResourceInfo, *, watch: bool, name:
     )
 
 
-def dry_run(values: list[str]) -> bool:
+#: The options kind kube-apiserver names when a write's query options are invalid, by verb.
+OPTIONS_KIND = {
+    "create": "CreateOptions",
+    "update": "UpdateOptions",
+    "patch": "PatchOptions",
+    "delete": "DeleteOptions",
+    "deletecollection": "DeleteOptions",
+}
+
+
+def dry_run(values: list[str], *, verb: str) -> bool:
+    """Whether `dryRun` asks for a dry run; 422 naming the verb's options kind for any value but All."""
     for v in values:
         if v != "All":
             raise errors.invalid(
-                "CreateOptions",
+                OPTIONS_KIND.get(verb, "CreateOptions"),
                 "",
                 [
                     errors.Cause(
@@ -160,18 +171,21 @@ def field_validation(value: str | None) -> str:
     return value
 
 
-def field_manager(value: str | None, user_agent: str) -> str:
+def field_manager(value: str | None, user_agent: str, *, verb: str) -> str:
+    """The write's field manager: the `fieldManager` parameter (422 naming the verb's options kind
+    when too long or not printable), else the User-Agent's program name, as kube-apiserver does."""
+    kind = OPTIONS_KIND.get(verb, "PatchOptions")
     if value:
         if len(value) > 128:
             raise errors.invalid(
-                "PatchOptions",
+                kind,
                 "",
                 [errors.Cause("FieldValueTooLong", "Too long: may not be more than 128 bytes", "fieldManager")],
                 "meta.k8s.io",
             )
         if not value.isprintable():
             raise errors.invalid(
-                "PatchOptions",
+                kind,
                 "",
                 [
                     errors.Cause(

@@ -37,8 +37,7 @@ _AGE = Column(
 
 
 def columns(info: ResourceInfo) -> list[Column]:
-    cols = info.strategy.columns()
-    return [_NAME, *cols, _AGE] if info.strategy.append_age_column else [_NAME, *cols]
+    return info.strategy.table_columns(_NAME, _AGE)
 
 
 def _cell(col: Column, obj: Obj, now: float) -> Any:

@@ -140,6 +140,14 @@ class Strategy:
         """Table columns after Name; Age is appended by the table convertor."""
         return []
 
+    def table_columns(self, name: Column, age: Column) -> list[Column]:
+        """The Table's columns in order, given the generic Name and Age columns: Name, the kind's
+        own columns, then Age unless `append_age_column` is off. Kinds whose kube printer orders
+        them otherwise (events, role bindings) override this, so `kubectl get -o wide` shows
+        the same columns in the same order as against kube-apiserver."""
+        cols = self.columns()
+        return [name, *cols, age] if self.append_age_column else [name, *cols]
+
     def spec_changed(self, new: Obj, old: Obj) -> bool:
         """Whether generation should be bumped: anything outside metadata and status changed."""
         ignore = {"metadata", "status", "apiVersion", "kind"}

@@ -12,24 +12,7 @@ from tests.conftest import Api
 from tests.contract.kinds import CASES, Case, World, kind_id
 
 #: Where a (check, kind) case shows a bug: strict xfail with the reason, until the server is fixed.
-KNOWN_BUGS: dict[tuple[str, tuple[str, str, str]], str] = {
-    ("table", ("", "v1", "events")): (
-        "Event tables lead with Name and end with Age; kube-apiserver's are Last Seen, Type, Reason, Object, "
-        "Subobject*, Source*, Message, First Seen*, Count*, Name* (printers.go eventColumnDefinitions)"
-    ),
-    ("table", ("events.k8s.io", "v1", "events")): (
-        "events.k8s.io Events are printed with the core Event columns in kube-apiserver (Last Seen first, "
-        "Name at priority 1); here Name, Type, Reason, Object, Message, Age"
-    ),
-    ("table", ("rbac.authorization.k8s.io", "v1", "rolebindings")): (
-        "Age is appended after the wide columns; kube-apiserver's order is Name, Role, Age, Users*, Groups*, "
-        "ServiceAccounts* (so `kubectl get -o wide` shows AGE before USERS)"
-    ),
-    ("table", ("rbac.authorization.k8s.io", "v1", "clusterrolebindings")): (
-        "Age is appended after the wide columns; kube-apiserver's order is Name, Role, Age, Users*, Groups*, "
-        "ServiceAccounts*"
-    ),
-}
+KNOWN_BUGS: dict[tuple[str, tuple[str, str, str]], str] = {}
 
 
 #: Checks that show one bug on every stored kind (the fault is in the shared request path).
@@ -43,10 +26,6 @@ KNOWN_BUGS_OF_EVERY_STORED_KIND: dict[str, str] = {
         "PatchOptions are refused with 400 BadRequest (kube/registry/store.py); kube-apiserver's patch handler "
         "answers 422 Invalid (errors.NewInvalid on PatchOptions.meta.k8s.io, ValidatePatchOptions) for a "
         "missing fieldManager on apply and for force on a non-apply patch"
-    ),
-    "options": (
-        "a bad dryRun value is refused as invalid CreateOptions whatever the verb (kube/endpoints/options.py "
-        "dry_run); kube-apiserver names UpdateOptions for PUT, PatchOptions for PATCH, DeleteOptions for DELETE"
     ),
 }
 

@@ -66,10 +66,10 @@ def write_body(req: ResolvedRequest, body: RequestBody, *, validation: bool = Tr
     Scale), fieldManager (the User-Agent by default)."""
     data = body.read(required=True)
     ctx = req.ctx
-    ctx.dry_run = options.dry_run(list(req.dry_run))
+    ctx.dry_run = options.dry_run(list(req.dry_run), verb=req.verb)
     if validation:
         ctx.field_validation = options.field_validation(req.query.get("fieldValidation"))
-    ctx.field_manager = options.field_manager(req.query.get("fieldManager"), req.user_agent)
+    ctx.field_manager = options.field_manager(req.query.get("fieldManager"), req.user_agent, verb=req.verb)
     return data
 
 

@@ -107,19 +107,19 @@ def patch(req: ResolvedRequest, body: RequestBody) -> Reply:
 def delete(req: ResolvedRequest, body: RequestBody) -> Reply:
     data = body.read(required=False)
     ctx = req.ctx
-    ctx.dry_run = options.dry_run(list(req.dry_run))
+    ctx.dry_run = options.dry_run(list(req.dry_run), verb=req.verb)
     opts = delete_options(data, body.content_type, req.query)
-    ctx.dry_run = ctx.dry_run or options.dry_run(opts.get("dryRun") or [])
+    ctx.dry_run = ctx.dry_run or options.dry_run(opts.get("dryRun") or [], verb=req.verb)
     return Reply(STORE.delete(req.info, ctx, req.namespace, req.name, opts))
 
 
 def deletecollection(req: ResolvedRequest, body: RequestBody) -> Reply:
     data = body.read(required=False)
     info, ctx = req.info, req.ctx
-    ctx.dry_run = options.dry_run(list(req.dry_run))
+    ctx.dry_run = options.dry_run(list(req.dry_run), verb=req.verb)
     lo = options.list_options(req.query, info, watch=False)
     opts = delete_options(data, body.content_type, req.query)
-    ctx.dry_run = ctx.dry_run or options.dry_run(opts.get("dryRun") or [])
+    ctx.dry_run = ctx.dry_run or options.dry_run(opts.get("dryRun") or [], verb=req.verb)
     result = STORE.delete_collection(info, ctx, req.namespace, label_q=lo.label_q, field_q=lo.field_q, options=opts)
     return Reply(list_body(info, result.items, str(result.revision), "", None))
 
