@@ -3,7 +3,7 @@ with the API's own authorizer.
 
 * An export is *bindable* by a user when the user may `bind` it (RBAC verb `bind` on
   `apis.kcp.io/apiexports/<name>` in the export's workspace, after kcp's workspace `access`
-  gate): exactly the check the APIBinding admission makes (apis.bindings.apibinding_bind_check).
+  gate): exactly the check the APIBinding admission makes (apis.admission.apibinding_bind_check).
   Exports the user may not bind are never returned, looked up or counted, so the catalog reveals
   nothing about them; a lookup of one raises the same NotFound as a missing one.
 * Each export comes with its provider's workspace path, its resources with the top-level `spec`
@@ -19,12 +19,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kube import errors
-from kube.authz.authorizer import can, effective_user
+from kube.authz.authorizer import authorize, can, effective_user
 from kube.authz.rbac import Attributes
 from kube.authz.user import UserInfo
+from kube.registry.context import RequestContext
+from kube.registry.store import STORE
 from kube.registry.strategy import field as body_field
+from workspaces.services import cluster_paths, cluster_resolve
 
-from .kinds import GROUP
+from .kinds import API_BINDINGS, GROUP
 from .models import APIBindingRow, APIExportRow, APIResourceSchemaRow
 
 Obj = dict[str, Any]
@@ -218,7 +221,6 @@ def may_bind(*, user: UserInfo, export_cluster: str, export_name: str) -> bool:
 
 
 def _paths(clusters: set[str]) -> dict[str, str]:
-    from workspaces.services import cluster_paths
 
     paths = cluster_paths(list(clusters))
     return {c: paths.get(c) or c for c in clusters}
@@ -296,7 +298,6 @@ def apiexports_bindable(*, user: UserInfo, query: str = "", consumer_cluster: st
 def apiexport_bindable_get(*, user: UserInfo, path: str, name: str, consumer_cluster: str = "") -> BindableExport:
     """One export by provider path and name, if `user` may bind it; otherwise, and when there is
     none, the same NotFound."""
-    from workspaces.services import cluster_resolve
 
     missing = errors.NotFound(f'APIExport "{path}:{name}" not found', kind="apiexports", group=GROUP, name=name)
     cluster = cluster_resolve(path)
@@ -417,12 +418,6 @@ def pending_claim_key(claim: Obj) -> str:
 def apibinding_get_for_user(*, user: UserInfo, cluster: str, name: str) -> tuple[int, BindingView]:
     """(list revision, the binding) as `user` may read it (`get` on apibindings in `cluster`): the
     revision is where the page's live stream of the workspace's bindings resumes."""
-    from kube.authz.authorizer import authorize
-    from kube.registry.context import RequestContext
-    from kube.registry.store import STORE
-
-    from .kinds import API_BINDINGS
-
     authorize(user, cluster, Attributes.for_resource(user, "get", "apibindings", api_group=GROUP, name=name))
     result = STORE.list(API_BINDINGS, RequestContext(cluster=cluster, user=user), "")
     body = next((o for o in result.items if (o.get("metadata") or {}).get("name") == name), None)

@@ -10,7 +10,7 @@ from kube.authz.tokens import token_issue
 from kube.registry import REGISTRY
 from kube.registry.context import RequestContext
 from kube.registry.store import STORE
-from kube.storage.backend import ensure_revision_row
+from kube.registry.tables import ensure_storage_ready
 
 ROOT = "root"
 ADMIN_USER = "kcp-admin"
@@ -18,7 +18,7 @@ ADMIN_GROUPS = ["system:kcp:admin", "system:masters"]
 
 
 def bootstrap_root(*, admin_token: str | None = None) -> None:
-    ensure_revision_row()
+    ensure_storage_ready()
     info = REGISTRY.resolve(cluster=ROOT, group="", version="v1", resource="namespaces")
     assert info is not None
     ctx = RequestContext(cluster=ROOT, field_manager="kcp-bootstrap")

@@ -24,9 +24,10 @@ from kube.authz.rbac import Attributes
 from kube.authz.user import UserInfo
 from kube.storage.models import StoredObject
 
-from .kinds import TENANCY
+from .addressing import cluster_at_path, cluster_paths
+from .admission import workspace_admit_type, workspace_type_use_check
 from .models import WorkspaceRow, WorkspaceTypeRow
-from .services import ROOT, cluster_at_path, cluster_paths, workspace_admit_type, workspace_type_use_check
+from .names import ROOT, TENANCY
 
 RBAC = "rbac.authorization.k8s.io"
 #: Groups every user has: bindings to them are blanket grants, not membership.
