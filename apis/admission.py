@@ -12,7 +12,7 @@ from kube.authz.rbac import Attributes
 from kube.authz.user import UserInfo
 from kube.registry.context import RequestContext
 from kube.registry.strategy import field
-from workspaces.services import cluster_resolve
+from workspaces.addressing import cluster_resolve
 
 from .names import GROUP, export_label
 

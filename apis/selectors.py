@@ -25,7 +25,7 @@ from kube.authz.user import UserInfo
 from kube.registry.context import RequestContext
 from kube.registry.store import STORE
 from kube.registry.strategy import field as body_field
-from workspaces.services import cluster_paths, cluster_resolve
+from workspaces.addressing import cluster_paths, cluster_resolve
 
 from .kinds import API_BINDINGS, GROUP
 from .models import APIBindingRow, APIExportRow, APIResourceSchemaRow

@@ -30,7 +30,7 @@ from kube.registry.context import RequestContext
 from kube.registry.store import STORE
 from kube.registry.strategy import field
 from shards.services import shard_virtual_workspace_url
-from workspaces.services import cluster_path
+from workspaces.addressing import cluster_path
 
 from .admission import apibinding_bind_check, export_cluster_for
 from .kinds import API_BINDINGS, API_EXPORT_ENDPOINT_SLICES, API_EXPORTS, IDENTITY_NAMESPACE

@@ -16,7 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db.models import Q
+from guardian.shortcuts import get_objects_for_user
 
 from kube import errors
 from kube.authz.authorizer import authorize, can
@@ -90,9 +92,6 @@ def workspaces_accessible(*, user: UserInfo, cluster: str = "*") -> list[Workspa
     """Every workspace (below root) `user` may enter, sorted by path. `cluster="*"`: all of them."""
     rows = WorkspaceRow.objects.exclude(logical_cluster="")
     if not user.is_admin:
-        from django.contrib.auth import get_user_model
-        from guardian.shortcuts import get_objects_for_user
-
         candidates: set[str] = set()
         django_user = get_user_model().objects.filter(username=user.name).first()
         if django_user is not None:
