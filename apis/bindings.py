@@ -1,5 +1,21 @@
-"""APIBindings (reference/kcp.md §4): admission (the `bind` check), reconciliation (resolve the
-export → check names → Bound), the resources a consumer serves through its bindings, unbinding.
+"""APIBindings (reference/kcp.md §4): reconciliation, the resources a consumer serves through
+its bindings, unbinding. (Admission, the `bind` check, is apis.admission.)
+
+`apibinding_reconcile` unbinds a binding being deleted (`apibinding_unbind`: bound objects
+purged, claimed objects released, the finalizer removed); otherwise BINDING_STEPS run in order on
+a `BindingPass`, each a function testable alone that returns True to hand over or False to stop
+with the status computed so far:
+
+1. `binding_export_step`: resolve spec.reference.export (missing or deleting: stop);
+2. `binding_identity_step`: the export has its identity (not yet: stop);
+3. `binding_resources_step`: the export's schemas under names nothing else holds → boundResources
+   (a problem stops a first binding; a bound one keeps what it serves);
+4. `binding_claims_step`: exportPermissionClaims / appliedPermissionClaims;
+5. `binding_ready_step`: Ready.
+
+The status is written by one guaranteed status update, only when it changed (conditions follow
+kube's lastTransitionTime rule, so an unchanged world recomputes an equal status); the claims
+relabelling follows after commit.
 
 Bound objects are stored under `<resource>:<identityHash>` (ResourceInfo.storage_resource), so two
 providers exporting the same group/resource never share rows, and the provider's wildcard view of

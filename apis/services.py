@@ -1,6 +1,7 @@
 """APIExport reconciliation, and the portal's bind wizard writes.
 
-`apiexport_reconcile` runs these steps in order, each a function testable alone:
+`apiexport_reconcile` runs EXPORT_STEPS in order on an `ExportPass`, each a function testable
+alone that returns True to hand over to the next (False: the export is gone):
 
 1. `apiexport_identity_step`: the identity Secret (a random 256-bit key in `kcp-system`, created
    when missing) → its hex SHA-256;
@@ -17,6 +18,8 @@ from __future__ import annotations
 import base64
 import hashlib
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
@@ -66,32 +69,46 @@ def _identity_key(cluster: str, ref: Obj) -> str:
     return base64.b64decode(raw).decode() if raw else ""
 
 
+@dataclass
+class ExportPass:
+    """One pass of the export's reconciler: the export as last read or written, and the hash of
+    its identity key once the identity step found it."""
+
+    cluster: str
+    export: Obj
+    identity_hash: str = ""
+
+
+#: A step: True to hand over to the next one, False when the pass is done.
+ExportStep = Callable[[ExportPass], bool]
+
+
 def apiexport_reconcile(*, cluster: str, name: str) -> str:
-    """The export's steps in order (see the module docstring); returns the identity hash ("" if
-    there is none valid, or the export is gone or being deleted)."""
+    """EXPORT_STEPS in order; returns the identity hash ("" if there is none valid, or the export
+    is gone or being deleted)."""
     export = STORE.lookup(API_EXPORTS, cluster=cluster, name=name)
     if export is None or export["metadata"].get("deletionTimestamp"):
         return ""
-    identity_hash = apiexport_identity_step(cluster=cluster, export=export)
-    written = apiexport_status_step(cluster=cluster, export=export, identity_hash=identity_hash)
-    if written is None:
-        return ""
-    if not (export["metadata"].get("annotations") or {}).get(SKIP_SLICE_ANNOTATION):
-        apiexport_endpoint_slice_step(cluster=cluster, name=name)
-    return str(field(written, "status", "identityHash") or "")
+    pass_ = ExportPass(cluster=cluster, export=export)
+    for step in EXPORT_STEPS:
+        if not step(pass_):
+            return ""
+    return str(field(pass_.export, "status", "identityHash") or "")
 
 
-def apiexport_identity_step(*, cluster: str, export: Obj) -> str:
+def apiexport_identity_step(pass_: ExportPass) -> bool:
     """The hex SHA-256 of the export's identity key ("" when the Secret has none), creating the
     Secret (and its namespace) with a random key when it is missing."""
-    ref = field(export, "spec", "identity", "secretRef") or {}
-    key = _identity_key(cluster, ref)
-    return hashlib.sha256(key.encode()).hexdigest() if key else ""
+    ref = field(pass_.export, "spec", "identity", "secretRef") or {}
+    key = _identity_key(pass_.cluster, ref)
+    pass_.identity_hash = hashlib.sha256(key.encode()).hexdigest() if key else ""
+    return True
 
 
-def apiexport_status_step(*, cluster: str, export: Obj, identity_hash: str) -> Obj | None:
+def apiexport_status_step(pass_: ExportPass) -> bool:
     """status.identityHash (set once, immutable after) and the IdentityValid condition, written
-    when they change. Returns the export as stored (None when it is gone)."""
+    when they change. Done when the export is gone."""
+    identity_hash = pass_.identity_hash
 
     def identity_status(current: Obj) -> None:
         status = current.setdefault("status", {})
@@ -106,26 +123,34 @@ def apiexport_status_step(*, cluster: str, export: Obj, identity_hash: str) -> O
             reason, message = "IdentityGenerationFailed", "the identity secret has no key"
             set_condition(status, type="IdentityValid", status=False, reason=reason, message=message)
 
-    return STORE.guaranteed_update(
+    written = STORE.guaranteed_update(
         API_EXPORTS,
-        RequestContext(cluster=cluster),
+        RequestContext(cluster=pass_.cluster),
         "",
-        export["metadata"]["name"],
+        pass_.export["metadata"]["name"],
         identity_status,
-        current=export,
+        current=pass_.export,
         subresource="status",
         hooks=False,  # its own trigger would only run this reconciler again
         managed_fields=False,
     )
+    if written is None:
+        return False
+    pass_.export = written
+    return True
 
 
 def _export_path(cluster: str) -> str:
     return cluster_path(cluster) or cluster
 
 
-def apiexport_endpoint_slice_step(*, cluster: str, name: str) -> None:
+def apiexport_endpoint_slice_step(pass_: ExportPass) -> bool:
     """The export's APIExportEndpointSlice (same name), its endpoint the provider virtual
-    workspace of the export on this shard."""
+    workspace of the export on this shard; nothing when the export opts out
+    (`apiexports.apis.kcp.io/skip-endpointslice`)."""
+    if (pass_.export["metadata"].get("annotations") or {}).get(SKIP_SLICE_ANNOTATION):
+        return True
+    cluster, name = pass_.cluster, pass_.export["metadata"]["name"]
     ctx = RequestContext(cluster=cluster, field_manager="kcp-apiexportendpointslice")
     path = _export_path(cluster)
     current: Obj | None = None
@@ -155,6 +180,10 @@ def apiexport_endpoint_slice_step(*, cluster: str, name: str) -> None:
         hooks=False,
         managed_fields=False,
     )
+    return True
+
+
+EXPORT_STEPS: tuple[ExportStep, ...] = (apiexport_identity_step, apiexport_status_step, apiexport_endpoint_slice_step)
 
 
 # --- as a user (the portal's bind wizard) ---------------------------------------------------------

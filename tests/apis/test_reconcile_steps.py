@@ -17,7 +17,13 @@ def _conditions(status: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_the_steps_run_in_the_documented_order() -> None:
-    from apis import bindings
+    from apis import bindings, services
+
+    assert [s.__name__ for s in services.EXPORT_STEPS] == [
+        "apiexport_identity_step",
+        "apiexport_status_step",
+        "apiexport_endpoint_slice_step",
+    ]
 
     assert [s.__name__ for s in bindings.BINDING_STEPS] == [
         "binding_export_step",
@@ -78,7 +84,7 @@ def test_a_waiting_binding_reconciled_again_keeps_its_conditions_and_writes_noth
 
 def test_the_export_status_step_never_replaces_an_identity_and_says_why(api: Api) -> None:
     from apis.kinds import API_EXPORTS
-    from apis.services import apiexport_status_step
+    from apis.services import ExportPass, apiexport_status_step
     from kube.registry.store import STORE
 
     provider(api)
@@ -86,15 +92,16 @@ def test_the_export_status_step_never_replaces_an_identity_and_says_why(api: Api
     export = STORE.lookup(API_EXPORTS, cluster=cluster, name="wildwest.example.com")
     assert export is not None
     identity = export["status"]["identityHash"]
-    written = apiexport_status_step(cluster=cluster, export=export, identity_hash="f" * 64)
-    assert written is not None
+    p = ExportPass(cluster=cluster, export=export, identity_hash="f" * 64)
+    assert apiexport_status_step(p) is True
+    written = p.export
     assert written["status"]["identityHash"] == identity
     cond = _conditions(written["status"])["IdentityValid"]
     assert (cond["status"], cond["reason"]) == ("False", "IdentityVerificationFailed")
-    again = apiexport_status_step(cluster=cluster, export=copy.deepcopy(written), identity_hash="f" * 64)
-    assert again is not None
-    assert again["metadata"]["resourceVersion"] == written["metadata"]["resourceVersion"]  # nothing written
-    healed = apiexport_status_step(cluster=cluster, export=again, identity_hash=identity)
-    assert healed is not None
-    cond = _conditions(healed["status"])["IdentityValid"]
+    again = ExportPass(cluster=cluster, export=copy.deepcopy(written), identity_hash="f" * 64)
+    assert apiexport_status_step(again) is True
+    assert again.export["metadata"]["resourceVersion"] == written["metadata"]["resourceVersion"]  # nothing written
+    healed = ExportPass(cluster=cluster, export=again.export, identity_hash=identity)
+    assert apiexport_status_step(healed) is True
+    cond = _conditions(healed.export["status"])["IdentityValid"]
     assert cond["status"] == "True" and "reason" not in cond
