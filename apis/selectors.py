@@ -19,11 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from kube import errors
-from kube.authz.authorizer import authorize, can, effective_user
-from kube.authz.rbac import Attributes
+from kube.authz.authorizer import effective_user
 from kube.authz.user import UserInfo
-from kube.registry.context import RequestContext
-from kube.registry.store import STORE
+from kube.registry.authorized import AuthorizedClient
 from kube.registry.strategy import field as body_field
 from workspaces.addressing import cluster_paths, cluster_resolve
 
@@ -216,8 +214,7 @@ def may_bind(*, user: UserInfo, export_cluster: str, export_name: str) -> bool:
     if user.is_admin:
         return True
     actor = effective_user(user, export_cluster)
-    attrs = Attributes.for_resource(actor, "bind", "apiexports", api_group=GROUP, name=export_name)
-    return can(actor, export_cluster, attrs)[0]
+    return AuthorizedClient(user=actor, cluster=export_cluster).can("bind", "apiexports", group=GROUP, name=export_name)
 
 
 def _paths(clusters: set[str]) -> dict[str, str]:
@@ -239,7 +236,7 @@ def _bound_in(user: UserInfo, cluster: str) -> dict[tuple[str, str], list[str]]:
     """(export cluster, export name) → names of the bindings of it in `cluster` (nothing unless
     the user may list the bindings there)."""
     out: dict[tuple[str, str], list[str]] = {}
-    if not can(user, cluster, Attributes.for_resource(user, "list", "apibindings", api_group=GROUP))[0]:
+    if not AuthorizedClient(user=user, cluster=cluster).can("list", "apibindings", group=GROUP):
         return out
     rows = APIBindingRow.objects.filter(cluster=cluster).values_list("name", "export_cluster", "export_name")
     for name, export_cluster, export_name in rows.order_by("name"):
@@ -418,17 +415,13 @@ def pending_claim_key(claim: Obj) -> str:
 def apibinding_get_for_user(*, user: UserInfo, cluster: str, name: str) -> tuple[int, BindingView]:
     """(list revision, the binding) as `user` may read it (`get` on apibindings in `cluster`): the
     revision is where the page's live stream of the workspace's bindings resumes."""
-    authorize(user, cluster, Attributes.for_resource(user, "get", "apibindings", api_group=GROUP, name=name))
-    result = STORE.list(API_BINDINGS, RequestContext(cluster=cluster, user=user), "")
-    body = next((o for o in result.items if (o.get("metadata") or {}).get("name") == name), None)
-    if body is None:
-        raise errors.not_found("apibindings", name, GROUP)
-    return result.revision, binding_view(body=body)
+    revision, body = AuthorizedClient(user=user, cluster=cluster).get_listed(API_BINDINGS, "", name)
+    return revision, binding_view(body=body)
 
 
 def may_watch_bindings(*, user: UserInfo, cluster: str) -> bool:
-    return can(user, cluster, Attributes.for_resource(user, "watch", "apibindings", api_group=GROUP))[0]
+    return AuthorizedClient(user=user, cluster=cluster).can("watch", "apibindings", group=GROUP)
 
 
 def may_create_bindings(*, user: UserInfo, cluster: str) -> bool:
-    return can(user, cluster, Attributes.for_resource(user, "create", "apibindings", api_group=GROUP))[0]
+    return AuthorizedClient(user=user, cluster=cluster).can("create", "apibindings", group=GROUP)

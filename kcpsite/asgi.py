@@ -23,9 +23,9 @@ from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.urls import path  # noqa: E402
 
-from kcpsite.portal.consumers import PortalConsumer  # noqa: E402
 from kube.endpoints.fairness import TenantRateLimit  # noqa: E402
 from kube.endpoints.watch import WatchConsumer, is_watch_request  # noqa: E402
+from portal.consumers import PortalConsumer  # noqa: E402
 
 watch_app = WatchConsumer.as_asgi()
 

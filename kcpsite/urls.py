@@ -15,6 +15,6 @@ urlpatterns = [
     re_path(r"^clusters/(?P<cluster>[^/]+)/(?P<path>(?:api|apis|openapi)(?:/.*)?)$", api),
     re_path(r"^(?P<path>(?:api|apis|openapi)(?:/.*)?)$", api),
     re_path(r"^services/(?P<path>.+)$", virtual_api),
-    path("", include("kcpsite.portal.urls")),  # the tenant portal: /, /login, /workspaces/... (never API paths)
+    path("", include("portal.urls")),  # the tenant portal: /, /login, /workspaces/... (never API paths)
     re_path(r"^.*$", views.not_found_view),
 ]

@@ -10,8 +10,8 @@ from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
-from kcpsite.portal.identity import portal_user_info
 from kube import errors
+from kube.authz.identity import django_user_info
 
 from .models import LogicalClusterRow, WorkspaceRow, WorkspaceTypeRow
 from .services import cluster_path, workspace_delete
@@ -46,7 +46,7 @@ class WorkspaceAdmin(ReadOnlyAdmin):
 
     @admin.action(description="Delete the selected workspaces and everything in them")
     def delete_workspaces(self, request: HttpRequest, queryset: QuerySet[WorkspaceRow]) -> None:
-        user = portal_user_info(user=request.user)
+        user = django_user_info(user=request.user)
         deleted = 0
         for cluster, name in queryset.values_list("cluster", "name"):
             try:

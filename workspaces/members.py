@@ -20,12 +20,10 @@ from django.db import connection, transaction
 from guardian.models import UserObjectPermission
 
 from kube import errors
-from kube.authz.authorizer import authorize, policy_for
-from kube.authz.rbac import Attributes
+from kube.authz.authorizer import policy_for
 from kube.authz.user import UserInfo
 from kube.registry import REGISTRY
-from kube.registry.context import RequestContext
-from kube.registry.store import STORE
+from kube.registry.authorized import AuthorizedClient
 from kube.registry.tables import column_name
 from kube.storage.models import StoredObject
 
@@ -175,21 +173,20 @@ def workspace_members_list(*, logical_cluster: str) -> list[tuple[str, str, str]
     return sorted((k, n, r) for (k, n), r in out.items())
 
 
-def _check_no_escalation(actor: UserInfo, lc: str, role: str) -> None:
+def _check_no_escalation(client: AuthorizedClient, role: str) -> None:
     """Nobody grants more than they hold: the actor must be allowed every rule of the granted role."""
     if role == "admin":
-        authorize(actor, lc, Attributes.for_resource(actor, "*", "*", api_group="*"))
+        client.check("*", "*", group="*")
         return
-    for rule in policy_for(lc).cluster_role_rules(PORTAL_ROLES[role]) or []:
+    for rule in policy_for(client.cluster).cluster_role_rules(PORTAL_ROLES[role]) or []:
         for group in rule.get("apiGroups") or []:
             for resource in rule.get("resources") or []:
                 subresource = ""
                 if "/" in resource:
                     resource, _, subresource = resource.partition("/")
                 for verb in rule.get("verbs") or []:
-                    attrs = Attributes.for_resource(actor, verb, resource, api_group=group, subresource=subresource)
                     try:
-                        authorize(actor, lc, attrs)
+                        client.check(verb, resource, group=group, subresource=subresource)
                     except errors.Forbidden:
                         raise errors.Forbidden(
                             f'granting "{role}" needs every permission it gives; you may not {verb} {resource}',
@@ -212,20 +209,15 @@ def workspace_member_grant(
     lc = _logical_cluster(cluster, name)
     info = REGISTRY.resolve(cluster=lc, group=RBAC, version="v1", resource="clusterrolebindings")
     assert info is not None
-    authorize(
-        actor,
-        lc,
-        Attributes.for_resource(actor, "create", "clusterrolebindings", api_group=RBAC),
-    )
-    _check_no_escalation(actor, lc, role)
-    ctx = RequestContext(cluster=lc, user=actor, field_manager="kcp-portal")
+    client = AuthorizedClient(user=actor, cluster=lc, field_manager="kcp-portal")
+    client.check("create", "clusterrolebindings", group=RBAC)  # before the escalation check's message
+    _check_no_escalation(client, role)
     # edit/view carry no non-resource rules: a member also needs kcp's `access` to enter at all.
     roles = [(role, PORTAL_ROLES[role])] + ([] if role == "admin" else [("access", ACCESS_ROLE)])
     for binding_role, cluster_role in roles:
         try:
-            STORE.create(
+            client.create(
                 info,
-                ctx,
                 "",
                 {
                     "metadata": {"name": _binding_name(username, binding_role, kind)},
@@ -245,11 +237,11 @@ def workspace_member_revoke(*, actor: UserInfo, cluster: str, name: str, usernam
     lc = _logical_cluster(cluster, name)
     info = REGISTRY.resolve(cluster=lc, group=RBAC, version="v1", resource="clusterrolebindings")
     assert info is not None
-    authorize(actor, lc, Attributes.for_resource(actor, "delete", "clusterrolebindings", api_group=RBAC))
+    client = AuthorizedClient(user=actor, cluster=lc, field_manager="kcp-portal")
+    client.check("delete", "clusterrolebindings", group=RBAC)  # up front: revoking is removing grants
     admins = {(k, n) for k, n, r in workspace_members_list(logical_cluster=lc) if r == "admin"}
     if admins == {(kind, username)}:
         raise errors.Forbidden(f'"{username}" is the last admin of the workspace')
-    ctx = RequestContext(cluster=lc, user=actor, field_manager="kcp-portal")
     for body in _cluster_role_bindings(lc):
         if (body.get("roleRef") or {}).get("name", "") not in (*ROLE_OF_BINDING, ACCESS_ROLE):
             continue
@@ -260,9 +252,9 @@ def workspace_member_revoke(*, actor: UserInfo, cluster: str, name: str, usernam
         binding = body["metadata"]["name"]
         try:
             if kept:
-                STORE.update(info, ctx, "", binding, {**body, "subjects": kept})
+                client.update(info, "", binding, {**body, "subjects": kept})
             else:
-                STORE.delete(info, ctx, "", binding)
+                client.delete(info, "", binding)
         except errors.NotFound:
             pass
 

@@ -21,13 +21,15 @@ from django.db.models import Q
 from guardian.shortcuts import get_objects_for_user
 
 from kube import errors
-from kube.authz.authorizer import authorize, can
-from kube.authz.rbac import Attributes
 from kube.authz.user import UserInfo
+from kube.registry.authorized import AuthorizedClient
+from kube.registry.context import RequestContext
+from kube.registry.store import STORE
 from kube.storage.models import StoredObject
 
 from .addressing import cluster_at_path, cluster_paths
 from .admission import workspace_admit_type, workspace_type_use_check
+from .kinds import WORKSPACES
 from .models import WorkspaceRow, WorkspaceTypeRow
 from .names import ROOT, TENANCY
 
@@ -65,11 +67,11 @@ class TreeNode:
 
 
 def _may_enter(user: UserInfo, cluster: str) -> bool:
-    return can(user, cluster, Attributes.for_path(user, "access", "/"))[0]
+    return AuthorizedClient(user=user, cluster=cluster).can_path("access", "/")
 
 
 def _allowed(user: UserInfo, cluster: str, verb: str, resource: str, *, group: str = TENANCY, name: str = "") -> bool:
-    return can(user, cluster, Attributes.for_resource(user, verb, resource, api_group=group, name=name))[0]
+    return AuthorizedClient(user=user, cluster=cluster).can(verb, resource, group=group, name=name)
 
 
 def _display_phase(body: dict[str, Any], phase: str) -> str:
@@ -202,6 +204,21 @@ def workspace_children(*, user: UserInfo, workspace: WorkspaceView) -> list[dict
     return [workspace_summary(body=r.body, parent_path=workspace.path) for r in rows]
 
 
+def workspace_children_listed(*, user: UserInfo, cluster: str, parent_path: str) -> tuple[int, list[dict[str, str]]]:
+    """(list revision, summaries) of the child Workspaces in `cluster` the user may see, read at one
+    revision so a page's live stream resumes from it. Read with the server's identity and filtered
+    by `workspace_children_visible`, not by the user's `list` on workspaces: a member who may enter
+    a child sees it even without listing rights in the parent, and never a sibling's name."""
+    visible = workspace_children_visible(user=user, cluster=cluster)
+    result = STORE.list(WORKSPACES, RequestContext(cluster=cluster), "")
+    rows = [
+        workspace_summary(body=o, parent_path=parent_path)
+        for o in result.items
+        if visible is None or o["metadata"]["name"] in visible
+    ]
+    return result.revision, sorted(rows, key=lambda r: r["name"])
+
+
 @dataclass(frozen=True)
 class WorkspaceAbilities:
     create_child: bool
@@ -249,7 +266,7 @@ def workspace_types_allowed(*, user: UserInfo, cluster: str) -> list[str]:
 
 def workspace_authorize(*, user: UserInfo, cluster: str, verb: str, resource: str, name: str = "") -> None:
     """Raise Forbidden unless the user may `verb` `resource` (tenancy.kcp.io) in `cluster`."""
-    authorize(user, cluster, Attributes.for_resource(user, verb, resource, api_group=TENANCY, name=name))
+    AuthorizedClient(user=user, cluster=cluster).check(verb, resource, group=TENANCY, name=name)
 
 
 def workspace_breadcrumb(*, user: UserInfo, path: str) -> list[tuple[str, str, bool]]:

@@ -1,4 +1,4 @@
-"""Bearer-token authentication shared by DRF views and the watch consumer.
+"""Bearer-token authentication (kube.endpoints.pipeline.authenticate, for the API and watches).
 
 Tokens are random strings; only their SHA-256 is stored. Lookups are cached for a few seconds
 per process (a revoked token stops working within that window)."""

@@ -19,12 +19,20 @@ log = logging.getLogger(__name__)
 
 
 def status_response(err: errors.StatusError) -> HttpResponse:
-    resp = HttpResponse(orjson.dumps(err.status()), status=err.code, content_type="application/json")
-    if err.retry_after is not None:
-        resp["Retry-After"] = str(err.retry_after)
-    for k, v in err.headers.items():
+    resp = HttpResponse(orjson.dumps(err.status()), status=err.code)
+    for k, v in status_headers(err):
         resp[k] = v
     return resp
+
+
+def status_headers(err: errors.StatusError) -> list[tuple[str, str]]:
+    """The headers of `err`'s Status answer, whichever transport sends it (a view's response, a
+    watch refused before its stream starts)."""
+    headers = [("Content-Type", "application/json")]
+    if err.retry_after is not None:
+        headers.append(("Retry-After", str(err.retry_after)))
+    headers.extend(err.headers.items())
+    return headers
 
 
 def translate(exc: BaseException) -> errors.StatusError:

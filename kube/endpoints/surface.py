@@ -5,8 +5,9 @@ catalogue for that cluster and its RBAC. A *virtual workspace* (kcp's `/services
 the provider view of an APIExport) is another Surface over the same generic views, store and
 watch machinery: it chooses its own catalogue (resources stored under other keys), its own
 authorization (a permission in another workspace), and may confine lists and watches with a
-label every visible object carries. Views and the watch consumer only ever ask the Surface, so a
-virtual workspace is a Surface subclass and a registration, never new views.
+label every visible object carries. The request pipeline (kube.endpoints.pipeline, shared by the
+views and the watch consumer) only ever asks the Surface, so a virtual workspace is a Surface
+subclass and a registration, never new views.
 """
 
 from __future__ import annotations

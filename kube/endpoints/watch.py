@@ -25,20 +25,19 @@ from channels.generic.http import AsyncHttpConsumer
 from django.conf import settings
 
 from kube import errors
-from kube.authz.rbac import Attributes
-from kube.authz.tokens import bearer_token, user_for_token
 from kube.decoding import reject_nul_in_request
 from kube.registry import ResourceInfo
 from kube.registry.context import RequestContext
 from kube.registry.store import STORE
 from kube.storage import backend
-from kube.storage.backend import ListScope
 from kube.storage.pump import OVERFLOW, LogEvent, Subscription, get_pump
 
 from . import options, table
-from .negotiation import TABLE_CONTENT_TYPE, wants_table
-from .paths import parse_resource_path
-from .surface import DEFAULT, split_virtual_path
+from .errors import status_headers, translate
+from .handlers.watch import WatchPlan
+from .handlers.watch import prepare as prepare_watch
+from .negotiation import TABLE_CONTENT_TYPE
+from .pipeline import Target, resolve_request
 
 log = logging.getLogger(__name__)
 
@@ -63,15 +62,12 @@ class WatchConsumer(AsyncHttpConsumer):
     async def handle(self, body: bytes) -> None:
         try:
             plan = await self.prepare()
-        except errors.StatusError as e:
-            await self.send_response(e.code, orjson.dumps(e.status()), headers=[(b"Content-Type", b"application/json")])
+        except Exception as e:  # a Status, as the API views answer the same refusal (never a bare 500)
+            err = translate(e)
+            headers = [(k.encode("latin-1"), v.encode("latin-1")) for k, v in status_headers(err)]
+            await self.send_response(err.code, orjson.dumps(err.status()), headers=headers)
             return
-        except Exception as e:  # never a bare 500 without a Status
-            log.exception("watch setup failed")
-            err = errors.InternalError(f"an internal error occurred: {type(e).__name__}")
-            await self.send_response(500, orjson.dumps(err.status()), headers=[(b"Content-Type", b"application/json")])
-            return
-        content_type = TABLE_CONTENT_TYPE if plan["table"] else "application/json"
+        content_type = TABLE_CONTENT_TYPE if plan.table else "application/json"
         await self.send_headers(
             status=200,
             headers=[
@@ -99,74 +95,24 @@ class WatchConsumer(AsyncHttpConsumer):
         if self.task is not None:
             self.task.cancel()
 
-    async def prepare(self) -> dict[str, Any]:
+    async def prepare(self) -> WatchPlan:
+        """The request through the pipeline (kube.endpoints.pipeline), as the API views resolve
+        theirs, then the watch verb's handler: one thread hop for all of it."""
         path = self.scope["path"]  # already percent-decoded (ASGI): decoding it again would turn %2500 into NUL
         query_string = self.scope.get("query_string", b"").decode("latin-1")
-        headers = {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in self.scope.get("headers", [])}
+        headers: dict[str, str] = {}
+        for k, v in self.scope.get("headers", []):
+            name, value = k.decode("latin-1").lower(), v.decode("latin-1")
+            headers[name] = f"{headers[name]},{value}" if name in headers else value  # as Django joins them
         reject_nul_in_request(path=path, query_string=query_string, headers=headers.items())
-        cluster_path = "root"
-        surface = DEFAULT
-        if path.startswith("/services/"):
-            surface, cluster_path, path = await database_sync_to_async(split_virtual_path)(path[len("/services/") :])
-        elif path.startswith("/clusters/"):
-            _, _, rest = path.partition("/clusters/")
-            cluster_path, _, tail = rest.partition("/")
-            path = "/" + tail
-        token = bearer_token(headers.get("authorization", ""))
-        user = await database_sync_to_async(user_for_token)(token) if token else None
-        if user is None:
-            raise errors.Unauthorized("Unauthorized")
-        cluster = await database_sync_to_async(surface.resolve_cluster)(cluster_path)
-        user = await database_sync_to_async(surface.user)(user, cluster, headers)
-        ri = parse_resource_path(path, "GET", watch=True)
-        await database_sync_to_async(surface.admit)(user, cluster, "watch")
-        if not ri.is_resource or ri.subresource:
-            raise errors.NotFound("the server could not find the requested resource")
-        info = await database_sync_to_async(surface.resolve)(
-            cluster=cluster, group=ri.group, version=ri.version, resource=ri.resource
-        )
-        if info is None or (ri.namespace and not info.namespaced):
-            raise errors.NotFound("the server could not find the requested resource")
-        if "watch" not in info.verbs:
-            raise errors.MethodNotAllowed("the server does not allow this method on the requested resource")
-        query = {
-            k: v[-1]
-            for k, v in parse_qs(query_string, keep_blank_values=True).items()
-        }
-        attrs = Attributes(
-            user=user,
-            verb="watch",
-            api_group=info.group,
-            resource=info.resource,
-            subresource="",
-            name=ri.name,
-            namespace=ri.namespace,
-            path=path,
-            resource_request=True,
-        )
-        await database_sync_to_async(surface.authorize)(user, cluster, attrs, info)
-        confine = surface.required_selector(info, "watch")
-        if confine:
-            selector = query.get("labelSelector", "")
-            query["labelSelector"] = f"{selector},{confine}" if selector else confine
-        lo = options.list_options(query, info, watch=True, name=ri.name)
-        scope = ListScope(cluster, info.storage_group, info.storage_resource, ri.namespace if info.namespaced else "")
-        return {
-            "info": info,
-            "lo": lo,
-            "scope": scope,
-            "cluster": cluster,
-            "namespace": ri.namespace,
-            "table": wants_table(headers.get("accept", "")),
-            "include": lo.include_object,
-        }
+        return await database_sync_to_async(_resolve_watch)(path, query_string, headers)
 
     # --- streaming ----------------------------------------------------------------------------------
-    async def stream(self, plan: dict[str, Any]) -> None:
-        info: ResourceInfo = plan["info"]
-        lo: options.ListOptions = plan["lo"]
+    async def stream(self, plan: WatchPlan) -> None:
+        info: ResourceInfo = plan.info
+        lo: options.ListOptions = plan.lo
         pump = get_pump()
-        sub = await pump.subscribe(plan["scope"])
+        sub = await pump.subscribe(plan.scope)
         self._columns_sent = False
         try:
             await self._stream(plan, info, lo, sub)
@@ -186,7 +132,7 @@ class WatchConsumer(AsyncHttpConsumer):
             pass
 
     async def _stream(
-        self, plan: dict[str, Any], info: ResourceInfo, lo: options.ListOptions, sub: Subscription
+        self, plan: WatchPlan, info: ResourceInfo, lo: options.ListOptions, sub: Subscription
     ) -> None:
         timeout = (
             lo.timeout_seconds if lo.timeout_seconds else settings.KUBE_WATCH_DEFAULT_TIMEOUT * (1 + random.random())
@@ -195,9 +141,9 @@ class WatchConsumer(AsyncHttpConsumer):
         rv = lo.resource_version
         initial = lo.send_initial_events if lo.send_initial_events is not None else rv in ("", "0")
         if initial:
-            ctx = RequestContext(cluster=plan["cluster"])
+            ctx = RequestContext(cluster=plan.cluster)
             result = await database_sync_to_async(STORE.list)(
-                info, ctx, plan["namespace"], label_q=lo.label_q, field_q=lo.field_q
+                info, ctx, plan.namespace, label_q=lo.label_q, field_q=lo.field_q
             )
             for obj in result.items:
                 await self.emit(plan, "ADDED", obj)
@@ -212,7 +158,7 @@ class WatchConsumer(AsyncHttpConsumer):
             if last < compacted:
                 raise errors.Expired(f"too old resource version: {last} ({compacted})")
             while last < sub.start_position:
-                events = await database_sync_to_async(backend.events_between)(plan["scope"], last, sub.start_position)
+                events = await database_sync_to_async(backend.events_between)(plan.scope, last, sub.start_position)
                 if not events:
                     break
                 for ev in events:
@@ -241,7 +187,7 @@ class WatchConsumer(AsyncHttpConsumer):
 
     async def _live(
         self,
-        plan: dict[str, Any],
+        plan: WatchPlan,
         info: ResourceInfo,
         lo: options.ListOptions,
         sub: Subscription,
@@ -298,19 +244,19 @@ class WatchConsumer(AsyncHttpConsumer):
         finally:
             timer.cancel()
 
-    async def emit_event(self, plan: dict[str, Any], ev: LogEvent) -> None:
+    async def emit_event(self, plan: WatchPlan, ev: LogEvent) -> None:
         line = self.event_line(plan, ev)
         if line:
             await self.send_body(line, more_body=True)
 
-    def event_line(self, plan: dict[str, Any], ev: LogEvent) -> bytes:
+    def event_line(self, plan: WatchPlan, ev: LogEvent) -> bytes:
         """The watch-event line `ev` becomes on this stream (b"" when the stream's selectors filter
         it out): a label transition under a selector turns into ADDED, or into DELETED carrying
         the object as it was before (the last version this stream was allowed to see; the new one
         may be what the selector exists to keep out, e.g. an object a consumer stopped sharing),
         at the event's revision, as the apiserver's watch cache does."""
-        info: ResourceInfo = plan["info"]
-        lo: options.ListOptions = plan["lo"]
+        info: ResourceInfo = plan.info
+        lo: options.ListOptions = plan.lo
         obj = ev.object
         type_ = ev.type
         new_match = self._matches(info, lo, obj, obj.get("metadata", {}).get("labels"))
@@ -322,19 +268,19 @@ class WatchConsumer(AsyncHttpConsumer):
                 type_ = "ADDED"
         if not new_match:
             return b""
-        if plan["table"] or obj.get("apiVersion") != info.group_version:
+        if plan.table or obj.get("apiVersion") != info.group_version:
             return self.object_line(plan, type_, obj)
         return ev.encoded(type_)
 
-    def _left_line(self, plan: dict[str, Any], ev: LogEvent) -> bytes:
+    def _left_line(self, plan: WatchPlan, ev: LogEvent) -> bytes:
         """DELETED for an object leaving this stream's selector: the previous object the event log
         kept; for an event logged without one (before the log kept them), a tombstone naming the
         object and nothing of its content."""
-        info: ResourceInfo = plan["info"]
+        info: ResourceInfo = plan.info
         previous = ev.prev_object
         if previous is None:
             return self.object_line(plan, "DELETED", _tombstone(ev.object, ev.revision))
-        if plan["table"] or previous.get("apiVersion") != info.group_version:
+        if plan.table or previous.get("apiVersion") != info.group_version:
             return self.object_line(plan, "DELETED", previous)
         return ev.encoded("DELETED", previous=True)
 
@@ -346,18 +292,18 @@ class WatchConsumer(AsyncHttpConsumer):
             return False
         return True
 
-    async def emit(self, plan: dict[str, Any], type_: str, obj: dict[str, Any]) -> None:
+    async def emit(self, plan: WatchPlan, type_: str, obj: dict[str, Any]) -> None:
         await self.send_body(self.object_line(plan, type_, obj), more_body=True)
 
-    def object_line(self, plan: dict[str, Any], type_: str, obj: dict[str, Any]) -> bytes:
-        info: ResourceInfo = plan["info"]
+    def object_line(self, plan: WatchPlan, type_: str, obj: dict[str, Any]) -> bytes:
+        info: ResourceInfo = plan.info
         if obj.get("apiVersion") != info.group_version:
             obj = STORE.output(info, obj)
-        if plan["table"]:
+        if plan.table:
             obj = table.table(
                 info,
                 [obj],
-                include_object=plan["include"],
+                include_object=plan.include,
                 resource_version=obj.get("metadata", {}).get("resourceVersion", ""),
                 with_columns=not self._columns_sent,
             )
@@ -382,3 +328,9 @@ def _tombstone(obj: dict[str, Any], revision: int) -> dict[str, Any]:
     if cluster:
         meta["annotations"] = {backend.CLUSTER_ANNOTATION: cluster}
     return {"apiVersion": obj.get("apiVersion"), "kind": obj.get("kind"), "metadata": meta}
+
+
+def _resolve_watch(path: str, query_string: str, headers: dict[str, str]) -> WatchPlan:
+    target = Target.of_url(path)
+    req = resolve_request(method="GET", target=target, query_string=query_string, headers=headers, watch=True)
+    return prepare_watch(req)

@@ -90,6 +90,12 @@ class ResourceInfo:
     def schema(self) -> Schema | None:
         return self.schema_loader() if self.schema_loader else None
 
+    def has_subresource(self, name: str) -> bool:
+        """Whether the kind declares the subresource `name` (in `subresources` or, with a kind of
+        its own, in `extra_subresources`): the API serves a subresource only where it is declared,
+        with the handlers of that subresource (kube.endpoints.handlers.subresources)."""
+        return name in self.subresources or name in self.extra_subresources
+
 
 Provider = Callable[[str], Iterable[ResourceInfo]]
 

@@ -1,4 +1,4 @@
-"""`kubectl kcp` (apis/plugins/kcp.py, console script `kubectl-kcp`) run by the REAL kubectl, which
+"""`kubectl kcp` (kubectl_kcp/kcp.py, console script `kubectl-kcp`) run by the REAL kubectl, which
 finds it on PATH (the venv's bin dir), against the live stack: a provider exports an API that claims
 configmaps, a consumer binds it with `kubectl kcp bind apiexport`, answers the claim, uses the API;
 a user without `bind` on the export is refused with the server's message."""

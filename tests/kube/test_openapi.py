@@ -1,4 +1,4 @@
-"""OpenAPI v3 documents (kube/endpoints/openapi.py) as kubectl 1.35 reads them.
+"""OpenAPI v3 documents (kube/endpoints/openapi/) as kubectl 1.35 reads them.
 
 The checks mirror what kubectl does with a GV document (reference/kube-clients.md §4):
 cli-runtime's fieldValidation verifier (a PATCH op whose GVK *object* matches and which has a

@@ -23,13 +23,23 @@ CM = "/api/v1/namespaces/default/configmaps"
 class Watch:
     """Runs one watch request against kcpsite.asgi in a background event loop."""
 
-    def __init__(self, path: str, token: str, accept: str = "application/json", prefix: str = "/clusters/root") -> None:
-        """`prefix` + `path` is the URL path watched (a virtual workspace's `/services/...` prefix)."""
+    def __init__(
+        self,
+        path: str,
+        token: str,
+        accept: str = "application/json",
+        prefix: str = "/clusters/root",
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """`prefix` + `path` is the URL path watched (a virtual workspace's `/services/...` prefix);
+        `headers` are sent besides Accept and Authorization."""
         self.prefix = prefix
+        self.extra_headers = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
         self.path, _, self.query = path.partition("?")
         self.token = token
         self.accept = accept
         self.status: int | None = None
+        self.headers: dict[str, str] = {}
         self.chunks: list[bytes] = []
         self.finished = threading.Event()
         self.started = threading.Event()
@@ -60,6 +70,7 @@ class Watch:
             async def send(msg: dict[str, Any]) -> None:
                 if msg["type"] == "http.response.start":
                     self.status = msg["status"]
+                    self.headers = {k.decode().lower(): v.decode() for k, v in msg.get("headers", [])}
                     self.started.set()
                 elif msg["type"] == "http.response.body":
                     self.chunks.append(msg.get("body", b""))
@@ -68,7 +79,7 @@ class Watch:
                         assert self._disconnect is not None
                         self._disconnect.set()
 
-            headers = [(b"accept", self.accept.encode())]
+            headers = [(b"accept", self.accept.encode()), *self.extra_headers]
             if self.token:
                 headers.append((b"authorization", f"Bearer {self.token}".encode()))
             scope = {

@@ -165,7 +165,7 @@ def test_portal_routes_leave_the_api_alone(api: Api, client: Client) -> None:
 
 
 def test_edit_patch_is_a_minimal_merge_patch_with_the_starting_resource_version() -> None:
-    from kcpsite.portal.objects import object_edit_patch
+    from portal.objects import object_edit_patch
 
     original = {
         "apiVersion": "v1",
@@ -186,3 +186,23 @@ def test_edit_patch_is_a_minimal_merge_patch_with_the_starting_resource_version(
     assert object_edit_patch(original=original, edited=original) == {}
     with pytest.raises(Exception, match="metadata.name"):
         object_edit_patch(original=original, edited={**original, "metadata": {"name": "other"}})
+
+
+def test_the_object_browser_refuses_through_the_users_rights(tree: Api, client: Client) -> None:
+    """Reads and writes of the object browser go through the user's authorization client: `view`
+    may read a ConfigMap but an edit applied anyway is the API's 403 and changes nothing; a kind
+    the user may not list is a 403 page, not an empty list."""
+    team = at(tree, "root:org-a:team-1")
+    assert team.post("/api/v1/namespaces/default/configmaps", {"metadata": {"name": "c"}, "data": {"a": "1"}}
+                     ).status_code == 201
+    login(client, token_issue(user_name="dana", groups=[]))
+    page = "/workspaces/root:org-a:team-1/apis/core/v1/configmaps/default/c"
+    shown = client.get(page, secure=True)
+    assert shown.status_code == 200 and shown.context["may_edit"] is False
+    original = client.get(page + "/edit", secure=True).context["original"]
+    r = client.post(page + "/edit", {"original": original, "edited": original.replace("'1'", "'2'"),
+                                     "action": "apply"}, secure=True)
+    assert r.status_code == 403 and b"cannot patch" in r.content
+    assert team.get("/api/v1/namespaces/default/configmaps/c").json()["data"] == {"a": "1"}
+    secrets = client.get("/workspaces/root:org-a:team-1/apis/core/v1/secrets/", secure=True)
+    assert secrets.status_code == 403
