@@ -1,5 +1,21 @@
-"""APIBindings (reference/kcp.md §4): admission (the `bind` check), reconciliation (resolve the
-export → check names → Bound), the resources a consumer serves through its bindings, unbinding.
+"""APIBindings (reference/kcp.md §4): reconciliation, the resources a consumer serves through
+its bindings, unbinding. (Admission, the `bind` check, is apis.admission.)
+
+`apibinding_reconcile` unbinds a binding being deleted (`apibinding_unbind`: bound objects
+purged, claimed objects released, the finalizer removed); otherwise BINDING_STEPS run in order on
+a `BindingPass`, each a function testable alone that returns True to hand over or False to stop
+with the status computed so far:
+
+1. `binding_export_step`: resolve spec.reference.export (missing or deleting: stop);
+2. `binding_identity_step`: the export has its identity (not yet: stop);
+3. `binding_resources_step`: the export's schemas under names nothing else holds → boundResources
+   (a problem stops a first binding; a bound one keeps what it serves);
+4. `binding_claims_step`: exportPermissionClaims / appliedPermissionClaims;
+5. `binding_ready_step`: Ready.
+
+The status is written by one guaranteed status update, only when it changed (conditions follow
+kube's lastTransitionTime rule, so an unchanged world recomputes an equal status); the claims
+relabelling follows after commit.
 
 Bound objects are stored under `<resource>:<identityHash>` (ResourceInfo.storage_resource), so two
 providers exporting the same group/resource never share rows, and the provider's wildcard view of
@@ -11,213 +27,174 @@ from __future__ import annotations
 import copy
 import dataclasses
 import functools
-import hashlib
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db import transaction
 from django.db.models import Q
 
 from kube import errors
-from kube.authz.authorizer import authorize, effective_user, policy_for
+from kube.authz.authorizer import policy_for
 from kube.authz.rbac import Attributes, forbidden_message
 from kube.authz.user import UserInfo
 from kube.builtin.apiextensions import GROUP as CRD_GROUP
 from kube.builtin.apiextensions import RESOURCE as CRD_RESOURCE
 from kube.builtin.customresources import resource_infos
 from kube.registry import REGISTRY, ResourceInfo
+from kube.registry.conditions import condition_is_true, set_condition
 from kube.registry.context import RequestContext
 from kube.registry.purge import purge, remove_finalizer
+from kube.registry.store import STORE
 from kube.registry.strategy import field
-from kube.storage import backend
-from kube.storage.backend import Key
 from kube.storage.signature import SignatureCache
-from kube.timefmt import now_rfc3339
 
-from .kinds import BINDING_FINALIZER, GROUP, schema_as_crd
+from .admission import export_cluster_for
+from .claims import apibinding_claims_release, apibinding_claims_sync
+from .kinds import API_BINDINGS, API_EXPORTS, API_RESOURCE_SCHEMAS, BINDING_FINALIZER, schema_as_crd
 from .models import APIBindingRow, APIExportRow, APIResourceSchemaRow
+from .names import bound_storage_resource, claim_key
 
 Obj = dict[str, Any]
 BINDING_PREFIX = "apis.kcp.io:binding:"
 
 
-# --- names and labels -----------------------------------------------------------------------------
-
-
-def export_key(*, export_cluster: str, export_name: str) -> str:
-    """A stable short key of one export (label keys name exports by it)."""
-    return hashlib.sha224(f"{export_cluster}:{export_name}".encode()).hexdigest()
-
-
-def export_label(*, export_cluster: str, export_name: str) -> str:
-    """Carried by every APIBinding of the export: the provider's view lists them by it."""
-    return "internal.apis.kcp.io/export-" + export_key(export_cluster=export_cluster, export_name=export_name)
-
-
-def claim_label(*, export_cluster: str, export_name: str) -> str:
-    """Carried by every consumer object the export's accepted claims reach."""
-    return "claimed.internal.apis.kcp.io/" + export_key(export_cluster=export_cluster, export_name=export_name)
-
-
-def bound_storage_resource(*, resource: str, identity_hash: str) -> str:
-    return f"{resource}:{identity_hash}"
-
-
-def export_cluster_for(*, consumer: str, path: str) -> str | None:
-    """The logical cluster of `spec.reference.export.path` (empty: the consumer itself)."""
-    from workspaces.services import cluster_resolve
-
-    if not path:
-        return consumer
-    return cluster_resolve(path)
-
-
-# --- admission ------------------------------------------------------------------------------------
-
-
-def apibinding_admit(*, binding: Obj, old: Obj | None, ctx: RequestContext) -> None:
-    """Creating a binding needs `bind` on the export in the export's workspace (403 in kcp's words
-    otherwise, the same whether or not the export exists); every write keeps the export label."""
-    ref = field(binding, "spec", "reference", "export") or {}
-    if not isinstance(ref, dict) or not ref.get("name"):
-        return  # validation reports it
-    path, name = str(ref.get("path") or ""), str(ref["name"])
-    export_cluster = export_cluster_for(consumer=ctx.cluster, path=path)
-    if old is None:
-        apibinding_bind_check(user=ctx.user, export_cluster=export_cluster, export_path=path, export_name=name)
-    if export_cluster:
-        labels = binding.setdefault("metadata", {}).setdefault("labels", {})
-        if isinstance(labels, dict):
-            labels[export_label(export_cluster=export_cluster, export_name=name)] = ""
-
-
-def apibinding_bind_check(*, user: UserInfo, export_cluster: str | None, export_path: str, export_name: str) -> None:
-    if user.is_admin:
-        return
-    message = f'unable to create APIBinding: no permission to bind to export "{export_path or "."}:{export_name}"'
-    if export_cluster is None:
-        raise errors.Forbidden(message, kind="apibindings", group=GROUP)
-    actor = effective_user(user, export_cluster)
-    try:
-        authorize(
-            actor,
-            export_cluster,
-            Attributes.for_resource(actor, "bind", "apiexports", api_group=GROUP, name=export_name),
-        )
-    except errors.Forbidden:
-        raise errors.Forbidden(message, kind="apibindings", group=GROUP) from None
-
-
 # --- reconciliation -------------------------------------------------------------------------------
 
 
-def apibinding_changed(cluster: str, obj: Obj, event_type: str) -> None:
-    if event_type == "DELETED":
-        return
-    from .tasks import reconcile_apibinding
-
-    reconcile_apibinding.delay(cluster, obj["metadata"]["name"])
-
-
-def _binding_key(cluster: str, name: str) -> Key:
-    return Key(cluster, GROUP, "apibindings", "", name)
-
-
 def _condition(status: Obj, type_: str, value: bool, reason: str = "", message: str = "") -> None:
-    conditions = [c for c in status.get("conditions") or [] if isinstance(c, dict)]
-    old = next((c for c in conditions if c.get("type") == type_), None)
-    new = {"type": type_, "status": "True" if value else "False"}
-    if reason:
-        new["reason"] = reason
-    if message:
-        new["message"] = message
-    new["lastTransitionTime"] = (
-        old["lastTransitionTime"]
-        if old and old.get("status") == new["status"] and old.get("lastTransitionTime")
-        else now_rfc3339()
+    set_condition(status, type=type_, status=value, reason=reason, message=message)
+
+
+@dataclass
+class BindingPass:
+    """What one reconcile pass of a binding has found so far; the steps fill it in order."""
+
+    cluster: str
+    binding: Obj
+    status: Obj
+    export_cluster: str | None = None
+    export: Obj | None = None
+    identity: str = ""
+
+
+#: A step of the binding's reconciler: True to go on, False to stop (the status so far stands).
+BindingStep = Callable[[BindingPass], bool]
+
+
+def binding_export_step(p: BindingPass) -> bool:
+    """Resolve spec.reference.export; an export that is missing or being deleted stops here."""
+    ref = field(p.binding, "spec", "reference", "export") or {}
+    path, export_name = str(ref.get("path") or ""), str(ref.get("name") or "")
+    p.export_cluster = export_cluster_for(consumer=p.cluster, path=path)
+    if p.export_cluster is not None:
+        p.export = STORE.lookup(API_EXPORTS, cluster=p.export_cluster, name=export_name)
+    if p.export is None or p.export["metadata"].get("deletionTimestamp"):
+        message = f'APIExport "{path or "."}:{export_name}" not found'
+        _condition(p.status, "APIExportValid", False, "APIExportNotFound", message)
+        _condition(p.status, "Ready", False, "APIExportNotFound", "the export is not available")
+        return False
+    p.status["apiExportClusterName"] = p.export_cluster
+    return True
+
+
+def binding_identity_step(p: BindingPass) -> bool:
+    """The export must have its identity (its reconciler sets it) before anything is bound."""
+    assert p.export is not None
+    p.identity = str(field(p.export, "status", "identityHash") or "")
+    if not p.identity:
+        _condition(p.status, "APIExportValid", False, "APIExportNotReady", "the export has no identity yet")
+        _condition(p.status, "Ready", False, "APIExportNotReady", "waiting for the export's identity")
+        return False
+    _condition(p.status, "APIExportValid", True)
+    return True
+
+
+def binding_resources_step(p: BindingPass) -> bool:
+    """The export's schemas, each under names nothing else in the workspace holds. A problem
+    stops a first binding; a bound one keeps what it served and reports the problem."""
+    assert p.export is not None and p.export_cluster is not None
+    resources, problems = _bound_resources_of(
+        cluster=p.cluster, binding=p.binding, export=p.export, export_cluster=p.export_cluster, identity=p.identity
     )
-    if old and {k: v for k, v in old.items() if k != "lastTransitionTime"} == {
-        k: v for k, v in new.items() if k != "lastTransitionTime"
-    }:
-        new = old
-    status["conditions"] = [c for c in conditions if c.get("type") != type_] + [new]
+    initial_done = condition_is_true(p.status, "InitialBindingCompleted")
+    if problems:
+        reason, message = problems[0][0], "; ".join(problem[1] for problem in problems)
+        _condition(p.status, "BindingUpToDate", False, reason, message)
+        if not initial_done:
+            _condition(p.status, "InitialBindingCompleted", False, reason, message)
+            _condition(p.status, "Ready", False, reason, message)
+            return False
+    else:
+        _condition(p.status, "BindingUpToDate", True)
+        p.status["boundResources"] = resources
+    _condition(p.status, "InitialBindingCompleted", True)
+    p.status["phase"] = "Bound"
+    return True
 
 
-def _is_true(status: Obj, type_: str) -> bool:
-    return any(c.get("type") == type_ and c.get("status") == "True" for c in status.get("conditions") or [])
+def binding_claims_step(p: BindingPass) -> bool:
+    assert p.export is not None
+    _apply_claims(p.status, binding=p.binding, export=p.export)
+    return True
+
+
+def binding_ready_step(p: BindingPass) -> bool:
+    _condition(p.status, "Ready", True)
+    return True
+
+
+BINDING_STEPS: tuple[BindingStep, ...] = (
+    binding_export_step,
+    binding_identity_step,
+    binding_resources_step,
+    binding_claims_step,
+    binding_ready_step,
+)
 
 
 def apibinding_reconcile(*, cluster: str, name: str) -> str:
-    """One pass: deletion, export resolution, schemas and names, claims, phase. Returns the phase
-    ("" when the binding is gone). Idempotent; writes only when the status changes."""
-    binding = backend.get(_binding_key(cluster, name))
+    """One pass: deletion, or the status the steps compute, written when it changed (a
+    guaranteed status update: recomputed if the binding changed meanwhile). Returns the phase
+    ("" when the binding is gone). The claims relabelling follows after commit."""
+    binding = STORE.lookup(API_BINDINGS, cluster=cluster, name=name)
     if binding is None:
         return ""
     if binding["metadata"].get("deletionTimestamp"):
         return "" if apibinding_unbind(cluster=cluster, name=name) else "Deleting"
-    status = apibinding_status(cluster=cluster, binding=binding)
-    with transaction.atomic():
-        current = backend.get(_binding_key(cluster, name), for_update=True)
-        if current is None:
-            return ""
-        if current.get("status") != status:
-            new = copy.deepcopy(current)
-            new["status"] = status
-            backend.update(_binding_key(cluster, name), new, prev_labels=current["metadata"].get("labels") or {})
+
+    def to_status(current: Obj) -> None:
+        current["status"] = apibinding_status(cluster=cluster, binding=current)
+
+    written = STORE.guaranteed_update(
+        API_BINDINGS,
+        RequestContext(cluster=cluster),
+        "",
+        name,
+        to_status,
+        current=binding,
+        subresource="status",
+        hooks=False,  # its own trigger would only run this pass again
+        managed_fields=False,
+    )
+    if written is None:
+        return ""
+    status = written.get("status") or {}
     old_claims = field(binding, "status", "appliedPermissionClaims") or []
     if status.get("appliedPermissionClaims") != old_claims or status.get("phase") == "Bound":
-        from .claims import apibinding_claims_sync
-
         transaction.on_commit(lambda: apibinding_claims_sync(cluster=cluster, name=name))
     return str(status.get("phase") or "")
 
 
 def apibinding_status(*, cluster: str, binding: Obj) -> Obj:
-    """The status the binding should have now (pure apart from reads)."""
-    status = copy.deepcopy(binding.get("status") or {})
-    status.setdefault("phase", "Binding")
-    ref = field(binding, "spec", "reference", "export") or {}
-    path, export_name = str(ref.get("path") or ""), str(ref.get("name") or "")
-    export_cluster = export_cluster_for(consumer=cluster, path=path)
-    export = (
-        backend.get(Key(export_cluster, GROUP, "apiexports", "", export_name)) if export_cluster is not None else None
-    )
-    if export is None or export["metadata"].get("deletionTimestamp"):
-        _condition(
-            status,
-            "APIExportValid",
-            False,
-            "APIExportNotFound",
-            f'APIExport "{path or "."}:{export_name}" not found',
-        )
-        _condition(status, "Ready", False, "APIExportNotFound", "the export is not available")
-        return status
-    assert export_cluster is not None
-    status["apiExportClusterName"] = export_cluster
-    identity = str(field(export, "status", "identityHash") or "")
-    if not identity:
-        _condition(status, "APIExportValid", False, "APIExportNotReady", "the export has no identity yet")
-        _condition(status, "Ready", False, "APIExportNotReady", "waiting for the export's identity")
-        return status
-    _condition(status, "APIExportValid", True)
-    resources, problems = _bound_resources_of(
-        cluster=cluster, binding=binding, export=export, export_cluster=export_cluster, identity=identity
-    )
-    initial_done = _is_true(status, "InitialBindingCompleted")
-    if problems:
-        reason, message = problems[0][0], "; ".join(p[1] for p in problems)
-        _condition(status, "BindingUpToDate", False, reason, message)
-        if not initial_done:
-            _condition(status, "InitialBindingCompleted", False, reason, message)
-            _condition(status, "Ready", False, reason, message)
-            return status
-    else:
-        _condition(status, "BindingUpToDate", True)
-        status["boundResources"] = resources
-    _condition(status, "InitialBindingCompleted", True)
-    status["phase"] = "Bound"
-    _apply_claims(status, binding=binding, export=export)
-    _condition(status, "Ready", True)
-    return status
+    """The status the binding should have now: BINDING_STEPS in order on a copy of its status
+    (pure apart from reads)."""
+    p = BindingPass(cluster=cluster, binding=binding, status=copy.deepcopy(binding.get("status") or {}))
+    p.status.setdefault("phase", "Binding")
+    for step in BINDING_STEPS:
+        if not step(p):
+            break
+    return p.status
 
 
 def _bound_resources_of(
@@ -229,7 +206,7 @@ def _bound_resources_of(
         if not isinstance(entry, dict):
             continue
         schema_name = str(entry.get("schema") or "")
-        schema = backend.get(Key(export_cluster, GROUP, "apiresourceschemas", "", schema_name))
+        schema = STORE.lookup(API_RESOURCE_SCHEMAS, cluster=export_cluster, name=schema_name)
         if schema is None:
             problems.append(("APIResourceSchemaInvalid", f'APIResourceSchema "{schema_name}" not found'))
             continue
@@ -258,7 +235,9 @@ def _naming_conflict(*, cluster: str, binding: Obj, spec: Obj, identity: str) ->
     for info in REGISTRY.builtins():
         if info.group == group and (info.resource == plural or info.kind == kind):
             return f"{plural}.{group or 'core'} conflicts with the built-in resource {info.qualified}"
-    crds = backend.list_objects(backend.ListScope(cluster, CRD_GROUP, CRD_RESOURCE)).items
+    crd_info = REGISTRY.resolve(cluster=cluster, group=CRD_GROUP, version="v1", resource=CRD_RESOURCE)
+    assert crd_info is not None
+    crds = STORE.list(crd_info, RequestContext(cluster=cluster), "").items
     for crd in crds:
         crd_spec = crd.get("spec") or {}
         crd_names = crd_spec.get("names") or {}
@@ -276,11 +255,6 @@ def _naming_conflict(*, cluster: str, binding: Obj, spec: Obj, identity: str) ->
             ):
                 return f'{plural}.{group} is already bound by APIBinding "{other_name}"'
     return ""
-
-
-def claim_key(claim: Obj) -> tuple[str, str, str]:
-    """(group, resource, identityHash): what a claim is about, in the export and the binding."""
-    return (str(claim.get("group", "")), str(claim.get("resource", "")), str(claim.get("identityHash", "")))
 
 
 def _verbs(export_verbs: list[str], binding_verbs: list[str] | None) -> list[str]:
@@ -329,7 +303,7 @@ def _apply_claims(status: Obj, *, binding: Obj, export: Obj) -> None:
 def apibinding_unbind(*, cluster: str, name: str) -> bool:
     """Delete every bound object of the binding in this workspace, release claimed objects, then
     the finalizer. True once the binding is gone."""
-    binding = backend.get(_binding_key(cluster, name))
+    binding = STORE.lookup(API_BINDINGS, cluster=cluster, name=name)
     if binding is None:
         return True
     scope = Q(pk__in=[])
@@ -343,10 +317,8 @@ def apibinding_unbind(*, cluster: str, name: str) -> bool:
         )
     if purge(cluster=cluster, scope=scope):
         return False
-    from .claims import apibinding_claims_release
-
     apibinding_claims_release(cluster=cluster, binding=binding)
-    return remove_finalizer(key=_binding_key(cluster, name), finalizer=BINDING_FINALIZER) is None
+    return remove_finalizer(info=API_BINDINGS, cluster=cluster, name=name, finalizer=BINDING_FINALIZER) is None
 
 
 def _still_bound_elsewhere(*, cluster: str, name: str, bound: Obj) -> bool:

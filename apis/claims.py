@@ -21,23 +21,21 @@ request from the binding (`claim_grants`)."""
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from typing import Any
-
-from django.db import transaction
 
 from kube.registry import ResourceInfo
 from kube.registry.context import RequestContext
 from kube.registry.resources import ALL_VERBS
+from kube.registry.store import STORE
 from kube.registry.strategy import field
+from kube.registry.tables import storage_models
 from kube.selectors import LabelSelector, label_selector_from_dict
-from kube.storage import backend
-from kube.storage.backend import Key
 from kube.storage.signature import SignatureCache
 
-from .bindings import bound_storage_resource, claim_key, claim_label
+from .kinds import API_BINDINGS
 from .models import APIBindingRow
+from .names import bound_storage_resource, claim_key, claim_label
 
 Obj = dict[str, Any]
 CLAIM_PREFIX = "claimed.internal.apis.kcp.io/"
@@ -232,7 +230,7 @@ def claims_admit(info: ResourceInfo, ctx: RequestContext, new: Obj, old: Obj | N
 def apibinding_claims_sync(*, cluster: str, name: str) -> int:
     """Label every existing object the binding's accepted claims reach and unlabel the rest.
     Returns how many objects changed. Idempotent."""
-    binding = backend.get(Key(cluster, "apis.kcp.io", "apibindings", "", name))
+    binding = STORE.lookup(API_BINDINGS, cluster=cluster, name=name)
     if binding is None:
         return 0
     export_cluster = str(field(binding, "status", "apiExportClusterName") or "")
@@ -243,7 +241,7 @@ def apibinding_claims_sync(*, cluster: str, name: str) -> int:
     claims = accepted_claims(binding)
     changed = 0
     targets = {(c.storage_group, c.storage_resource) for c in claims}
-    for model in backend.all_models():
+    for model in storage_models():
         rows = model.objects.filter(cluster=cluster)
         candidates = set(rows.filter(labels__has_key=label).values_list("group", "resource", "namespace", "name"))
         for group, resource in targets:
@@ -251,26 +249,24 @@ def apibinding_claims_sync(*, cluster: str, name: str) -> int:
                 rows.filter(group=group, resource=resource).values_list("group", "resource", "namespace", "name")
             )
         for group, resource, namespace, obj_name in sorted(candidates):
-            changed += _relabel_one(Key(cluster, group, resource, namespace, obj_name), claims, label)
+            changed += _relabel_one(cluster, (group, resource, namespace, obj_name), claims, label)
     return changed
 
 
-def _relabel_one(key: Key, claims: list[AcceptedClaim], label: str) -> int:
-    with transaction.atomic():
-        current = backend.get(key, for_update=True)
-        if current is None:
-            return 0
-        labels = current["metadata"].get("labels") or {}
-        wanted = {k: v for k, v in labels.items() if k != label}
-        wanted.update(_claim_labels(plain_labels(labels), claims, key.group, key.resource))
-        if wanted == labels:
-            return 0
-        new = copy.deepcopy(current)
-        new["metadata"]["labels"] = wanted
-        if not wanted:
-            new["metadata"].pop("labels")
-        backend.update(key, new, prev_labels=labels)
-        return 1
+def _relabel_one(cluster: str, row: tuple[str, str, str, str], claims: list[AcceptedClaim], label: str) -> int:
+    """Give one object exactly the claim label `label` that `claims` give it (none: removed),
+    leaving its other labels alone: a label-only system write (kube.registry Store.relabel)."""
+    group, resource, namespace, name = row
+
+    def wanted(labels: dict[str, str]) -> dict[str, str]:
+        out = {k: v for k, v in labels.items() if k != label}
+        out.update(_claim_labels(plain_labels(labels), claims, group, resource))
+        return out
+
+    written = STORE.relabel(
+        cluster=cluster, group=group, resource=resource, namespace=namespace, name=name, labels=wanted
+    )
+    return int(written)
 
 
 def apibinding_claims_release(*, cluster: str, binding: Obj) -> int:
@@ -281,10 +277,10 @@ def apibinding_claims_release(*, cluster: str, binding: Obj) -> int:
         return 0
     label = claim_label(export_cluster=export_cluster, export_name=export_name)
     changed = 0
-    for model in backend.all_models():
+    for model in storage_models():
         rows = model.objects.filter(cluster=cluster, labels__has_key=label).values_list(
             "group", "resource", "namespace", "name"
         )
-        for group, resource, namespace, obj_name in rows:
-            changed += _relabel_one(Key(cluster, group, resource, namespace, obj_name), [], label)
+        for row in rows:
+            changed += _relabel_one(cluster, row, [], label)
     return changed

@@ -9,19 +9,24 @@ import functools
 import re
 from typing import TYPE_CHECKING, Any
 
+from kube import errors
 from kube.errors import FieldErrors
-from kube.registry import REGISTRY, Column, ResourceInfo, Strategy
+from kube.registry import Column, ResourceInfo, Strategy
 from kube.registry.reserved import reserved_group_check
 from kube.registry.resources import Conversion
 from kube.registry.strategy import ensure_finalizer, field
 from kube.schema import Schema
 from kube.schema import crd as crd_schema
 
+from .admission import apibinding_admit
+from .conversion import BINDING_V1ALPHA1, EXPORT_V1ALPHA1
+from .models import APIBindingRow, APIExportEndpointSliceRow, APIExportRow, APIResourceSchemaRow
+from .names import GROUP
+
 if TYPE_CHECKING:
     from kube.registry.context import RequestContext
 
 Obj = dict[str, Any]
-GROUP = "apis.kcp.io"
 IDENTITY_NAMESPACE = "kcp-system"
 VERSION_NAME = re.compile(r"^v[1-9][0-9]*([a-z]+[1-9][0-9]*)?$")
 
@@ -91,10 +96,6 @@ class APIResourceSchemaStrategy(Strategy):
     def prepare_for_delete(self, obj: Obj) -> None:
         """kcp: a schema an APIExport of the same workspace lists cannot be deleted (its consumers
         would lose the API)."""
-        from kube import errors
-
-        from .models import APIExportRow
-
         md = obj["metadata"]
         cluster = (md.get("annotations") or {}).get("kcp.io/cluster", "")
         for export, resources in APIExportRow.objects.filter(cluster=cluster).values_list(
@@ -200,8 +201,6 @@ class APIBindingStrategy(Strategy):
         ensure_finalizer(obj, BINDING_FINALIZER)
 
     def admit(self, obj: Obj, old: Obj | None, *, ctx: RequestContext) -> None:
-        from .bindings import apibinding_admit
-
         apibinding_admit(binding=obj, old=old, ctx=ctx)
 
     def validate(self, obj: Obj) -> FieldErrors:
@@ -280,6 +279,8 @@ def _derive_slice(body: Obj) -> dict[str, Any]:
 
 API_RESOURCE_SCHEMAS = ResourceInfo(
     group=GROUP,
+    table=APIResourceSchemaRow,
+    promoted=_derive_schema,
     version="v1alpha1",
     resource="apiresourceschemas",
     kind="APIResourceSchema",
@@ -303,6 +304,8 @@ API_RESOURCE_SCHEMAS = ResourceInfo(
 )
 API_EXPORTS = ResourceInfo(
     group=GROUP,
+    table=APIExportRow,
+    promoted=_derive_export,
     version="v1alpha2",
     resource="apiexports",
     kind="APIExport",
@@ -340,6 +343,8 @@ API_EXPORTS = ResourceInfo(
 )
 API_EXPORT_ENDPOINT_SLICES = ResourceInfo(
     group=GROUP,
+    table=APIExportEndpointSliceRow,
+    promoted=_derive_slice,
     version="v1alpha1",
     resource="apiexportendpointslices",
     kind="APIExportEndpointSlice",
@@ -364,6 +369,8 @@ API_EXPORT_ENDPOINT_SLICES = ResourceInfo(
 
 API_BINDINGS = ResourceInfo(
     group=GROUP,
+    table=APIBindingRow,
+    promoted=_derive_binding,
     version="v1alpha2",
     resource="apibindings",
     kind="APIBinding",
@@ -404,46 +411,29 @@ def _v1alpha1(info: ResourceInfo, conversion: Conversion, spec_properties: Obj) 
     )
 
 
-def register() -> None:
-    from kube.registry.reserved import exempt_metadata_key
-    from kube.registry.store import on_admission, on_change
-    from kube.storage import backend
-
-    from .bindings import apibinding_changed, bound_resources
-    from .claims import claims_admit
-    from .conversion import BINDING_V1ALPHA1, EXPORT_V1ALPHA1
-    from .models import APIBindingRow, APIExportEndpointSliceRow, APIExportRow, APIResourceSchemaRow
-    from .services import SKIP_SLICE_ANNOTATION, apiexport_changed
-    from .virtual import register_apiexport_virtual_workspace
-
-    export_v1 = _v1alpha1(
-        API_EXPORTS,
-        EXPORT_V1ALPHA1,
-        {
-            "latestResourceSchemas": {"type": "array", "items": {"type": "string"}},
-            "identity": _OPEN,
-            "maximalPermissionPolicy": _OPEN,
-            "permissionClaims": {"type": "array", "items": _OPEN},
-        },
-    )
-    binding_v1 = _v1alpha1(
-        API_BINDINGS,
-        BINDING_V1ALPHA1,
-        {
-            "reference": {"type": "object", "properties": {"export": _REF}},
-            "permissionClaims": {"type": "array", "items": _OPEN},
-        },
-    )
-    for info in (API_RESOURCE_SCHEMAS, API_EXPORTS, API_EXPORT_ENDPOINT_SLICES, API_BINDINGS, export_v1, binding_v1):
-        REGISTRY.register(info)
-    REGISTRY.add_provider(bound_resources, first=True)
-    on_admission(claims_admit)
-    # kcp.io is reserved (workspaces app), but this opt-out is the export owner's to set
-    exempt_metadata_key(SKIP_SLICE_ANNOTATION)
-    backend.register_table(GROUP, "apibindings", APIBindingRow, _derive_binding)
-    on_change(GROUP, "apibindings", apibinding_changed)
-    register_apiexport_virtual_workspace()
-    backend.register_table(GROUP, "apiresourceschemas", APIResourceSchemaRow, _derive_schema)
-    backend.register_table(GROUP, "apiexports", APIExportRow, _derive_export)
-    backend.register_table(GROUP, "apiexportendpointslices", APIExportEndpointSliceRow, _derive_slice)
-    on_change(GROUP, "apiexports", apiexport_changed)
+API_EXPORTS_V1ALPHA1 = _v1alpha1(
+    API_EXPORTS,
+    EXPORT_V1ALPHA1,
+    {
+        "latestResourceSchemas": {"type": "array", "items": {"type": "string"}},
+        "identity": _OPEN,
+        "maximalPermissionPolicy": _OPEN,
+        "permissionClaims": {"type": "array", "items": _OPEN},
+    },
+)
+API_BINDINGS_V1ALPHA1 = _v1alpha1(
+    API_BINDINGS,
+    BINDING_V1ALPHA1,
+    {
+        "reference": {"type": "object", "properties": {"export": _REF}},
+        "permissionClaims": {"type": "array", "items": _OPEN},
+    },
+)
+KINDS = (
+    API_RESOURCE_SCHEMAS,
+    API_EXPORTS,
+    API_EXPORT_ENDPOINT_SLICES,
+    API_BINDINGS,
+    API_EXPORTS_V1ALPHA1,
+    API_BINDINGS_V1ALPHA1,
+)

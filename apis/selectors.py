@@ -3,7 +3,7 @@ with the API's own authorizer.
 
 * An export is *bindable* by a user when the user may `bind` it (RBAC verb `bind` on
   `apis.kcp.io/apiexports/<name>` in the export's workspace, after kcp's workspace `access`
-  gate): exactly the check the APIBinding admission makes (apis.bindings.apibinding_bind_check).
+  gate): exactly the check the APIBinding admission makes (apis.admission.apibinding_bind_check).
   Exports the user may not bind are never returned, looked up or counted, so the catalog reveals
   nothing about them; a lookup of one raises the same NotFound as a missing one.
 * Each export comes with its provider's workspace path, its resources with the top-level `spec`
@@ -23,6 +23,7 @@ from kube.authz.authorizer import effective_user
 from kube.authz.user import UserInfo
 from kube.registry.authorized import AuthorizedClient
 from kube.registry.strategy import field as body_field
+from workspaces.addressing import cluster_paths, cluster_resolve
 
 from .kinds import API_BINDINGS, GROUP
 from .models import APIBindingRow, APIExportRow, APIResourceSchemaRow
@@ -217,7 +218,6 @@ def may_bind(*, user: UserInfo, export_cluster: str, export_name: str) -> bool:
 
 
 def _paths(clusters: set[str]) -> dict[str, str]:
-    from workspaces.services import cluster_paths
 
     paths = cluster_paths(list(clusters))
     return {c: paths.get(c) or c for c in clusters}
@@ -295,7 +295,6 @@ def apiexports_bindable(*, user: UserInfo, query: str = "", consumer_cluster: st
 def apiexport_bindable_get(*, user: UserInfo, path: str, name: str, consumer_cluster: str = "") -> BindableExport:
     """One export by provider path and name, if `user` may bind it; otherwise, and when there is
     none, the same NotFound."""
-    from workspaces.services import cluster_resolve
 
     missing = errors.NotFound(f'APIExport "{path}:{name}" not found', kind="apiexports", group=GROUP, name=name)
     cluster = cluster_resolve(path)

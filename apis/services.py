@@ -1,42 +1,47 @@
-"""APIExport reconciliation: identity (a Secret holding a random 256-bit key in `kcp-system`;
-status.identityHash = hex SHA-256 of it, immutable once set) and the export's auto-created
-APIExportEndpointSlice, whose endpoint URL is the provider virtual workspace of the export."""
+"""APIExport reconciliation, and the portal's bind wizard writes.
+
+`apiexport_reconcile` runs EXPORT_STEPS in order on an `ExportPass`, each a function testable
+alone that returns True to hand over to the next (False: the export is gone):
+
+1. `apiexport_identity_step`: the identity Secret (a random 256-bit key in `kcp-system`, created
+   when missing) → its hex SHA-256;
+2. `apiexport_status_step`: status.identityHash (immutable once set) and the IdentityValid
+   condition, a guaranteed status update written only when it changes;
+3. `apiexport_endpoint_slice_step` (unless the export opts out with
+   `apiexports.apis.kcp.io/skip-endpointslice`): the export's APIExportEndpointSlice, whose
+   endpoint URL is the provider virtual workspace of the export.
+
+A deleted export stops before step 1."""
 
 from __future__ import annotations
 
 import base64
-import copy
 import hashlib
 import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 
 from kube import errors
+from kube.authz.authorizer import authorize
+from kube.authz.rbac import Attributes
 from kube.registry import REGISTRY
+from kube.registry.conditions import set_condition
 from kube.registry.context import RequestContext
 from kube.registry.store import STORE
-from kube.storage import backend
-from kube.storage.backend import Key
-from kube.timefmt import now_rfc3339
+from kube.registry.strategy import field
+from shards.services import shard_virtual_workspace_url
+from workspaces.addressing import cluster_path
 
-from .kinds import API_EXPORT_ENDPOINT_SLICES, GROUP, IDENTITY_NAMESPACE
+from .admission import apibinding_bind_check, export_cluster_for
+from .kinds import API_BINDINGS, API_EXPORT_ENDPOINT_SLICES, API_EXPORTS, IDENTITY_NAMESPACE
+from .names import GROUP
+from .selectors import apiexport_bindable_get, pending_claim_key
 
 Obj = dict[str, Any]
 SKIP_SLICE_ANNOTATION = "apiexports.apis.kcp.io/skip-endpointslice"
-
-
-def apiexport_changed(cluster: str, obj: Obj, event_type: str) -> None:
-    from .tasks import reconcile_apiexport, reconcile_bindings_of_export
-
-    if event_type != "DELETED":
-        reconcile_apiexport.delay(cluster, obj["metadata"]["name"])
-    reconcile_bindings_of_export.delay(cluster, obj["metadata"]["name"])
-
-
-def _export_key(cluster: str, name: str) -> Key:
-    return Key(cluster, GROUP, "apiexports", "", name)
 
 
 def _identity_key(cluster: str, ref: Obj) -> str:
@@ -64,60 +69,93 @@ def _identity_key(cluster: str, ref: Obj) -> str:
     return base64.b64decode(raw).decode() if raw else ""
 
 
+@dataclass
+class ExportPass:
+    """One pass of the export's reconciler: the export as last read or written, and the hash of
+    its identity key once the identity step found it."""
+
+    cluster: str
+    export: Obj
+    identity_hash: str = ""
+
+
+#: A step: True to hand over to the next one, False when the pass is done.
+ExportStep = Callable[[ExportPass], bool]
+
+
 def apiexport_reconcile(*, cluster: str, name: str) -> str:
-    """Run identity then endpoint-slice steps; returns the identity hash ("" if not valid)."""
-    export = backend.get(_export_key(cluster, name))
+    """EXPORT_STEPS in order; returns the identity hash ("" if there is none valid, or the export
+    is gone or being deleted)."""
+    export = STORE.lookup(API_EXPORTS, cluster=cluster, name=name)
     if export is None or export["metadata"].get("deletionTimestamp"):
         return ""
-    ref = ((export.get("spec") or {}).get("identity") or {}).get("secretRef") or {}
-    key = _identity_key(cluster, ref)
-    identity_hash = hashlib.sha256(key.encode()).hexdigest() if key else ""
-    with transaction.atomic():
-        export = backend.get(_export_key(cluster, name), for_update=True)
-        if export is None:
+    pass_ = ExportPass(cluster=cluster, export=export)
+    for step in EXPORT_STEPS:
+        if not step(pass_):
             return ""
-        new = copy.deepcopy(export)
-        status = new.setdefault("status", {})
+    return str(field(pass_.export, "status", "identityHash") or "")
+
+
+def apiexport_identity_step(pass_: ExportPass) -> bool:
+    """The hex SHA-256 of the export's identity key ("" when the Secret has none), creating the
+    Secret (and its namespace) with a random key when it is missing."""
+    ref = field(pass_.export, "spec", "identity", "secretRef") or {}
+    key = _identity_key(pass_.cluster, ref)
+    pass_.identity_hash = hashlib.sha256(key.encode()).hexdigest() if key else ""
+    return True
+
+
+def apiexport_status_step(pass_: ExportPass) -> bool:
+    """status.identityHash (set once, immutable after) and the IdentityValid condition, written
+    when they change. Done when the export is gone."""
+    identity_hash = pass_.identity_hash
+
+    def identity_status(current: Obj) -> None:
+        status = current.setdefault("status", {})
         existing = status.get("identityHash")
         if existing and existing != identity_hash:
-            cond = {
-                "type": "IdentityValid",
-                "status": "False",
-                "reason": "IdentityVerificationFailed",
-                "message": "the identity secret does not match status.identityHash",
-            }
+            reason, message = "IdentityVerificationFailed", "the identity secret does not match status.identityHash"
+            set_condition(status, type="IdentityValid", status=False, reason=reason, message=message)
         elif identity_hash:
             status["identityHash"] = identity_hash
-            cond = {"type": "IdentityValid", "status": "True"}
+            set_condition(status, type="IdentityValid", status=True)
         else:
-            cond = {
-                "type": "IdentityValid",
-                "status": "False",
-                "reason": "IdentityGenerationFailed",
-                "message": "the identity secret has no key",
-            }
-        old_cond = next((c for c in status.get("conditions") or [] if c.get("type") == "IdentityValid"), None)
-        kept = old_cond.get("lastTransitionTime") if old_cond and old_cond.get("status") == cond["status"] else None
-        cond["lastTransitionTime"] = str(kept or now_rfc3339())
-        status["conditions"] = [c for c in status.get("conditions") or [] if c.get("type") != "IdentityValid"] + [cond]
-        if new != export:
-            backend.update(_export_key(cluster, name), new, prev_labels=export["metadata"].get("labels") or {})
-    if not (export["metadata"].get("annotations") or {}).get(SKIP_SLICE_ANNOTATION):
-        _ensure_endpoint_slice(cluster, name)
-    return str(status.get("identityHash") or "")
+            reason, message = "IdentityGenerationFailed", "the identity secret has no key"
+            set_condition(status, type="IdentityValid", status=False, reason=reason, message=message)
+
+    written = STORE.guaranteed_update(
+        API_EXPORTS,
+        RequestContext(cluster=pass_.cluster),
+        "",
+        pass_.export["metadata"]["name"],
+        identity_status,
+        current=pass_.export,
+        subresource="status",
+        hooks=False,  # its own trigger would only run this reconciler again
+        managed_fields=False,
+    )
+    if written is None:
+        return False
+    pass_.export = written
+    return True
 
 
 def _export_path(cluster: str) -> str:
-    from workspaces.services import cluster_path
-
     return cluster_path(cluster) or cluster
 
 
-def _ensure_endpoint_slice(cluster: str, name: str) -> None:
+def apiexport_endpoint_slice_step(pass_: ExportPass) -> bool:
+    """The export's APIExportEndpointSlice (same name), its endpoint the provider virtual
+    workspace of the export on this shard; nothing when the export opts out
+    (`apiexports.apis.kcp.io/skip-endpointslice`)."""
+    if (pass_.export["metadata"].get("annotations") or {}).get(SKIP_SLICE_ANNOTATION):
+        return True
+    cluster, name = pass_.cluster, pass_.export["metadata"]["name"]
     ctx = RequestContext(cluster=cluster, field_manager="kcp-apiexportendpointslice")
     path = _export_path(cluster)
+    current: Obj | None = None
     try:
-        STORE.create(
+        current = STORE.create(
             API_EXPORT_ENDPOINT_SLICES,
             ctx,
             "",
@@ -125,19 +163,27 @@ def _ensure_endpoint_slice(cluster: str, name: str) -> None:
         )
     except errors.AlreadyExists:
         pass
-    from shards.services import shard_virtual_workspace_url
-
     base = shard_virtual_workspace_url(name=settings.KCP_SHARD_NAME)
     url = f"{base.rstrip('/')}/services/apiexport/{path}/{name}"
-    with transaction.atomic():
-        key = Key(cluster, GROUP, "apiexportendpointslices", "", name)
-        current = backend.get(key, for_update=True)
-        if current is None:
-            return
-        new = copy.deepcopy(current)
-        new["status"] = {**(new.get("status") or {}), "endpoints": [{"url": url}]}
-        if new != current:
-            backend.update(key, new, prev_labels=current["metadata"].get("labels") or {})
+
+    def endpoints(slice_: Obj) -> None:
+        slice_["status"] = {**(slice_.get("status") or {}), "endpoints": [{"url": url}]}
+
+    STORE.guaranteed_update(
+        API_EXPORT_ENDPOINT_SLICES,
+        ctx,
+        "",
+        name,
+        endpoints,
+        current=current,
+        subresource="status",
+        hooks=False,
+        managed_fields=False,
+    )
+    return True
+
+
+EXPORT_STEPS: tuple[ExportStep, ...] = (apiexport_identity_step, apiexport_status_step, apiexport_endpoint_slice_step)
 
 
 # --- as a user (the portal's bind wizard) ---------------------------------------------------------
@@ -153,13 +199,6 @@ def apibinding_create(
     same 403 whether or not the export exists). `claims` answers the export's permission claims by
     key (apis.selectors.claim_key → "Accepted"|"Rejected"): every claim the export makes now must
     be answered, or nothing is created (an answer to a claim that changed since is not an answer)."""
-    from kube.authz.authorizer import authorize
-    from kube.authz.rbac import Attributes
-
-    from .bindings import apibinding_bind_check, export_cluster_for
-    from .kinds import API_BINDINGS
-    from .selectors import apiexport_bindable_get
-
     authorize(user, cluster, Attributes.for_resource(user, "create", "apibindings", api_group=GROUP))
     export_cluster = export_cluster_for(consumer=cluster, path=export_path)
     apibinding_bind_check(user=user, export_cluster=export_cluster, export_path=export_path, export_name=export_name)
@@ -194,12 +233,6 @@ def apibinding_claims_answer(
     on the binding), at the resourceVersion the user saw (a binding changed meanwhile is a 409, never
     a silent overwrite). `answers` maps apis.selectors.pending_claim_key → Accepted|Rejected; only
     claims the export makes and the binding has not answered yet can be answered here."""
-    from kube.authz.authorizer import authorize
-    from kube.authz.rbac import Attributes
-
-    from .kinds import API_BINDINGS
-    from .selectors import pending_claim_key
-
     authorize(user, cluster, Attributes.for_resource(user, "update", "apibindings", api_group=GROUP, name=name))
     if not answers or any(v not in CLAIM_ANSWERS for v in answers.values()):
         raise errors.BadRequest("answer each pending claim Accepted or Rejected")

@@ -31,14 +31,15 @@ from kube.endpoints.surface import Surface, VirtualWorkspace, register_virtual_w
 from kube.registry import REGISTRY, ResourceInfo
 from kube.registry.context import WriteGuard
 from kube.registry.resources import ALL_VERBS
+from kube.registry.store import STORE
 from kube.registry.strategy import field
-from kube.storage import backend
-from kube.storage.backend import Key
 
-from .bindings import claim_label, export_cluster_for, export_label, schema_infos
+from .admission import export_cluster_for
+from .bindings import schema_infos
 from .claims import ClaimGrant, claim_grants, claim_label_selector
-from .kinds import API_BINDINGS, GROUP
+from .kinds import API_BINDINGS, API_EXPORTS
 from .models import APIBindingRow, APIExportRow, APIResourceSchemaRow
+from .names import GROUP, claim_label, export_label
 
 Obj = dict[str, Any]
 READ_VERBS = ("get", "list", "watch")
@@ -60,7 +61,7 @@ class APIExportSurface(Surface):
     def export(self) -> Obj | None:
         if not self.export_cluster:
             return None
-        return backend.get(Key(self.export_cluster, GROUP, "apiexports", "", self.export_name))
+        return STORE.lookup(API_EXPORTS, cluster=self.export_cluster, name=self.export_name)
 
     def resolve_cluster(self, path_or_name: str) -> str:
         return path_or_name  # a consumer's logical cluster name; authorize() checks it binds the export

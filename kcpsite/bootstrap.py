@@ -3,6 +3,8 @@ admin identity. Idempotent: a second start changes nothing."""
 
 from __future__ import annotations
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from kube import errors
@@ -10,7 +12,9 @@ from kube.authz.tokens import token_issue
 from kube.registry import REGISTRY
 from kube.registry.context import RequestContext
 from kube.registry.store import STORE
-from kube.storage.backend import ensure_revision_row
+from kube.registry.tables import ensure_storage_ready
+from shards.services import shard_register_self
+from workspaces.services import workspaces_bootstrap
 
 ROOT = "root"
 ADMIN_USER = "kcp-admin"
@@ -18,7 +22,7 @@ ADMIN_GROUPS = ["system:kcp:admin", "system:masters"]
 
 
 def bootstrap_root(*, admin_token: str | None = None) -> None:
-    ensure_revision_row()
+    ensure_storage_ready()
     info = REGISTRY.resolve(cluster=ROOT, group="", version="v1", resource="namespaces")
     assert info is not None
     ctx = RequestContext(cluster=ROOT, field_manager="kcp-bootstrap")
@@ -28,11 +32,6 @@ def bootstrap_root(*, admin_token: str | None = None) -> None:
                 STORE.create(info, ctx, "", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
         except errors.AlreadyExists:
             pass
-    from django.conf import settings
-
-    from shards.services import shard_register_self
-    from workspaces.services import workspaces_bootstrap
-
     shard_register_self(name=settings.KCP_SHARD_NAME, base_url=settings.KCP_EXTERNAL_URL)
     workspaces_bootstrap()
     if admin_token:
@@ -43,8 +42,6 @@ def bootstrap_root(*, admin_token: str | None = None) -> None:
 def _admin_operator() -> None:
     """The bootstrap admin is also the operator of the Django admin (/admin/): staff and superuser,
     signing in with a password set by `manage.py kcp_portal_password --user kcp-admin`."""
-    from django.contrib.auth import get_user_model
-
     user, _ = get_user_model().objects.get_or_create(username=ADMIN_USER)
     if not (user.is_staff and user.is_superuser):
         user.is_staff = user.is_superuser = True

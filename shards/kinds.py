@@ -14,6 +14,8 @@ from kube.registry import REGISTRY, Column, ResourceInfo, Strategy
 from kube.registry.strategy import field
 from kube.schema import Schema
 
+from .models import ShardRow
+
 if TYPE_CHECKING:
     from kube.registry.context import RequestContext
 
@@ -67,6 +69,14 @@ class ShardStrategy(Strategy):
 
 _OPEN = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
 
+def _derive(body: Obj) -> dict[str, Any]:
+    return {
+        "base_url": str(field(body, "spec", "baseURL") or ""),
+        "external_url": str(field(body, "spec", "externalURL") or ""),
+        "virtual_workspace_url": str(field(body, "spec", "virtualWorkspaceURL") or ""),
+    }
+
+
 SHARDS = ResourceInfo(
     group=CORE,
     version="v1alpha1",
@@ -77,6 +87,8 @@ SHARDS = ResourceInfo(
     categories=("kcp",),
     subresources=("status",),
     origin="kcp",
+    table=ShardRow,
+    promoted=_derive,
     schema_loader=functools.cache(
         functools.partial(
             Schema,
@@ -106,18 +118,5 @@ SHARDS = ResourceInfo(
 )
 
 
-def _derive(body: Obj) -> dict[str, Any]:
-    return {
-        "base_url": str(field(body, "spec", "baseURL") or ""),
-        "external_url": str(field(body, "spec", "externalURL") or ""),
-        "virtual_workspace_url": str(field(body, "spec", "virtualWorkspaceURL") or ""),
-    }
-
-
 def register() -> None:
-    from kube.storage import backend
-
-    from .models import ShardRow
-
     REGISTRY.register(SHARDS)
-    backend.register_table(CORE, "shards", ShardRow, _derive)

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
 
 from kube import errors
 from kube.registry.context import RequestContext
 from kube.registry.store import STORE
-from kube.storage import backend
-from kube.storage.backend import Key
 
-from .kinds import CORE, ROOT, SHARDS
+from .kinds import ROOT, SHARDS
 from .models import ShardRow
 
 Obj = dict[str, Any]
@@ -33,16 +29,16 @@ def shard_register_self(*, name: str, base_url: str, external_url: str = "", vir
         return STORE.create(SHARDS, ctx, "", {"metadata": {"name": name, "labels": {"name": name}}, "spec": spec})
     except errors.AlreadyExists:
         pass
-    key = Key(ROOT, CORE, "shards", "", name)
-    with transaction.atomic():
-        current = backend.get(key, for_update=True)
-        if current is None:
-            raise errors.Conflict(f'shard "{name}" vanished while registering')
-        if current.get("spec") == spec:
-            return current
-        new = copy.deepcopy(current)
-        new["spec"] = spec
-        return backend.update(key, new, prev_labels=current["metadata"].get("labels") or {})
+
+    def to_spec(shard: Obj) -> None:
+        shard["spec"] = spec
+
+    # A guaranteed update: another shard's start (same name, a replica) writing meanwhile is
+    # re-read and compared again; the spec goes through the Shard strategy's validation.
+    registered = STORE.guaranteed_update(SHARDS, ctx, "", name, to_spec)
+    if registered is None:
+        raise errors.Conflict(f'shard "{name}" vanished while registering')
+    return registered
 
 
 def shard_choose(*, cluster: str) -> str:

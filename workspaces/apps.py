@@ -6,6 +6,6 @@ class WorkspacesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from .kinds import register
+        from .registration import register
 
         register()

@@ -5,32 +5,32 @@ from __future__ import annotations
 
 import functools
 import json
-import re
 from typing import TYPE_CHECKING, Any
 
 from kube import errors
 from kube.errors import FieldErrors
-from kube.registry import REGISTRY, Column, ResourceInfo, Strategy
+from kube.registry import Column, ResourceInfo, Strategy
 from kube.registry.strategy import ensure_finalizer, field
 from kube.schema import Schema
+
+from .admission import logicalcluster_admit_change, workspace_admit_type, workspace_type_use_check, workspace_types
+from .models import LogicalClusterRow, WorkspaceRow, WorkspaceTypeRow
+from .names import (
+    CORE,
+    LC_FINALIZER,
+    OWNER_ANNOTATION,
+    PATH_ANNOTATION,
+    SEGMENT,
+    SHARD_ANNOTATION,
+    TENANCY,
+    TYPE_ANNOTATION,
+    VERSION,
+)
 
 if TYPE_CHECKING:
     from kube.registry.context import RequestContext
 
 Obj = dict[str, Any]
-
-TENANCY = "tenancy.kcp.io"
-CORE = "core.kcp.io"
-VERSION = "v1alpha1"
-LC_FINALIZER = "core.kcp.io/logicalcluster"
-PATH_ANNOTATION = "kcp.io/path"
-TYPE_ANNOTATION = "internal.tenancy.kcp.io/type"
-OWNER_ANNOTATION = "experimental.tenancy.kcp.io/owner"
-CLUSTER_ANNOTATION = "kcp.io/cluster"
-#: Annotations, labels and finalizers under this domain are kcp's own (kube.registry.reserved).
-RESERVED_DOMAIN = "kcp.io"
-SEGMENT = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
-PHASES = ("Scheduling", "Initializing", "Ready", "Unavailable", "Inactive", "Terminating", "Deleting")
 
 _TYPE_REF = {"type": "object", "properties": {"name": {"type": "string"}, "path": {"type": "string"}}}
 _CONDITIONS = {
@@ -204,8 +204,6 @@ class WorkspaceStrategy(Strategy):
                     kind="workspaces",
                 )
             return
-        from .services import workspace_admit_type, workspace_type_use_check, workspace_types
-
         types = workspace_types()  # one read of the types for both checks
         workspace_admit_type(workspace=obj, parent_cluster=ctx.cluster, types=types)
         workspace_type_use_check(user=ctx.user, type_name=obj["spec"]["type"]["name"], types=types)
@@ -252,13 +250,9 @@ class LogicalClusterStrategy(Strategy):
             if not ctx.user.is_admin:
                 raise errors.Forbidden("logicalclusters are created by the system", kind="logicalclusters")
             return
-        from .services import logicalcluster_admit_change
-
         logicalcluster_admit_change(user=ctx.user, new=obj, old=old)
 
     def admit_delete(self, obj: Obj, *, ctx: RequestContext) -> None:
-        from .services import logicalcluster_admit_change
-
         logicalcluster_admit_change(user=ctx.user, new=None, old=obj)
 
     def validate(self, obj: Obj) -> FieldErrors:
@@ -288,12 +282,14 @@ def _derive_logical_cluster(body: Obj) -> dict[str, Any]:
     return {
         "path": str(annotations.get(PATH_ANNOTATION, "")),
         "type": str(annotations.get(TYPE_ANNOTATION, "")),
-        "shard": str(annotations.get("core.kcp.io/shard", "")),
+        "shard": str(annotations.get(SHARD_ANNOTATION, "")),
         "phase": str(field(body, "status", "phase") or ""),
     }
 
 
 WORKSPACES = ResourceInfo(
+    table=WorkspaceRow,
+    promoted=_derive_workspace,
     group=TENANCY,
     version=VERSION,
     resource="workspaces",
@@ -307,6 +303,7 @@ WORKSPACES = ResourceInfo(
     schema_loader=_loader(WORKSPACE_SCHEMA),
 )
 WORKSPACE_TYPES = ResourceInfo(
+    table=WorkspaceTypeRow,
     group=TENANCY,
     version=VERSION,
     resource="workspacetypes",
@@ -318,6 +315,8 @@ WORKSPACE_TYPES = ResourceInfo(
     schema_loader=_loader(WORKSPACE_TYPE_SCHEMA),
 )
 LOGICAL_CLUSTERS = ResourceInfo(
+    table=LogicalClusterRow,
+    promoted=_derive_logical_cluster,
     group=CORE,
     version=VERSION,
     resource="logicalclusters",
@@ -329,27 +328,4 @@ LOGICAL_CLUSTERS = ResourceInfo(
     origin="kcp",
     schema_loader=_loader(LOGICAL_CLUSTER_SCHEMA),
 )
-
-
-def register() -> None:
-    from kube.endpoints.paths import set_cluster_resolver
-    from kube.registry.reserved import reserve_metadata_domain
-    from kube.registry.store import on_change
-    from kube.storage import backend
-
-    from .models import LogicalClusterRow, WorkspaceRow, WorkspaceTypeRow
-    from .services import cluster_resolve, workspace_changed
-
-    for info in (WORKSPACES, WORKSPACE_TYPES, LOGICAL_CLUSTERS):
-        REGISTRY.register(info)
-    backend.register_table(TENANCY, "workspaces", WorkspaceRow, _derive_workspace)
-    backend.register_table(TENANCY, "workspacetypes", WorkspaceTypeRow)
-    backend.register_table(CORE, "logicalclusters", LogicalClusterRow, _derive_logical_cluster)
-    backend.CLUSTER_ANNOTATION = CLUSTER_ANNOTATION
-    # kcp's metadata (paths, types, owners, claim labels, finalizers) is the system's to write
-    reserve_metadata_domain(RESERVED_DOMAIN)
-    set_cluster_resolver(cluster_resolve)
-    on_change(TENANCY, "workspaces", workspace_changed)
-    from . import members
-
-    members.register()
+KINDS = (WORKSPACES, WORKSPACE_TYPES, LOGICAL_CLUSTERS)

@@ -24,10 +24,10 @@ from kube.authz.authorizer import policy_for
 from kube.authz.user import UserInfo
 from kube.registry import REGISTRY
 from kube.registry.authorized import AuthorizedClient
-from kube.storage.backend import column_name
+from kube.registry.tables import column_name
 from kube.storage.models import StoredObject
 
-from .models import WorkspaceRow
+from .models import LogicalClusterRow, WorkspaceRow
 
 RBAC = "rbac.authorization.k8s.io"
 ADMIN, VIEW = "admin_workspace", "view_workspacerow"
@@ -266,23 +266,15 @@ def _logical_cluster(cluster: str, name: str) -> str:
     return ws.logical_cluster
 
 
-def _on_binding_change(cluster: str, obj: dict[str, Any], event_type: str) -> None:
-    from .models import LogicalClusterRow
-
+def workspace_owner_of(*, cluster: str) -> tuple[str, str] | None:
+    """(parent cluster, Workspace name) owning a Ready logical cluster, or None (not Ready yet,
+    or not owned by a Workspace). Until the cluster is Ready its Workspace is not shown in the
+    portal, and the Ready transition syncs membership after it commits (reading every binding
+    committed before it): RBAC changes before then need no sync of their own."""
     lc = LogicalClusterRow.objects.filter(cluster=cluster, name="cluster").values_list("body", flat=True).first()
-    # Until the cluster is Ready its Workspace is not shown in the portal, and the Ready transition
-    # syncs membership after it commits (reading every binding committed before it): skipping here
-    # saves a sync per new workspace (the universal initializer's owner binding) and loses none.
     if ((lc or {}).get("status") or {}).get("phase") != "Ready":
-        return
-    spec_owner = ((lc or {}).get("spec") or {}).get("owner") or {}
-    if spec_owner.get("cluster") and spec_owner.get("name"):
-        from .tasks import sync_workspace_members
-
-        sync_workspace_members.delay(spec_owner["cluster"], spec_owner["name"])
-
-
-def register() -> None:
-    from kube.registry.store import on_change
-
-    on_change(RBAC, "clusterrolebindings", _on_binding_change)
+        return None
+    owner = ((lc or {}).get("spec") or {}).get("owner") or {}
+    if owner.get("cluster") and owner.get("name"):
+        return str(owner["cluster"]), str(owner["name"])
+    return None

@@ -16,7 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from django.contrib.auth import get_user_model
 from django.db.models import Q
+from guardian.shortcuts import get_objects_for_user
 
 from kube import errors
 from kube.authz.user import UserInfo
@@ -25,9 +27,11 @@ from kube.registry.context import RequestContext
 from kube.registry.store import STORE
 from kube.storage.models import StoredObject
 
-from .kinds import TENANCY, WORKSPACES
+from .addressing import cluster_at_path, cluster_paths
+from .admission import workspace_admit_type, workspace_type_use_check
+from .kinds import WORKSPACES
 from .models import WorkspaceRow, WorkspaceTypeRow
-from .services import ROOT, cluster_at_path, cluster_paths, workspace_admit_type, workspace_type_use_check
+from .names import ROOT, TENANCY
 
 RBAC = "rbac.authorization.k8s.io"
 #: Groups every user has: bindings to them are blanket grants, not membership.
@@ -90,9 +94,6 @@ def workspaces_accessible(*, user: UserInfo, cluster: str = "*") -> list[Workspa
     """Every workspace (below root) `user` may enter, sorted by path. `cluster="*"`: all of them."""
     rows = WorkspaceRow.objects.exclude(logical_cluster="")
     if not user.is_admin:
-        from django.contrib.auth import get_user_model
-        from guardian.shortcuts import get_objects_for_user
-
         candidates: set[str] = set()
         django_user = get_user_model().objects.filter(username=user.name).first()
         if django_user is not None:

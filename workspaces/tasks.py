@@ -1,23 +1,28 @@
-"""Celery tasks of the workspaces app: keys in, idempotent, safe to repeat."""
+"""Celery tasks of the workspaces app (keys in, idempotent, safe to repeat) and the triggers
+that enqueue them when objects change (registered with kube's Store in
+workspaces.registration)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
+
+from .members import workspace_members_sync, workspace_owner_of
+from .models import WorkspaceRow
+from .services import workspace_needs_reconcile, workspace_reconcile
+
+Obj = dict[str, Any]
 
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=None, retry_backoff_max=30)
 def reconcile_workspace(cluster: str, name: str) -> str:
-    from .services import workspace_reconcile
-
     return workspace_reconcile(cluster=cluster, name=name)
 
 
 @shared_task(acks_late=True)
 def resync_workspaces() -> int:
     """Safety net for lost messages: reconcile every Workspace that is not Ready yet."""
-    from .models import WorkspaceRow
-    from .services import workspace_reconcile
-
     count = 0
     pending = WorkspaceRow.objects.exclude(phase="Ready").values_list("cluster", "name")
     deleting = WorkspaceRow.objects.filter(deletion_timestamp__isnull=False).values_list("cluster", "name")
@@ -29,6 +34,17 @@ def resync_workspaces() -> int:
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
 def sync_workspace_members(cluster: str, name: str) -> int:
-    from .members import workspace_members_sync
-
     return len(workspace_members_sync(cluster=cluster, name=name))
+
+
+def workspace_changed(cluster: str, obj: Obj, event_type: str) -> None:
+    if workspace_needs_reconcile(obj=obj, event_type=event_type):
+        reconcile_workspace.delay(cluster, obj["metadata"]["name"])
+
+
+def cluster_role_binding_changed(cluster: str, obj: Obj, event_type: str) -> None:
+    """RBAC is membership: the portal's mirror of the owning workspace follows (skipped until the
+    cluster is Ready, which saves a sync per new workspace and loses none: workspace_owner_of)."""
+    owner = workspace_owner_of(cluster=cluster)
+    if owner is not None:
+        sync_workspace_members.delay(*owner)

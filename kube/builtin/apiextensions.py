@@ -13,11 +13,11 @@ from typing import TYPE_CHECKING, Any
 from kube import errors
 from kube.errors import FieldErrors
 from kube.registry import REGISTRY, Column, Strategy
+from kube.registry.conditions import set_condition
 from kube.registry.reserved import reserved_group_check
 from kube.registry.strategy import ensure_finalizer
 from kube.schema import crd as crd_schema
 from kube.storage.models import StoredObject
-from kube.timefmt import now_rfc3339
 
 if TYPE_CHECKING:
     from kube.registry.context import RequestContext
@@ -69,13 +69,6 @@ def name_conflicts(*, cluster: str, crd: Obj) -> list[str]:
     return sorted(set(conflicts))
 
 
-def _condition(old_conditions: list[Obj], type_: str, status: str, reason: str, message: str) -> Obj:
-    for c in old_conditions:
-        if c.get("type") == type_ and c.get("status") == status:
-            return {**c, "reason": reason, "message": message}
-    return {"type": type_, "status": status, "lastTransitionTime": now_rfc3339(), "reason": reason, "message": message}
-
-
 class CRDStrategy(Strategy):
     has_status_subresource = True
     qualified_finalizers = False  # apiextensions validates finalizers as qualified names only
@@ -113,23 +106,26 @@ class CRDStrategy(Strategy):
             )
             _refuse_bound_names(ctx.cluster, obj)
         status = copy.deepcopy((old or {}).get("status") or obj.get("status") or {})
-        old_conditions = [c for c in status.get("conditions") or [] if isinstance(c, dict)]
         conflicts = name_conflicts(cluster=ctx.cluster, crd=obj)
         names = {k: v for k, v in obj["spec"]["names"].items()}
         if conflicts:
-            accepted = _condition(old_conditions, "NamesAccepted", "False", "NameConflict", ", ".join(conflicts))
-            established = _condition(
-                old_conditions, "Established", "False", "NotAccepted", "not all names are accepted"
+            set_condition(
+                status, type="NamesAccepted", status=False, reason="NameConflict", message=", ".join(conflicts)
+            )
+            set_condition(
+                status, type="Established", status=False, reason="NotAccepted", message="not all names are accepted"
             )
             status.setdefault("acceptedNames", {"plural": "", "kind": ""})
         else:
-            accepted = _condition(old_conditions, "NamesAccepted", "True", "NoConflicts", "no conflicts found")
-            established = _condition(
-                old_conditions, "Established", "True", "InitialNamesAccepted", "the initial names have been accepted"
+            set_condition(status, type="NamesAccepted", status=True, reason="NoConflicts", message="no conflicts found")
+            set_condition(
+                status,
+                type="Established",
+                status=True,
+                reason="InitialNamesAccepted",
+                message="the initial names have been accepted",
             )
             status["acceptedNames"] = names
-        others = [c for c in old_conditions if c.get("type") not in ("NamesAccepted", "Established")]
-        status["conditions"] = [accepted, established, *others]
         stored = list(status.get("storedVersions") or [])
         version = storage_version(obj)
         if version and version not in stored:

@@ -7,27 +7,22 @@ with their own CRDs cost nothing until they are used, and the LRU bounds the tot
 
 from __future__ import annotations
 
-import copy
 import functools
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from django.db import transaction
 from django.db.models import Q
 
 from kube.errors import FieldErrors
 from kube.registry import REGISTRY, Column, ResourceInfo, Strategy
+from kube.registry.context import RequestContext
 from kube.registry.purge import purge, remove_finalizer
-from kube.registry.store import on_change
+from kube.registry.store import STORE, on_change
 from kube.registry.strategy import report_unknown_fields
 from kube.schema import Schema, customresource, jsonpath
-from kube.storage.backend import Key
 from kube.storage.models import StoredObject
 from kube.storage.signature import SignatureCache
 
 from .apiextensions import CLEANUP_FINALIZER, GROUP, RESOURCE, CRDStrategy, is_established
-
-if TYPE_CHECKING:
-    from kube.registry.context import RequestContext
 
 Obj = dict[str, Any]
 CACHE_SIZE = 4096
@@ -158,7 +153,7 @@ def crd_cleanup(*, cluster: str, name: str) -> bool:
     scope = Q(group=spec.get("group", ""), resource=(spec.get("names") or {}).get("plural", ""))
     if purge(cluster=cluster, scope=scope):
         return False
-    gone = remove_finalizer(key=Key(cluster, GROUP, RESOURCE, "", name), finalizer=CLEANUP_FINALIZER) is None
+    gone = remove_finalizer(info=_crds(cluster), cluster=cluster, name=name, finalizer=CLEANUP_FINALIZER) is None
     if gone:
         crd_readmit(cluster=cluster)
     return gone
@@ -167,26 +162,32 @@ def crd_cleanup(*, cluster: str, name: str) -> bool:
 def crd_readmit(*, cluster: str) -> int:
     """Re-run name admission for CRDs whose names were refused: a CRD that lost a conflict becomes
     Established once the CRD holding the names is gone. Returns how many changed."""
-    from kube.registry.context import RequestContext
-    from kube.storage import backend
-
     changed = 0
     ctx = RequestContext(cluster=cluster)
+    info = _crds(cluster)
     waiting = StoredObject.objects.filter(cluster=cluster, group=GROUP, resource=RESOURCE).values_list("name", "body")
     for name, body in waiting:
         if is_established(body) or body["metadata"].get("deletionTimestamp"):
             continue
-        with transaction.atomic():
-            key = Key(cluster, GROUP, RESOURCE, "", name)
-            current = backend.get(key, for_update=True)
-            if current is None:
-                continue
-            updated = copy.deepcopy(current)
-            CRDStrategy().admit(updated, current, ctx=ctx)
-            if updated.get("status") != current.get("status"):
-                backend.update(key, updated, prev_labels=current["metadata"].get("labels") or {})
-                changed += 1
+        before = body.get("status")
+
+        def readmit(crd: Obj, stored: Obj = body) -> None:
+            # The strategy's admission computes the names' acceptance; the Store runs it again
+            # on the locked row before writing, so the status written is the one of that row.
+            CRDStrategy().admit(crd, stored, ctx=ctx)
+
+        out = STORE.guaranteed_update(
+            info, ctx, "", name, readmit, current=body, subresource="status", hooks=False, managed_fields=False
+        )
+        if out is not None and out.get("status") != before:
+            changed += 1
     return changed
+
+
+def _crds(cluster: str) -> ResourceInfo:
+    info = REGISTRY.resolve(cluster=cluster, group=GROUP, version="v1", resource=RESOURCE)
+    assert info is not None
+    return info
 
 
 def _enqueue_cleanup(cluster: str, obj: Obj, event_type: str) -> None:

@@ -7,45 +7,47 @@ deletionTimestamp and hold the namespace until their finalizers are gone."""
 
 from __future__ import annotations
 
-import copy
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Q
 
 from kube import errors
-from kube.registry import REGISTRY
+from kube.registry import REGISTRY, ResourceInfo
 from kube.registry.context import RequestContext
 from kube.registry.purge import purge
-from kube.registry.store import on_change
-from kube.storage import backend
-from kube.storage.backend import Key
+from kube.registry.store import STORE, on_change
 
 Obj = dict[str, Any]
 
 
 def namespace_finalize(*, ctx: RequestContext, name: str, finalizers: list[str]) -> Obj:
     """PUT /api/v1/namespaces/<name>/finalize: replace spec.finalizers (only this path may)."""
-    info = REGISTRY.resolve(cluster=ctx.cluster, group="", version="v1", resource="namespaces")
+    info = _namespaces(ctx.cluster)
+
+    def replace_finalizers(ns: Obj) -> None:
+        ns.setdefault("spec", {})["finalizers"] = finalizers
+
+    # prepare=False: the strategy keeps spec.finalizers on every other update; this path sets them.
+    # No hooks and no managedFields, as for the namespace controller's own writes.
+    out = STORE.guaranteed_update(
+        info, ctx, "", name, replace_finalizers, prepare=False, hooks=False, managed_fields=False
+    )
+    if out is None:
+        raise errors.not_found("namespaces", name)
+    return out
+
+
+def _namespaces(cluster: str) -> ResourceInfo:
+    info = REGISTRY.resolve(cluster=cluster, group="", version="v1", resource="namespaces")
     assert info is not None
-    with transaction.atomic():
-        key = Key(ctx.cluster, "", "namespaces", "", name)
-        old = backend.get(key, for_update=True)
-        if old is None:
-            raise errors.not_found("namespaces", name)
-        new = copy.deepcopy(old)
-        new.setdefault("spec", {})["finalizers"] = finalizers
-        if ctx.dry_run:
-            return new
-        if new["metadata"].get("deletionTimestamp") and not info.strategy.deletion_held(new):
-            return backend.delete(key, new)
-        return backend.update(key, new, prev_labels=old["metadata"].get("labels") or {})
+    return info
 
 
 def namespace_cleanup(*, cluster: str, name: str) -> bool:
     """Delete everything in a Terminating namespace; when it is empty, finalize it.
     Returns True when the namespace is gone (or was never there)."""
-    ns = backend.get(Key(cluster, "", "namespaces", "", name))
+    info = _namespaces(cluster)
+    ns = STORE.lookup(info, cluster=cluster, name=name)
     if ns is None:
         return True
     if not ns["metadata"].get("deletionTimestamp"):
@@ -58,7 +60,7 @@ def namespace_cleanup(*, cluster: str, name: str) -> bool:
         namespace_finalize(ctx=ctx, name=name, finalizers=finalizers)
     except errors.NotFound:
         return True
-    return backend.get(Key(cluster, "", "namespaces", "", name)) is None
+    return STORE.lookup(info, cluster=cluster, name=name) is None
 
 
 def _enqueue_cleanup(cluster: str, obj: Obj, event_type: str) -> None:

@@ -59,22 +59,42 @@ def _info_for(cluster: str, storage_group: str, storage_resource: str) -> Resour
     return None
 
 
-def remove_finalizer(*, key: Key, finalizer: str, strategy_held: Any = None) -> Obj | None:
-    """Drop one finalizer from a deleting object; removes the object when nothing else holds it.
-    Returns the object left, or None once it is gone."""
-    with transaction.atomic():
-        current = backend.get(key, for_update=True)
-        if current is None:
-            return None
-        md = current["metadata"]
-        if finalizer in (md.get("finalizers") or []):
-            md["finalizers"] = [f for f in md["finalizers"] if f != finalizer]
-            if not md["finalizers"]:
-                md.pop("finalizers")
+def purge_clusters(*, clusters: list[str]) -> int:
+    """Remove every object of the given logical clusters, finalizers notwithstanding (deleting a
+    workspace deletes its content): the rows locked and deleted in bulk, one statement per table,
+    each still logged as a DELETED event for watchers. Returns how many objects went."""
+    if not clusters:
+        return 0
+    victims: list[tuple[Key, Obj]] = []
+    row_ids: dict[Any, list[int]] = {}
+    for model in backend.all_models():
+        rows = (
+            model.objects.select_for_update()
+            .filter(cluster__in=clusters)
+            .values_list("id", "cluster", "group", "resource", "namespace", "name", "body")
+        )
+        for row_id, c, group, resource, namespace, obj_name, body in rows:
+            victims.append((Key(c, group, resource, namespace, obj_name), body))
+            row_ids.setdefault(model, []).append(row_id)
+    return backend.delete_many(victims, row_ids=row_ids)
+
+
+def remove_finalizer(*, info: ResourceInfo, cluster: str, namespace: str = "", name: str, finalizer: str) -> Obj | None:
+    """Drop one finalizer from a deleting object (a system update: no controller hooks, no
+    managedFields); the object is removed when nothing else holds it. Returns the object left,
+    or None once it is gone."""
+
+    def drop(obj: Obj) -> None:
+        md = obj["metadata"]
+        finalizers = [f for f in md.get("finalizers") or [] if f != finalizer]
+        if finalizers:
+            md["finalizers"] = finalizers
         else:
-            return current
-        held = strategy_held(current) if strategy_held else bool(md.get("finalizers"))
-        if md.get("deletionTimestamp") and not held:
-            backend.delete(key, current)
-            return None
-        return backend.update(key, current, prev_labels=md.get("labels") or {})
+            md.pop("finalizers", None)
+
+    left = STORE.guaranteed_update(
+        info, RequestContext(cluster=cluster), namespace, name, drop, hooks=False, managed_fields=False
+    )
+    if left is None or (left["metadata"].get("deletionTimestamp") and not info.strategy.deletion_held(left)):
+        return None
+    return left

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from kube.authz.rbac import Attributes
     from kube.schema import Schema
+    from kube.storage.models import KubeObject
 
     from .strategy import Strategy
 
@@ -61,6 +62,11 @@ class ResourceInfo:
     authorizer: Callable[[Attributes], None] | None = field(default=None, repr=False)
     """A check every request on this resource must also pass (raises Forbidden), besides the
     cluster's RBAC: kcp's maximal permission policy of the export a bound resource comes from."""
+    table: type[KubeObject] | None = field(default=None, repr=False)
+    """The concrete table of the kind's rows (a KubeObject model); None: the shared kube_object."""
+    promoted: Callable[[dict[str, Any]], dict[str, Any]] | None = field(default=None, repr=False)
+    """`table`'s own columns derived from a body, computed by storage in the same write as the
+    body (so columns and body never disagree)."""
 
     def __post_init__(self) -> None:
         if not self.singular:
@@ -102,7 +108,13 @@ class Registry:
         self._providers: list[Provider] = []
 
     def register(self, info: ResourceInfo) -> None:
+        """Serve `info` in every logical cluster; its rows go to `info.table` when it names one."""
         self._builtin[(info.group, info.version, info.resource)] = info
+        if info.table is not None:
+            # Imported here: kube.registry is imported while Django loads apps, before models exist.
+            from kube.storage.backend import register_table
+
+            register_table(info.storage_group, info.storage_resource, info.table, info.promoted)
 
     def add_provider(self, provider: Provider, *, first: bool = False) -> None:
         """`first`: this provider's resources win over those of providers added before it (kcp:

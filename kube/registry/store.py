@@ -166,21 +166,42 @@ class Store:
         return obj
 
     # --- create -----------------------------------------------------------------------------------
-    def create(self, info: ResourceInfo, ctx: RequestContext, namespace: str, body: Obj) -> Obj:
-        return self._insert(info, ctx, self._new_object(info, ctx, namespace, body))
+    def create(
+        self,
+        info: ResourceInfo,
+        ctx: RequestContext,
+        namespace: str,
+        body: Obj,
+        *,
+        hooks: bool = True,
+        keep_status: bool = False,
+        managed_fields: bool = True,
+    ) -> Obj:
+        """POST. The keyword flags are for the system's own creates (controllers, bootstrap), never
+        a client's: `hooks=False` leaves the kind's controller triggers out; `keep_status=True`
+        writes the status the body carries (a kind whose status the system sets with the object,
+        e.g. a LogicalCluster created Initializing) where the strategy would drop it;
+        `managed_fields=False` records no managedFields (a system object nobody applies)."""
+        obj = self._new_object(info, ctx, namespace, body, keep_status=keep_status, managed_fields=managed_fields)
+        return self._insert(info, ctx, obj, hooks=hooks)
 
     def prepare_creates(
-        self, ctx: RequestContext, items: Sequence[tuple[ResourceInfo, str, Obj]]
+        self,
+        ctx: RequestContext,
+        items: Sequence[tuple[ResourceInfo, str, Obj]],
+        *,
+        keep_status: bool = False,
+        managed_fields: bool = True,
     ) -> builtins.list[tuple[ResourceInfo, Obj]]:
         """The first half of creating several objects in the caller's transaction, all or nothing:
         every `(info, namespace, body)` decoded, defaulted, validated and admitted; nothing written.
         `write_prepared` writes them. Split so that a caller can do all its Python work before its
         first write: each write takes the revision counter's row lock, held until commit. Not for
-        dry runs."""
+        dry runs. `keep_status`, `managed_fields`: as for `create`."""
         assert transaction.get_connection().in_atomic_block, "prepare_creates needs the caller's transaction"
         prepared: builtins.list[tuple[ResourceInfo, Obj]] = []
         for info, namespace, body in items:
-            obj = self._new_object(info, ctx, namespace, body)
+            obj = self._new_object(info, ctx, namespace, body, keep_status=keep_status, managed_fields=managed_fields)
             md = obj["metadata"]
             if not md.get("name") and md.get("generateName"):
                 md["name"] = md["generateName"] + _random_suffix()
@@ -232,7 +253,16 @@ class Store:
             _schedule_hooks(info, ctx.cluster, stored, "ADDED")
         return stored
 
-    def _new_object(self, info: ResourceInfo, ctx: RequestContext, namespace: str, body: Obj) -> Obj:
+    def _new_object(
+        self,
+        info: ResourceInfo,
+        ctx: RequestContext,
+        namespace: str,
+        body: Obj,
+        *,
+        keep_status: bool = False,
+        managed_fields: bool = True,
+    ) -> Obj:
         """A create's body decoded and given what every new object gets (not yet validated)."""
         obj = self._decode(info, ctx, body, namespace)
         md = _meta(obj)
@@ -240,7 +270,13 @@ class Store:
             raise errors.BadRequest("resourceVersion should not be set on objects to be created")
         _guard_metadata(info, ctx, obj, None)
         now = now_rfc3339()
+        status = obj.get("status") if keep_status else None
         self._prepare_new(info, obj, now)
+        if status is not None:
+            obj["status"] = status
+        if not managed_fields:
+            md.pop("managedFields", None)
+            return obj
         md["managedFields"] = ssa.update_managed_fields(
             None,
             obj,
@@ -265,7 +301,7 @@ class Store:
         if info.strategy.tracks_generation:
             md["generation"] = 1
 
-    def _insert(self, info: ResourceInfo, ctx: RequestContext, obj: Obj) -> Obj:
+    def _insert(self, info: ResourceInfo, ctx: RequestContext, obj: Obj, *, hooks: bool = True) -> Obj:
         md = obj["metadata"]
         generated = not md.get("name") and md.get("generateName")
         if generated:
@@ -284,7 +320,7 @@ class Store:
                             raise errors.already_exists(info.resource, md["name"], info.group)
                         md.setdefault("uid", "00000000-0000-0000-0000-000000000000")
                         return self._out(info, obj)
-                    stored = self._store_new(info, ctx, obj)
+                    stored = self._store_new(info, ctx, obj, hooks=hooks)
                 # Output conversion after the block: a write holds the revision lock until commit.
                 return self._out(info, stored)
             except (errors.AlreadyExists, IntegrityError) as e:
@@ -437,9 +473,13 @@ class Store:
         subresource: str,
         operation: str,
         managed_done: bool = False,
+        hooks: bool = True,
+        prepare: bool = True,
     ) -> Obj:
         """Shared tail of update and patch: reserved metadata, strategy, metadata rules,
-        generation, managedFields, validation, no-op detection, finalizer-driven removal, write."""
+        generation, managedFields, validation, no-op detection, finalizer-driven removal, write.
+        `hooks=False` leaves the controller triggers out; `prepare=False` skips the strategy's
+        `prepare_for_update` (system writes of fields it protects from clients)."""
         _guard_metadata(info, ctx, new, old)
         md, old_md = _meta(new), old["metadata"]
         uid = md.get("uid")
@@ -459,7 +499,7 @@ class Store:
         if subresource == "status":
             info.strategy.prepare_for_status_update(new, old)
             md = new["metadata"]
-        else:
+        elif prepare:
             info.strategy.prepare_for_update(new, old)
         if info.strategy.tracks_generation and info.strategy.spec_changed(new, old):
             md["generation"] = int(old_md.get("generation") or 0) + 1
@@ -502,13 +542,141 @@ class Store:
         try:
             if md.get("deletionTimestamp") and not info.strategy.deletion_held(new):
                 stored = backend.delete(key, new)
-                _schedule_hooks(info, ctx.cluster, stored, "DELETED")
+                if hooks:
+                    _schedule_hooks(info, ctx.cluster, stored, "DELETED")
             else:
                 stored = backend.update(key, new, prev_labels=old_md.get("labels") or {})
-                _schedule_hooks(info, ctx.cluster, stored, "MODIFIED")
+                if hooks:
+                    _schedule_hooks(info, ctx.cluster, stored, "MODIFIED")
         except IntegrityError:  # the caller's transaction.atomic rolls the write back
             raise _unique_conflict(info, old_md["name"]) from None
         return self._out(info, stored)
+
+    # --- controllers: reads by key, guaranteed updates ----------------------------------------------
+    def lookup(
+        self, info: ResourceInfo, *, cluster: str, namespace: str = "", name: str, for_update: bool = False
+    ) -> Obj | None:
+        """The stored object, or None: a controller's read, without a request. `for_update` locks
+        the row until the caller's transaction ends (then pass it to `update_locked`). Returned in
+        the stored shape (the storage version), as `guaranteed_update` hands it to its mutate."""
+        key = Key(cluster, info.storage_group, info.storage_resource, namespace if info.namespaced else "", name)
+        return backend.get(key, for_update=for_update)
+
+    def guaranteed_update(
+        self,
+        info: ResourceInfo,
+        ctx: RequestContext,
+        namespace: str,
+        name: str,
+        mutate: Callable[[Obj], None],
+        *,
+        current: Obj | None = None,
+        subresource: str = "",
+        hooks: bool = True,
+        managed_fields: bool = True,
+        prepare: bool = True,
+    ) -> Obj | None:
+        """The apiserver's GuaranteedUpdate: `mutate` changes a copy of the stored object in place
+        (it may read, but must not write); when it changed nothing, nothing is locked or written.
+        Otherwise, in one transaction, the row is locked and, if it is still at the
+        resourceVersion `mutate` saw, the change is written as an update (strategy, admission,
+        validation, managedFields, finalizer-driven removal). If another writer came between,
+        `mutate` runs again on the locked row and that result is written: a conflict costs one
+        more mutate, never a lost write, and contention cannot starve a writer (an optimistic
+        retry loop can: under four writers hammering one row, eight retries were not enough).
+
+        `current`: the object as the caller already read it (spares a read; a stale one only
+        costs the second mutate). Returns the object written (or, unchanged, the one stored);
+        None when there is no such object. `subresource="status"` writes only the status.
+        `hooks`, `prepare`: as for `update_locked`; `managed_fields=False` leaves managedFields
+        as they are (system writes on hot paths). Inside a caller's transaction no savepoint is
+        taken (a failure fails the caller's transaction)."""
+        seen = current
+        if seen is None:
+            seen = self.lookup(info, cluster=ctx.cluster, namespace=namespace, name=name)
+            if seen is None:
+                return None
+        desired = copy.deepcopy(seen)
+        mutate(desired)
+        if desired == seen:
+            return self._out(info, seen)
+        with transaction.atomic(savepoint=False):
+            old = self.lookup(info, cluster=ctx.cluster, namespace=namespace, name=name, for_update=True)
+            if old is None:
+                return None
+            if old["metadata"].get("resourceVersion") != seen["metadata"].get("resourceVersion"):
+                desired = copy.deepcopy(old)  # another writer came between: mutate what is stored now
+                mutate(desired)
+                if desired == old:
+                    return self._out(info, old)
+            return self.update_locked(
+                info,
+                ctx,
+                old,
+                desired,
+                subresource=subresource,
+                hooks=hooks,
+                managed_fields=managed_fields,
+                prepare=prepare,
+            )
+
+    def update_locked(
+        self,
+        info: ResourceInfo,
+        ctx: RequestContext,
+        old: Obj,
+        new: Obj,
+        *,
+        subresource: str = "",
+        hooks: bool = True,
+        managed_fields: bool = True,
+        prepare: bool = True,
+    ) -> Obj:
+        """Write `new` over `old`, which the caller read with `lookup(for_update=True)` in its
+        still open transaction: the update path of a PUT without the decoding (both are stored
+        shapes). `hooks=False` leaves the kind's controller triggers out (a controller writing
+        what it will not react to); `prepare=False` skips the strategy's `prepare_for_update`,
+        which keeps system-set fields (a Workspace's spec.cluster) from clients: for the system
+        writing those fields."""
+        assert transaction.get_connection().in_atomic_block, "update_locked needs the caller's transaction"
+        return self._commit_update(
+            info,
+            ctx,
+            old,
+            copy.deepcopy(new),
+            subresource=subresource,
+            operation="Update",
+            managed_done=not managed_fields,
+            hooks=hooks,
+            prepare=prepare,
+        )
+
+    def relabel(
+        self, *, cluster: str, group: str, resource: str, namespace: str, name: str, labels: Callable[[Obj], Obj]
+    ) -> bool:
+        """A system write of metadata.labels alone on any stored object, by storage key (claimed
+        objects of any kind, including kinds no longer served): the row locked, `labels(current
+        labels)` gives the new ones, metadata validated, written when they differ, no controller
+        hooks. No strategy runs: the rest of the object is the stored one, and a label change the
+        system must make (taking a provider's access away) must not fail on an object that
+        predates today's validation. Returns whether it wrote."""
+        key = Key(cluster, group, resource, namespace, name)
+        with transaction.atomic():
+            current = backend.get(key, for_update=True)
+            if current is None:
+                return False
+            old_labels = current["metadata"].get("labels") or {}
+            wanted = labels(dict(old_labels))
+            if wanted == old_labels:
+                return False
+            new = copy.deepcopy(current)
+            if wanted:
+                new["metadata"]["labels"] = wanted
+            else:
+                new["metadata"].pop("labels", None)
+            meta_validation.validate_labels(wanted).raise_invalid(resource, name, group)
+            backend.update(key, new, prev_labels=old_labels)
+            return True
 
     # --- patch ------------------------------------------------------------------------------------
     def patch(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from django.test import Client
 
 from tests.conftest import Api
@@ -73,3 +74,23 @@ def test_a_non_staff_user_gets_no_admin(client: Client, root: None) -> None:
     mallory = get_user_model().objects.create_user("mallory", password="x")
     client.force_login(mallory)
     assert client.get("/admin/workspaces/workspacerow/").status_code == 302  # to the admin login
+
+
+def test_registering_again_updates_the_spec_once_through_the_strategy(api: Api) -> None:
+    from kube import errors
+    from kube.storage.models import Event
+    from shards.services import shard_register_self
+
+    moved = shard_register_self(name="root", base_url="https://moved.example:6443")
+    assert moved["spec"] == {
+        "baseURL": "https://moved.example:6443",
+        "externalURL": "https://moved.example:6443",
+        "virtualWorkspaceURL": "https://moved.example:6443",
+    }
+    events = Event.objects.count()
+    same = shard_register_self(name="root", base_url="https://moved.example:6443")
+    assert same["metadata"]["resourceVersion"] == moved["metadata"]["resourceVersion"]
+    assert Event.objects.count() == events
+    with pytest.raises(errors.Invalid):
+        shard_register_self(name="root", base_url="not a url")
+    assert Event.objects.count() == events

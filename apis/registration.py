@@ -1,0 +1,30 @@
+"""The apis app wired into kube at start-up (AppConfig.ready): its kinds (each with its table),
+the resources bindings serve, claim admission, the controllers' triggers and the APIExport
+virtual workspace. Here, above every other module of the app, so that nothing below needs a
+function-local import to reach its neighbours."""
+
+from __future__ import annotations
+
+from kube.registry import REGISTRY
+from kube.registry.reserved import exempt_metadata_key
+from kube.registry.store import on_admission, on_change
+
+from .bindings import bound_resources
+from .claims import claims_admit
+from .kinds import KINDS
+from .names import GROUP
+from .services import SKIP_SLICE_ANNOTATION
+from .tasks import apibinding_changed, apiexport_changed
+from .virtual import register_apiexport_virtual_workspace
+
+
+def register() -> None:
+    for info in KINDS:
+        REGISTRY.register(info)
+    REGISTRY.add_provider(bound_resources, first=True)
+    on_admission(claims_admit)
+    # kcp.io is reserved (workspaces app), but this opt-out is the export owner's to set
+    exempt_metadata_key(SKIP_SLICE_ANNOTATION)
+    on_change(GROUP, "apibindings", apibinding_changed)
+    on_change(GROUP, "apiexports", apiexport_changed)
+    register_apiexport_virtual_workspace()
