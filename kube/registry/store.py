@@ -704,12 +704,12 @@ class Store:
             )
         if patch_type == PATCH_APPLY:
             if not ctx.field_manager:
-                raise errors.BadRequest(
-                    'PatchOptions.meta.k8s.io "" is invalid: fieldManager: Required value: is required for apply patch'
-                )
+                raise _invalid_patch_options("FieldValueRequired", "Required value: is required for apply patch",
+                                             "fieldManager")
             return self._apply(info, ctx, namespace, name, patch, force=force, subresource=subresource)
         if force:
-            raise errors.BadRequest("force is only allowed for apply patches")
+            raise _invalid_patch_options("FieldValueForbidden", "Forbidden: may not be specified for non-apply patch",
+                                         "force")
         with transaction.atomic():
             old = self._locked(info, ctx, namespace, name)
             current = self._out(info, copy.deepcopy(old))  # patches apply to the version addressed
@@ -738,6 +738,14 @@ class Store:
         force: bool,
         subresource: str,
     ) -> tuple[Obj, bool]:
+        version = patch.get("apiVersion") if isinstance(patch, dict) else None
+        if isinstance(patch, dict) and version != info.group_version:
+            # Before decoding, as kube's field manager does: an apply patch names the version it
+            # was written for, and a missing one is not taken to mean the endpoint's.
+            raise errors.BadRequest(
+                "Incorrect version specified in apply patch. Specified patch version: "
+                f"{version if isinstance(version, str) else ''}, expected: {info.group_version}"
+            )
         applied = self._decode(info, ctx, patch, namespace, name)
         if "managedFields" in applied["metadata"]:
             raise errors.BadRequest("metadata.managedFields must be nil")
@@ -834,6 +842,11 @@ class Store:
                 continue
         result.items = deleted
         return result
+
+
+def _invalid_patch_options(cause_type: str, message: str, field: str) -> errors.Invalid:
+    """422 on PatchOptions.meta.k8s.io, as kube-apiserver's patch handler answers invalid options."""
+    return errors.invalid("PatchOptions", "", [errors.Cause(cause_type, message, field)], "meta.k8s.io")
 
 
 def _validate_delete_options(options: Obj) -> None:

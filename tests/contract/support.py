@@ -16,18 +16,7 @@ KNOWN_BUGS: dict[tuple[str, tuple[str, str, str]], str] = {}
 
 
 #: Checks that show one bug on every stored kind (the fault is in the shared request path).
-KNOWN_BUGS_OF_EVERY_STORED_KIND: dict[str, str] = {
-    "apply-version": (
-        "a server-side apply patch without apiVersion/kind is applied (200); kube-apiserver answers 400 "
-        '"Incorrect version specified in apply patch. Specified patch version: , expected: <group/version>" '
-        "(structuredMergeManager.Apply), as it does here for a wrong version"
-    ),
-    "patch-options": (
-        "PatchOptions are refused with 400 BadRequest (kube/registry/store.py); kube-apiserver's patch handler "
-        "answers 422 Invalid (errors.NewInvalid on PatchOptions.meta.k8s.io, ValidatePatchOptions) for a "
-        "missing fieldManager on apply and for force on a non-apply patch"
-    ),
-}
+KNOWN_BUGS_OF_EVERY_STORED_KIND: dict[str, str] = {}
 
 
 def known_bug(check: str, kind: tuple[str, str, str]) -> str:

@@ -97,7 +97,8 @@ def patch(req: ResolvedRequest, body: RequestBody) -> Reply:
     if media == PATCH_APPLY:
         ctx.field_manager = req.query.get("fieldManager", "")
     patch_doc = yaml_decode(data) if media == PATCH_APPLY else json_decode(data)
-    force = options._bool(req.query.get("force"))
+    # kube forbids `force` on other patches whatever its value (PatchOptions.Force is a pointer).
+    force = options._bool(req.query.get("force")) or (media != PATCH_APPLY and "force" in req.query)
     obj, created = STORE.patch(
         info, ctx, req.namespace, req.name, media, patch_doc, force=force, subresource=req.subresource
     )
