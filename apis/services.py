@@ -25,9 +25,8 @@ from typing import Any
 from django.conf import settings
 
 from kube import errors
-from kube.authz.authorizer import authorize
-from kube.authz.rbac import Attributes
 from kube.registry import REGISTRY
+from kube.registry.authorized import AuthorizedClient
 from kube.registry.conditions import set_condition
 from kube.registry.context import RequestContext
 from kube.registry.store import STORE
@@ -199,7 +198,8 @@ def apibinding_create(
     same 403 whether or not the export exists). `claims` answers the export's permission claims by
     key (apis.selectors.claim_key → "Accepted"|"Rejected"): every claim the export makes now must
     be answered, or nothing is created (an answer to a claim that changed since is not an answer)."""
-    authorize(user, cluster, Attributes.for_resource(user, "create", "apibindings", api_group=GROUP))
+    client = AuthorizedClient(user=user, cluster=cluster, field_manager="kcp-portal")
+    client.check("create", "apibindings", group=GROUP)
     export_cluster = export_cluster_for(consumer=cluster, path=export_path)
     apibinding_bind_check(user=user, export_cluster=export_cluster, export_path=export_path, export_name=export_name)
     export = apiexport_bindable_get(user=user, path=export_path, name=export_name)
@@ -222,8 +222,7 @@ def apibinding_create(
     }
     if export.claims:
         body["spec"]["permissionClaims"] = [c.as_binding_claim(claims[c.key]) for c in export.claims]
-    ctx = RequestContext(cluster=cluster, user=user, field_manager="kcp-portal")
-    return STORE.create(API_BINDINGS, ctx, "", body)
+    return client.create(API_BINDINGS, "", body)
 
 
 def apibinding_claims_answer(
@@ -233,11 +232,12 @@ def apibinding_claims_answer(
     on the binding), at the resourceVersion the user saw (a binding changed meanwhile is a 409, never
     a silent overwrite). `answers` maps apis.selectors.pending_claim_key → Accepted|Rejected; only
     claims the export makes and the binding has not answered yet can be answered here."""
-    authorize(user, cluster, Attributes.for_resource(user, "update", "apibindings", api_group=GROUP, name=name))
+    client = AuthorizedClient(user=user, cluster=cluster, field_manager="kcp-portal")
+    client.check("update", "apibindings", group=GROUP, name=name)
     if not answers or any(v not in CLAIM_ANSWERS for v in answers.values()):
         raise errors.BadRequest("answer each pending claim Accepted or Rejected")
-    ctx = RequestContext(cluster=cluster, user=user, field_manager="kcp-portal")
-    binding = STORE.get(API_BINDINGS, ctx, "", name)
+    # Read unchecked beyond `update`: the update answers the whole object anyway, as a PUT does.
+    binding = STORE.get(API_BINDINGS, client.context(), "", name)
     spec = binding.setdefault("spec", {})
     claims = [c for c in spec.get("permissionClaims") or [] if isinstance(c, dict)]
     answered = {pending_claim_key(c) for c in claims}
@@ -260,4 +260,4 @@ def apibinding_claims_answer(
         )
     spec["permissionClaims"] = claims
     binding["metadata"]["resourceVersion"] = resource_version
-    return STORE.update(API_BINDINGS, ctx, "", name, binding)
+    return client.update(API_BINDINGS, "", name, binding)

@@ -30,9 +30,8 @@ from django.conf import settings
 from django.db import transaction
 
 from kube import errors
-from kube.authz.authorizer import authorize
-from kube.authz.rbac import Attributes
 from kube.registry import REGISTRY, ResourceInfo
+from kube.registry.authorized import AuthorizedClient
 from kube.registry.conditions import set_condition
 from kube.registry.context import RequestContext
 from kube.registry.purge import purge_clusters
@@ -503,16 +502,12 @@ def _root_rbac(ctx: RequestContext) -> None:
 def workspace_create(*, user: Any, cluster: str, name: str, type_name: str = "") -> Obj:
     """Create a child Workspace of `cluster` as `user`: the API's authorization (create on
     workspaces there) and admission (types, `use` on the type) — the same path as a POST."""
-    authorize(user, cluster, Attributes.for_resource(user, "create", "workspaces", api_group=TENANCY))
     body: Obj = {"apiVersion": f"{TENANCY}/v1alpha1", "kind": "Workspace", "metadata": {"name": name}, "spec": {}}
     if type_name:
         body["spec"]["type"] = {"name": type_name, "path": ROOT_TYPES_PATH}
-    ctx = RequestContext(cluster=cluster, user=user, field_manager="kcp-portal")
-    return STORE.create(WORKSPACES, ctx, "", body)
+    return AuthorizedClient(user=user, cluster=cluster, field_manager="kcp-portal").create(WORKSPACES, "", body)
 
 
 def workspace_delete(*, user: Any, cluster: str, name: str) -> Obj:
     """Delete the Workspace `name` of `cluster` (and its whole tree) as `user`, as a DELETE would."""
-    authorize(user, cluster, Attributes.for_resource(user, "delete", "workspaces", api_group=TENANCY, name=name))
-    ctx = RequestContext(cluster=cluster, user=user, field_manager="kcp-portal")
-    return STORE.delete(WORKSPACES, ctx, "", name, {})
+    return AuthorizedClient(user=user, cluster=cluster, field_manager="kcp-portal").delete(WORKSPACES, "", name, {})
