@@ -33,6 +33,8 @@ _SERVER_OWNED_ON_CREATE = (
 
 
 class Creates(Reads, Decoding):
+    """POST and the system's creates; every new object passes `_new_object` and `_validate_create`."""
+
     def create(
         self,
         info: ResourceInfo,

@@ -18,6 +18,8 @@ from .common import Obj, _meta
 
 
 class Decoding:
+    """A client's body made a stored shape: checked against the URL, sized, fieldValidation."""
+
     def _decode(
         self, info: ResourceInfo, ctx: RequestContext, body: Any, namespace: str, name: str | None = None
     ) -> Obj:

@@ -20,6 +20,8 @@ from .update import Updates
 
 
 class Deletes(Updates):
+    """DELETE and deletecollection; a kind's finalizers hold an object with a deletionTimestamp."""
+
     def delete(
         self, info: ResourceInfo, ctx: RequestContext, namespace: str, name: str, options: Obj | None = None
     ) -> Obj:

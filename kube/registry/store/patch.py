@@ -29,6 +29,8 @@ PATCH_TYPES = (PATCH_JSON, PATCH_MERGE, PATCH_STRATEGIC, PATCH_APPLY)
 
 
 class Patches(Creates, Updates):
+    """PATCH in its four types; server-side apply may create (hence `Creates`)."""
+
     def patch(
         self,
         info: ResourceInfo,

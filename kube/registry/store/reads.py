@@ -14,6 +14,8 @@ from .common import Obj, _key
 
 
 class Reads:
+    """get, list, and the output conversion (storage version → the version addressed)."""
+
     def get(self, info: ResourceInfo, ctx: RequestContext, namespace: str, name: str) -> Obj:
         obj = backend.get(_key(info, ctx, namespace, name))
         if obj is None:

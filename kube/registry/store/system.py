@@ -19,6 +19,8 @@ from .update import Updates
 
 
 class SystemWrites(Updates):
+    """Writes by controllers and reconcilers: no client body, explicit flags for hooks and prepare."""
+
     def lookup(
         self, info: ResourceInfo, *, cluster: str, namespace: str = "", name: str, for_update: bool = False
     ) -> Obj | None:

@@ -20,6 +20,8 @@ from .reads import Reads
 
 
 class Updates(Reads, Decoding):
+    """PUT, and `_commit_update`, the tail every update (patch, apply, system writes) shares."""
+
     def update(
         self, info: ResourceInfo, ctx: RequestContext, namespace: str, name: str, body: Any, *, subresource: str = ""
     ) -> Obj:
