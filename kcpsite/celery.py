@@ -28,6 +28,8 @@ def return_database_connections(task: Any = None, **_: Any) -> None:
     request or transaction."""
     if task is not None and getattr(task.request, "is_eager", False):
         return
+    # Not at the top: kcpsite/__init__ imports this module, and the launcher imports kcpsite
+    # before any Django settings exist.
     from django.db import close_old_connections
 
     close_old_connections()

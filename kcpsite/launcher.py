@@ -73,6 +73,13 @@ from kcpsite.admin_access import (
     kubeconfig_document,
     write_kubeconfig,
 )
+from kcpsite.embedded import (
+    embedded_postgres_running,
+    ensure_embedded_postgres,
+    live_postmaster,
+    postmaster_alive,
+    stop_embedded_postgres,
+)
 from kcpsite.private_files import write_private
 from kcpsite.supervise import (
     CRASH_LOOP_DEATHS,
@@ -321,8 +328,6 @@ class Stack:
         for a test run or a `manage.py` command) is used but never stopped."""
         with warnings.catch_warnings():  # platformdirs' "XDG_RUNTIME_DIR is not set" on a bare machine
             warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
-            from kcpsite.embedded import embedded_postgres_running, ensure_embedded_postgres, live_postmaster
-
             running = embedded_postgres_running(self.data_dir)
             owned = not running or self._orphaned_by_dead_launcher()
             self._progress("starting embedded PostgreSQL" if not running else "reusing embedded PostgreSQL")
@@ -441,8 +446,6 @@ class Stack:
         pg = self._postgres
         if pg is None or self._stopped or self.failed is not None:
             return
-        from kcpsite.embedded import ensure_embedded_postgres, live_postmaster, postmaster_alive
-
         if pg.postmaster is not None and postmaster_alive(pg.postmaster):
             return
         pg.young_deaths = young_deaths_after(pg.young_deaths, now - pg.started_at)
@@ -564,8 +567,6 @@ class Stack:
                 child.pump.join(timeout=5)
             child.log.close()
         if self._started_postgres:
-            from kcpsite.embedded import stop_embedded_postgres
-
             self._progress("stopping embedded PostgreSQL")
             stop_embedded_postgres(self.data_dir)
             self._postgres_owner_path.unlink(missing_ok=True)

@@ -30,6 +30,9 @@ from typing import Any
 
 from kube.errors import StatusError
 
+# Twisted and daphne are imported inside the functions below, never here: `main` must import
+# daphne.server (which installs the asyncio reactor) before anything imports Twisted's reactor.
+
 
 def enable_reuse_port() -> None:
     """Make every TCP listener of this process bind with SO_REUSEPORT (Linux, the BSDs, macOS)."""

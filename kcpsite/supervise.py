@@ -17,6 +17,7 @@ Contract
 """
 from __future__ import annotations
 
+import ctypes
 import os
 import signal
 import subprocess
@@ -60,8 +61,6 @@ def parent_death_signal_setter() -> Callable[[], None] | None:
     port. The libc function is looked up here, in the parent, so the forked child only makes one
     plain call before exec (nothing that could wait for a lock held by another thread)."""
     try:
-        import ctypes
-
         prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
         return None

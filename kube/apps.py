@@ -7,6 +7,8 @@ class KubeConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from kube.builtin import register_builtins
+        # Here, not at the top: kube.registration reaches the models, which Django loads only once
+        # every app is.
+        from kube import registration
 
-        register_builtins()
+        registration.register()

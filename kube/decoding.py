@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
+from urllib.parse import parse_qsl
 
 import orjson
 import yaml
@@ -191,8 +192,6 @@ def reject_nul_in_request(*, path: str, query_string: str, headers: Iterable[tup
     when any of them holds a NUL (decoded from `%00` in the path or query), naming which."""
     reject_nul_in_text(path, where="the request path")
     if NUL in query_string or "%00" in query_string:
-        from urllib.parse import parse_qsl
-
         reject_nul_in_parameters(parse_qsl(query_string, keep_blank_values=True))
     for name, value in headers:
         if NUL in value:

@@ -10,9 +10,14 @@ import hmac
 import secrets
 import time
 
+from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.utils import timezone
 
+from kube.storage.models import StoredObject
+
 from .models import Token
+from .serviceaccount_tokens import issue, user_info, verify
 from .user import UserInfo
 
 _CACHE_SECONDS = 5.0
@@ -28,8 +33,6 @@ def token_issue(*, user_name: str, groups: list[str], description: str = "", tok
     token = token or secrets.token_urlsafe(32)
     if not user_name.startswith("system:"):
         # One identity, one record: the portal's Django user is the API user of the same name.
-        from django.contrib.auth import get_user_model
-
         get_user_model().objects.get_or_create(username=user_name)
     Token.objects.update_or_create(
         token_hash=hash_token(token),
@@ -40,16 +43,12 @@ def token_issue(*, user_name: str, groups: list[str], description: str = "", tok
 
 
 def _serviceaccount_key() -> bytes:
-    from django.conf import settings
-
     return hmac.new(settings.SECRET_KEY.encode(), b"kcp serviceaccount tokens v1", hashlib.sha256).digest()
 
 
 def serviceaccount_token_issue(
     *, cluster: str, namespace: str, name: str, uid: str, audiences: list[str], expiration_seconds: int
 ) -> tuple[str, int]:
-    from .serviceaccount_tokens import issue
-
     return issue(
         cluster=cluster,
         namespace=namespace,
@@ -65,10 +64,6 @@ def serviceaccount_token_issue(
 def _serviceaccount_user(token: str) -> UserInfo | None:
     """A TokenRequest JWT: valid while unexpired and while its ServiceAccount (same uid) exists;
     bound to the logical cluster that issued it (see authorizer.effective_user)."""
-    from kube.storage.models import StoredObject
-
-    from .serviceaccount_tokens import user_info, verify
-
     claims = verify(token, key=_serviceaccount_key(), now=int(time.time()))
     if claims is None:
         return None

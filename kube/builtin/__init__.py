@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 
-from kube.registry import REGISTRY, ResourceInfo, Strategy
+from kube.registry import ResourceInfo, Strategy
 from kube.schema import Schema, schema_for_gvk
 
 from .apiextensions import CRDStrategy
@@ -12,6 +12,12 @@ from .coordination import LeaseStrategy
 from .core import ConfigMapStrategy, EventStrategy, NamespaceStrategy, SecretStrategy, ServiceAccountStrategy
 from .events import EventsV1Strategy
 from .rbac import ClusterRoleBindingStrategy, ClusterRoleStrategy, RoleBindingStrategy, RoleStrategy
+from .reviews import (
+    SelfSubjectAccessReviewStrategy,
+    SelfSubjectReviewStrategy,
+    SelfSubjectRulesReviewStrategy,
+    SubjectAccessReviewStrategy,
+)
 
 
 def _loader(group: str, version: str, kind: str):  # type: ignore[no-untyped-def]
@@ -87,12 +93,6 @@ def builtin_resources() -> list[ResourceInfo]:
 
 
 def _reviews() -> list[ResourceInfo]:
-    from .reviews import (
-        SelfSubjectAccessReviewStrategy,
-        SelfSubjectReviewStrategy,
-        SelfSubjectRulesReviewStrategy,
-        SubjectAccessReviewStrategy,
-    )
 
     authz, authn, create = "authorization.k8s.io", "authentication.k8s.io", ("create",)
     return [
@@ -128,11 +128,3 @@ def _reviews() -> list[ResourceInfo]:
         ),
     ]
 
-
-def register_builtins() -> None:
-    from . import customresources, namespaces
-
-    for info in builtin_resources():
-        REGISTRY.register(info)
-    namespaces.register()
-    customresources.register()

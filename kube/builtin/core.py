@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import base64
+from datetime import UTC, datetime
 from typing import Any
 
 from kube import errors
-from kube.errors import FieldErrors
+from kube.authz.tokens import serviceaccount_token_issue
+from kube.errors import BadRequest, FieldErrors, invalid
 from kube.registry import Column, Strategy
+from kube.registry.store import STORE
+from kube.timefmt import format_rfc3339
 
 from .events import event_columns
 
@@ -120,8 +125,6 @@ class SecretStrategy(Strategy):
 
 def _fold_string_data(obj: Obj) -> None:
     """stringData is write-only: merged into data (base64) and never stored, as upstream."""
-    import base64
-
     string_data = obj.pop("stringData", None)
     if isinstance(string_data, dict) and string_data:
         data = dict(obj.get("data") or {})
@@ -135,10 +138,6 @@ class ServiceAccountStrategy(Strategy):
         """POST serviceaccounts/<name>/token (TokenRequest): a JWT valid only in this logical cluster."""
         if subresource != "token":
             return super().create_subresource(info, ctx, namespace, name, subresource, body)
-        from kube.authz.tokens import serviceaccount_token_issue
-        from kube.errors import BadRequest, invalid
-        from kube.registry.store import STORE
-
         if not isinstance(body, dict) or (body.get("kind") or "TokenRequest") != "TokenRequest":
             raise BadRequest("the body of the request must be an authentication.k8s.io/v1 TokenRequest")
         spec = body.get("spec") or {}
@@ -158,10 +157,6 @@ class ServiceAccountStrategy(Strategy):
             audiences=[str(a) for a in spec.get("audiences") or []],
             expiration_seconds=min(expiration, 48 * 3600),
         )
-        from datetime import UTC, datetime
-
-        from kube.timefmt import format_rfc3339
-
         return {
             "kind": "TokenRequest",
             "apiVersion": "authentication.k8s.io/v1",

@@ -16,7 +16,7 @@ from kube.errors import FieldErrors
 from kube.registry import REGISTRY, Column, ResourceInfo, Strategy
 from kube.registry.context import RequestContext
 from kube.registry.purge import purge, remove_finalizer
-from kube.registry.store import STORE, on_change
+from kube.registry.store import STORE
 from kube.registry.strategy import report_unknown_fields
 from kube.schema import Schema, customresource, jsonpath
 from kube.storage.models import StoredObject
@@ -188,16 +188,3 @@ def _crds(cluster: str) -> ResourceInfo:
     info = REGISTRY.resolve(cluster=cluster, group=GROUP, version="v1", resource=RESOURCE)
     assert info is not None
     return info
-
-
-def _enqueue_cleanup(cluster: str, obj: Obj, event_type: str) -> None:
-    if event_type == "DELETED" or not obj.get("metadata", {}).get("deletionTimestamp"):
-        return
-    from kube.tasks import finalize_crd
-
-    finalize_crd.delay(cluster, obj["metadata"]["name"])
-
-
-def register() -> None:
-    REGISTRY.add_provider(crd_resources)
-    on_change(GROUP, RESOURCE, _enqueue_cleanup)

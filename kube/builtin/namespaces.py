@@ -15,7 +15,7 @@ from kube import errors
 from kube.registry import REGISTRY, ResourceInfo
 from kube.registry.context import RequestContext
 from kube.registry.purge import purge
-from kube.registry.store import STORE, on_change
+from kube.registry.store import STORE
 
 Obj = dict[str, Any]
 
@@ -61,15 +61,3 @@ def namespace_cleanup(*, cluster: str, name: str) -> bool:
     except errors.NotFound:
         return True
     return STORE.lookup(info, cluster=cluster, name=name) is None
-
-
-def _enqueue_cleanup(cluster: str, obj: Obj, event_type: str) -> None:
-    if event_type == "DELETED" or not obj.get("metadata", {}).get("deletionTimestamp"):
-        return
-    from kube.tasks import finalize_namespace
-
-    finalize_namespace.delay(cluster, obj["metadata"]["name"])
-
-
-def register() -> None:
-    on_change("", "namespaces", _enqueue_cleanup)

@@ -11,6 +11,7 @@ from kube import errors
 from kube.decoding import reject_nul_in_parameters, reject_nul_in_request
 
 from .errors import status_response
+from .views import KubeAPIView
 
 
 class RefuseNulMiddleware:
@@ -55,7 +56,5 @@ class RefuseNulMiddleware:
 
 
 def _is_api_view(view_func: Callable[..., Any]) -> bool:
-    from .views import KubeAPIView
-
     view_class = getattr(view_func, "view_class", None)
     return isinstance(view_class, type) and issubclass(view_class, KubeAPIView)

@@ -12,6 +12,8 @@ from rest_framework.renderers import BaseRenderer
 from kube import errors
 from kube.decoding import json_decode, reject_nul_in_document, yaml_decode
 
+from .protobuf import decode as decode_protobuf
+
 TABLE_CONTENT_TYPE = "application/json;as=Table;v=v1;g=meta.k8s.io"
 AGGREGATED_DISCOVERY_CONTENT_TYPE = "application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList"
 PROTOBUF = "application/vnd.kubernetes.protobuf"
@@ -90,9 +92,7 @@ def decode_body(body: bytes, content_type: str) -> Any:
             + ", ".join(BODY_MEDIA_TYPES),
         )
     if media == PROTOBUF:
-        from .protobuf import decode
-
-        return reject_nul_in_document(decode(body))
+        return reject_nul_in_document(decode_protobuf(body))
     if not body.strip():
         raise errors.BadRequest("the request body is empty")
     if media == "application/yaml":

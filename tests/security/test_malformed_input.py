@@ -280,7 +280,8 @@ def test_over_long_names_are_not_found_nor_truncated(tenant: Api) -> None:
         refused(tenant.patch(f"{CM}/{longer}", {"data": {"a": "b"}}), 404, "NotFound")
         refused(tenant.post(CM, {"metadata": {"name": longer}}), 422, "Invalid", field="metadata.name")
         refused(tenant.post(CLUSTERROLES, {"metadata": {"name": "r" * 254}}), 422, "Invalid", field="metadata.name")
-        r = tenant.patch(f"{CM}/{longer}?fieldManager=evil", {"metadata": {"name": longer}},
+        r = tenant.patch(f"{CM}/{longer}?fieldManager=evil",
+                         {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": longer}},
                          content_type="application/apply-patch+yaml")
         refused(r, 422, "Invalid", field="metadata.name")
         long_namespace = f"/api/v1/namespaces/{'n' * 64}/configmaps"

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from kube import errors
+from kube.builtin.namespaces import namespace_finalize
 from kube.decoding import json_decode
 from kube.registry import scale
 
@@ -40,8 +41,6 @@ def scale_patch(req: ResolvedRequest, body: RequestBody) -> Reply:
 
 def finalize_update(req: ResolvedRequest, body: RequestBody) -> Reply:
     """PUT namespaces/<name>/finalize: replaces spec.finalizers (the only way to change them)."""
-    from kube.builtin.namespaces import namespace_finalize
-
     data = decode_body(write_body(req, body), body.content_type)
     if not isinstance(data, dict):
         raise errors.BadRequest("the body must be a Namespace")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import datetime
 import ipaddress
 import re
 from collections.abc import Callable
@@ -58,8 +59,6 @@ _RX_CREDITCARD = re.compile(
 def _is_date(s: str) -> bool:
     if len(s) != 10 or s[4] != "-" or s[7] != "-" or not (s[:4] + s[5:7] + s[8:]).isdigit():
         return False
-    import datetime
-
     try:
         datetime.date(int(s[:4]), int(s[5:7]), int(s[8:]))
     except ValueError:

@@ -222,6 +222,7 @@ class _NFA:
     def build(cls, translated: str, *, force: bool = False) -> _NFA | None:
         """The NFA for a risky pattern (any pattern with `force`), or None when `re` is safe enough or the
         pattern is beyond what the NFA implements."""
+        # CPython's private sre modules, imported here and handed down as `C`: only risky patterns need them.
         import re._constants as C  # noqa: N812 - sre's opcode names
         import re._parser as P  # noqa: N812
 
