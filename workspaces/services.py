@@ -256,6 +256,7 @@ def workspace_schedule_step(pass_: WorkspacePass) -> bool:
         lc["status"].update(phase=phase, initializers=remaining)
         objects = [item for i in builtin for item in BUILTIN_INITIALIZERS[i](lc_name, lc)]
         new_ws = copy.deepcopy(ws)
+        new_ws["metadata"].setdefault("annotations", {})[SHARD_ANNOTATION] = shard
         new_ws["spec"]["cluster"] = lc_name
         new_ws["spec"]["URL"] = f"{external}/clusters/{path}"
         status = new_ws.setdefault("status", {})
