@@ -66,7 +66,8 @@ def _system_owned(obj: Obj) -> dict[str, Any]:
     registered labels."""
     keys = registered_label_keys(obj)
     labels = (obj.get("metadata") or {}).get("labels") or {}
-    spec = obj.get("spec") if isinstance(obj.get("spec"), dict) else {}
+    raw = obj.get("spec")
+    spec: Obj = raw if isinstance(raw, dict) else {}
     return {
         "spec": {k: v for k, v in spec.items() if k != "resourceLimits"},
         "status": obj.get("status") or {},
@@ -159,7 +160,9 @@ class ShardStrategy(Strategy):
 
     def admit_delete(self, obj: Obj, *, ctx: RequestContext) -> None:
         if not is_system(ctx):
-            raise _forbidden(obj["metadata"].get("name", ""), "shards are removed by their operators, not through the API")
+            raise _forbidden(
+                obj["metadata"].get("name", ""), "shards are removed by their operators, not through the API"
+            )
 
     def validate(self, obj: Obj) -> FieldErrors:
         errs = FieldErrors()

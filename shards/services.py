@@ -123,10 +123,16 @@ def shard_status(*, shard: Obj, used: int, beat: str | None) -> None:
         set_condition(status, type="Schedulable", status=True, reason="Schedulable")
     soft, hard, problem = limits(shard)
     if problem:
-        set_condition(status, type="ResourceLimitsApplied", status=False, reason="InvalidResourceLimits", message=problem)
+        set_condition(
+            status, type="ResourceLimitsApplied", status=False, reason="InvalidResourceLimits", message=problem
+        )
     else:
         set_condition(
-            status, type="ResourceLimitsApplied", status=True, reason="Applied", message=f"soft/hard: workspaces={soft}/{hard}"
+            status,
+            type="ResourceLimitsApplied",
+            status=True,
+            reason="Applied",
+            message=f"soft/hard: workspaces={soft}/{hard}",
         )
     if beat is not None:
         set_condition(status, type="Ready", status=True, reason="Heartbeat", message="the shard is heartbeating")

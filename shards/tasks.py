@@ -12,6 +12,7 @@ from .services import shard_heartbeat
 
 Obj = dict[str, Any]
 
+
 @shared_task(acks_late=True)
 def heartbeat_shard() -> bool:
     """Celery beat, every HEARTBEAT_SECONDS on every shard: this shard's heartbeat and report."""

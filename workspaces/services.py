@@ -288,7 +288,8 @@ def _unschedulable(cluster: str, ws: Obj, message: str) -> Obj:
     WorkspaceScheduled=False, reason Unschedulable (kcp's); written only when that changes. The
     periodic resync and every Shard change retry it."""
     new = copy.deepcopy(ws)
-    set_condition(new.setdefault("status", {}), type="WorkspaceScheduled", status=False, reason="Unschedulable", message=message)
+    status = new.setdefault("status", {})
+    set_condition(status, type="WorkspaceScheduled", status=False, reason="Unschedulable", message=message)
     return STORE.update_locked(
         WORKSPACES, _system(cluster), ws, new, subresource="status", hooks=False, managed_fields=False
     )

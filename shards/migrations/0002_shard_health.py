@@ -4,35 +4,34 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('shards', '0001_initial'),
+        ("shards", "0001_initial"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='shardrow',
-            name='cordoned',
+            model_name="shardrow",
+            name="cordoned",
             field=models.BooleanField(default=False),
         ),
         migrations.AddField(
-            model_name='shardrow',
-            name='hard_limit',
+            model_name="shardrow",
+            name="hard_limit",
             field=models.IntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='shardrow',
-            name='heartbeat',
+            model_name="shardrow",
+            name="heartbeat",
             field=models.DateTimeField(blank=True, null=True),
         ),
         migrations.AddField(
-            model_name='shardrow',
-            name='soft_limit',
+            model_name="shardrow",
+            name="soft_limit",
             field=models.IntegerField(default=0),
         ),
         migrations.AddField(
-            model_name='shardrow',
-            name='used_workspaces',
+            model_name="shardrow",
+            name="used_workspaces",
             field=models.IntegerField(default=0),
         ),
     ]

@@ -20,7 +20,15 @@ def test_the_root_shard_registers_itself_and_workspaces_are_placed_on_it(api: Ap
     assert shard["spec"]["externalURL"] == shard["spec"]["virtualWorkspaceURL"] == settings.KCP_EXTERNAL_URL
     table = api.get(SHARDS, headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"}).json()
     assert [c["name"] + ("*" if c.get("priority") else "") for c in table["columnDefinitions"]] == [
-        "Name", "Region", "URL", "Ready", "Schedulable", "Workspaces", "External URL*", "Limits*", "Age"
+        "Name",
+        "Region",
+        "URL",
+        "Ready",
+        "Schedulable",
+        "Workspaces",
+        "External URL*",
+        "Limits*",
+        "Age",
     ]
     assert table["rows"][0]["cells"][1:6] == ["", settings.KCP_EXTERNAL_URL, "True", "True", "0"]
     make(api, "placed")
