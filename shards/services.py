@@ -13,6 +13,7 @@ debounced to the heartbeat period, never per workspace write."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django.utils import timezone
@@ -23,7 +24,17 @@ from kube.registry.context import RequestContext
 from kube.registry.store import STORE
 from kube.timefmt import format_rfc3339
 
-from .kinds import CORDON_ANNOTATION, LABELS_ANNOTATION, ROOT, SHARDS, limits, registered_label_keys
+from .kinds import (
+    CORDON_ANNOTATION,
+    LABELS_ANNOTATION,
+    ROOT,
+    SHARDS,
+    STALE_SECONDS,
+    condition_status,
+    heartbeat_of,
+    limits,
+    registered_label_keys,
+)
 from .models import ShardRow
 from .selectors import local_shard_name, shard_candidates, shard_pick, shard_unschedulable_reason
 
@@ -159,6 +170,42 @@ def shard_heartbeat(*, name: str | None = None, beat: bool = True) -> Obj | None
         hooks=False,
         managed_fields=False,
     )
+
+
+def shard_mark_stale(*, cluster: str = ROOT) -> list[str]:
+    """Shards whose heartbeat went stale while their Ready condition still says True get Ready
+    Unknown, reason HeartbeatStale (as kube's node lifecycle controller does for a silent
+    kubelet): watchers and `kubectl get shards -w` see the change. One query; a write per
+    transition only. Run by every shard's heartbeat task (idempotent: guaranteed updates)."""
+    fresh = timezone.now() - timedelta(seconds=STALE_SECONDS)
+    stale = ShardRow.objects.filter(cluster=cluster, heartbeat__lt=fresh).exclude(name=local_shard_name())
+    marked = []
+    for name in stale.values_list("name", flat=True):
+
+        def silence(shard: Obj) -> None:
+            if condition_status(shard, "Ready") == "True":
+                set_condition(
+                    shard.setdefault("status", {}),
+                    type="Ready",
+                    status="Unknown",
+                    reason="HeartbeatStale",
+                    message=f"no heartbeat for more than {STALE_SECONDS}s",
+                )
+                for c in shard["status"]["conditions"]:
+                    if c.get("type") == "Ready":
+                        c["lastHeartbeatTime"] = format_rfc3339(heartbeat_of(shard) or timezone.now())
+
+        before = STORE.lookup(SHARDS, cluster=cluster, name=name)
+        after = STORE.guaranteed_update(
+            SHARDS, _ctx(), "", name, silence, current=before, subresource="status", hooks=False, managed_fields=False
+        )
+        if (
+            before is not None
+            and after is not None
+            and condition_status(before, "Ready") != condition_status(after, "Ready")
+        ):
+            marked.append(name)
+    return marked
 
 
 def shard_choose(*, cluster: str, selector: Obj | None = None) -> str | None:

@@ -8,15 +8,18 @@ from typing import Any
 from celery import shared_task
 
 from .selectors import local_shard_name
-from .services import shard_heartbeat
+from .services import shard_heartbeat, shard_mark_stale
 
 Obj = dict[str, Any]
 
 
 @shared_task(acks_late=True)
 def heartbeat_shard() -> bool:
-    """Celery beat, every HEARTBEAT_SECONDS on every shard: this shard's heartbeat and report."""
-    return shard_heartbeat() is not None
+    """Celery beat, every HEARTBEAT_SECONDS on every shard: this shard's heartbeat and report,
+    and Ready=Unknown on the shards that stopped beating."""
+    beat = shard_heartbeat() is not None
+    shard_mark_stale()
+    return beat
 
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)

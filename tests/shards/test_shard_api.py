@@ -163,3 +163,36 @@ def test_clients_may_only_cordon_and_set_limits(api: Api) -> None:
     r = tenant_admin.patch(f"{SHARDS}/beta", {"spec": {"resourceLimits": {"soft": {"workspaces": 2}}}})
     assert r.status_code == 200, r.content
     assert r.json()["spec"]["baseURL"] == "https://beta.example"
+
+
+def test_a_silent_shard_turns_ready_unknown(api: Api) -> None:
+    from django.utils import timezone
+
+    from kube.registry.context import RequestContext
+    from kube.registry.store import STORE
+    from kube.timefmt import format_rfc3339
+    from shards.kinds import HEARTBEAT_SECONDS
+    from shards.kinds import SHARDS as INFO
+    from shards.models import ShardRow
+    from shards.services import shard_heartbeat, shard_mark_stale, shard_register_self
+    from shards.tasks import heartbeat_shard
+
+    shard_register_self(name="beta", base_url="https://beta.example")
+    shard_heartbeat(name="beta")
+    assert shard_mark_stale() == []
+    # what time does to a shard that stopped beating: its last heartbeat recedes
+    old = timezone.now() - timedelta(seconds=10 * HEARTBEAT_SECONDS)
+    status = api.get(f"{SHARDS}/beta").json()["status"]
+    for c in status["conditions"]:
+        if c["type"] == "Ready":
+            c["lastHeartbeatTime"] = format_rfc3339(old)
+    STORE.guaranteed_update(
+        INFO, RequestContext(cluster="root"), "", "beta", lambda s: s.update(status=status), subresource="status"
+    )
+    assert ShardRow.objects.get(cluster="root", name="beta").heartbeat == old.replace(microsecond=0)
+    assert heartbeat_shard() is True  # this shard beats and marks the silent one
+    ready = conditions(api.get(f"{SHARDS}/beta").json())["Ready"]
+    assert (ready["status"], ready["reason"]) == ("Unknown", "HeartbeatStale")
+    assert cells(api, "beta")["Ready"] == "Unknown"
+    assert shard_mark_stale() == []  # written once
+    assert conditions(api.get(f"{SHARDS}/root").json())["Ready"]["status"] == "True"
