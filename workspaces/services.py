@@ -173,7 +173,10 @@ def workspace_delete_step(pass_: WorkspacePass) -> bool:
 
 def workspace_schedule_step(pass_: WorkspacePass) -> bool:
     """Scheduling → Ready (or Initializing while initializers owned by other controllers remain),
-    in one transaction: pick the shard (the local one), name the logical cluster, create its
+    in one transaction: pick the shard (`shard_choose`, one statement: an eligible shard matching
+    spec.location.selector; none → WorkspaceScheduled=False, reason Unschedulable, retried by the
+    resync and by Shard changes; another shard → the choice recorded and left to that shard, which
+    creates the LogicalCluster), name the logical cluster, create its
     LogicalCluster, run the built-in initializers the type asks for (their objects are written in
     the same transaction: `BUILTIN_INITIALIZERS`), mirror the owner's membership for the portal,
     and record spec.cluster/spec.URL and the phase on the Workspace. Everything is computed and
