@@ -13,7 +13,7 @@ from kube.registry import REGISTRY
 from kube.registry.context import RequestContext
 from kube.registry.store import STORE
 from kube.registry.tables import ensure_storage_ready
-from shards.services import shard_register_self
+from shards.services import shard_heartbeat, shard_labels_parse, shard_register_self
 from workspaces.services import workspaces_bootstrap
 
 ROOT = "root"
@@ -32,7 +32,12 @@ def bootstrap_root(*, admin_token: str | None = None) -> None:
                 STORE.create(info, ctx, "", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
         except errors.AlreadyExists:
             pass
-    shard_register_self(name=settings.KCP_SHARD_NAME, base_url=settings.KCP_EXTERNAL_URL)
+    shard_register_self(
+        name=settings.KCP_SHARD_NAME,
+        base_url=settings.KCP_EXTERNAL_URL,
+        labels=shard_labels_parse(value=settings.KCP_SHARD_LABELS),
+    )
+    shard_heartbeat(name=settings.KCP_SHARD_NAME)
     workspaces_bootstrap()
     if admin_token:
         token_issue(user_name=ADMIN_USER, groups=ADMIN_GROUPS, description="bootstrap admin", token=admin_token)

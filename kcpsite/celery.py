@@ -18,6 +18,8 @@ app.conf.beat_schedule = {
     "kube-resync-deletions": {"task": "kube.tasks.resync_deletions", "schedule": 10.0},
     "workspaces-resync": {"task": "workspaces.tasks.resync_workspaces", "schedule": 10.0},
     "apis-resync-bindings": {"task": "apis.tasks.resync_apibindings", "schedule": 10.0},
+    # shards.kinds.HEARTBEAT_SECONDS
+    "shards-heartbeat": {"task": "shards.tasks.heartbeat_shard", "schedule": 30.0},
 }
 
 

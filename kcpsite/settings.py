@@ -7,6 +7,7 @@ DATABASE_URL      PostgreSQL URL; unset: the embedded server's URL recorded in $
 REDIS_URL         broker and channel layer when set; otherwise a filesystem broker in $KCP_DATA_DIR
 KCP_EXTERNAL_URL  URL clients reach the server at (used in URLs the API hands out)
 KCP_SHARD_NAME    this shard's name (its Shard object in root; default root)
+KCP_SHARD_LABELS  this shard's labels, `region=eu,tier=gold` (kcp's --shard-labels; placement selectors)
 KCP_SECRET_KEY    Django secret key; generated once into $KCP_DATA_DIR when unset
 KCP_DEBUG         Django debug mode (default off)
 KCP_WATCH_DEFAULT_TIMEOUT  seconds a watch without timeoutSeconds stays open (default 1800)
@@ -199,6 +200,7 @@ KUBE_TENANT_QUEUE = env.int("KCP_TENANT_QUEUE", default=16)
 KUBE_TENANT_WATCHES = env.int("KCP_TENANT_WATCHES", default=1000)
 KCP_EXTERNAL_URL = env.str("KCP_EXTERNAL_URL", default="https://127.0.0.1:" + env.str("KCP_PORT", default="6443"))
 KCP_SHARD_NAME = env.str("KCP_SHARD_NAME", default="root")
+KCP_SHARD_LABELS = env.str("KCP_SHARD_LABELS", default="")
 
 REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,

@@ -5,6 +5,7 @@
         [--accept-all-permission-claims | --reject-all-permission-claims]
     kubectl kcp claims get apibinding [<name>]
     kubectl kcp claims accept|reject <binding> --resource=<resource[.group]> [--identity-hash H]
+    kubectl kcp shard cordon|uncordon <shard>
     kubectl kcp ws|workspace|workspaces ...          (= kubectl ws ..., see kubectl_kcp.ws)
 
 `bind apiexport` creates an APIBinding (apis.kcp.io/v1alpha2) named after the export (or `--name`)
@@ -22,6 +23,13 @@ otherwise named claims are written with verbs `["*"]` (the server grants the exp
 once the binding is Bound, corrected from the binding's `status.exportPermissionClaims`, which is
 also where the `--*-all-permission-claims` flags then learn what to answer. Exported claims left
 unanswered are reported on stderr, as kcp's plugin does.
+
+`shard cordon|uncordon` sets or removes kcp's `experimental.core.kcp.io/unschedulable` annotation
+on the Shard in root (its presence cordons; clients may write nothing else on a Shard but its
+resource limits); the shard acknowledges with its `Schedulable` condition:
+
+    shard/<name> cordoned            shard/<name> already cordoned
+    shard/<name> uncordoned          shard/<name> already uncordoned
 
 Not implemented: `kubectl kcp crd snapshot`, `quickstart` and `completion`.
 """
@@ -59,6 +67,8 @@ UNSUPPORTED = ("crd", "quickstart", "completion")
 BINDING_TYPES = ("apibinding", "apibindings", "apibinding.apis.kcp.io", "apibindings.apis.kcp.io")
 DNS_SUBDOMAIN = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*")
 RESOURCE = re.compile(r"[a-z0-9]([-a-z0-9]*[a-z0-9])?")
+SHARDS = "/clusters/root/apis/core.kcp.io/v1alpha1/shards"
+CORDON_ANNOTATION = "experimental.core.kcp.io/unschedulable"
 
 
 class Api(Protocol):
@@ -339,7 +349,7 @@ def wait_bound(
 
 
 def update_binding(client: Api, url: str, mutate: Callable[[Obj], bool], attempts: int = UPDATE_ATTEMPTS) -> Obj:
-    """GET the binding, let `mutate` change it (it returns whether it did), PUT it back; retried on
+    """GET the object (a binding, a shard), let `mutate` change it (it returns whether it did), PUT it back; retried on
     409 Conflict (someone else wrote in between). Returns the binding as stored."""
     for attempt in range(attempts):
         binding = client.request("GET", url)
@@ -501,6 +511,32 @@ def set_claim_state(
     return binding
 
 
+def set_cordon(client: Api, name: str, cordon: bool, out: TextIO) -> Obj:
+    """`kubectl kcp shard cordon|uncordon NAME`: the cordon annotation set or removed on the Shard
+    in root (GET, PUT with its resourceVersion, retried on conflict); nothing is written when it
+    already is as asked."""
+    changed = False
+
+    def mutate(shard: Obj) -> bool:
+        nonlocal changed
+        md = shard.setdefault("metadata", {})
+        annotations = md.get("annotations") if isinstance(md.get("annotations"), dict) else {}
+        if (CORDON_ANNOTATION in annotations) == cordon:
+            return False
+        if cordon:
+            annotations[CORDON_ANNOTATION] = "true"
+        else:
+            annotations.pop(CORDON_ANNOTATION)
+        md["annotations"] = annotations
+        changed = True
+        return True
+
+    shard = update_binding(client, f"{SHARDS}/{name}", mutate)
+    word = "cordoned" if cordon else "uncordoned"
+    out.write(f"shard/{name} {word}\n" if changed else f"shard/{name} already {word}\n")
+    return shard
+
+
 # --------------------------------------------------------------------------------------------
 # Command line
 # --------------------------------------------------------------------------------------------
@@ -520,7 +556,7 @@ def build_parser() -> argparse.ArgumentParser:
         epilog="'kubectl kcp ws|workspace|workspaces ...' is 'kubectl ws ...' (see 'kubectl ws --help').",
         allow_abbrev=False,
     )
-    commands = parser.add_subparsers(dest="command", metavar="{bind,claims,ws,workspace}", required=True)
+    commands = parser.add_subparsers(dest="command", metavar="{bind,claims,shard,ws,workspace}", required=True)
 
     bind = commands.add_parser("bind", help="Bind different types into the current workspace.", allow_abbrev=False)
     bind_kinds = bind.add_subparsers(dest="kind", metavar="{apiexport}", required=True)
@@ -565,6 +601,16 @@ def build_parser() -> argparse.ArgumentParser:
         p.add_argument("binding")
         p.add_argument("--resource", required=True, metavar="resource[.group]", help="The claimed resource")
         p.add_argument("--identity-hash", help="The identity hash of the claimed resource (when several match)")
+
+    shard = commands.add_parser("shard", help="Manages kcp shards.", allow_abbrev=False)
+    shard_actions = shard.add_subparsers(dest="action", metavar="{cordon,uncordon}", required=True)
+    for verb, text in (
+        ("cordon", "Mark shard as unschedulable: no new workspaces are scheduled onto it"),
+        ("uncordon", "Mark shard as schedulable again"),
+    ):
+        p = shard_actions.add_parser(verb, help=text, description=text, allow_abbrev=False)
+        add_connection_flags(p)
+        p.add_argument("shard", metavar="SHARD")
     return parser
 
 
@@ -606,6 +652,9 @@ def run(argv: Sequence[str], out: TextIO, err: TextIO, environ: Mapping[str, str
             reject_all=ns.reject_all_permission_claims,
         )
         bind_apiexport(client, current, ns.reference, out, err, name=ns.name, timeout=ns.timeout, choices=choices)
+        return 0
+    if ns.command == "shard":  # Shards live in root, whatever the current workspace
+        set_cordon(client, ns.shard, ns.action == "cordon", out)
         return 0
     if ns.action == "get":
         if ns.type.lower() not in BINDING_TYPES:

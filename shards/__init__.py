@@ -1,1 +1,1 @@
-"""Shard registry and placement (a later issue)."""
+"""Shards: the core.kcp.io Shard registry (registration, heartbeat, cordon, limits) and placement."""

@@ -11,6 +11,17 @@ from .models import ShardRow
 
 @admin.register(ShardRow)
 class ShardAdmin(ReadOnlyAdmin):
-    list_display = ("name", "base_url", "external_url", "virtual_workspace_url", "resource_version")
+    list_display = (
+        "name",
+        "base_url",
+        "heartbeat",
+        "cordoned",
+        "used_workspaces",
+        "soft_limit",
+        "hard_limit",
+        "external_url",
+        "resource_version",
+    )
+    list_filter = ("cordoned",)
     search_fields = ("name", "base_url")
     exclude = ("labels",)

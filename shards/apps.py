@@ -6,6 +6,10 @@ class ShardsConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from .kinds import register
+        from kube.registry.store import on_change
+
+        from .kinds import CORE, register
+        from .tasks import shard_changed
 
         register()
+        on_change(CORE, "shards", shard_changed)

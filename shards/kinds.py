@@ -1,18 +1,30 @@
-"""core.kcp.io/v1alpha1 Shard (reference/kcp.md §1.2): the shards of the deployment, in root.
-`spec.baseURL` is required; `externalURL` and `virtualWorkspaceURL` default to it. Every shard
-registers itself at start-up (`shard_register_self`)."""
+"""core.kcp.io/v1alpha1 Shard (reference/kcp.md §1.2, kcp 0.34): the shards of the deployment, in
+root. `spec.baseURL` is required; `externalURL` and `virtualWorkspaceURL` default to it. Every
+shard registers itself at start-up and heartbeats (`shards.services`).
+
+Who writes what, as in kcp 0.34: the shard owns its object. Clients — root admins included —
+may only set the cordon annotation (`experimental.core.kcp.io/unschedulable`, kcp's
+`ShardUnschedulableAnnotationKey`; its presence cordons) and `spec.resourceLimits`; creating or
+deleting a Shard, any other spec field, the status and the labels the shard registered are the
+system's (403). Other labels and annotations outside kcp's reserved domain stay free metadata, as
+on any object (the generic API contract relies on them); the registered ones are listed in the
+reserved annotation `core.kcp.io/shard-labels`, so a client cannot unprotect them either."""
 
 from __future__ import annotations
 
 import functools
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from kube import errors
+from kube.authz.user import SYSTEM_USER
 from kube.errors import FieldErrors
 from kube.registry import REGISTRY, Column, ResourceInfo, Strategy
+from kube.registry.reserved import exempt_metadata_key
 from kube.registry.strategy import field
 from kube.schema import Schema
+from kube.timefmt import parse_rfc3339
 
 from .models import ShardRow
 
@@ -23,6 +35,13 @@ Obj = dict[str, Any]
 CORE = "core.kcp.io"
 ROOT = "root"
 URL_FIELDS = ("baseURL", "externalURL", "virtualWorkspaceURL")
+#: kcp's ShardUnschedulableAnnotationKey: present = cordoned (the value is not read, as in kcp).
+CORDON_ANNOTATION = "experimental.core.kcp.io/unschedulable"
+#: The label keys the shard registered (comma-separated): protected from clients.
+LABELS_ANNOTATION = "core.kcp.io/shard-labels"
+#: How often a shard heartbeats, and after how long without one it is not Ready.
+HEARTBEAT_SECONDS = 30
+STALE_SECONDS = 90
 
 
 def _is_url(value: Any) -> bool:
@@ -32,21 +51,118 @@ def _is_url(value: Any) -> bool:
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 
+def is_system(ctx: RequestContext) -> bool:
+    """The system's own controllers (no client can authenticate or impersonate as them)."""
+    return ctx.user.name == SYSTEM_USER.name
+
+
+def registered_label_keys(obj: Obj) -> set[str]:
+    value = ((obj.get("metadata") or {}).get("annotations") or {}).get(LABELS_ANNOTATION, "")
+    return {k for k in str(value).split(",") if k}
+
+
+def _system_owned(obj: Obj) -> dict[str, Any]:
+    """What only the system may change: the spec but its resourceLimits, the status, the
+    registered labels."""
+    keys = registered_label_keys(obj)
+    labels = (obj.get("metadata") or {}).get("labels") or {}
+    raw = obj.get("spec")
+    spec: Obj = raw if isinstance(raw, dict) else {}
+    return {
+        "spec": {k: v for k, v in spec.items() if k != "resourceLimits"},
+        "status": obj.get("status") or {},
+        "metadata.labels": {k: v for k, v in labels.items() if k in keys},
+        "metadata.annotations": ((obj.get("metadata") or {}).get("annotations") or {}).get(LABELS_ANNOTATION),
+    }
+
+
+def _forbidden(name: str, why: str) -> errors.Forbidden:
+    return errors.Forbidden(f'shards.{CORE} "{name}" is forbidden: {why}', name=name, kind="shards", group=CORE)
+
+
+def limits(obj: Obj) -> tuple[int, int, str]:
+    """(soft, hard, problem) of `spec.resourceLimits.*.workspaces`: 0 = no limit; `problem` is
+    kcp's InvalidResourceLimits message when a value is negative or soft ≥ hard (then neither
+    limit applies)."""
+    out = []
+    for level in ("soft", "hard"):
+        value = field(obj, "spec", "resourceLimits", level, "workspaces")
+        out.append(value if isinstance(value, int) and not isinstance(value, bool) else 0)
+    soft, hard = out
+    if soft < 0 or hard < 0:
+        return 0, 0, f"workspace limits must not be negative (soft {soft}, hard {hard})"
+    if soft and hard and soft >= hard:
+        return 0, 0, f"the soft workspace limit ({soft}) must be below the hard one ({hard})"
+    return soft, hard, ""
+
+
+def heartbeat_of(obj: Obj) -> datetime | None:
+    for c in field(obj, "status", "conditions") or []:
+        if isinstance(c, dict) and c.get("type") == "Ready" and c.get("lastHeartbeatTime"):
+            try:
+                return parse_rfc3339(str(c["lastHeartbeatTime"]))
+            except ValueError:
+                return None
+    return None
+
+
+def condition_status(obj: Obj, type_: str) -> str:
+    for c in field(obj, "status", "conditions") or []:
+        if isinstance(c, dict) and c.get("type") == type_:
+            return str(c.get("status", "Unknown"))
+    return "Unknown"
+
+
+def ready_cell(obj: Obj, now: datetime | None = None) -> str:
+    """Ready as an operator must read it: a True condition whose heartbeat went stale is Unknown
+    (the shard stopped reporting; nothing else writes for it)."""
+    status = condition_status(obj, "Ready")
+    beat = heartbeat_of(obj)
+    if status == "True" and beat is not None:
+        from django.utils import timezone
+
+        if (now or timezone.now()) - beat > timedelta(seconds=STALE_SECONDS):
+            return "Unknown"
+    return status
+
+
+def _workspaces_cell(obj: Obj) -> str:
+    used = field(obj, "status", "used", "workspaces")
+    soft, hard, _ = limits(obj)
+    shown = str(used if isinstance(used, int) else 0)
+    return f"{shown}/{hard}" if hard else shown
+
+
 class ShardStrategy(Strategy):
     has_status_subresource = True
     allow_strategic_merge_patch = False
 
     def admit(self, obj: Obj, old: Obj | None, *, ctx: RequestContext) -> None:
+        name = obj["metadata"].get("name", "")
         if ctx.cluster != ROOT:
-            raise errors.Forbidden(
-                f'shards.{CORE} "{obj["metadata"].get("name", "")}" is forbidden: shards live in the root workspace',
-                kind="shards",
-                group=CORE,
-            )
+            raise _forbidden(name, "shards live in the root workspace")
         spec = obj.get("spec")
         if isinstance(spec, dict) and spec.get("baseURL"):
             for key in ("externalURL", "virtualWorkspaceURL"):
                 spec.setdefault(key, spec["baseURL"])
+        if is_system(ctx):
+            return
+        if old is None:
+            raise _forbidden(name, "shards register themselves; clients may only cordon them and set their limits")
+        before, after = _system_owned(old), _system_owned(obj)
+        for part in ("spec", "status", "metadata.labels", "metadata.annotations"):
+            if before[part] != after[part]:
+                raise _forbidden(
+                    name,
+                    f"{part} is set by the shard; clients may only change the {CORDON_ANNOTATION} "
+                    "annotation and spec.resourceLimits",
+                )
+
+    def admit_delete(self, obj: Obj, *, ctx: RequestContext) -> None:
+        if not is_system(ctx):
+            raise _forbidden(
+                obj["metadata"].get("name", ""), "shards are removed by their operators, not through the API"
+            )
 
     def validate(self, obj: Obj) -> FieldErrors:
         errs = FieldErrors()
@@ -57,23 +173,61 @@ class ShardStrategy(Strategy):
         for key in URL_FIELDS:
             if key in spec and not _is_url(spec[key]):
                 errs.invalid(f"spec.{key}", spec[key], "must be an http(s) URL")
+        resource_limits = spec.get("resourceLimits")
+        if resource_limits is not None and not isinstance(resource_limits, dict):
+            errs.invalid("spec.resourceLimits", resource_limits, "spec.resourceLimits in body must be of type object")
+        for level in ("soft", "hard"):
+            part = (resource_limits or {}).get(level) if isinstance(resource_limits, dict) else None
+            path = f"spec.resourceLimits.{level}"
+            if part is None:
+                continue
+            if not isinstance(part, dict):
+                errs.invalid(path, part, f"{path} in body must be of type object")
+                continue
+            value = part.get("workspaces")
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+                errs.invalid(f"{path}.workspaces", value, f"{path}.workspaces in body must be of type integer")
         return errs
 
     def columns(self) -> list[Column]:
         return [
             Column("Region", "string", lambda o: (o["metadata"].get("labels") or {}).get("region", "")),
             Column("URL", "string", lambda o: field(o, "spec", "baseURL") or ""),
-            Column("External URL", "string", lambda o: field(o, "spec", "externalURL") or ""),
+            Column("Ready", "string", ready_cell, description="A fresh heartbeat"),
+            Column(
+                "Schedulable",
+                "string",
+                lambda o: condition_status(o, "Schedulable"),
+                description="False when cordoned",
+            ),
+            Column("Workspaces", "string", _workspaces_cell, description="Logical clusters placed (/hard limit)"),
+            Column("External URL", "string", lambda o: field(o, "spec", "externalURL") or "", priority=1),
+            Column(
+                "Limits",
+                "string",
+                lambda o: "{}/{}".format(*limits(o)[:2]),
+                description="soft/hard workspaces (0: none)",
+                priority=1,
+            ),
         ]
 
 
 _OPEN = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+_LIMIT = {"type": "object", "properties": {"workspaces": {}}}
+
 
 def _derive(body: Obj) -> dict[str, Any]:
+    soft, hard, _ = limits(body)
+    used = field(body, "status", "used", "workspaces")
     return {
         "base_url": str(field(body, "spec", "baseURL") or ""),
         "external_url": str(field(body, "spec", "externalURL") or ""),
         "virtual_workspace_url": str(field(body, "spec", "virtualWorkspaceURL") or ""),
+        "heartbeat": heartbeat_of(body),
+        "cordoned": CORDON_ANNOTATION in ((body.get("metadata") or {}).get("annotations") or {}),
+        "used_workspaces": used if isinstance(used, int) else 0,
+        "soft_limit": soft,
+        "hard_limit": hard,
     }
 
 
@@ -104,11 +258,16 @@ SHARDS = ResourceInfo(
                             "baseURL": {"type": "string"},
                             "externalURL": {"type": "string"},
                             "virtualWorkspaceURL": {"type": "string"},
+                            "resourceLimits": {"type": "object", "properties": {"soft": _LIMIT, "hard": _LIMIT}},
                         },
                     },
                     "status": {
                         "type": "object",
-                        "properties": {"capacity": _OPEN, "conditions": {"type": "array", "items": _OPEN}},
+                        "properties": {
+                            "capacity": _OPEN,
+                            "used": _OPEN,
+                            "conditions": {"type": "array", "items": _OPEN},
+                        },
                     },
                 },
             },
@@ -120,3 +279,6 @@ SHARDS = ResourceInfo(
 
 def register() -> None:
     REGISTRY.register(SHARDS)
+    # kcp.io metadata is the system's, but cordoning is an operator's switch (kcp's allow-list);
+    # the Shard strategy keeps every other client write off the object.
+    exempt_metadata_key(CORDON_ANNOTATION)

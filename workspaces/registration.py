@@ -14,8 +14,8 @@ from kube.registry.tables import set_cluster_annotation
 from .addressing import cluster_resolve
 from .kinds import KINDS
 from .members import RBAC
-from .names import CLUSTER_ANNOTATION, RESERVED_DOMAIN, TENANCY
-from .tasks import cluster_role_binding_changed, workspace_changed
+from .names import CLUSTER_ANNOTATION, CORE, RESERVED_DOMAIN, TENANCY
+from .tasks import cluster_role_binding_changed, shard_changed, workspace_changed
 
 
 def register() -> None:
@@ -27,3 +27,4 @@ def register() -> None:
     set_cluster_resolver(cluster_resolve)
     on_change(TENANCY, "workspaces", workspace_changed)
     on_change(RBAC, "clusterrolebindings", cluster_role_binding_changed)
+    on_change(CORE, "shards", shard_changed)

@@ -37,7 +37,7 @@ from kube.registry.context import RequestContext
 from kube.registry.purge import purge_clusters
 from kube.registry.store import STORE
 from kube.timefmt import now_rfc3339
-from shards.services import shard_choose
+from shards.services import local_shard_name, shard_choose, shard_unschedulable_reason
 
 from .addressing import cluster_at_path as cluster_at_path
 from .addressing import cluster_path as cluster_path
@@ -172,7 +172,10 @@ def workspace_delete_step(pass_: WorkspacePass) -> bool:
 
 def workspace_schedule_step(pass_: WorkspacePass) -> bool:
     """Scheduling → Ready (or Initializing while initializers owned by other controllers remain),
-    in one transaction: pick the shard (the local one), name the logical cluster, create its
+    in one transaction: pick the shard (`shard_choose`, one statement: an eligible shard matching
+    spec.location.selector; none → WorkspaceScheduled=False, reason Unschedulable, retried by the
+    resync and by Shard changes; another shard → the choice recorded and left to that shard, which
+    creates the LogicalCluster), name the logical cluster, create its
     LogicalCluster, run the built-in initializers the type asks for (their objects are written in
     the same transaction: `BUILTIN_INITIALIZERS`), mirror the owner's membership for the portal,
     and record spec.cluster/spec.URL and the phase on the Workspace. Everything is computed and
@@ -195,9 +198,19 @@ def workspace_schedule_step(pass_: WorkspacePass) -> bool:
         if (ws.get("spec") or {}).get("cluster") or ws["metadata"].get("deletionTimestamp"):
             pass_.workspace, pass_.phase = ws, _phase(ws)
             return True
+        selector = ((ws.get("spec") or {}).get("location") or {}).get("selector")
+        shard = shard_choose(cluster=cluster, selector=selector)
+        if shard is None:
+            pass_.workspace = _unschedulable(cluster, ws, shard_unschedulable_reason(selector=selector))
+            pass_.phase = _phase(pass_.workspace)
+            return False
         # 82 random bits: no lookup for a clash. Should one happen, the LogicalCluster's unique key
         # refuses it, the transaction rolls back whole and the task's retry draws another name.
         lc_name = new_cluster_name()
+        if shard != local_shard_name():
+            pass_.workspace = _placed_elsewhere(cluster, ws, lc_name, shard)
+            pass_.phase = _phase(pass_.workspace)
+            return False
         path = f"{parent_path}:{name}"
         ws_type = ws["spec"]["type"]
         types = workspace_types()
@@ -217,7 +230,7 @@ def workspace_schedule_step(pass_: WorkspacePass) -> bool:
                 "annotations": {
                     PATH_ANNOTATION: path,
                     TYPE_ANNOTATION: f"{ws_type['path']}:{ws_type['name']}",
-                    SHARD_ANNOTATION: shard_choose(cluster=cluster),
+                    SHARD_ANNOTATION: shard,
                     **({OWNER_ANNOTATION: owner} if owner else {}),
                 },
                 "finalizers": ["core.kcp.io/logicalcluster-deletion"],
@@ -245,6 +258,7 @@ def workspace_schedule_step(pass_: WorkspacePass) -> bool:
         lc["status"].update(phase=phase, initializers=remaining)
         objects = [item for i in builtin for item in BUILTIN_INITIALIZERS[i](lc_name, lc)]
         new_ws = copy.deepcopy(ws)
+        new_ws["metadata"].setdefault("annotations", {})[SHARD_ANNOTATION] = shard
         new_ws["spec"]["cluster"] = lc_name
         new_ws["spec"]["URL"] = f"{external}/clusters/{path}"
         status = new_ws.setdefault("status", {})
@@ -269,6 +283,36 @@ def workspace_schedule_step(pass_: WorkspacePass) -> bool:
         )
     pass_.phase = phase
     return False
+
+
+def _unschedulable(cluster: str, ws: Obj, message: str) -> Obj:
+    """No shard is eligible: the Workspace (locked by the caller) stays Scheduling with
+    WorkspaceScheduled=False, reason Unschedulable (kcp's); written only when that changes. The
+    periodic resync and every Shard change retry it."""
+    new = copy.deepcopy(ws)
+    status = new.setdefault("status", {})
+    set_condition(status, type="WorkspaceScheduled", status=False, reason="Unschedulable", message=message)
+    return STORE.update_locked(
+        WORKSPACES, _system(cluster), ws, new, subresource="status", hooks=False, managed_fields=False
+    )
+
+
+def _placed_elsewhere(cluster: str, ws: Obj, lc_name: str, shard: str) -> Obj:
+    """Another shard was chosen: the choice is recorded on the Workspace (spec.cluster and the
+    `core.kcp.io/shard` annotation, as kcp's scheduler records it) and that shard creates the
+    LogicalCluster and runs the initializers itself (placement is pulled: no shard writes
+    another's database). The Workspace stays Scheduling until then."""
+    new = copy.deepcopy(ws)
+    new["spec"]["cluster"] = lc_name
+    new["metadata"].setdefault("annotations", {})[SHARD_ANNOTATION] = shard
+    set_condition(
+        new.setdefault("status", {}),
+        type="WorkspaceScheduled",
+        status=True,
+        reason="Scheduled",
+        message=f"placed on shard {shard}, which creates the logical cluster",
+    )
+    return STORE.update_locked(WORKSPACES, _system(cluster), ws, new, prepare=False, hooks=False, managed_fields=False)
 
 
 def _members_mirror(*, cluster: str, name: str, objects: list[tuple[ResourceInfo, str, Obj]]) -> None:
@@ -404,8 +448,8 @@ def workspaces_bootstrap() -> None:
     ctx = RequestContext(cluster=ROOT, field_manager="kcp-bootstrap")
     if STORE.lookup(LOGICAL_CLUSTERS, cluster=ROOT, name="cluster") is None:
         external = settings.KCP_EXTERNAL_URL.rstrip("/")
-        shard = shard_choose(cluster=ROOT)
-        annotations = {PATH_ANNOTATION: ROOT, TYPE_ANNOTATION: "root:root", SHARD_ANNOTATION: shard}
+        # root lives on the shard that bootstraps it
+        annotations = {PATH_ANNOTATION: ROOT, TYPE_ANNOTATION: "root:root", SHARD_ANNOTATION: local_shard_name()}
         try:
             STORE.create(
                 LOGICAL_CLUSTERS,

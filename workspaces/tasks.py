@@ -48,3 +48,10 @@ def cluster_role_binding_changed(cluster: str, obj: Obj, event_type: str) -> Non
     owner = workspace_owner_of(cluster=cluster)
     if owner is not None:
         sync_workspace_members.delay(*owner)
+
+
+def shard_changed(cluster: str, obj: Obj, event_type: str) -> None:
+    """A Shard was registered, uncordoned or given room (the heartbeat writes no trigger):
+    workspaces waiting for an eligible shard are retried now, not at the next periodic resync."""
+    if WorkspaceRow.objects.exclude(phase="Ready").exists():
+        resync_workspaces.delay()

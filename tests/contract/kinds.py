@@ -75,6 +75,9 @@ class Case:
     """Runs the controller that finishes a deletion the kind holds with a finalizer."""
     system_made: str = ""
     """Why clients neither create nor delete objects of the kind (empty: they do)."""
+    refused_create: Body | None = None
+    """For a system-made kind: a create body that passes validation, refused by admission (403);
+    default `{"metadata": {"name": name}}` (a kind with no required fields)."""
     stored: bool = True
     """False for create-only kinds answered from the request (reviews): nothing to read back."""
     columns: tuple[str, ...] = ()
@@ -268,8 +271,11 @@ CASES: dict[tuple[str, str, str], Case] = {
     ),
     ("core.kcp.io", "v1alpha1", "shards"): Case(
         "/apis/core.kcp.io/v1alpha1/shards",
-        {"metadata": {}, "spec": {"baseURL": "https://shard.example.com"}},
+        None,
+        name="root",
         home="root",
+        system_made="registered by each shard at start-up; clients may only cordon it and set its limits (kcp 0.34)",
+        refused_create={"metadata": {"name": "root"}, "spec": {"baseURL": "https://shard.example.com"}},
     ),
     ("apis.kcp.io", "v1alpha1", "apiresourceschemas"): Case(
         SCHEMAS, cowboy_schema(), name=f"v1.cowboys.{COWBOY_GROUP}"

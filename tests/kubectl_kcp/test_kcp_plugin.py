@@ -496,3 +496,72 @@ def test_run_delegates_ws_and_refuses_unimplemented(monkeypatch: pytest.MonkeyPa
 def test_console_script() -> None:
     scripts = tomllib.loads((PROJECT / "pyproject.toml").read_text())["project"]["scripts"]
     assert scripts["kubectl-kcp"] == "kubectl_kcp.kcp:main"
+
+
+# --------------------------------------------------------------------------------------------
+# shard cordon / uncordon
+# --------------------------------------------------------------------------------------------
+
+SHARD = "/clusters/root/apis/core.kcp.io/v1alpha1/shards/alpha"
+
+
+class FakeShards:
+    """The Shard `alpha` in root; the first PUT may answer 409 once (`conflict`)."""
+
+    def __init__(self, annotations: Obj | None = None, *, conflict: bool = False) -> None:
+        self.shard: Obj = {"metadata": {"name": "alpha", "resourceVersion": "1"}, "spec": {"baseURL": "https://a"}}
+        if annotations is not None:
+            self.shard["metadata"]["annotations"] = annotations
+        self.conflict = conflict
+        self.puts: list[Obj] = []
+
+    def request(self, method: str, path: str, body: Obj | None = None) -> Obj:
+        if path != SHARD:
+            raise status(404, 'shards.core.kcp.io "x" not found')
+        if method == "GET":
+            return copy.deepcopy(self.shard)
+        assert method == "PUT" and body is not None
+        self.puts.append(copy.deepcopy(body))
+        if self.conflict:
+            self.conflict = False
+            self.shard["metadata"]["resourceVersion"] = "2"
+            raise status(409, "the object has been modified")
+        assert body["metadata"]["resourceVersion"] == self.shard["metadata"]["resourceVersion"]
+        self.shard = copy.deepcopy(body)
+        return copy.deepcopy(self.shard)
+
+
+def test_cordon_sets_the_annotation_and_keeps_the_rest() -> None:
+    api = FakeShards({"team": "ops"}, conflict=True)
+    out = io.StringIO()
+    kcp.set_cordon(api, "alpha", True, out)
+    assert out.getvalue() == "shard/alpha cordoned\n"
+    assert api.shard["metadata"]["annotations"] == {"team": "ops", kcp.CORDON_ANNOTATION: "true"}
+    assert api.shard["spec"] == {"baseURL": "https://a"}
+    assert len(api.puts) == 2  # the conflict was retried on a fresh read
+    out = io.StringIO()
+    kcp.set_cordon(api, "alpha", True, out)
+    assert out.getvalue() == "shard/alpha already cordoned\n" and len(api.puts) == 2
+
+
+def test_uncordon_removes_the_annotation() -> None:
+    api = FakeShards({kcp.CORDON_ANNOTATION: "anything"})
+    out = io.StringIO()
+    kcp.set_cordon(api, "alpha", False, out)
+    assert out.getvalue() == "shard/alpha uncordoned\n"
+    assert api.shard["metadata"]["annotations"] == {}
+    out = io.StringIO()
+    kcp.set_cordon(FakeShards(), "alpha", False, out)
+    assert out.getvalue() == "shard/alpha already uncordoned\n"
+
+
+def test_cordon_of_an_unknown_shard_is_the_servers_not_found() -> None:
+    with pytest.raises(ApiError, match="not found"):
+        kcp.set_cordon(FakeShards(), "nope", True, io.StringIO())  # FakeShards serves only alpha
+
+
+def test_shard_commands_parse() -> None:
+    ns = kcp.build_parser().parse_args(["shard", "cordon", "alpha"])
+    assert (ns.command, ns.action, ns.shard) == ("shard", "cordon", "alpha")
+    with pytest.raises(SystemExit):
+        kcp.build_parser().parse_args(["shard", "drain", "alpha"])

@@ -19,18 +19,37 @@ def test_the_root_shard_registers_itself_and_workspaces_are_placed_on_it(api: Ap
     assert shard["spec"]["baseURL"] == settings.KCP_EXTERNAL_URL
     assert shard["spec"]["externalURL"] == shard["spec"]["virtualWorkspaceURL"] == settings.KCP_EXTERNAL_URL
     table = api.get(SHARDS, headers={"Accept": "application/json;as=Table;v=v1;g=meta.k8s.io"}).json()
-    assert [c["name"] for c in table["columnDefinitions"]] == ["Name", "Region", "URL", "External URL", "Age"]
+    assert [c["name"] + ("*" if c.get("priority") else "") for c in table["columnDefinitions"]] == [
+        "Name",
+        "Region",
+        "URL",
+        "Ready",
+        "Schedulable",
+        "Workspaces",
+        "External URL*",
+        "Limits*",
+        "Age",
+    ]
+    assert table["rows"][0]["cells"][1:6] == ["", settings.KCP_EXTERNAL_URL, "True", "True", "0"]
     make(api, "placed")
     lc = at(api, "root:placed").get("/apis/core.kcp.io/v1alpha1/logicalclusters/cluster").json()
     assert lc["metadata"]["annotations"]["core.kcp.io/shard"] == "root"
 
 
 def test_shard_validation_and_defaults(api: Api) -> None:
+    """The strategy validates what the system writes (422 in kube's wording); clients, root's
+    admin included, create no Shard (kcp 0.34: shards register themselves)."""
+    from kube import errors
+    from shards.services import shard_register_self
+
+    with pytest.raises(errors.Invalid):
+        shard_register_self(name="bad", base_url="not a url")
+    beta = shard_register_self(name="beta", base_url="https://beta.example:6443")
+    assert beta["spec"]["externalURL"] == "https://beta.example:6443"
+    r = api.post(SHARDS, {"metadata": {"name": "gamma"}, "spec": {"baseURL": "https://gamma.example:6443"}})
+    assert r.status_code == 403 and "shards register themselves" in r.json()["message"]
     assert api.post(SHARDS, {"metadata": {"name": "nourl"}, "spec": {}}).status_code == 422
     assert api.post(SHARDS, {"metadata": {"name": "bad"}, "spec": {"baseURL": "not a url"}}).status_code == 422
-    r = api.post(SHARDS, {"metadata": {"name": "beta"}, "spec": {"baseURL": "https://beta.example:6443"}})
-    assert r.status_code == 201, r.content
-    assert r.json()["spec"]["externalURL"] == "https://beta.example:6443"
     make(api, "elsewhere")
     r = at(api, "root:elsewhere").post(SHARDS, {"metadata": {"name": "x"}, "spec": {"baseURL": "https://x.example"}})
     assert r.status_code == 403 and "root workspace" in r.json()["message"]

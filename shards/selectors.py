@@ -1,0 +1,92 @@
+"""Reads of the shard registry for placement. Where the authoritative records live (the root
+cluster's Shard rows today, a global database later) is this module's and `shards.services`'
+business alone: callers pass names and selectors, never rows or querysets."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from django.conf import settings
+from django.db.models import F, Q
+from django.utils import timezone
+
+from kube import errors
+from kube.selectors import label_selector_from_dict
+
+from .kinds import ROOT, STALE_SECONDS
+from .models import ShardRow
+
+Obj = dict[str, Any]
+
+
+def local_shard_name() -> str:
+    return str(getattr(settings, "KCP_SHARD_NAME", ROOT))
+
+
+@dataclass(frozen=True)
+class Candidate:
+    name: str
+    labels: dict[str, str]
+    used: int
+    soft: int
+
+
+def _matcher(selector: Obj | None) -> Any:
+    """A metav1.LabelSelector's matcher; absent selects every shard, an invalid one none."""
+    if selector is None:
+        return lambda labels: True
+    try:
+        return label_selector_from_dict(selector).matches
+    except errors.StatusError:
+        return lambda labels: False
+
+
+def shard_candidates(*, cluster: str = ROOT, selector: Obj | None = None) -> list[Candidate]:
+    """Shards a new logical cluster may go to, in one statement: a fresh heartbeat (the local
+    shard is running this very code, so its own heartbeat never disqualifies it), not cordoned,
+    under the hard limit (`status.used` as the shard last reported it: eventually consistent, as
+    in kcp), and labels matching `selector` (matchLabels in SQL, then the whole selector)."""
+    fresh = timezone.now() - timedelta(seconds=STALE_SECONDS)
+    rows = ShardRow.objects.filter(cluster=cluster, cordoned=False, deletion_timestamp__isnull=True)
+    rows = rows.filter(Q(heartbeat__gte=fresh) | Q(name=local_shard_name()))
+    rows = rows.filter(Q(hard_limit=0) | Q(used_workspaces__lt=F("hard_limit")))
+    match_labels = (selector or {}).get("matchLabels") if isinstance(selector, dict) else None
+    if isinstance(match_labels, dict) and all(isinstance(v, str) for v in match_labels.values()):
+        rows = rows.filter(labels__contains=match_labels)
+    matches = _matcher(selector)
+    return [
+        Candidate(name, labels or {}, used, soft)
+        for name, labels, used, soft in rows.values_list("name", "labels", "used_workspaces", "soft_limit")
+        if matches(labels or {})
+    ]
+
+
+def shard_pick(*, candidates: list[Candidate]) -> str | None:
+    """kcp's rule: random among the eligible; those past their soft limit only when no other is."""
+    below_soft = [c for c in candidates if not c.soft or c.used < c.soft]
+    pool = below_soft or candidates
+    return random.choice(pool).name if pool else None
+
+
+def shard_unschedulable_reason(*, cluster: str = ROOT, selector: Obj | None = None) -> str:
+    """Why no shard is eligible, for the Workspace's Unschedulable condition (the failure path
+    only: a second query is fine there)."""
+    fresh = timezone.now() - timedelta(seconds=STALE_SECONDS)
+    matches = _matcher(selector)
+    reasons: dict[str, list[str]] = {"cordoned": [], "not ready": [], "at the hard limit": [], "not matching": []}
+    shards = ShardRow.objects.filter(cluster=cluster, deletion_timestamp__isnull=True)
+    rows = shards.values_list("name", "labels", "cordoned", "heartbeat", "used_workspaces", "hard_limit")
+    for name, labels, cordoned, beat, used, hard in rows:
+        if not matches(labels or {}):
+            reasons["not matching"].append(name)
+        elif cordoned:
+            reasons["cordoned"].append(name)
+        elif name != local_shard_name() and (beat is None or beat < fresh):
+            reasons["not ready"].append(name)
+        elif hard and used >= hard:
+            reasons["at the hard limit"].append(name)
+    detail = "; ".join(f"{why}: {', '.join(sorted(names))}" for why, names in reasons.items() if names)
+    return "no shard is eligible" + (f" ({detail})" if detail else " (no shard is registered)")
