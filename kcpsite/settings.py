@@ -9,6 +9,7 @@ KCP_EXTERNAL_URL  URL clients reach the server at (used in URLs the API hands ou
 KCP_SHARD_NAME    this shard's name (its Shard object in root; default root)
 KCP_SHARD_LABELS  this shard's labels, `region=eu,tier=gold` (kcp's --shard-labels; placement selectors)
 KCP_GLOBAL_DATABASE_URL  PostgreSQL URL of the global database (identities); unset: the shard's own
+KCP_GLOBAL_DB_TIMEOUT    seconds a request waits for a global-database connection (default 5)
 KCP_SECRET_KEY    Django secret key; generated once into $KCP_DATA_DIR when unset
 KCP_DEBUG         Django debug mode (default off)
 KCP_WATCH_DEFAULT_TIMEOUT  seconds a watch without timeoutSeconds stays open (default 1800)
@@ -125,9 +126,10 @@ TEMPLATES = [
 ASGI_APPLICATION = "kcpsite.asgi.application"
 WSGI_APPLICATION = None
 
-def _database(url: str) -> dict[str, Any]:
+def _database(url: str, *, pool_timeout: float = 30) -> dict[str, Any]:
     """One DATABASES entry from a PostgreSQL URL, with the pool and statement options below (the
-    shard's database and the global one are configured alike)."""
+    shard's database and the global one are configured alike but for `pool_timeout`: how long a
+    request waits for a connection before it fails)."""
     db = env.db_url_config(url)
     # A unix-socket host arrives percent-encoded (postgres://user@%2Fpath%2Fto%2Fsocket:5432/db).
     db["HOST"] = unquote(str(db.get("HOST") or ""))
@@ -144,7 +146,7 @@ def _database(url: str) -> dict[str, Any]:
             # check: a connection is tested when it is taken from the pool; one that fails drains
             # the pool, so connections a database restart killed are all replaced at once instead
             # of failing or delaying requests one by one (kcpsite.dbpool).
-            "pool": {"min_size": 1, "max_size": _pool_size, "timeout": 30, "check": check_pooled_connection},
+            "pool": {"min_size": 1, "max_size": _pool_size, "timeout": pool_timeout, "check": check_pooled_connection},
         }
     # Parameters travel separately from the statement (server-side binding) instead of being quoted
     # into its text by Python, and a statement a connection has run twice is prepared: its parse
@@ -164,8 +166,12 @@ DATABASES = {"default": _database(_database_url())}
 # The global database (identities: users, groups, hashed tokens, sessions, the portal's membership
 # index; kcpsite.dbrouter lists every model and why). Unset (one shard): no second alias, the
 # router puts the global models in the shard's own database and nothing changes.
+# Its pool gives up sooner than the shard's: every bearer-token request looks its token up there
+# (kube.authz.tokens caches for seconds), so while it is unreachable a request would otherwise hold
+# one of the few request threads for 30 s before its 503, and starve requests that need only the
+# shard (ServiceAccount tokens). KCP_GLOBAL_DB_TIMEOUT seconds, default 5.
 if _global_url := env.str("KCP_GLOBAL_DATABASE_URL", default=""):
-    DATABASES["global"] = _database(_global_url)
+    DATABASES["global"] = _database(_global_url, pool_timeout=env.float("KCP_GLOBAL_DB_TIMEOUT", default=5.0))
 DATABASE_ROUTERS = ["kcpsite.dbrouter.GlobalRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Threads per serving process running Django's request cycle (kcpsite.asgi_handler); requests beyond

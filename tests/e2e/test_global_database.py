@@ -13,6 +13,7 @@ import re
 import secrets
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlencode
@@ -76,15 +77,15 @@ def _cookies(resp: http.client.HTTPResponse) -> dict[str, str]:
     return out
 
 
-def _portal_login(stack: Stack, token: str) -> dict[str, str]:
-    """Sign in to the portal with a bearer token as a browser does (CSRF cookie and form field);
-    returns the cookies of the signed-in session."""
+def _conn(stack: Stack) -> http.client.HTTPSConnection:
+    return http.client.HTTPSConnection("127.0.0.1", stack.port, context=stack.ssl_context(), timeout=30)
+
+
+def _portal_sign_in(stack: Stack, token: str) -> tuple[int, dict[str, str]]:
+    """Sign in to the portal with a bearer token as a browser does (CSRF cookie and form field):
+    the sign-in POST's status and the cookies set so far."""
     base = stack.base_url
-
-    def conn() -> http.client.HTTPSConnection:
-        return http.client.HTTPSConnection("127.0.0.1", stack.port, context=stack.ssl_context(), timeout=30)
-
-    c = conn()
+    c = _conn(stack)
     c.request("GET", "/login")
     r = c.getresponse()
     page = r.read().decode()
@@ -92,7 +93,7 @@ def _portal_login(stack: Stack, token: str) -> dict[str, str]:
     c.close()
     match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
     assert r.status == 200 and match and "csrftoken" in cookies, page[:500]
-    c = conn()
+    c = _conn(stack)
     c.request("POST", "/login", body=urlencode({"token": token, "csrfmiddlewaretoken": match.group(1)}),
               headers={"Content-Type": "application/x-www-form-urlencoded", "Referer": f"{base}/login",
                        "Origin": base, "Cookie": f"csrftoken={cookies['csrftoken']}"})
@@ -100,8 +101,14 @@ def _portal_login(stack: Stack, token: str) -> dict[str, str]:
     r.read()
     cookies.update(_cookies(r))
     c.close()
-    assert r.status == 302 and "sessionid" in cookies, (r.status, cookies)
-    c = conn()
+    return r.status, cookies
+
+
+def _portal_login(stack: Stack, token: str) -> dict[str, str]:
+    """A portal sign-in that must succeed; returns the cookies of the signed-in session."""
+    status, cookies = _portal_sign_in(stack, token)
+    assert status == 302 and "sessionid" in cookies, (status, cookies)
+    c = _conn(stack)
     c.request("GET", "/workspaces/", headers={"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())})
     r = c.getresponse()
     body = r.read().decode()
@@ -144,3 +151,56 @@ def test_identities_live_in_the_global_database(split_stack: tuple[Stack, str, s
     for table in ("kube_object", "tenancy_workspace", "core_logicalcluster"):
         assert _table(shard_url, table) and not _table(global_url, table), table
     assert _rows(shard_url, "SELECT count(*) FROM tenancy_workspace WHERE name = 'split'") == [(1,)]
+
+
+def _set_global_reachable(global_url: str, reachable: bool) -> None:
+    """Let the global database accept connections or not; cutting it off also ends the
+    connections the stack holds (what a crashed or unreachable global server does to them)."""
+    database = global_url.rsplit("/", 1)[-1].split("?")[0]
+    with psycopg.connect(_admin_url(global_url, "postgres"), autocommit=True) as conn:
+        conn.execute(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS {"true" if reachable else "false"}')
+        if not reachable:
+            conn.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [database])
+
+
+def test_global_database_down(split_stack: tuple[Stack, str, str]) -> None:
+    """What users see while the global database is unreachable: bearer tokens stored there (not
+    in this process's few-second lookup cache) get 503 + Retry-After, not 401, within the global
+    pool's timeout (KCP_GLOBAL_DB_TIMEOUT, 5 s); a portal sign-in fails (500); ServiceAccount tokens, verified against the shard's own rows, keep working; /readyz
+    (the shard's database) stays ok. Everything works again once it is back."""
+    stack, _, global_url = split_stack
+    api = StackApi(stack)
+    admin = stack.admin_token
+    api.ok("POST", "/clusters/root/api/v1/namespaces/default/serviceaccounts",
+           {"apiVersion": "v1", "kind": "ServiceAccount", "metadata": {"name": "bot"}}, token=admin)
+    api.ok("POST", "/clusters/root/apis/rbac.authorization.k8s.io/v1/clusterrolebindings",
+           {"metadata": {"name": "bot-view"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"kind": "ServiceAccount", "name": "bot", "namespace": "default"}]}, token=admin)
+    sa_token = api.ok("POST", "/clusters/root/api/v1/namespaces/default/serviceaccounts/bot/token",
+                      {"apiVersion": "authentication.k8s.io/v1", "kind": "TokenRequest", "spec": {}},
+                      token=admin)["status"]["token"]
+    fresh = subprocess.run(
+        [sys.executable, str(Path(PROJECT_DIR) / "manage.py"), "kcp_token", "--user", "hugo",
+         "--group", "system:masters"],
+        cwd=stack.data_dir, env=stack.child_env(), capture_output=True, text=True, timeout=120, check=True,
+    ).stdout.strip()
+    _set_global_reachable(global_url, False)
+    try:
+        t0 = time.monotonic()
+        status, doc, headers = api.request("GET", "/clusters/root/api/v1/namespaces", token=fresh)
+        assert time.monotonic() - t0 < 15  # the global pool's timeout (5 s), not the shard's 30 s
+        assert status == 503 and headers.get("retry-after"), (status, doc)
+        status, doc = api.call("GET", "/clusters/root/api/v1/namespaces", token=sa_token)
+        assert status == 200, doc
+        status, doc = api.call("GET", "/readyz", token=sa_token)
+        assert status == 200, doc
+        t0 = time.monotonic()
+        status, cookies = _portal_sign_in(stack, fresh)  # the login page itself still renders
+        assert time.monotonic() - t0 < 15
+        assert status == 500 and "sessionid" not in cookies, (status, cookies)
+    finally:
+        _set_global_reachable(global_url, True)
+    status, doc = api.call("GET", "/clusters/root/api/v1/namespaces", token=fresh)
+    assert status == 200, doc
+    _portal_login(stack, fresh)
