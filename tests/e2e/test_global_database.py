@@ -166,8 +166,9 @@ def _set_global_reachable(global_url: str, reachable: bool) -> None:
 def test_global_database_down(split_stack: tuple[Stack, str, str]) -> None:
     """What users see while the global database is unreachable: bearer tokens stored there (not
     in this process's few-second lookup cache) get 503 + Retry-After, not 401, within the global
-    pool's timeout (KCP_GLOBAL_DB_TIMEOUT, 5 s); a portal sign-in fails (500); ServiceAccount tokens, verified against the shard's own rows, keep working; /readyz
-    (the shard's database) stays ok. Everything works again once it is back."""
+    pool's timeout (KCP_GLOBAL_DB_TIMEOUT, 5 s); a portal sign-in fails (500); ServiceAccount
+    tokens, verified against the shard's own rows, keep working; /readyz (the shard's database)
+    stays ok. Everything works again once it is back."""
     stack, _, global_url = split_stack
     api = StackApi(stack)
     admin = stack.admin_token
