@@ -10,7 +10,8 @@ Contract
 * TLS material is generated once into `<data>/tls/` (a self-signed CA and a server certificate for
   127.0.0.1/localhost signed by it; private keys 0600) and reused, as is the admin bearer token in
   `<data>/admin-token` (0600). A second start therefore keeps kubeconfigs handed out earlier valid.
-* Start order: `manage.py migrate`; then daphne (HTTPS; `$KCP_SERVERS` processes sharing the
+* Start order: `manage.py migrate` (and `migrate --database global` with a
+  `KCP_GLOBAL_DATABASE_URL`); then daphne (HTTPS; `$KCP_SERVERS` processes sharing the
   port, default one per CPU up to 4), `$KCP_WORKERS` Celery workers and beat, while
   `manage.py kcp_bootstrap` registers root's namespaces and the admin token (passed as a file,
   never on a command line). Only when bootstrap is done and `/readyz` answers `ok` over TLS
@@ -279,6 +280,10 @@ class Stack:
         env = self.child_env()
         self._progress("applying migrations")
         self._run_step("migrate", [str(PROJECT_DIR / "manage.py"), "migrate", "--noinput"], env)
+        if env.get("KCP_GLOBAL_DATABASE_URL"):
+            # The global database (identities, kcpsite.dbrouter) has its own migration history.
+            self._run_step("migrate-global", [str(PROJECT_DIR / "manage.py"), "migrate", "--noinput",
+                                              "--database", "global"], env)
         if not env.get("REDIS_URL"):
             # The filesystem broker's folders (kcpsite.settings: <data>/broker/{queue,claimed,staging}).
             for sub in ("queue", "claimed", "staging"):

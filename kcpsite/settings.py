@@ -8,6 +8,8 @@ REDIS_URL         broker and channel layer when set; otherwise a filesystem brok
 KCP_EXTERNAL_URL  URL clients reach the server at (used in URLs the API hands out)
 KCP_SHARD_NAME    this shard's name (its Shard object in root; default root)
 KCP_SHARD_LABELS  this shard's labels, `region=eu,tier=gold` (kcp's --shard-labels; placement selectors)
+KCP_GLOBAL_DATABASE_URL  PostgreSQL URL of the global database (identities); unset: the shard's own
+KCP_GLOBAL_DB_TIMEOUT    seconds a request waits for a global-database connection (default 5)
 KCP_SECRET_KEY    Django secret key; generated once into $KCP_DATA_DIR when unset
 KCP_DEBUG         Django debug mode (default off)
 KCP_WATCH_DEFAULT_TIMEOUT  seconds a watch without timeoutSeconds stays open (default 1800)
@@ -22,6 +24,7 @@ from __future__ import annotations
 import os
 import secrets
 from pathlib import Path
+from typing import Any
 from urllib.parse import unquote
 
 import environ
@@ -123,34 +126,53 @@ TEMPLATES = [
 ASGI_APPLICATION = "kcpsite.asgi.application"
 WSGI_APPLICATION = None
 
-DATABASES = {"default": env.db_url_config(_database_url())}
-# A unix-socket host arrives percent-encoded (postgres://user@%2Fpath%2Fto%2Fsocket:5432/db).
-DATABASES["default"]["HOST"] = unquote(str(DATABASES["default"].get("HOST") or ""))
-# A bounded psycopg pool per process instead of persistent per-thread connections: request threads,
-# the watch consumers' database calls and the Celery worker all take a connection per unit of work
-# and give it back, so a process never holds more than the pool's size (CONN_MAX_AGE > 0 kept one
-# open connection per thread that ever ran a request: "too many clients" under Django's ASGI
-# handler, which started a thread per request). KCP_DB_POOL_SIZE=0 turns pooling off (a connection
-# per request, closed after it).
-DATABASES["default"]["CONN_MAX_AGE"] = 0
+def _database(url: str, *, pool_timeout: float = 30) -> dict[str, Any]:
+    """One DATABASES entry from a PostgreSQL URL, with the pool and statement options below (the
+    shard's database and the global one are configured alike but for `pool_timeout`: how long a
+    request waits for a connection before it fails)."""
+    db = env.db_url_config(url)
+    # A unix-socket host arrives percent-encoded (postgres://user@%2Fpath%2Fto%2Fsocket:5432/db).
+    db["HOST"] = unquote(str(db.get("HOST") or ""))
+    # A bounded psycopg pool per process instead of persistent per-thread connections: request
+    # threads, the watch consumers' database calls and the Celery worker all take a connection per
+    # unit of work and give it back, so a process never holds more than the pool's size
+    # (CONN_MAX_AGE > 0 kept one open connection per thread that ever ran a request: "too many
+    # clients" under Django's ASGI handler, which started a thread per request).
+    # KCP_DB_POOL_SIZE=0 turns pooling off (a connection per request, closed after it).
+    db["CONN_MAX_AGE"] = 0
+    if _pool_size > 0:
+        db["OPTIONS"] = {
+            **db.get("OPTIONS", {}),
+            # check: a connection is tested when it is taken from the pool; one that fails drains
+            # the pool, so connections a database restart killed are all replaced at once instead
+            # of failing or delaying requests one by one (kcpsite.dbpool).
+            "pool": {"min_size": 1, "max_size": _pool_size, "timeout": pool_timeout, "check": check_pooled_connection},
+        }
+    # Parameters travel separately from the statement (server-side binding) instead of being quoted
+    # into its text by Python, and a statement a connection has run twice is prepared: its parse
+    # and plan are done once per pooled connection. Together about a tenth of the serving process's
+    # CPU and two fifths of PostgreSQL's per API write (bench/README). Behind a pooler that cannot
+    # keep prepared statements (PgBouncer before 1.21 in transaction mode),
+    # KCP_DB_PREPARE_THRESHOLD=0.
+    db.setdefault("OPTIONS", {}).update(
+        server_side_binding=True, prepare_threshold=_prepare_threshold if _prepare_threshold > 0 else None
+    )
+    return db
+
+
 _pool_size = env.int("KCP_DB_POOL_SIZE", default=16)
-if _pool_size > 0:
-    DATABASES["default"]["OPTIONS"] = {
-        **DATABASES["default"].get("OPTIONS", {}),
-        # check: a connection is tested when it is taken from the pool; one that fails drains the
-        # pool, so connections a database restart killed are all replaced at once instead of
-        # failing or delaying requests one by one (kcpsite.dbpool).
-        "pool": {"min_size": 1, "max_size": _pool_size, "timeout": 30, "check": check_pooled_connection},
-    }
-# Parameters travel separately from the statement (server-side binding) instead of being quoted
-# into its text by Python, and a statement a connection has run twice is prepared: its parse and
-# plan are done once per pooled connection. Together about a tenth of the serving process's CPU and
-# two fifths of PostgreSQL's per API write (bench/README). Behind a pooler that cannot keep
-# prepared statements (PgBouncer before 1.21 in transaction mode), KCP_DB_PREPARE_THRESHOLD=0.
 _prepare_threshold = env.int("KCP_DB_PREPARE_THRESHOLD", default=2)
-DATABASES["default"].setdefault("OPTIONS", {}).update(
-    server_side_binding=True, prepare_threshold=_prepare_threshold if _prepare_threshold > 0 else None
-)
+DATABASES = {"default": _database(_database_url())}
+# The global database (identities: users, groups, hashed tokens, sessions, the portal's membership
+# index; kcpsite.dbrouter lists every model and why). Unset (one shard): no second alias, the
+# router puts the global models in the shard's own database and nothing changes.
+# Its pool gives up sooner than the shard's: every bearer-token request looks its token up there
+# (kube.authz.tokens caches for seconds), so while it is unreachable a request would otherwise hold
+# one of the few request threads for 30 s before its 503, and starve requests that need only the
+# shard (ServiceAccount tokens). KCP_GLOBAL_DB_TIMEOUT seconds, default 5.
+if _global_url := env.str("KCP_GLOBAL_DATABASE_URL", default=""):
+    DATABASES["global"] = _database(_global_url, pool_timeout=env.float("KCP_GLOBAL_DB_TIMEOUT", default=5.0))
+DATABASE_ROUTERS = ["kcpsite.dbrouter.GlobalRouter"]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # Threads per serving process running Django's request cycle (kcpsite.asgi_handler); requests beyond
 # this many wait for a thread. Few, because request handling is CPU-bound Python: more threads add

@@ -82,10 +82,45 @@ def anonymous(client: Client, root: None) -> Api:
 @pytest.fixture(scope="session")
 def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: None) -> None:
     """Close connections after each use in tests: worker threads (database_sync_to_async) would
-    otherwise keep sessions open and block dropping the test database."""
+    otherwise keep sessions open and block dropping the test database.
+
+    The suite runs in split mode: unless KCP_GLOBAL_DATABASE_URL names one already, a `global`
+    alias is added, a second database (`<name>_global`) on the same server, so every test
+    exercises the router (kcpsite.dbrouter) and no code can silently join identities with shard
+    tables. The e2e stack keeps the single-database default (tests/conftest.py `stack`)."""
+    import copy
+
     from django.conf import settings
+    from django.db import connections
 
     settings.DATABASES["default"]["CONN_MAX_AGE"] = 0
+    if "global" not in settings.DATABASES:
+        default = settings.DATABASES["default"]
+        split = copy.deepcopy(default)
+        split["NAME"] = f"{default['NAME']}_global"
+        test = split.setdefault("TEST", {})
+        if test.get("NAME"):
+            test["NAME"] = f"{test['NAME']}_global"
+        settings.DATABASES["global"] = split
+        # ConnectionHandler configured its settings from this same dict object, or will.
+        if "global" not in connections.settings:
+            connections.settings["global"] = split
+    settings.DATABASES["global"]["CONN_MAX_AGE"] = 0
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Every database test may use both aliases (the shard's `default` and `global`): a test
+    naming `databases` itself keeps its choice."""
+    for item in items:
+        marker = item.get_closest_marker("django_db")
+        uses_db = bool({"db", "transactional_db", "django_db_reset_sequences"} & set(getattr(item, "fixturenames", ())))
+        if marker is None and not uses_db:
+            continue
+        kwargs = dict(marker.kwargs) if marker is not None else {}
+        if "databases" in kwargs:
+            continue
+        args = marker.args if marker is not None else ()
+        item.add_marker(pytest.mark.django_db(*args, **kwargs, databases="__all__"), append=False)
 
 
 # --- the live stack (e2e and browser suites) ----------------------------------------------------

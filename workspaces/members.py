@@ -5,7 +5,15 @@ workspace's logical cluster. django-guardian object permissions on the Workspace
 (`admin_workspace` for cluster-admin/admin, `view_workspacerow` for edit/view/access), so the
 portal can list "my workspaces" with one indexed query and API and portal always answer the same.
 The portal changes membership only through `workspace_member_grant/revoke`, which write RBAC;
-the mirror follows (after commit, and on every RBAC change through the on_change hook)."""
+the mirror follows (after commit, and on every RBAC change through the on_change hook).
+
+Two databases: RBAC and the Workspace rows live on the shard, the guardian rows (with users,
+permissions and content types) in the global database (kcpsite.dbrouter; the same database in
+single-shard mode). No statement joins the two, and no transaction spans them. The mirror is an
+index, never the authority: a mirror row whose RBAC rolled back or was removed grants nothing (the
+portal confirms every candidate with the authorizer, the API never reads the mirror), and a mirror
+write lost after the shard committed is redone by the next sync of that workspace (every RBAC change
+and the Ready transition sync after commit)."""
 
 from __future__ import annotations
 
@@ -16,7 +24,7 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
-from django.db import connection, transaction
+from django.db import connection, connections, router, transaction
 from guardian.models import UserObjectPermission
 
 from kube import errors
@@ -94,10 +102,16 @@ def workspace_members_apply(*, workspace_pk: str, desired: dict[str, str]) -> No
     """Grant and revoke guardian permissions on the Workspace row `workspace_pk` until they are
     exactly `desired` (user name → ADMIN or VIEW). Users are created through the user model when
     first granted. Runs in a transaction of its own, or in the caller's (without a savepoint: a
-    failure here fails the caller's transaction, as the scheduling step wants)."""
+    failure here fails the caller's transaction, as the scheduling step wants) when the guardian
+    rows share the shard's database. With a separate global database there is no common
+    transaction: the global one commits at the end of this call, before the caller's shard
+    transaction. A shard rollback after it leaves mirror rows for grants that never committed,
+    which grant nothing (see the module docstring; tests/kcpsite/test_global_database.py); a
+    failure here still fails the caller."""
+    alias = router.db_for_write(UserObjectPermission)
     want = {(user, p) for user, perm in desired.items() for p in ((ADMIN, VIEW) if perm == ADMIN else (VIEW,))}
-    content_type = ContentType.objects.get_for_model(WorkspaceRow).pk
-    with transaction.atomic(savepoint=False), connection.cursor() as cur:
+    content_type = ContentType.objects.db_manager(alias).get_for_model(WorkspaceRow).pk
+    with transaction.atomic(using=alias, savepoint=False), connections[alias].cursor() as cur:
         cur.execute(_member_sql()["granted"], [content_type, workspace_pk, ADMIN, VIEW])
         current = {(str(u), str(p)) for u, p in cur.fetchall()}
         for username, codename in current - want:
@@ -110,11 +124,26 @@ def workspace_members_apply(*, workspace_pk: str, desired: dict[str, str]) -> No
             users = get_user_model()
             for username in names:
                 if username not in known:
-                    users.objects.get_or_create(defaults=None, **{users.USERNAME_FIELD: username})
+                    users.objects.db_manager(alias).get_or_create(defaults=None, **{users.USERNAME_FIELD: username})
             cur.execute(
                 _member_sql()["grant"],
                 [content_type, workspace_pk, [u for u, _ in missing], [c for _, c in missing], content_type],
             )
+
+
+def workspace_members_mirrored(*, username: str, permission: str = VIEW) -> list[str]:
+    """Primary keys of the Workspace rows on which the mirror grants `username` `permission`:
+    one query on the global database, whose answer the caller looks up on the shard (the two
+    cannot be joined)."""
+    users = get_user_model()
+    return [
+        str(pk)
+        for pk in UserObjectPermission.objects.filter(
+            **{f"user__{users.USERNAME_FIELD}": username},
+            permission__codename=permission,
+            content_type=ContentType.objects.get_for_model(WorkspaceRow),
+        ).values_list("object_pk", flat=True)
+    ]
 
 
 @functools.cache

@@ -18,7 +18,6 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q
-from guardian.shortcuts import get_objects_for_user
 
 from kube import errors
 from kube.authz.user import UserInfo
@@ -30,6 +29,7 @@ from kube.storage.models import StoredObject
 from .addressing import cluster_at_path, cluster_paths
 from .admission import workspace_admit_type, workspace_type_use_check
 from .kinds import WORKSPACES
+from .members import workspace_members_mirrored
 from .models import WorkspaceRow, WorkspaceTypeRow
 from .names import ROOT, TENANCY
 
@@ -95,12 +95,15 @@ def workspaces_accessible(*, user: UserInfo, cluster: str = "*") -> list[Workspa
     rows = WorkspaceRow.objects.exclude(logical_cluster="")
     if not user.is_admin:
         candidates: set[str] = set()
-        django_user = get_user_model().objects.filter(username=user.name).first()
-        if django_user is not None:
-            mirrored: Any = get_objects_for_user(
-                django_user, "workspaces.view_workspacerow", klass=WorkspaceRow, accept_global_perms=False
-            )
-            candidates.update(mirrored.values_list("logical_cluster", flat=True))
+        # The mirror's rows (global database) first, then their Workspaces (shard): two queries,
+        # as the two databases cannot be joined. A Django superuser has every workspace as a
+        # candidate (as guardian's get_objects_for_user had it); the authorizer still decides.
+        superuser = get_user_model().objects.filter(username=user.name, is_superuser=True).exists()
+        mirrored = [int(pk) for pk in workspace_members_mirrored(username=user.name) if pk.isdigit()]
+        if superuser:
+            candidates.update(rows.values_list("logical_cluster", flat=True))
+        elif mirrored:
+            candidates.update(WorkspaceRow.objects.filter(pk__in=mirrored).values_list("logical_cluster", flat=True))
         subject_q = Q(body__subjects__contains=[{"kind": "User", "name": user.name}])
         for group in user.groups:
             if group not in BLANKET_GROUPS:

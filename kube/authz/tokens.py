@@ -12,6 +12,7 @@ import time
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import router, transaction
 from django.utils import timezone
 
 from kube.storage.models import StoredObject
@@ -31,13 +32,16 @@ def hash_token(token: str) -> str:
 def token_issue(*, user_name: str, groups: list[str], description: str = "", token: str | None = None) -> str:
     """Create (or re-register) a token for a user; returns the plain token, shown only once."""
     token = token or secrets.token_urlsafe(32)
-    if not user_name.startswith("system:"):
-        # One identity, one record: the portal's Django user is the API user of the same name.
-        get_user_model().objects.get_or_create(username=user_name)
-    Token.objects.update_or_create(
-        token_hash=hash_token(token),
-        defaults={"user_name": user_name, "groups": groups, "description": description},
-    )
+    # The user and the token in one transaction of the database identities live in (the global
+    # one when there is one: settings DATABASE_ROUTERS), whatever the caller's shard transaction.
+    with transaction.atomic(using=router.db_for_write(Token)):
+        if not user_name.startswith("system:"):
+            # One identity, one record: the portal's Django user is the API user of the same name.
+            get_user_model().objects.get_or_create(username=user_name)
+        Token.objects.update_or_create(
+            token_hash=hash_token(token),
+            defaults={"user_name": user_name, "groups": groups, "description": description},
+        )
     _cache.pop(hash_token(token), None)
     return token
 

@@ -25,19 +25,25 @@ def case(kind: tuple[str, str, str]) -> Case:
 
 @pytest.fixture(scope="module")
 def w(kind: tuple[str, str, str], django_db_setup: Any, django_db_blocker: Any) -> Iterator[World]:
-    from django.db import transaction
+    from django.db import connections, transaction
     from django.test import Client
 
     from kcpsite.bootstrap import bootstrap_root
     from kube.authz.tokens import token_issue
 
     with django_db_blocker.unblock():
-        outer = transaction.atomic()
-        outer.__enter__()
+        # One outer transaction per database (the shard's and the global one, where the world's
+        # users and tokens go): every write of the world is rolled back.
+        aliases = list(connections)
+        outers = [transaction.atomic(using=alias) for alias in aliases]
+        for outer in outers:
+            outer.__enter__()
         try:
             bootstrap_root()
             admin = Api(Client(), token_issue(user_name="admin", groups=["system:masters"]))
             yield world(admin, CASES[kind])
         finally:
-            transaction.set_rollback(True)
-            outer.__exit__(None, None, None)
+            for alias in aliases:
+                transaction.set_rollback(True, using=alias)
+            for outer in reversed(outers):
+                outer.__exit__(None, None, None)
