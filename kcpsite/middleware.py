@@ -28,6 +28,7 @@ from typing import Any
 
 from django.conf import settings
 from django.core.handlers.exception import convert_exception_to_response
+from django.db import InterfaceError, OperationalError
 from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
 
@@ -42,6 +43,36 @@ def is_api_path(path: str) -> bool:
     return API_PATH.match(path) is not None
 
 
+#: What a database that does not answer (down, out of connections, the pool's timeout) raises.
+DATABASE_OUTAGE = (OperationalError, InterfaceError)
+
+
+def unavailable(request: HttpRequest) -> HttpResponse:
+    """A portal page's answer while a database it needs does not answer: 503 with Retry-After and
+    a human sentence, never a 500 (the API answers the same outage with a 503 Status)."""
+    response = HttpResponse(
+        "<!doctype html><title>Unavailable</title><h1>Temporarily unavailable</h1>"
+        "<p>The service cannot reach its database right now. Try again in a moment.</p>",
+        status=503,
+        content_type="text/html; charset=utf-8",
+    )
+    response["Retry-After"] = "5"
+    return response
+
+
+def _outage_as_503(layer: GetResponse) -> GetResponse:
+    """`layer` with a database outage raised in it (a session saved on the way out, the user
+    loaded on the way in) answered as `unavailable`, before Django turns it into a 500."""
+
+    def guarded(request: HttpRequest) -> HttpResponse:
+        try:
+            return layer(request)
+        except DATABASE_OUTAGE:
+            return unavailable(request)
+
+    return guarded
+
+
 class PortalMiddleware:
     def __init__(self, get_response: GetResponse) -> None:
         self.get_response = get_response
@@ -50,7 +81,7 @@ class PortalMiddleware:
         for dotted in reversed(settings.PORTAL_MIDDLEWARE):
             middleware = import_string(dotted)(chain)
             inner.insert(0, middleware)
-            chain = convert_exception_to_response(middleware)
+            chain = convert_exception_to_response(_outage_as_503(middleware))
         self.portal_chain: GetResponse = chain
         # Django's order: process_view top to bottom, the other two bottom to top.
         self.view_hooks = [m.process_view for m in inner if hasattr(m, "process_view")]
@@ -88,4 +119,6 @@ class PortalMiddleware:
             response = hook(request, exception)
             if response is not None:
                 return response
+        if isinstance(exception, DATABASE_OUTAGE):  # raised by a portal view
+            return unavailable(request)
         return None

@@ -166,9 +166,9 @@ def _set_global_reachable(global_url: str, reachable: bool) -> None:
 def test_global_database_down(split_stack: tuple[Stack, str, str]) -> None:
     """What users see while the global database is unreachable: bearer tokens stored there (not
     in this process's few-second lookup cache) get 503 + Retry-After, not 401, within the global
-    pool's timeout (KCP_GLOBAL_DB_TIMEOUT, 5 s); a portal sign-in fails (500); ServiceAccount
-    tokens, verified against the shard's own rows, keep working; /readyz (the shard's database)
-    stays ok. Everything works again once it is back."""
+    pool's timeout (KCP_GLOBAL_DB_TIMEOUT, 5 s); a portal sign-in fails (503 with Retry-After,
+    never a 500); ServiceAccount tokens, verified against the shard's own rows, keep working;
+    /readyz (the shard's database) stays ok. Everything works again once it is back."""
     stack, _, global_url = split_stack
     api = StackApi(stack)
     admin = stack.admin_token
@@ -199,7 +199,7 @@ def test_global_database_down(split_stack: tuple[Stack, str, str]) -> None:
         t0 = time.monotonic()
         status, cookies = _portal_sign_in(stack, fresh)  # the login page itself still renders
         assert time.monotonic() - t0 < 15
-        assert status == 500 and "sessionid" not in cookies, (status, cookies)
+        assert status == 503 and "sessionid" not in cookies, (status, cookies)
     finally:
         _set_global_reachable(global_url, True)
     status, doc = api.call("GET", "/clusters/root/api/v1/namespaces", token=fresh)

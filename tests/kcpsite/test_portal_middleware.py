@@ -133,3 +133,26 @@ def test_the_system_checks_pass() -> None:
             "django.contrib.auth.middleware.AuthenticationMiddleware",
             "django.contrib.messages.middleware.MessageMiddleware"} <= set(settings.PORTAL_MIDDLEWARE)
     call_command("check")
+
+
+def test_a_database_outage_on_a_portal_page_is_a_503_page_not_a_500() -> None:
+    """The global database (sessions, users) or the shard's going away mid-request: raised in a
+    middleware layer or in the view, the portal answers 503 with Retry-After and a sentence; the
+    API's own paths are left to the API's Status handling."""
+    from django.db import OperationalError
+    from django.test import RequestFactory
+
+    from kcpsite.middleware import PortalMiddleware, _outage_as_503
+
+    def down(request: object) -> None:
+        raise OperationalError("connection refused")
+
+    page = RequestFactory().get("/workspaces/root/")
+    guarded = _outage_as_503(down)(page)
+    assert guarded.status_code == 503 and guarded["Retry-After"]
+    assert b"Try again" in guarded.content
+    middleware = PortalMiddleware(lambda request: None)  # type: ignore[arg-type,return-value]
+    from_view = middleware.process_exception(page, OperationalError("gone"))
+    assert from_view is not None and from_view.status_code == 503
+    api = RequestFactory().get("/clusters/root/api/v1/namespaces")
+    assert middleware.process_exception(api, OperationalError("gone")) is None
