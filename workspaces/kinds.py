@@ -12,6 +12,7 @@ from kube.errors import FieldErrors
 from kube.registry import Column, ResourceInfo, Strategy
 from kube.registry.strategy import ensure_finalizer, field
 from kube.schema import Schema
+from kube.selectors import label_selector_from_dict
 
 from .admission import logicalcluster_admit_change, workspace_admit_type, workspace_type_use_check, workspace_types
 from .models import LogicalClusterRow, WorkspaceRow, WorkspaceTypeRow
@@ -216,6 +217,15 @@ class WorkspaceStrategy(Strategy):
         name = obj["metadata"].get("name", "")
         if name and not SEGMENT.match(name):
             errs.invalid("metadata.name", name, "must match ^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+        location = (obj.get("spec") or {}).get("location")
+        selector = location.get("selector") if isinstance(location, dict) else None
+        if selector is not None:
+            # Placement matches shards' labels with it: a selector that cannot be parsed would
+            # match nothing and leave the workspace Unschedulable forever instead of saying why.
+            try:
+                label_selector_from_dict(selector)
+            except errors.BadRequest as exc:
+                errs.invalid("spec.location.selector", selector, exc.message)
         return errs
 
     def columns(self) -> list[Column]:

@@ -148,3 +148,23 @@ def test_scheduling_one_workspace_costs_one_statement_for_placement(api: Api, wi
     on_shards = [q["sql"] for q in queries.captured_queries if "shards_shard" in q["sql"]]
     assert len(on_shards) == 1, on_shards
     print(f"scheduling one workspace: {len(queries.captured_queries)} statements")
+
+
+@pytest.mark.parametrize(
+    "selector",
+    [
+        {"matchExpressions": [{"key": "region", "operator": "Near", "values": ["eu"]}]},
+        {"matchExpressions": [{"key": "region", "operator": "In"}]},
+        {"matchExpressions": [{"key": "region", "operator": "Exists", "values": ["eu"]}]},
+        {"matchLabels": {"region": "not a label value!"}},
+        {"matchLabels": ["region"]},
+    ],
+)
+def test_a_selector_no_shard_could_ever_match_is_refused_not_left_unschedulable(
+    api: Api, selector: dict[str, Any]
+) -> None:
+    r = api.post(WS, {"metadata": {"name": "nowhere"}, "spec": {"location": {"selector": selector}}})
+    assert r.status_code == 422, r.content
+    status = r.json()
+    assert status["reason"] == "Invalid" and status["details"]["causes"][0]["field"] == "spec.location.selector"
+    assert api.get(f"{WS}/nowhere").status_code == 404
