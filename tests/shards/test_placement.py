@@ -147,7 +147,6 @@ def test_scheduling_one_workspace_costs_one_statement_for_placement(api: Api, wi
         assert workspace_reconcile(cluster="root", name="counted") == "Ready"
     on_shards = [q["sql"] for q in queries.captured_queries if "shards_shard" in q["sql"]]
     assert len(on_shards) == 1, on_shards
-    print(f"scheduling one workspace: {len(queries.captured_queries)} statements")
 
 
 @pytest.mark.parametrize(
