@@ -1,5 +1,5 @@
-"""What the contract checks share: the parametrization over every case (with the known bugs as
-strict xfails), kube's refusal shapes, and making the object a check works on."""
+"""What the contract checks share: the parametrization over every case, kube's refusal shapes,
+and making the object a check works on."""
 
 from __future__ import annotations
 
@@ -11,29 +11,9 @@ import pytest
 from tests.conftest import Api
 from tests.contract.kinds import CASES, Case, World, kind_id
 
-#: Where a (check, kind) case shows a bug: strict xfail with the reason, until the server is fixed.
-KNOWN_BUGS: dict[tuple[str, tuple[str, str, str]], str] = {}
-
-
-#: Checks that show one bug on every stored kind (the fault is in the shared request path).
-KNOWN_BUGS_OF_EVERY_STORED_KIND: dict[str, str] = {}
-
-
-def known_bug(check: str, kind: tuple[str, str, str]) -> str:
-    if check in KNOWN_BUGS_OF_EVERY_STORED_KIND and CASES[kind].stored:
-        return KNOWN_BUGS_OF_EVERY_STORED_KIND[check]
-    return KNOWN_BUGS.get((check, kind), "")
-
-
-def kinds(check: str) -> list[Any]:
-    """Every case's kind as a parameter of the check `check`, known bugs marked strict xfail (a
-    fixed bug then fails the check until its entry goes)."""
-    params = []
-    for kind in sorted(CASES):
-        reason = known_bug(check, kind)
-        marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
-        params.append(pytest.param(kind, id=kind_id(kind), marks=marks))
-    return params
+#: Every case's kind as a test parameter: every kind runs every check (a difference from
+#: kube-apiserver is a failure to fix, never a mark).
+KINDS = [pytest.param(kind, id=kind_id(kind)) for kind in sorted(CASES)]
 
 
 def status_of(r: Any) -> dict[str, Any]:

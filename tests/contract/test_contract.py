@@ -7,9 +7,8 @@ Watches are in test_watch.py (they need committed transactions).
 
 Each test is parametrized over `CASES` (tests/contract/kinds.py): the built-in kinds, a CRD's kind
 and a bound API's kind. A check a kind cannot take part in (a review is never stored; the system
-owns a LogicalCluster) asserts the refusal the kind answers instead, so no case is skipped. Where
-the server answers otherwise than kube-apiserver, the case is a strict xfail naming the difference
-(tests/contract/support.py KNOWN_BUGS)."""
+owns a LogicalCluster) asserts the refusal the kind answers instead, so no case is skipped. A
+difference from kube-apiserver fails its case."""
 
 from __future__ import annotations
 
@@ -21,7 +20,7 @@ import pytest
 from tests.conftest import Api
 from tests.contract.kinds import CASES, Case, World, info_of, kind_id, world
 from tests.contract.support import (
-    kinds,
+    KINDS,
     labelled,
     names_listed,
     not_served,
@@ -68,7 +67,7 @@ def test_every_registered_kind_has_a_case(api: Api) -> None:
 # --- the checks -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("kind", kinds("verbs"), scope="module")
+@pytest.mark.parametrize("kind", KINDS, scope="module")
 def test_unserved_verbs_answer_method_not_allowed(kind: Any, case: Case, w: World) -> None:
     """Every verb the registry does not list for the kind is refused with kube's 405 Status, on
     the collection and on an object's URL alike; the verbs it lists are not."""
@@ -100,7 +99,7 @@ def test_unserved_verbs_answer_method_not_allowed(kind: Any, case: Case, w: Worl
         assert info.verbs == ("create",) and unserved
 
 
-@pytest.mark.parametrize("kind", kinds("crud"), scope="module")
+@pytest.mark.parametrize("kind", KINDS, scope="module")
 def test_create_get_list_update_patch_delete(kind: Any, case: Case, w: World) -> None:
     """The object's life through the API as the workspace admin: create (a second create is
     409 AlreadyExists), get, list, PUT (a body naming another object is 400), merge patch,
@@ -155,7 +154,7 @@ def test_create_get_list_update_patch_delete(kind: Any, case: Case, w: World) ->
     assert case.name not in names_listed(w.actor, case)
 
 
-@pytest.mark.parametrize("kind", kinds("conflict"), scope="module")
+@pytest.mark.parametrize("kind", KINDS, scope="module")
 def test_a_stale_resource_version_is_a_conflict(kind: Any, case: Case, w: World) -> None:
     """Optimistic concurrency: a PUT, a merge patch or a delete precondition naming a
     resourceVersion that is no longer current is kube's 409 Conflict, and changes nothing."""
@@ -180,7 +179,7 @@ def test_a_stale_resource_version_is_a_conflict(kind: Any, case: Case, w: World)
     assert "deletionTimestamp" not in w.actor.get(case.url()).json()["metadata"]
 
 
-@pytest.mark.parametrize("kind", kinds("dry-run"), scope="module")
+@pytest.mark.parametrize("kind", KINDS, scope="module")
 def test_dry_run_persists_nothing(kind: Any, case: Case, w: World) -> None:
     """`?dryRun=All` runs a write to its answer and writes nothing: no revision, no event, no row
     (a Workspace's logical cluster, a CRD's served API included)."""
@@ -214,7 +213,7 @@ def test_dry_run_persists_nothing(kind: Any, case: Case, w: World) -> None:
     assert (after.json()["metadata"].get("labels") or {}).get("contract") is None
 
 
-@pytest.mark.parametrize("kind", kinds("table"), scope="module")
+@pytest.mark.parametrize("kind", KINDS, scope="module")
 def test_table_output(kind: Any, case: Case, w: World) -> None:
     """`kubectl get`'s Accept header: a meta.k8s.io/v1 Table with kube's column definitions (one
     of format `name`) and one row per object, for the collection and for one object."""
@@ -239,7 +238,7 @@ def test_table_output(kind: Any, case: Case, w: World) -> None:
     assert one["kind"] == "Table" and [row["object"]["metadata"]["name"] for row in one["rows"]] == [case.name]
 
 
-@pytest.mark.parametrize("kind", kinds("forbidden"), scope="module")
+@pytest.mark.parametrize("kind", KINDS, scope="module")
 def test_a_user_without_grants_is_forbidden(kind: Any, case: Case, w: World) -> None:
     """An ordinary user with no RBAC rights in the workspace: get, list, watch and create are
     refused with 403, and the refused create writes nothing."""
@@ -254,7 +253,7 @@ def test_a_user_without_grants_is_forbidden(kind: Any, case: Case, w: World) -> 
         assert w.actor.get(case.url("outsider")).status_code == 404
 
 
-@pytest.mark.parametrize("kind", kinds("reserved"), scope="module")
+@pytest.mark.parametrize("kind", KINDS, scope="module")
 def test_kcp_owned_metadata_is_refused(kind: Any, case: Case, w: World) -> None:
     """A workspace admin may not set `kcp.io` annotations (kcp's reserved metadata): on create
     and on update, with 403 naming the key; nothing changes."""
@@ -316,7 +315,7 @@ def _token(w: World, case: Case, current: dict[str, Any]) -> None:
 SUBRESOURCES = {"status": _status, "finalize": _finalize, "token": _token}
 
 
-@pytest.mark.parametrize("kind", kinds("subresources"), scope="module")
+@pytest.mark.parametrize("kind", KINDS, scope="module")
 def test_subresources_answer_like_kube(kind: Any, case: Case, w: World) -> None:
     """Each subresource the registry declares for the kind (its own or one with its own kind,
     like TokenRequest) answers as kube's does; any other subresource is kube's 404."""
@@ -342,7 +341,7 @@ def _managers(obj: dict[str, Any]) -> list[tuple[str, str]]:
     return [(m["manager"], m["operation"]) for m in obj["metadata"].get("managedFields") or []]
 
 
-@pytest.mark.parametrize("kind", kinds("patch"), scope="module")
+@pytest.mark.parametrize("kind", KINDS, scope="module")
 def test_every_patch_type(kind: Any, case: Case, w: World) -> None:
     """Server-side apply creating and updating (its field manager recorded), JSON patch and
     strategic merge patch (kube's 415 for custom resources); merge patch is in the CRUD check."""
@@ -379,7 +378,7 @@ def test_every_patch_type(kind: Any, case: Case, w: World) -> None:
     refused(w.actor.patch(case.url() + "?fieldManager=applier", wrong, content_type=APPLY), 400, "BadRequest")
 
 
-@pytest.mark.parametrize("kind", kinds("patch-options"), scope="module")
+@pytest.mark.parametrize("kind", KINDS, scope="module")
 def test_invalid_patch_options_are_invalid(kind: Any, case: Case, w: World) -> None:
     """kube-apiserver validates PatchOptions as an object: 422 Invalid (PatchOptions.meta.k8s.io)
     for an apply without fieldManager and for `force` on a patch that is not an apply."""
@@ -395,7 +394,7 @@ def test_invalid_patch_options_are_invalid(kind: Any, case: Case, w: World) -> N
     refused(r, 422, "Invalid")
 
 
-@pytest.mark.parametrize("kind", kinds("apply-version"), scope="module")
+@pytest.mark.parametrize("kind", KINDS, scope="module")
 def test_an_apply_patch_must_name_the_version(kind: Any, case: Case, w: World) -> None:
     """kube-apiserver refuses an apply patch whose apiVersion is not the endpoint's, missing included."""
     if not case.stored:
@@ -411,7 +410,7 @@ def test_an_apply_patch_must_name_the_version(kind: Any, case: Case, w: World) -
     assert "contract" not in (w.actor.get(case.url()).json()["metadata"].get("labels") or {})
 
 
-@pytest.mark.parametrize("kind", kinds("list"), scope="module")
+@pytest.mark.parametrize("kind", KINDS, scope="module")
 def test_list_selectors_and_pages(kind: Any, case: Case, w: World) -> None:
     """Field selector on metadata.name, label selector, an unknown field label (400), and
     `limit`/`continue` pages that add up to the whole list in order."""
@@ -443,7 +442,7 @@ def test_list_selectors_and_pages(kind: Any, case: Case, w: World) -> None:
     assert pages == everything
 
 
-@pytest.mark.parametrize("kind", kinds("options"), scope="module")
+@pytest.mark.parametrize("kind", KINDS, scope="module")
 def test_a_bad_dry_run_value_is_invalid_options(kind: Any, case: Case, w: World) -> None:
     """`dryRun` other than All: 422 Invalid naming the verb's options kind, as kube's handlers
     validate CreateOptions, UpdateOptions, PatchOptions and DeleteOptions."""

@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import Api
 from tests.contract.kinds import Case, World, world
-from tests.contract.support import kinds, not_served, subject
+from tests.contract.support import KINDS, not_served, subject
 from tests.watching import Watch
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -27,7 +27,7 @@ def events_of(watch: Watch, name: str) -> list[tuple[str, dict[str, Any]]]:
     return [(e["type"], e["object"]) for e in watch.events() if e["object"]["metadata"].get("name") == name]
 
 
-@pytest.mark.parametrize("kind", kinds("watch"))
+@pytest.mark.parametrize("kind", KINDS)
 def test_a_watch_sees_writes_in_order(kind: Any, case: Case, w: World) -> None:
     if not case.stored:
         not_served(w.actor.get(f"{case.collection}?watch=1"))
