@@ -13,6 +13,7 @@ from django.shortcuts import render
 from kube import errors
 from kube.authz.identity import django_user_info
 from kube.authz.user import UserInfo
+from workspaces.selectors import WorkspaceView, workspace_breadcrumb, workspace_get_for_user
 
 View = Callable[..., HttpResponse]
 
@@ -23,6 +24,16 @@ def identity(request: HttpRequest) -> UserInfo:
         cached = django_user_info(user=request.user)
         request._kcp_identity = cached  # type: ignore[attr-defined]
     return cached
+
+
+def workspace_of(request: HttpRequest, path: str) -> WorkspaceView:
+    """The workspace at `path` as the signed-in user may see it (404/403 as the API answers)."""
+    return workspace_get_for_user(path=path, user=identity(request))
+
+
+def crumbs_of(request: HttpRequest, path: str) -> list[tuple[str, str, bool]]:
+    """The breadcrumb to `path`, ancestors the user may not open shown as plain names."""
+    return workspace_breadcrumb(user=identity(request), path=path)
 
 
 def is_htmx(request: HttpRequest) -> bool:

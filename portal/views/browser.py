@@ -16,27 +16,17 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from kube import errors
 from kube.decoding import yaml_decode
-from workspaces.selectors import WorkspaceView, workspace_breadcrumb, workspace_get_for_user
 
 from .. import objects
-from ..shortcuts import identity, portal_view
-
-
-def _workspace(request: HttpRequest, path: str) -> WorkspaceView:
-    return workspace_get_for_user(path=path, user=identity(request))
-
-
-def _crumbs(request: HttpRequest, path: str) -> list[tuple[str, str, bool]]:
-    return workspace_breadcrumb(user=identity(request), path=path)
-
+from ..shortcuts import crumbs_of, identity, portal_view, workspace_of
 
 
 @portal_view
 @require_GET
 def apis_view(request: HttpRequest, path: str) -> HttpResponse:
-    ws = _workspace(request, path)
+    ws = workspace_of(request, path)
     apis = objects.apis_list(user=identity(request), cluster=ws.cluster)
-    return render(request, "portal/apis.html", {"ws": ws, "apis": apis, "crumbs": _crumbs(request, ws.path)})
+    return render(request, "portal/apis.html", {"ws": ws, "apis": apis, "crumbs": crumbs_of(request, ws.path)})
 
 
 def _info(ws, group: str, version: str, resource: str):  # type: ignore[no-untyped-def]
@@ -48,7 +38,7 @@ def _info(ws, group: str, version: str, resource: str):  # type: ignore[no-untyp
 @portal_view
 @require_GET
 def objects_view(request: HttpRequest, path: str, group: str, version: str, resource: str) -> HttpResponse:
-    ws = _workspace(request, path)
+    ws = workspace_of(request, path)
     info = _info(ws, group, version, resource)
     namespace = request.GET.get("namespace", "") if info.namespaced else ""
     revision, rows = objects.objects_list(user=identity(request), cluster=ws.cluster, info=info, namespace=namespace)
@@ -57,7 +47,7 @@ def objects_view(request: HttpRequest, path: str, group: str, version: str, reso
         "portal/objects.html",
         {
             "ws": ws,
-            "crumbs": _crumbs(request, ws.path),
+            "crumbs": crumbs_of(request, ws.path),
             "info": info,
             "origin_label": objects.origin_label(info.origin),
             "group_slug": group,
@@ -73,7 +63,7 @@ def objects_view(request: HttpRequest, path: str, group: str, version: str, reso
 @require_GET
 def objects_json(request: HttpRequest, path: str, group: str, version: str, resource: str) -> HttpResponse:
     """The list a page re-reads after its live stream expired or its socket reconnected."""
-    ws = _workspace(request, path)
+    ws = workspace_of(request, path)
     info = _info(ws, group, version, resource)
     namespace = request.GET.get("namespace", "") if info.namespaced else ""
     revision, rows = objects.objects_list(user=identity(request), cluster=ws.cluster, info=info, namespace=namespace)
@@ -87,7 +77,7 @@ def objects_json(request: HttpRequest, path: str, group: str, version: str, reso
 def object_view(
     request: HttpRequest, path: str, group: str, version: str, resource: str, namespace: str, name: str
 ) -> HttpResponse:
-    ws = _workspace(request, path)
+    ws = workspace_of(request, path)
     info = _info(ws, group, version, resource)
     reveal = request.GET.get("reveal") == "1"
     obj = objects.object_get(
@@ -104,7 +94,7 @@ def object_view(
         "portal/object.html",
         {
             "ws": ws,
-            "crumbs": _crumbs(request, ws.path),
+            "crumbs": crumbs_of(request, ws.path),
             "info": info,
             "origin_label": objects.origin_label(info.origin),
             "group_slug": group,
@@ -137,13 +127,13 @@ def object_edit_view(
     """Edit as YAML → review the diff → apply as a merge patch carrying the resourceVersion the edit
     started from. A concurrent change answers 409 and is shown as a conflict banner; nothing is
     overwritten silently."""
-    ws = _workspace(request, path)
+    ws = workspace_of(request, path)
     info = _info(ws, group, version, resource)
     me = identity(request)
     ns = "" if namespace == "-" else namespace
     context: dict[str, object] = {
         "ws": ws,
-        "crumbs": _crumbs(request, ws.path),
+        "crumbs": crumbs_of(request, ws.path),
         "info": info,
         "group_slug": group,
         "obj_name": name,

@@ -16,28 +16,19 @@ from django.views.decorators.http import require_GET, require_http_methods
 from apis import selectors, services
 from apis.kinds import GROUP
 from kube import errors
-from workspaces.selectors import WorkspaceView, workspace_breadcrumb, workspace_get_for_user
 
-from ..shortcuts import identity, is_htmx, portal_view
-
-
-def _workspace(request: HttpRequest, path: str) -> WorkspaceView:
-    return workspace_get_for_user(path=path, user=identity(request))
-
-
-def _crumbs(request: HttpRequest, path: str) -> list[tuple[str, str, bool]]:
-    return workspace_breadcrumb(user=identity(request), path=path)
+from ..shortcuts import crumbs_of, identity, is_htmx, portal_view, workspace_of
 
 
 @portal_view
 @require_GET
 def catalog_view(request: HttpRequest, path: str) -> HttpResponse:
     me = identity(request)
-    ws = _workspace(request, path)
+    ws = workspace_of(request, path)
     query = request.GET.get("q", "").strip()[:200]
     context = {
         "ws": ws,
-        "crumbs": _crumbs(request, ws.path),
+        "crumbs": crumbs_of(request, ws.path),
         "query": query,
         "exports": selectors.apiexports_bindable(user=me, query=query, consumer_cluster=ws.cluster),
         "may_bind_here": selectors.may_create_bindings(user=me, cluster=ws.cluster),
@@ -63,7 +54,7 @@ def _wizard_context(
     reviewed = sum(1 for c in export.claims if answers.get(c.key) in services.CLAIM_ANSWERS)
     return {
         "ws": ws,
-        "crumbs": _crumbs(request, ws.path),
+        "crumbs": crumbs_of(request, ws.path),
         "export": export,
         "claims": [(c, answers.get(c.key, "")) for c in export.claims],
         "binding_name": name,
@@ -84,7 +75,7 @@ def _default_name(export_name: str) -> str:
 @require_http_methods(["GET", "POST"])
 def bind_view(request: HttpRequest, path: str, export_path: str, export_name: str) -> HttpResponse:
     me = identity(request)
-    ws = _workspace(request, path)
+    ws = workspace_of(request, path)
     if request.method == "POST":
         # No catalog lookup first: the service's own checks answer (403 for an export the user may
         # not bind, whether or not it exists), exactly as the API would.
@@ -115,7 +106,7 @@ def bind_view(request: HttpRequest, path: str, export_path: str, export_name: st
 def bind_review_view(request: HttpRequest, path: str, export_path: str, export_name: str) -> HttpResponse:
     """htmx: the wizard's submit area for the answers given so far (counts, button state)."""
     me = identity(request)
-    ws = _workspace(request, path)
+    ws = workspace_of(request, path)
     export = selectors.apiexport_bindable_get(user=me, path=export_path, name=export_name)
     context = _wizard_context(request, ws, export, _answers(request, export), request.GET.get("name", ""))
     context["oob"] = True
@@ -124,7 +115,7 @@ def bind_review_view(request: HttpRequest, path: str, export_path: str, export_n
 
 def _binding_context(request: HttpRequest, path: str, name: str) -> dict[str, Any]:
     me = identity(request)
-    ws = _workspace(request, path)
+    ws = workspace_of(request, path)
     revision, binding = selectors.apibinding_get_for_user(user=me, cluster=ws.cluster, name=name)
     return {
         "ws": ws,
@@ -139,7 +130,7 @@ def _binding_context(request: HttpRequest, path: str, name: str) -> dict[str, An
 @require_GET
 def binding_view(request: HttpRequest, path: str, name: str) -> HttpResponse:
     context = _binding_context(request, path, name)
-    context["crumbs"] = _crumbs(request, context["ws"].path)
+    context["crumbs"] = crumbs_of(request, context["ws"].path)
     context["created"] = request.GET.get("created") == "1"
     return render(request, "portal/apis/binding.html", context)
 
@@ -152,7 +143,7 @@ def binding_status_view(request: HttpRequest, path: str, name: str) -> HttpRespo
     try:
         context = _binding_context(request, path, name)
     except errors.NotFound:
-        _workspace(request, path)  # a workspace the user may not enter stays a plain 404
+        workspace_of(request, path)  # a workspace the user may not enter stays a plain 404
         context = {"gone": True, "binding": {"phase": "Deleted", "name": name}}
     context["oob"] = True
     return render(request, "portal/apis/_binding_status.html", context)
@@ -162,7 +153,7 @@ def binding_status_view(request: HttpRequest, path: str, name: str) -> HttpRespo
 @require_http_methods(["POST"])
 def binding_claims_view(request: HttpRequest, path: str, name: str) -> HttpResponse:
     """Answer the binding's pending claims (added by the export after binding)."""
-    ws = _workspace(request, path)
+    ws = workspace_of(request, path)
     answers = {
         key.removeprefix("claim:"): str(request.POST.get(key, "")) for key in request.POST if key.startswith("claim:")
     }
