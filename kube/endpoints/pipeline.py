@@ -149,41 +149,22 @@ def resolve_request(
     if not ri.is_resource:
         if watch:
             raise errors.NotFound(NOT_FOUND)
-        surface.authorize(
-            user,
-            cluster,
-            Attributes(
-                user=user,
-                verb="get",
-                api_group="",
-                resource="",
-                subresource="",
-                name="",
-                namespace="",
-                path=path,
-                resource_request=False,
-            ),
-        )
+        surface.authorize(user, cluster, Attributes.for_path(user, "get", path))
         return ResolvedRequest(user, cluster, surface, path, ri, None, ctx, query, dry_run, headers)
     if watch and ri.subresource:
         raise errors.NotFound(NOT_FOUND)  # no subresource is watched
     info = _resolve_resource(surface, cluster, ri)
-    surface.authorize(
+    attrs = Attributes.for_resource(
         user,
-        cluster,
-        Attributes(
-            user=user,
-            verb=ri.verb,
-            api_group=info.group,
-            resource=info.resource,
-            subresource=ri.subresource,
-            name=ri.name,
-            namespace=ri.namespace,
-            path=ri.path,
-            resource_request=True,
-        ),
-        info,
+        ri.verb,
+        info.resource,
+        api_group=info.group,
+        subresource=ri.subresource,
+        name=ri.name,
+        namespace=ri.namespace,
+        path=ri.path,
     )
+    surface.authorize(user, cluster, attrs, info)
     if not watch:
         ctx.write_guard = surface.write_guard(info, cluster, ri.verb)
     label = surface.required_label(info)
