@@ -23,11 +23,14 @@ global (identities, and what points at them by foreign key)
                                            FK to the shard's Workspace rows
   kube.Token                               hashed bearer tokens: a token works on every shard
   portal.Preference                        per-user settings, FK to User
+  shards.ShardRecord                       the shards: URLs, labels, heartbeat, cordon, limits
+  shards.DirectoryEntry                    the directory of logical clusters: path, shard, phase
+                                           (placement's commit point, routing's source)
 
 shard (`default`)
   kube.KubeObject subclasses, kube.Revision, kube.Event   stored objects, the revision counter and
                                            the event log (resourceVersions are per shard)
-  workspaces.*, apis.*, shards.*           concrete tables of kcp kinds (all KubeObject subclasses)
+  workspaces.*, apis.*, shards.ShardRow      concrete tables of kcp kinds (all KubeObject subclasses)
   messages, staticfiles, postgres, rest_framework, channels, daphne, kcpsite: no models
 
 Migrations follow the same split: a migration operation naming a model goes where the model goes;
@@ -49,7 +52,7 @@ SHARD = "default"
 #: Apps whose every model (and every model-less migration operation) is global.
 GLOBAL_APPS = frozenset({"auth", "contenttypes", "sessions", "admin", "guardian"})
 #: Global models of apps that otherwise live on the shard (app_label.model_name).
-GLOBAL_MODELS = frozenset({"kube.token", "portal.preference"})
+GLOBAL_MODELS = frozenset({"kube.token", "portal.preference", "shards.shardrecord", "shards.directoryentry"})
 
 
 def is_global(app_label: str, model_name: str | None = None) -> bool:

@@ -17,6 +17,7 @@ from guardian.models import UserObjectPermission
 from kcpsite.dbrouter import GLOBAL, SHARD, GlobalRouter, is_global
 from kube.authz.tokens import token_issue, user_for_token
 from kube.authz.user import UserInfo
+from shards.models import DirectoryEntry, ShardRecord, ShardRow
 from tests.conftest import Api
 from tests.factories import at, make
 from workspaces.members import (
@@ -36,6 +37,8 @@ EXPECTED_GLOBAL = {
     "contenttypes.contenttype",
     "sessions.session",
     "admin.logentry",
+    "shards.shardrecord",
+    "shards.directoryentry",
     "guardian.userobjectpermission",
     "guardian.groupobjectpermission",
     "kube.token",
@@ -65,9 +68,12 @@ def test_every_model_is_classified_and_routed() -> None:
         assert router.db_for_write(model) == alias, label
         assert router.allow_migrate_model(alias, model), label
         assert not router.allow_migrate_model(SHARD if alias == GLOBAL else GLOBAL, model), label
-    # Storage, workspaces, apis and shards stay on the shard.
-    for app in ("workspaces", "apis", "shards"):
+    # Storage, workspaces, apis and the stored Shard objects stay on the shard; the shard records
+    # and the directory of logical clusters are global.
+    for app in ("workspaces", "apis"):
         assert all(router.db_for_write(m) == SHARD for m in apps.get_app_config(app).get_models())
+    assert router.db_for_write(ShardRow) == SHARD
+    assert router.db_for_write(ShardRecord) == router.db_for_write(DirectoryEntry) == GLOBAL
 
 
 def test_model_less_migration_operations_follow_their_app() -> None:
@@ -83,9 +89,9 @@ def test_model_less_migration_operations_follow_their_app() -> None:
 def test_the_tables_exist_only_where_their_models_live(db: None) -> None:
     shard, global_ = _tables(SHARD), _tables(GLOBAL)
     for table in ("kube_token", "auth_user", "django_session", "guardian_userobjectpermission",
-                  "portal_preference", "django_content_type", "django_admin_log"):
+                  "portal_preference", "django_content_type", "django_admin_log", "kcp_shards", "kcp_directory"):
         assert table in global_ and table not in shard, table
-    for table in ("kube_object", "tenancy_workspace", "core_logicalcluster"):
+    for table in ("kube_object", "tenancy_workspace", "core_logicalcluster", "shards_shard"):
         assert table in shard and table not in global_, table
 
 
