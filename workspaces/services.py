@@ -170,7 +170,7 @@ def workspace_delete_step(pass_: WorkspacePass) -> bool:
             here = local_shard_name()
             # No entry at all: a placement never committed, or the marks were already handled;
             # a LogicalCluster of that name here is purged all the same.
-            local = [name for name, shard in marked if shard == here] or [lc_name]
+            local = [name for name, shard in marked if shard == here] if marked else [lc_name]
             logicalcluster_purge(names=local)
         new = copy.deepcopy(ws)
         new.setdefault("status", {})["phase"] = "Deleting"
