@@ -18,12 +18,13 @@ elsewhere."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 from django.db import IntegrityError, connections, transaction
 
-from kcpsite.dbrouter import global_alias
+from kcpsite.dbrouter import SHARD, global_alias
 
 from .models import (
     PHASE_DELETING,
@@ -84,6 +85,12 @@ def _cursor() -> Any:
     return connections[global_alias()].cursor()
 
 
+def directory_is_local() -> bool:
+    """Whether the directory lives in the shard's own database (single-shard mode): its writes
+    then join the shard's transactions."""
+    return global_alias() == SHARD
+
+
 # --- reads ----------------------------------------------------------------------------------------
 
 
@@ -138,6 +145,12 @@ def directory_local_names(*, shard: str) -> set[str]:
 # --- writes ---------------------------------------------------------------------------------------
 
 
+_PLACE_SQL = (
+    "INSERT INTO kcp_directory (name, path, parent, workspace, owner_uid, shard, phase, type, spec, created_at,"
+    " updated_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, now(), now()) ON CONFLICT DO NOTHING RETURNING name"
+)
+
+
 def directory_place(
     *,
     name: str,
@@ -152,32 +165,18 @@ def directory_place(
 ) -> Placement:
     """Commit a placement: insert the entry unless one exists for the same owner (a repeated
     placement of the same Workspace gets the first one back, whatever name and shard it drew).
-    A clash on the name (82 random bits) or on a live path raises IntegrityError."""
-    if owner_uid:
-        existing = directory_of_owner(owner_uid=owner_uid)
-        if existing is not None:
-            return existing
-    entry = DirectoryEntry(
-        name=name,
-        path=path,
-        parent=parent,
-        workspace=workspace,
-        owner_uid=owner_uid,
-        shard=shard,
-        phase=phase,
-        type=type,
-        spec=spec or {},
-    )
-    try:
-        with transaction.atomic(using=global_alias()):
-            entry.save(force_insert=True, using=global_alias())
-    except IntegrityError:
-        if owner_uid:
-            existing = directory_of_owner(owner_uid=owner_uid)
-            if existing is not None:
-                return existing  # another pass placed it meanwhile
-        raise
-    return Placement.of(entry)
+    One statement. A clash on the name (82 random bits) or on a live path raises IntegrityError:
+    the caller's transaction rolls back and its retry draws another name."""
+    params = [name, path, parent, workspace, owner_uid, shard, phase, type, json.dumps(spec or {})]
+    with _cursor() as cur:
+        cur.execute(_PLACE_SQL, params)
+        inserted = cur.fetchone() is not None
+    if inserted:
+        return Placement(name, path, parent, workspace, owner_uid, shard, phase, type, dict(spec or {}))
+    existing = directory_of_owner(owner_uid=owner_uid) if owner_uid else None
+    if existing is not None:
+        return existing  # another pass placed this Workspace meanwhile
+    raise IntegrityError(f"logical cluster name {name!r} or path {path!r} is taken in the directory")
 
 
 def directory_set_phase(*, name: str, phase: str) -> bool:
@@ -237,6 +236,7 @@ def directory_publish(*, entries: list[Placement]) -> int:
 
 __all__ = [
     "MAX_DEPTH",
+    "directory_is_local",
     "Placement",
     "ROUTED_PHASES",
     "directory_at_path",

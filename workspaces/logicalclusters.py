@@ -129,6 +129,12 @@ def _logical_cluster_body(p: Placement) -> Obj:
     return lc
 
 
+def logicalcluster_birth_phase(*, initializers: list[str]) -> str:
+    """The phase a logical cluster is created in: Ready when the system runs all of its
+    initializers itself, Initializing while others' remain."""
+    return PHASE_INITIALIZING if any(i not in BUILTIN_INITIALIZERS for i in initializers) else PHASE_READY
+
+
 def logicalcluster_materialize(*, placement: Placement) -> tuple[str, list[str], list[tuple[ResourceInfo, str, Obj]]]:
     """Create the LogicalCluster of `placement` on this shard with the built-in initializers'
     objects, in the caller's transaction; (phase, initializers left, objects written). The
@@ -145,7 +151,7 @@ def logicalcluster_materialize(*, placement: Placement) -> tuple[str, list[str],
     initializers = list(lc["status"]["initializers"])
     builtin = [i for i in initializers if i in BUILTIN_INITIALIZERS]
     remaining = [i for i in initializers if i not in BUILTIN_INITIALIZERS]
-    phase = PHASE_INITIALIZING if remaining else PHASE_READY
+    phase = logicalcluster_birth_phase(initializers=initializers)
     lc["status"].update(phase=phase, initializers=remaining)
     objects = [item for i in builtin for item in BUILTIN_INITIALIZERS[i](placement.name, lc)]
     ctx = _system(placement.name, "kcp-initializers")
@@ -302,6 +308,7 @@ BUILTIN_INITIALIZERS: dict[str, Callable[[str, Obj], list[tuple[ResourceInfo, st
 __all__ = [
     "BUILTIN_INITIALIZERS",
     "UNIVERSAL_INITIALIZER",
+    "logicalcluster_birth_phase",
     "logicalcluster_initialize",
     "logicalcluster_materialize",
     "logicalcluster_purge",

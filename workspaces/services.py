@@ -38,6 +38,7 @@ from kube.timefmt import now_rfc3339
 from shards.directory import (
     Placement,
     directory_get,
+    directory_is_local,
     directory_mark_deleting,
     directory_of_owner,
     directory_place,
@@ -59,6 +60,7 @@ from .kinds import LOGICAL_CLUSTERS, WORKSPACE_TYPES, WORKSPACES
 from .logicalclusters import BUILTIN_INITIALIZERS as BUILTIN_INITIALIZERS
 from .logicalclusters import UNIVERSAL_INITIALIZER as UNIVERSAL_INITIALIZER
 from .logicalclusters import (
+    logicalcluster_birth_phase,
     logicalcluster_initialize,
     logicalcluster_materialize,
     logicalcluster_purge,
@@ -234,6 +236,10 @@ def workspace_schedule_step(pass_: WorkspacePass) -> bool:
                 pass_.phase = _phase(pass_.workspace)
                 return False
             ws_type, spec = placement_spec(ws=ws)
+            # With one database the entry is written in this transaction, so it can carry the
+            # phase the logical cluster is born with; with a global one it is Scheduling until
+            # the cluster exists (moved just before this transaction commits, below).
+            born = logicalcluster_birth_phase(initializers=spec["initializers"])
             # 82 random bits: no lookup for a clash. Should one happen, the entry's key refuses
             # it, the transaction rolls back whole and the task's retry draws another name.
             placement = directory_place(
@@ -245,6 +251,7 @@ def workspace_schedule_step(pass_: WorkspacePass) -> bool:
                 shard=shard,
                 type=ws_type,
                 spec=spec,
+                phase=born if shard == local_shard_name() and directory_is_local() else "Scheduling",
             )
         external = settings.KCP_EXTERNAL_URL.rstrip("/")
         new_ws = copy.deepcopy(ws)
@@ -278,7 +285,8 @@ def workspace_schedule_step(pass_: WorkspacePass) -> bool:
         pass_.workspace = STORE.update_locked(
             WORKSPACES, _system(cluster), ws, new_ws, prepare=False, hooks=False, managed_fields=False
         )
-        directory_set_phase(name=placement.name, phase=phase)
+        if placement.phase != phase:
+            directory_set_phase(name=placement.name, phase=phase)
     pass_.phase = phase
     return False
 
