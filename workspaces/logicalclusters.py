@@ -135,12 +135,15 @@ def logicalcluster_birth_phase(*, initializers: list[str]) -> str:
     return PHASE_INITIALIZING if any(i not in BUILTIN_INITIALIZERS for i in initializers) else PHASE_READY
 
 
-def logicalcluster_materialize(*, placement: Placement) -> tuple[str, list[str], list[tuple[ResourceInfo, str, Obj]]]:
+def logicalcluster_materialize(
+    *, placement: Placement, fresh: bool = False
+) -> tuple[str, list[str], list[tuple[ResourceInfo, str, Obj]]]:
     """Create the LogicalCluster of `placement` on this shard with the built-in initializers'
     objects, in the caller's transaction; (phase, initializers left, objects written). The
     phase is Ready unless initializers owned by other controllers remain. A LogicalCluster that
-    exists already is left as it is and its phase returned (no objects)."""
-    existing = STORE.lookup(LOGICAL_CLUSTERS, cluster=placement.name, name="cluster")
+    exists already is left as it is and its phase returned (no objects). `fresh`: the placement
+    was drawn in the caller's transaction, so nothing of it can exist yet (no lookup)."""
+    existing = None if fresh else STORE.lookup(LOGICAL_CLUSTERS, cluster=placement.name, name="cluster")
     if existing is not None:
         owner = ((existing.get("spec") or {}).get("owner") or {}).get("uid", "")
         if placement.owner_uid and owner != placement.owner_uid:

@@ -227,8 +227,12 @@ def workspace_schedule_step(pass_: WorkspacePass) -> bool:
         if (ws.get("spec") or {}).get("cluster") or ws["metadata"].get("deletionTimestamp"):
             pass_.workspace, pass_.phase = ws, _phase(ws)
             return True
-        placement = directory_of_owner(owner_uid=ws["metadata"]["uid"])
+        # With a global database an earlier pass may have committed the entry and died before
+        # this transaction did; with one database both rolled back together.
+        fresh = directory_is_local()
+        placement = None if fresh else directory_of_owner(owner_uid=ws["metadata"]["uid"])
         if placement is None:
+            fresh = True
             selector = ((ws.get("spec") or {}).get("location") or {}).get("selector")
             shard = shard_choose(cluster=cluster, selector=selector)
             if shard is None:
@@ -274,7 +278,7 @@ def workspace_schedule_step(pass_: WorkspacePass) -> bool:
             )
             pass_.phase = _phase(pass_.workspace)
             return False
-        phase, remaining, objects = logicalcluster_materialize(placement=placement)
+        phase, remaining, objects = logicalcluster_materialize(placement=placement, fresh=fresh)
         status["phase"] = phase
         status["initializers"] = remaining
         set_condition(status, type="WorkspaceScheduled", status=True, now=now)
