@@ -4,21 +4,21 @@ same authorizer as the API.
 * "My workspaces" are the workspaces the user may *enter* (kcp's `access` verb, checked in each
   workspace's own RBAC), on every shard. Candidates are logical cluster names: the portal
   membership index (workspaces.members, global database, one indexed query; written by the shard
-  holding each cluster), the clusters of this shard whose ClusterRoleBindings name one of the
-  user's groups (or the user: a lost index write hides nothing local), and for an admin every
-  cluster this shard holds. Their path, phase and shard come from the global directory
-  (`shards.models.DirectoryEntry`); a name the directory does not hold yet (single-shard mode
-  before placement writes it) gets its path from the local ownership walk
-  (`addressing.cluster_paths`).
-* Confirmation. A cluster this shard holds is shown only when the authorizer lets the user enter
-  it, so a stale or forged index row never shows too much. A cluster on another shard cannot be
-  authorized here (its RBAC is there, and no shard reads another's): it is shown when the index
-  names it for the user and the directory routes it (Initializing/Ready), linked to
-  `/workspaces/<path>/`, which the front proxy sends to the owning shard, whose authorizer decides
-  before anything of the workspace is shown. So a stale or forged index row for a remote cluster
-  shows its path and name to that user until the owning shard's next sync, never its content;
-  writing index rows takes the global database, which also holds every token. A cluster from
-  another shard that the index does not name for the user is never shown.
+  holding each cluster), the clusters of this shard whose ClusterRoleBindings name the user or
+  one of their groups (so a lost index write hides nothing here), and for an admin every cluster
+  this shard holds. Path, phase and shard come from the global directory
+  (`shards.models.DirectoryEntry`, one query); a name it does not hold is not shown (each shard
+  publishes its clusters there at start: `logicalclusters_publish`).
+* Confirmation. A cluster the directory places on this shard is shown only when it is here and
+  the authorizer lets the user enter it, so a stale or forged index row never shows too much. A
+  cluster on another shard cannot be authorized here (its RBAC is there, and no shard reads
+  another's): it is shown when the index names it for the user and the directory routes it
+  (Initializing/Ready), linked to `/workspaces/<path>/`, which the front proxy sends to the owning
+  shard, whose authorizer decides before anything of the workspace is shown. A stale or forged
+  index row for such a cluster therefore shows its path and name to that user (until the owning
+  shard's next sync rewrites its rows), never its content; writing index rows takes the global
+  database, which also holds every token. A cluster of another shard that the index does not
+  name for the user is never shown.
 * Ancestors of an accessible workspace appear as plain path segments; a sibling's name never
   appears unless the user may access that sibling.
 * A workspace the user may not enter and a workspace that does not exist give the same answer
@@ -43,7 +43,6 @@ from kube.storage.models import StoredObject
 from shards.models import PHASE_DELETING, ROUTED_PHASES, DirectoryEntry
 from shards.selectors import local_shard_name
 
-from .addressing import cluster_at_path, cluster_paths
 from .admission import workspace_admit_type, workspace_type_use_check
 from .kinds import WORKSPACES
 from .members import workspace_members_mirrored
@@ -133,64 +132,52 @@ def workspaces_accessible(*, user: UserInfo, cluster: str = "*") -> list[Workspa
         )
         held = set(held_here.filter(cluster__in=candidates).values_list("cluster", flat=True)) if candidates else set()
     candidates.discard(ROOT)
-    views = _views_of(held | (candidates & indexed))
+    here = local_shard_name()
     out = []
-    for name, (view, entry) in views.items():
+    for name, (view, entry) in _views_of(held | (candidates & indexed)).items():
         if cluster != "*" and view.parent_cluster != cluster:
             continue
-        if name in held:
-            if not _may_enter(user, name):
+        if entry.shard == here:
+            if name not in held or not _may_enter(user, name):
                 continue
-        elif entry is None or entry.phase not in ROUTED_PHASES:
-            continue  # another shard's cluster the proxy does not route: nothing to open
+        elif name not in indexed or entry.phase not in ROUTED_PHASES:
+            continue  # another shard's: only what the index names and the proxy routes
         out.append(view)
     return sorted(out, key=lambda w: w.path)
 
 
-def _views_of(names: set[str]) -> dict[str, tuple[WorkspaceView, DirectoryEntry | None]]:
+def _views_of(names: set[str]) -> dict[str, tuple[WorkspaceView, DirectoryEntry]]:
     """Logical cluster name → (how a page shows its workspace, its directory entry) for those of
-    `names` with a known path. Three queries whatever the number: the directory (global), the
-    Workspace objects held here (shard), the ownership walk for names the directory lacks."""
+    `names` the directory holds. Two queries whatever the number: the directory (global) and the
+    Workspace objects that live on this shard."""
     if not names:
         return {}
-    entries = {e.name: e for e in DirectoryEntry.objects.filter(name__in=names)}
+    entries = DirectoryEntry.objects.filter(name__in=names)
     rows = {r.logical_cluster: r for r in WorkspaceRow.objects.filter(logical_cluster__in=names)}
-    fallback = cluster_paths(sorted(n for n in names if n not in entries))
-    out = {}
-    for name in names:
-        view = _view_of(name, entries.get(name), rows.get(name), fallback.get(name, ""))
-        if view is not None:
-            out[name] = (view, entries.get(name))
-    return out
+    return {e.name: (_view_of(e, rows.get(e.name)), e) for e in entries}
 
 
-def _view_of(name: str, entry: DirectoryEntry | None, row: WorkspaceRow | None, path: str) -> WorkspaceView | None:
+def _view_of(entry: DirectoryEntry, row: WorkspaceRow | None) -> WorkspaceView:
     """The directory's path and shard; the Workspace object's name, phase and type when it lives
     here (it shows Terminating), else the directory's."""
-    if entry is not None:
-        path = entry.path
-    if not path or (row is None and entry is None):
-        return None
-    shard = entry.shard if entry is not None else local_shard_name()
     if row is not None:
         return WorkspaceView(
-            path=path,
+            path=entry.path,
             name=row.name,
-            cluster=name,
+            cluster=entry.name,
             parent_cluster=row.cluster,
             phase=_display_phase(row.body, row.phase),
             type_name=row.type_name,
-            shard=shard,
+            shard=entry.shard,
         )
-    assert entry is not None
     return WorkspaceView(
-        path=path,
-        name=entry.workspace or path.rsplit(":", 1)[-1],
-        cluster=name,
+        path=entry.path,
+        name=entry.workspace or entry.path.rsplit(":", 1)[-1],
+        cluster=entry.name,
         parent_cluster=entry.parent,
         phase="Terminating" if entry.phase == PHASE_DELETING else entry.phase,
         type_name=entry.type.rsplit(":", 1)[-1],
-        shard=shard,
+        shard=entry.shard,
     )
 
 
@@ -222,7 +209,8 @@ def workspace_tree(*, user: UserInfo) -> list[TreeNode]:
 def workspace_get_for_user(*, path: str, user: UserInfo) -> WorkspaceView:
     """The workspace at `path` if this shard holds its logical cluster and `user` may enter it;
     otherwise (or when there is none) the same NotFound, so existence never leaks. The path is
-    looked up in the directory, then (a path it does not hold yet) by the local ownership walk."""
+    looked up in the directory as the API resolves it (`addressing.cluster_at_path`: a live entry
+    placed on this shard), in one query that also gives what the page shows."""
     missing = errors.NotFound(f'workspace "{path}" not found', kind="workspaces", group=TENANCY, name=path)
     if path == ROOT:
         if not _may_enter(user, ROOT):
@@ -237,15 +225,13 @@ def workspace_get_for_user(*, path: str, user: UserInfo) -> WorkspaceView:
             shard=local_shard_name(),
         )
     entry = DirectoryEntry.objects.filter(path=path).exclude(phase=PHASE_DELETING).first()
-    lc = entry.name if entry is not None else cluster_at_path(path)
-    if lc is None or not LogicalClusterRow.objects.filter(cluster=lc, name="cluster").exists():
+    if entry is None or entry.shard != local_shard_name():
         raise missing
-    if not _may_enter(user, lc):
+    if not LogicalClusterRow.objects.filter(cluster=entry.name, name="cluster").exists():
+        raise missing  # placed here, not made yet
+    if not _may_enter(user, entry.name):
         raise missing
-    view = _view_of(lc, entry, WorkspaceRow.objects.filter(logical_cluster=lc).first(), path)
-    if view is None:
-        raise missing
-    return view
+    return _view_of(entry, WorkspaceRow.objects.filter(logical_cluster=entry.name).first())
 
 
 def workspace_children_visible(*, user: UserInfo, cluster: str) -> set[str] | None:
@@ -338,7 +324,8 @@ def workspace_authorize(*, user: UserInfo, cluster: str, verb: str, resource: st
 
 def workspace_breadcrumb(*, user: UserInfo, path: str) -> list[tuple[str, str, bool]]:
     """(segment, path, may open) for each segment of `path`: ancestors the user may not open are
-    plain text."""
+    plain text. An ancestor on another shard may be opened when "my workspaces" would list it
+    (the index names it for the user; its shard decides when it is opened)."""
     out = []
     parts = path.split(":")
     remote: set[str] | None = None
@@ -358,9 +345,11 @@ def workspace_breadcrumb(*, user: UserInfo, path: str) -> list[tuple[str, str, b
 def _remote_paths(*, user: UserInfo, paths: list[str]) -> set[str]:
     """Which of `paths` are routed workspaces another shard holds that the index names for `user`
     (linked as in "my workspaces": their own shard authorizes when they are opened)."""
-    entries = dict(DirectoryEntry.objects.filter(path__in=paths, phase__in=ROUTED_PHASES).values_list("name", "path"))
+    entries = dict(
+        DirectoryEntry.objects.filter(path__in=paths, phase__in=ROUTED_PHASES)
+        .exclude(shard=local_shard_name())
+        .values_list("name", "path")
+    )
     if not entries:
         return set()
-    indexed = set(workspace_members_mirrored(username=user.name)) & set(entries)
-    held = set(LogicalClusterRow.objects.filter(cluster__in=indexed, name="cluster").values_list("cluster", flat=True))
-    return {entries[name] for name in indexed - held}
+    return {entries[name] for name in set(workspace_members_mirrored(username=user.name)) & set(entries)}

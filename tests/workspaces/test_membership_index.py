@@ -9,12 +9,14 @@ in this shard's database."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 from collections.abc import Iterator
 from typing import Any
 
 import orjson
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.db import connections
@@ -28,7 +30,7 @@ from kube.authz.user import UserInfo
 from shards.models import PHASE_DELETING, PHASE_READY, PHASE_SCHEDULING, DirectoryEntry
 from shards.selectors import local_shard_name
 from tests.conftest import Api
-from tests.factories import at, make
+from tests.factories import WS, at, make, reconcile_all
 from workspaces.addressing import new_cluster_name
 from workspaces.members import (
     ADMIN,
@@ -171,7 +173,6 @@ def test_index_rows_of_two_clusters_never_collide(api: Api) -> None:
 
 def test_my_workspaces_list_local_and_remote_workspaces(api: Api, client: Client) -> None:
     make(api, "club")
-    entry(lc("club"), "root:club", shard=local_shard_name())
     workspace_member_grant(actor=user("admin"), logical_cluster=lc("club"), username="uma", role="view")
     workspace_members_sync(logical_cluster=lc("club"))
     far = remote("root:far", members={"uma": VIEW})
@@ -212,12 +213,10 @@ def test_a_remote_workspace_is_listed_only_when_the_index_names_it_and_the_proxy
 
 def test_a_forged_index_row_shows_nothing_the_authorizer_can_refuse(api: Api, client: Client) -> None:
     """Index rows naming mallory for a cluster this shard holds, where RBAC grants her nothing:
-    never listed, never opened, even when the directory entry claims another shard holds it.
-    For a cluster another shard holds (no RBAC here to ask), the index is believed for the
-    listing: the name and path show until that shard's next sync rewrites its rows; opening it
-    reaches that shard, which refuses (tests/kcpsite/test_global_database.py, the refusal)."""
+    never listed, never opened. For a cluster another shard holds (no RBAC here to ask), the index
+    is believed for the listing: the name and path show until that shard's next sync rewrites its
+    rows; opening it reaches that shard, which refuses as this one does here."""
     make(api, "club")
-    entry(lc("club"), "root:club", shard=REMOTE)  # a wrong shard in the directory changes nothing
     workspace_members_apply(logical_cluster=lc("club"), desired={"mallory": ADMIN})
     mallory = user("mallory")
     assert workspaces_accessible(user=mallory) == []
@@ -234,7 +233,6 @@ def test_a_forged_index_row_shows_nothing_the_authorizer_can_refuse(api: Api, cl
 def test_pages_find_their_workspace_through_the_directory(api: Api) -> None:
     """The directory names the cluster at a path; this shard serves it only if it holds it."""
     make(api, "club")
-    entry(lc("club"), "root:club", shard=local_shard_name())
     admin = UserInfo(name="admin", groups=("system:masters",))
     ws = workspace_get_for_user(path="root:club", user=admin)
     assert (ws.cluster, ws.parent_cluster, ws.name, ws.shard) == (lc("club"), "root", "club", local_shard_name())
@@ -247,6 +245,75 @@ def test_pages_find_their_workspace_through_the_directory(api: Api) -> None:
         ("far", "root:far", False),
         ("deep", "root:far:deep", True),
     ]
+
+
+# --- the owning shard writes the rows ------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def as_shard(name: str) -> Iterator[None]:
+    """This process playing another shard (as tests/workspaces/test_pull.py does): same test
+    database, but it acts only on what the protocol gives that shard."""
+    before = settings.KCP_SHARD_NAME
+    settings.KCP_SHARD_NAME = name
+    try:
+        yield
+    finally:
+        settings.KCP_SHARD_NAME = before
+
+
+def test_the_shard_that_pulls_a_cluster_indexes_it_and_the_parents_shard_lists_it(
+    api: Api, client: Client, eager: None, django_capture_on_commit_callbacks: Any
+) -> None:
+    from shards.services import shard_heartbeat, shard_register_self
+    from workspaces.logicalclusters import logicalclusters_pull
+
+    shard_register_self(name=REMOTE, base_url=f"https://{REMOTE}.example", labels={"where": "remote"})
+    shard_heartbeat(name=REMOTE)
+    body = {"metadata": {"name": "far"}, "spec": {"location": {"selector": {"matchLabels": {"where": "remote"}}}}}
+    assert api.post(WS, body).status_code == 201
+    reconcile_all()
+    far = lc("far")
+    assert index("admin") == {}  # placed, not made: the parent's shard writes nothing of it
+    with as_shard(REMOTE):
+        assert logicalclusters_pull() == 1
+        assert index("admin") == {far: {ADMIN, VIEW}}  # the owner's binding, indexed by its shard
+        with django_capture_on_commit_callbacks(execute=True):
+            workspace_member_grant(actor=user("admin"), logical_cluster=far, username="bob", role="view")
+        assert index("bob") == {far: {VIEW}}
+        assert workspace_get_for_user(path="root:far", user=user("bob")).cluster == far
+    # On the parent's shard: listed from the index with its shard, not served here.
+    reconcile_all()
+    assert [(w.path, w.shard) for w in workspaces_accessible(user=user("bob"))] == [("root:far", REMOTE)]
+    client.post("/login", {"token": token_issue(user_name="bob", groups=[])}, secure=True)
+    assert 'href="/workspaces/root:far/"' in client.get("/workspaces/", secure=True).content.decode()
+    assert client.get("/workspaces/root:far/", secure=True).status_code == 404
+
+
+def test_a_cluster_that_finishes_initializing_has_its_members_indexed(
+    api: Api, django_capture_on_commit_callbacks: Any
+) -> None:
+    """Bindings written while a cluster initializes are not synced one by one (workspace_owner_of);
+    the Ready transition on the shard holding the cluster syncs them all after commit."""
+    from workspaces.services import workspace_reconcile
+
+    gated = {"initializer": True, "extend": {"with": [{"name": "universal", "path": "root"}]}}
+    r = api.post("/apis/tenancy.kcp.io/v1alpha1/workspacetypes", {"metadata": {"name": "gated"}, "spec": gated})
+    assert r.status_code == 201, r.content
+    body = {"metadata": {"name": "held"}, "spec": {"type": {"name": "gated", "path": "root"}}}
+    assert api.post(WS, body).status_code == 201
+    assert workspace_reconcile(cluster="root", name="held") == "Initializing"
+    held = lc("held")
+    bind(api, held, "bob", "edit")
+    assert index("bob") == {}
+    inside = Api(api.client, api.token, cluster=held)
+    current = inside.get("/apis/core.kcp.io/v1alpha1/logicalclusters/cluster").json()
+    current["status"]["initializers"] = []
+    assert inside.put("/apis/core.kcp.io/v1alpha1/logicalclusters/cluster/status", current).status_code == 200
+    with django_capture_on_commit_callbacks(execute=True):
+        assert workspace_reconcile(cluster="root", name="held") == "Ready"
+    assert index("bob") == {held: {VIEW}}
+    assert index("admin") == {held: {ADMIN, VIEW}}
 
 
 # --- from the former key ---------------------------------------------------------------------------
