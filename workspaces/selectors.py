@@ -18,7 +18,8 @@ same authorizer as the API.
   index row for such a cluster therefore shows its path and name to that user (until the owning
   shard's next sync rewrites its rows), never its content; writing index rows takes the global
   database, which also holds every token. A cluster of another shard that the index does not
-  name for the user is never shown.
+  name for the user is never shown. The index holds User subjects only: a membership through a
+  Group binding is listed by the shard holding that cluster, not by the others.
 * Ancestors of an accessible workspace appear as plain path segments; a sibling's name never
   appears unless the user may access that sibling.
 * A workspace the user may not enter and a workspace that does not exist give the same answer
