@@ -26,7 +26,6 @@ costs writes (and watch events) per change, whatever the number of shards and be
 
 from __future__ import annotations
 
-import copy
 import functools
 import logging
 from collections.abc import Callable, Sequence
@@ -100,9 +99,12 @@ def shard_status_view(*, shard: Obj, record: ShardRecord, now: datetime) -> None
         ready = ("Unknown", "NoHeartbeat", "the shard has not heartbeat since it registered")
     else:
         ready = ("Unknown", "HeartbeatStale", f"no heartbeat for more than {STALE_SECONDS}s")
-    if set_condition(status, type="Ready", status=ready[0], reason=ready[1], message=ready[2]) and beat:
+    current: Obj = next((c for c in status.get("conditions") or [] if c.get("type") == "Ready"), {})
+    if (current.get("status"), current.get("reason"), current.get("message")) != ready:
+        # A transition (or a new message): the heartbeat seen now goes with it; never otherwise.
+        changed = set_condition(status, type="Ready", status=ready[0], reason=ready[1], message=ready[2])
         for c in status["conditions"]:
-            if c.get("type") == "Ready":
+            if changed and c.get("type") == "Ready" and beat is not None:  # the new dict, never a shared one
                 c["lastHeartbeatTime"] = format_rfc3339(beat)
     if record.cordoned:
         set_condition(status, type="Schedulable", status=False, reason="Cordoned", message="the shard is cordoned")
@@ -188,12 +190,26 @@ def shard_mirror(*, names: Sequence[str] | None = None) -> int:
             written += _write(name, functools.partial(_create, record, now))
             continue
         shard = objects[name]
-        desired = copy.deepcopy(shard)
+        desired = _view_copy(shard)
         shard_registration_view(shard=desired, record=record)
         shard_status_view(shard=desired, record=record, now=now)
         if desired != shard:
             written += _write(name, functools.partial(_update, record, shard, now))
     return written
+
+
+def _view_copy(shard: Obj) -> Obj:
+    """A copy of `shard` the two views may change while `shard` stays as stored: what they change
+    in place (metadata, its annotations, status) copied one level, what they replace or only
+    read (spec, labels, conditions, managedFields) shared. A deep copy of every object made a
+    pass over 2,000 unchanged shards three times slower."""
+    md = dict(shard.get("metadata") or {})
+    if isinstance(md.get("annotations"), dict):
+        md["annotations"] = dict(md["annotations"])
+    view = {**shard, "metadata": md}
+    if isinstance(shard.get("status"), dict):
+        view["status"] = dict(shard["status"])
+    return view
 
 
 def _create(record: ShardRecord, now: datetime) -> bool:

@@ -67,7 +67,10 @@ def test_heartbeat_makes_a_shard_ready_and_beats_are_not_mirrored_one_by_one(api
     from django.utils import timezone
 
     from kube.storage.models import Event
+    from kube.timefmt import format_rfc3339
+    from shards.kinds import STALE_SECONDS
     from shards.mirror import shard_mirror
+    from shards.models import ShardRecord
     from shards.services import shard_heartbeat, shard_register_self
 
     shard_register_self(name="beta", base_url="https://beta.example")
@@ -75,17 +78,20 @@ def test_heartbeat_makes_a_shard_ready_and_beats_are_not_mirrored_one_by_one(api
     assert cells(api, "beta")["Ready"] == "Unknown"  # never beat
     assert conditions(api.get(f"{SHARDS}/beta").json())["Ready"]["reason"] == "NoHeartbeat"
     assert shard_heartbeat(name="beta") is True
+    assert record("beta").heartbeat is not None and timezone.now() - record("beta").heartbeat < timedelta(seconds=5)
+    first = timezone.now() - timedelta(seconds=STALE_SECONDS - 5)  # as if it beat a while ago
+    ShardRecord.objects.filter(name="beta").update(heartbeat=first)
     assert shard_mirror() == 1
     shard = api.get(f"{SHARDS}/beta").json()
     ready = conditions(shard)["Ready"]
-    assert ready["status"] == "True" and ready["lastHeartbeatTime"]
+    assert ready["status"] == "True" and ready["lastHeartbeatTime"] == format_rfc3339(first)
     assert cells(api, "beta")["Ready"] == "True"
-    assert record("beta").heartbeat is not None and timezone.now() - record("beta").heartbeat < timedelta(seconds=5)
-    # more beats: the record moves, the object stays (no write, no event per heartbeat)
+    # more beats, seconds apart: the record moves, the object stays (no write, no event per beat)
     events = Event.objects.count()
     for _ in range(3):
         assert shard_heartbeat(name="beta") is True
         assert shard_mirror() == 0
+    assert record("beta").heartbeat > first + timedelta(seconds=5)
     assert Event.objects.count() == events
     assert api.get(f"{SHARDS}/beta").json()["metadata"]["resourceVersion"] == shard["metadata"]["resourceVersion"]
 
