@@ -163,7 +163,8 @@ class ShardStrategy(Strategy):
     def admit_delete(self, obj: Obj, *, ctx: RequestContext) -> None:
         if not is_system(ctx):
             raise _forbidden(
-                obj["metadata"].get("name", ""), "shards are removed by their operators, not through the API"
+                obj["metadata"].get("name", ""),
+                "shards are removed by their operators (manage.py kcp_shard_deregister), not through the API",
             )
 
     def validate(self, obj: Obj) -> FieldErrors:

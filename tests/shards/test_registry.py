@@ -294,3 +294,19 @@ def test_a_shard_that_does_not_host_root_registers_without_writing_shard_objects
     assert not ShardRow.objects.exists()
     assert events() == count
     assert ShardRecord.objects.using("global").get(name="beta").labels == {"name": "beta", "region": "eu"}
+
+
+def test_an_operator_deregisters_a_shard_with_a_command(api: Api) -> None:
+    from django.core.management import CommandError, call_command
+
+    from shards.mirror import shard_mirror
+    from shards.services import shard_register_self
+
+    shard_register_self(name="beta", base_url="https://beta.example")
+    shard_mirror()
+    assert api.get(f"{SHARDS}/beta").status_code == 200
+    call_command("kcp_shard_deregister", "beta")
+    assert record("beta") is None
+    assert api.get(f"{SHARDS}/beta").status_code == 404
+    with pytest.raises(CommandError, match="not registered"):
+        call_command("kcp_shard_deregister", "beta")
