@@ -1,5 +1,6 @@
-"""Bootstrap of a shard: the revision counter, the root logical cluster's namespaces and the
-admin identity. Idempotent: a second start changes nothing."""
+"""Bootstrap of a shard: the revision counter, the root logical cluster's namespaces, the shard's
+record (registration, a first heartbeat; on the shard hosting root, the Shard objects following
+the records) and the admin identity. Idempotent: a second start changes nothing."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from kube.registry import REGISTRY
 from kube.registry.context import RequestContext
 from kube.registry.store import STORE
 from kube.registry.tables import ensure_storage_ready
+from shards.mirror import shard_mirror
 from shards.services import shard_heartbeat, shard_labels_parse, shard_register_self
 from workspaces.logicalclusters import logicalclusters_publish
 from workspaces.services import workspaces_bootstrap
@@ -38,10 +40,12 @@ def bootstrap_root(*, admin_token: str | None = None) -> None:
         base_url=settings.KCP_EXTERNAL_URL,
         labels=shard_labels_parse(value=settings.KCP_SHARD_LABELS),
     )
-    shard_heartbeat(name=settings.KCP_SHARD_NAME)
     workspaces_bootstrap()
     # this shard's logical clusters the directory lacks (a data dir from before it, a restored one)
     logicalclusters_publish()
+    # After the root logical cluster: the heartbeat counts it, and the mirror runs only where it is.
+    shard_heartbeat(name=settings.KCP_SHARD_NAME)
+    shard_mirror()
     if admin_token:
         token_issue(user_name=ADMIN_USER, groups=ADMIN_GROUPS, description="bootstrap admin", token=admin_token)
     _admin_operator()

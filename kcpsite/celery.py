@@ -18,8 +18,10 @@ app.conf.beat_schedule = {
     "kube-resync-deletions": {"task": "kube.tasks.resync_deletions", "schedule": 10.0},
     "workspaces-resync": {"task": "workspaces.tasks.resync_workspaces", "schedule": 10.0},
     "apis-resync-bindings": {"task": "apis.tasks.resync_apibindings", "schedule": 10.0},
-    # shards.kinds.HEARTBEAT_SECONDS
-    "shards-heartbeat": {"task": "shards.tasks.heartbeat_shard", "schedule": 30.0},
+    # shards.kinds.HEARTBEAT_SECONDS and MIRROR_SECONDS. A beat or a pass that waited a whole
+    # period in the queue is dropped: the next one is already due (no burst after an outage).
+    "shards-heartbeat": {"task": "shards.tasks.heartbeat_shard", "schedule": 10.0, "options": {"expires": 10.0}},
+    "shards-mirror": {"task": "shards.tasks.mirror_shards", "schedule": 10.0, "options": {"expires": 10.0}},
 }
 
 

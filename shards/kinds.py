@@ -1,8 +1,12 @@
 """core.kcp.io/v1alpha1 Shard (reference/kcp.md §1.2, kcp 0.34): the shards of the deployment, in
-root. `spec.baseURL` is required; `externalURL` and `virtualWorkspaceURL` default to it. Every
-shard registers itself at start-up and heartbeats (`shards.services`).
+root. `spec.baseURL` is required; `externalURL` and `virtualWorkspaceURL` default to it.
 
-Who writes what, as in kcp 0.34: the shard owns its object. Clients — root admins included —
+The objects are a view: every shard registers and heartbeats in its record in the global database
+(`shards.models.ShardRecord`, `shards.services`), and the shard hosting root keeps these objects in
+step with the records (`shards.mirror`); the cordon and the limits operators write here flow back
+to the records, which placement reads.
+
+Who writes what, as in kcp 0.34: the system owns the object. Clients — root admins included —
 may only set the cordon annotation (`experimental.core.kcp.io/unschedulable`, kcp's
 `ShardUnschedulableAnnotationKey`; its presence cordons) and `spec.resourceLimits`; creating or
 deleting a Shard, any other spec field, the status and the labels the shard registered are the
@@ -13,7 +17,7 @@ reserved annotation `core.kcp.io/shard-labels`, so a client cannot unprotect the
 from __future__ import annotations
 
 import functools
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
@@ -39,12 +43,16 @@ URL_FIELDS = ("baseURL", "externalURL", "virtualWorkspaceURL")
 CORDON_ANNOTATION = "experimental.core.kcp.io/unschedulable"
 #: The label keys the shard registered (comma-separated): protected from clients.
 LABELS_ANNOTATION = "core.kcp.io/shard-labels"
-#: How often a shard heartbeats, and after how long without one it is not Ready.
-HEARTBEAT_SECONDS = 30
-STALE_SECONDS = 90
+#: How often a shard heartbeats (a column update of its record) and the mirror passes run.
+HEARTBEAT_SECONDS = 10
+MIRROR_SECONDS = 10
+#: After how long without a heartbeat a shard is not Ready and gets no new logical clusters: three
+#: missed beats, so one slow beat (a worker busy with a long task, a global-database failover of a
+#: few seconds) does not take a shard out of placement, while a dead one leaves it within 30 s.
+STALE_SECONDS = 3 * HEARTBEAT_SECONDS
 
 
-def _is_url(value: Any) -> bool:
+def is_url(value: Any) -> bool:
     if not isinstance(value, str):
         return False
     parts = urlsplit(value)
@@ -113,17 +121,11 @@ def condition_status(obj: Obj, type_: str) -> str:
     return "Unknown"
 
 
-def ready_cell(obj: Obj, now: datetime | None = None) -> str:
-    """Ready as an operator must read it: a True condition whose heartbeat went stale is Unknown
-    (the shard stopped reporting; nothing else writes for it)."""
-    status = condition_status(obj, "Ready")
-    beat = heartbeat_of(obj)
-    if status == "True" and beat is not None:
-        from django.utils import timezone
-
-        if (now or timezone.now()) - beat > timedelta(seconds=STALE_SECONDS):
-            return "Unknown"
-    return status
+def operator_settings(obj: Obj) -> tuple[bool, int, int]:
+    """What operators set on a Shard object, as its record holds it: (cordoned, soft, hard); an
+    invalid pair of limits limits nothing (`limits`)."""
+    soft, hard, _ = limits(obj)
+    return CORDON_ANNOTATION in ((obj.get("metadata") or {}).get("annotations") or {}), soft, hard
 
 
 def _workspaces_cell(obj: Obj) -> str:
@@ -161,7 +163,8 @@ class ShardStrategy(Strategy):
     def admit_delete(self, obj: Obj, *, ctx: RequestContext) -> None:
         if not is_system(ctx):
             raise _forbidden(
-                obj["metadata"].get("name", ""), "shards are removed by their operators, not through the API"
+                obj["metadata"].get("name", ""),
+                "shards are removed by their operators (manage.py kcp_shard_deregister), not through the API",
             )
 
     def validate(self, obj: Obj) -> FieldErrors:
@@ -171,7 +174,7 @@ class ShardStrategy(Strategy):
             errs.required("spec.baseURL")
             return errs
         for key in URL_FIELDS:
-            if key in spec and not _is_url(spec[key]):
+            if key in spec and not is_url(spec[key]):
                 errs.invalid(f"spec.{key}", spec[key], "must be an http(s) URL")
         resource_limits = spec.get("resourceLimits")
         if resource_limits is not None and not isinstance(resource_limits, dict):
@@ -193,7 +196,12 @@ class ShardStrategy(Strategy):
         return [
             Column("Region", "string", lambda o: (o["metadata"].get("labels") or {}).get("region", "")),
             Column("URL", "string", lambda o: field(o, "spec", "baseURL") or ""),
-            Column("Ready", "string", ready_cell, description="A fresh heartbeat"),
+            Column(
+                "Ready",
+                "string",
+                lambda o: condition_status(o, "Ready"),
+                description="A fresh heartbeat in the shard's record",
+            ),
             Column(
                 "Schedulable",
                 "string",

@@ -1,9 +1,11 @@
-"""Shards (core.kcp.io/v1alpha1 Shard, living in root): promoted columns for the scheduler and the
-operators' admin; the body stays the truth (written only through the storage layer).
+"""Shards. `ShardRecord` (global database, table kcp_shards) is the authority: what each shard
+registered, its heartbeat and used count, and what operators set; placement reads it alone
+(`shards.selectors.shard_candidates`, one indexed statement whatever the number of shards).
 
-The placement query (`shards.selectors.shard_candidates`) reads the columns only: the heartbeat
-(the Ready condition's `lastHeartbeatTime`), the cordon annotation, the limits and the used count,
-so choosing a shard is one indexed statement whatever the number of shards."""
+`ShardRow` is the table of the core.kcp.io Shard kind in root, on the shard hosting root: the view
+of the records that `kubectl get shards` shows (`shards.mirror`). Its promoted columns describe
+those objects for the operators' admin (`heartbeat` is Ready's lastHeartbeatTime: the heartbeat
+seen when Ready last changed); nothing decides on them."""
 
 from __future__ import annotations
 
@@ -16,11 +18,11 @@ class ShardRow(KubeObject):
     base_url = models.CharField(max_length=2048, blank=True)
     external_url = models.CharField(max_length=2048, blank=True)
     virtual_workspace_url = models.CharField(max_length=2048, blank=True)
-    #: the last heartbeat the shard wrote (Ready's lastHeartbeatTime); None: never beat
+    #: Ready's lastHeartbeatTime (the record's heartbeat when Ready last changed); None: never beat
     heartbeat = models.DateTimeField(null=True, blank=True)
-    #: the cordon annotation is present (what the scheduler obeys, whether acknowledged yet or not)
+    #: the cordon annotation is present (applied to the record, which the scheduler obeys)
     cordoned = models.BooleanField(default=False)
-    #: status.used.workspaces as the shard last reported it
+    #: status.used.workspaces as the mirror last copied it from the record
     used_workspaces = models.IntegerField(default=0)
     #: spec.resourceLimits.{soft,hard}.workspaces when valid; 0: no limit
     soft_limit = models.IntegerField(default=0)

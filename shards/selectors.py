@@ -1,14 +1,15 @@
-"""Reads of the shard registry for placement. Where the authoritative records live (the root
-cluster's Shard rows today, a global database later) is this module's and `shards.services`'
-business alone: callers pass names and selectors, never rows or querysets."""
+"""Reads of the shard records (`ShardRecord`, global database) for placement, and where this
+shard stands. The records are the authority; the Shard objects in root are a view of them
+(`shards.mirror`). Callers pass names and selectors, never rows or querysets."""
 
 from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
+from django.apps import apps
 from django.conf import settings
 from django.db.models import F, Q
 from django.utils import timezone
@@ -17,13 +18,40 @@ from kube import errors
 from kube.selectors import label_selector_from_dict
 
 from .kinds import ROOT, STALE_SECONDS
-from .models import ShardRow
+from .models import ShardRecord
 
 Obj = dict[str, Any]
+
+#: The name of every logical cluster's LogicalCluster object (kcp's `cluster`).
+LOGICAL_CLUSTER = "cluster"
 
 
 def local_shard_name() -> str:
     return str(getattr(settings, "KCP_SHARD_NAME", ROOT))
+
+
+def _logical_clusters() -> Any:
+    # By name: workspaces depends on shards (placement), not the other way round.
+    return apps.get_model("workspaces", "LogicalClusterRow").objects
+
+
+def shard_hosts_root() -> bool:
+    """Whether this shard hosts the root logical cluster (its LogicalCluster is in this shard's
+    database): that shard alone serves, and so writes, the Shard objects. One indexed query."""
+    return bool(
+        _logical_clusters().filter(cluster=ROOT, name=LOGICAL_CLUSTER, deletion_timestamp__isnull=True).exists()
+    )
+
+
+def shard_used_workspaces(*, name: str) -> int:
+    """The live logical clusters this shard's database holds for shard `name` (what its
+    heartbeat reports)."""
+    return int(_logical_clusters().filter(shard=name, deletion_timestamp__isnull=True).count())
+
+
+def shard_is_fresh(*, heartbeat: datetime | None, now: datetime | None = None) -> bool:
+    """A heartbeat within STALE_SECONDS: the shard is Ready and may get new logical clusters."""
+    return heartbeat is not None and (now or timezone.now()) - heartbeat <= timedelta(seconds=STALE_SECONDS)
 
 
 @dataclass(frozen=True)
@@ -45,12 +73,14 @@ def _matcher(selector: Obj | None) -> Any:
 
 
 def shard_candidates(*, cluster: str = ROOT, selector: Obj | None = None) -> list[Candidate]:
-    """Shards a new logical cluster may go to, in one statement: a fresh heartbeat (the local
-    shard is running this very code, so its own heartbeat never disqualifies it), not cordoned,
-    under the hard limit (`status.used` as the shard last reported it: eventually consistent, as
-    in kcp), and labels matching `selector` (matchLabels in SQL, then the whole selector)."""
+    """Shards a new logical cluster may go to, in one statement on the records: a fresh heartbeat
+    (the local shard is running this very code, so its own heartbeat never disqualifies it), not
+    cordoned, under the hard limit (the used count as the shard last reported it: eventually
+    consistent, as in kcp), and registered labels matching `selector` (matchLabels in SQL, then
+    the whole selector). `cluster` (the parent) does not narrow the choice: every shard serves
+    every parent."""
     fresh = timezone.now() - timedelta(seconds=STALE_SECONDS)
-    rows = ShardRow.objects.filter(cluster=cluster, cordoned=False, deletion_timestamp__isnull=True)
+    rows = ShardRecord.objects.filter(cordoned=False)
     rows = rows.filter(Q(heartbeat__gte=fresh) | Q(name=local_shard_name()))
     rows = rows.filter(Q(hard_limit=0) | Q(used_workspaces__lt=F("hard_limit")))
     match_labels = (selector or {}).get("matchLabels") if isinstance(selector, dict) else None
@@ -74,19 +104,24 @@ def shard_pick(*, candidates: list[Candidate]) -> str | None:
 def shard_unschedulable_reason(*, cluster: str = ROOT, selector: Obj | None = None) -> str:
     """Why no shard is eligible, for the Workspace's Unschedulable condition (the failure path
     only: a second query is fine there)."""
-    fresh = timezone.now() - timedelta(seconds=STALE_SECONDS)
+    now = timezone.now()
     matches = _matcher(selector)
     reasons: dict[str, list[str]] = {"cordoned": [], "not ready": [], "at the hard limit": [], "not matching": []}
-    shards = ShardRow.objects.filter(cluster=cluster, deletion_timestamp__isnull=True)
-    rows = shards.values_list("name", "labels", "cordoned", "heartbeat", "used_workspaces", "hard_limit")
+    rows = ShardRecord.objects.values_list("name", "labels", "cordoned", "heartbeat", "used_workspaces", "hard_limit")
     for name, labels, cordoned, beat, used, hard in rows:
         if not matches(labels or {}):
             reasons["not matching"].append(name)
         elif cordoned:
             reasons["cordoned"].append(name)
-        elif name != local_shard_name() and (beat is None or beat < fresh):
+        elif name != local_shard_name() and not shard_is_fresh(heartbeat=beat, now=now):
             reasons["not ready"].append(name)
         elif hard and used >= hard:
             reasons["at the hard limit"].append(name)
     detail = "; ".join(f"{why}: {', '.join(sorted(names))}" for why, names in reasons.items() if names)
     return "no shard is eligible" + (f" ({detail})" if detail else " (no shard is registered)")
+
+
+def shard_virtual_workspace_url(*, name: str) -> str:
+    """The virtual-workspace URL shard `name` registered (the external URL when it has none)."""
+    url = ShardRecord.objects.filter(name=name).values_list("virtual_workspace_url", flat=True).first()
+    return str(url or settings.KCP_EXTERNAL_URL)

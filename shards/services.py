@@ -1,58 +1,67 @@
-"""Shard services: self-registration, heartbeat and acknowledgement (the shard's own status),
-and the scheduler's choice.
+"""Shard services: self-registration and heartbeat in the shard's record (global database), the
+operators' settings applied to it, de-registration, and the scheduler's choice.
+
+Registration (`shard_register_self`, at start-up): an upsert of the record by name, so a restart
+with other URLs or labels updates the one row; what operators set (cordon, limits) and the
+heartbeat are not touched.
 
 Heartbeat (DESIGN "Shards": each shard heartbeats): Celery beat runs `shard_heartbeat` on every
-shard every HEARTBEAT_SECONDS. Beat rather than the launcher: it already runs on every shard,
-costs one small task per period, and a shard whose workers are stuck stops beating — exactly
-the shard that could not create the logical clusters placed on it. The heartbeat is the Ready
-condition's `lastHeartbeatTime` (as a Node's), promoted to a column for the placement query. The
-Store has no event-less system write, so a heartbeat is a status write (one event per shard per
-period, no controller hooks, no managedFields); everything else in the status is written only
-when it changes. `status.used.workspaces` is recounted at each heartbeat and acknowledgement —
-debounced to the heartbeat period, never per workspace write."""
+shard every HEARTBEAT_SECONDS. Beat rather than the launcher: it already runs on every shard, and a
+shard whose workers are stuck stops beating, exactly the shard that could not create the logical
+clusters placed on it. A beat is one UPDATE of the record (heartbeat, used count): no stored object,
+no event, nothing any watcher sees, so 10,000 shards cost 1,000 small updates a second on the global
+database and nothing on any shard. A beat never creates a record: a de-registered shard (its record
+deleted, see `shard_deregister`) stays out of placement until it restarts and registers again, as a
+kcp shard whose Shard object was deleted.
+
+Operators cordon a shard and set its limits on the Shard object in root (the API, `kubectl kcp
+shard cordon`); `shard_settings_apply` copies them to the record, from the write's trigger and
+again from every mirror pass (`shards.mirror`)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+import logging
+from datetime import datetime, timedelta
 
+from django.db import router, transaction
 from django.utils import timezone
 
-from kube import errors
-from kube.registry.conditions import set_condition
-from kube.registry.context import RequestContext
+from kube.errors import FieldErrors
+from kube.meta_validation.fields import validate_labels, validate_name
 from kube.registry.store import STORE
-from kube.timefmt import format_rfc3339
 
-from .kinds import (
-    CORDON_ANNOTATION,
-    LABELS_ANNOTATION,
-    ROOT,
-    SHARDS,
-    STALE_SECONDS,
-    condition_status,
-    heartbeat_of,
-    limits,
-    registered_label_keys,
+from .kinds import CORE, ROOT, SHARDS, URL_FIELDS, is_url, operator_settings
+from .models import ShardRecord
+from .selectors import (
+    local_shard_name,
+    shard_candidates,
+    shard_pick,
+    shard_unschedulable_reason,
+    shard_used_workspaces,
+    shard_virtual_workspace_url,
 )
-from .models import ShardRow
-from .selectors import local_shard_name, shard_candidates, shard_pick, shard_unschedulable_reason
 
-Obj = dict[str, Any]
+logger = logging.getLogger(__name__)
+#: The longest shard name a record holds.
+NAME_MAX = ShardRecord._meta.get_field("name").max_length or 128
 
 __all__ = [
     "local_shard_name",
     "shard_choose",
+    "shard_deregister",
     "shard_heartbeat",
     "shard_labels_parse",
     "shard_register_self",
+    "shard_settings_apply",
     "shard_unschedulable_reason",
     "shard_virtual_workspace_url",
 ]
 
 
-def _ctx() -> RequestContext:
-    return RequestContext(cluster=ROOT, field_manager="kcp-shard")
+def _global() -> str:
+    """The alias the records live on (the global database, or the shard's own in single-shard
+    mode), as the project's router says."""
+    return str(router.db_for_write(ShardRecord))
 
 
 def shard_labels_parse(*, value: str) -> dict[str, str]:
@@ -76,149 +85,83 @@ def shard_register_self(
     external_url: str = "",
     virtual_workspace_url: str = "",
     labels: dict[str, str] | None = None,
-) -> Obj:
-    """Create or update this shard's Shard object in root (labels `name=<shard>` plus `labels`),
-    as kcp's shards do when they start. Idempotent: an unchanged registration writes nothing. What
-    operators set (the cordon annotation, spec.resourceLimits) is kept; labels the shard
-    registered before and no longer has are removed; other labels are left alone."""
+) -> ShardRecord:
+    """Create or update shard `name`'s record, as kcp's shards do when they start: its URLs
+    (`externalURL` and `virtualWorkspaceURL` default to `base_url`) and its labels (`name=<shard>`
+    plus `labels`: what placement selectors match). Validated as the Shard object will be
+    (422 Invalid otherwise), since the mirror writes one from it. Idempotent: one row per name,
+    whoever registers it how often; the heartbeat, the cordon and the limits are left as they are.
+    The Shard object in root follows at the next mirror pass (`shards.mirror`)."""
     wanted = {"name": name, **(labels or {})}
-    keys = ",".join(sorted(wanted))
-    spec = {
-        "baseURL": base_url,
-        "externalURL": external_url or base_url,
-        "virtualWorkspaceURL": virtual_workspace_url or base_url,
+    urls = {
+        "base_url": base_url,
+        "external_url": external_url or base_url,
+        "virtual_workspace_url": virtual_workspace_url or base_url,
     }
-    ctx = _ctx()
-    body = {"metadata": {"name": name, "labels": wanted, "annotations": {LABELS_ANNOTATION: keys}}, "spec": spec}
-    try:
-        return STORE.create(SHARDS, ctx, "", body)
-    except errors.AlreadyExists:
-        pass
-
-    def to_registration(shard: Obj) -> None:
-        limits_set = (shard.get("spec") or {}).get("resourceLimits")
-        shard["spec"] = {**spec, **({"resourceLimits": limits_set} if limits_set is not None else {})}
-        md = shard["metadata"]
-        current = {k: v for k, v in (md.get("labels") or {}).items() if k not in registered_label_keys(shard)}
-        md["labels"] = {**current, **wanted}
-        md.setdefault("annotations", {})[LABELS_ANNOTATION] = keys
-
-    # A guaranteed update: another shard's start (same name, a replica) writing meanwhile is
-    # re-read and compared again; the spec goes through the Shard strategy's validation.
-    registered = STORE.guaranteed_update(SHARDS, ctx, "", name, to_registration)
-    if registered is None:
-        raise errors.Conflict(f'shard "{name}" vanished while registering')
-    return registered
+    errs = FieldErrors()
+    if not name or len(name) > NAME_MAX:
+        errs.invalid("metadata.name", name, f"must be 1 to {NAME_MAX} characters")
+    errs.extend(validate_name(name))
+    errs.extend(validate_labels(wanted))
+    for key, value in zip(URL_FIELDS, urls.values(), strict=True):
+        if not is_url(value):
+            errs.invalid(f"spec.{key}", value, "must be an http(s) URL")
+    errs.raise_invalid("Shard", name, CORE)
+    record, _ = ShardRecord.objects.update_or_create(name=name, defaults={**urls, "labels": wanted})
+    return record
 
 
-def _used_workspaces(name: str) -> int:
-    # Imported here: workspaces depends on shards (placement), not the other way round; the
-    # count is of this shard's own LogicalCluster rows, read by name.
-    from django.apps import apps
-
-    model = apps.get_model("workspaces", "LogicalClusterRow")
-    return int(model.objects.filter(shard=name, deletion_timestamp__isnull=True).count())
-
-
-def shard_status(*, shard: Obj, used: int, beat: str | None) -> None:
-    """Set what the owning shard reports in `shard["status"]`: used workspaces, Schedulable
-    (False, reason Cordoned, while the cordon annotation is present), ResourceLimitsApplied
-    (kcp's message `soft/hard: workspaces=S/H`, or InvalidResourceLimits), and, when `beat` is
-    given, Ready with that lastHeartbeatTime (otherwise Ready keeps its last heartbeat)."""
-    status = shard.setdefault("status", {})
-    status["used"] = {"workspaces": used}
-    cordoned = CORDON_ANNOTATION in (shard["metadata"].get("annotations") or {})
-    if cordoned:
-        set_condition(status, type="Schedulable", status=False, reason="Cordoned", message="the shard is cordoned")
-    else:
-        set_condition(status, type="Schedulable", status=True, reason="Schedulable")
-    soft, hard, problem = limits(shard)
-    if problem:
-        set_condition(
-            status, type="ResourceLimitsApplied", status=False, reason="InvalidResourceLimits", message=problem
-        )
-    else:
-        set_condition(
-            status,
-            type="ResourceLimitsApplied",
-            status=True,
-            reason="Applied",
-            message=f"soft/hard: workspaces={soft}/{hard}",
-        )
-    if beat is not None:
-        set_condition(status, type="Ready", status=True, reason="Heartbeat", message="the shard is heartbeating")
-        for c in status["conditions"]:
-            if c.get("type") == "Ready":
-                c["lastHeartbeatTime"] = beat
-
-
-def shard_heartbeat(*, name: str | None = None, beat: bool = True) -> Obj | None:
-    """The shard's report on its own Shard object (`name`: this shard): heartbeat (when `beat`),
-    used count, cordon and limits acknowledged. A status write without controller hooks or
-    managedFields; nothing is written when nothing changed (`beat=False` and the same status).
-    None when the Shard is gone."""
+def shard_heartbeat(*, name: str | None = None) -> bool:
+    """Shard `name`'s (default: this shard's) heartbeat: its record's `heartbeat` set to now and
+    `used_workspaces` to the live logical clusters this shard's database holds for it, in one
+    UPDATE (after one count on the shard's database). Writes no stored object and no event.
+    False when there is no record: the shard was de-registered, and a heartbeat does not bring it
+    back (it registers again when it restarts)."""
     name = name or local_shard_name()
-    used = _used_workspaces(name)
-    now = format_rfc3339(timezone.now()) if beat else None
-    return STORE.guaranteed_update(
-        SHARDS,
-        _ctx(),
-        "",
-        name,
-        lambda shard: shard_status(shard=shard, used=used, beat=now),
-        subresource="status",
-        hooks=False,
-        managed_fields=False,
-    )
+    used = shard_used_workspaces(name=name)
+    return ShardRecord.objects.filter(name=name).update(heartbeat=timezone.now(), used_workspaces=used) == 1
 
 
-def shard_mark_stale(*, cluster: str = ROOT) -> list[str]:
-    """Shards whose heartbeat went stale while their Ready condition still says True get Ready
-    Unknown, reason HeartbeatStale (as kube's node lifecycle controller does for a silent
-    kubelet): watchers and `kubectl get shards -w` see the change. One query; a write per
-    transition only. Run by every shard's heartbeat task (idempotent: guaranteed updates)."""
-    fresh = timezone.now() - timedelta(seconds=STALE_SECONDS)
-    stale = ShardRow.objects.filter(cluster=cluster, heartbeat__lt=fresh).exclude(name=local_shard_name())
-    marked = []
-    for name in stale.values_list("name", flat=True):
-
-        def silence(shard: Obj) -> None:
-            if condition_status(shard, "Ready") == "True":
-                set_condition(
-                    shard.setdefault("status", {}),
-                    type="Ready",
-                    status="Unknown",
-                    reason="HeartbeatStale",
-                    message=f"no heartbeat for more than {STALE_SECONDS}s",
-                )
-                for c in shard["status"]["conditions"]:
-                    if c.get("type") == "Ready":
-                        c["lastHeartbeatTime"] = format_rfc3339(heartbeat_of(shard) or timezone.now())
-
-        before = STORE.lookup(SHARDS, cluster=cluster, name=name)
-        after = STORE.guaranteed_update(
-            SHARDS, _ctx(), "", name, silence, current=before, subresource="status", hooks=False, managed_fields=False
-        )
-        if (
-            before is not None
-            and after is not None
-            and condition_status(before, "Ready") != condition_status(after, "Ready")
-        ):
-            marked.append(name)
-    return marked
+def shard_settings_apply(*, name: str) -> bool:
+    """Copy what operators set on Shard `name` in root (the cordon annotation, valid
+    spec.resourceLimits) to its record; returns whether the record changed. The record row is
+    locked and the object read under the lock, so of two concurrent appliers (a write's trigger,
+    a mirror pass that read the object earlier) the later one writes the newer object's settings:
+    a stale read never undoes a cordon. Run on the shard hosting root (nowhere else has the
+    object: then nothing happens)."""
+    with transaction.atomic(using=_global()):
+        record = ShardRecord.objects.select_for_update().filter(name=name).first()
+        shard = STORE.lookup(SHARDS, cluster=ROOT, name=name) if record is not None else None
+        if record is None or shard is None:
+            return False
+        cordoned, soft, hard = operator_settings(shard)
+        if (record.cordoned, record.soft_limit, record.hard_limit) == (cordoned, soft, hard):
+            return False
+        record.cordoned, record.soft_limit, record.hard_limit = cordoned, soft, hard
+        record.save(update_fields=["cordoned", "soft_limit", "hard_limit"])
+    logger.info("shard %s: cordoned=%s, limits %s/%s applied to its record", name, cordoned, soft, hard)
+    return True
 
 
-def shard_choose(*, cluster: str, selector: Obj | None = None) -> str | None:
+def shard_deregister(*, name: str, registered_before: datetime | None = None) -> bool:
+    """Delete shard `name`'s record: no new logical clusters go there, its heartbeat stops counting
+    and the mirror removes its Shard object; the shard registers again when it restarts (kcp:
+    deleting a Shard object de-registers it). `registered_before`: only a record registered
+    before then (the Shard object's creationTimestamp, rounded up to the second): a shard that
+    registered again after that object was made keeps its new record."""
+    records = ShardRecord.objects.filter(name=name)
+    if registered_before is not None:
+        records = records.filter(registered_at__lt=registered_before + timedelta(seconds=1))
+    deleted, _ = records.delete()
+    if deleted:
+        logger.info("shard %s de-registered", name)
+    return bool(deleted)
+
+
+def shard_choose(*, cluster: str, selector: dict[str, object] | None = None) -> str | None:
     """The shard a new logical cluster under `cluster` goes to, or None when no shard is eligible
     (`shard_unschedulable_reason` says why): random among the shards that are Ready (a fresh
     heartbeat), not cordoned, below their hard limit and whose labels match `selector` (the
     Workspace's `spec.location.selector`); shards past their soft limit only when no other is.
-    One statement."""
-    return shard_pick(candidates=shard_candidates(selector=selector))
-
-
-def shard_virtual_workspace_url(*, name: str) -> str:
-    from django.conf import settings
-
-    url = ShardRow.objects.filter(cluster=ROOT, name=name).values_list("virtual_workspace_url", flat=True).first()
-    return str(url or settings.KCP_EXTERNAL_URL)
+    One statement on the records."""
+    return shard_pick(candidates=shard_candidates(cluster=cluster, selector=selector))

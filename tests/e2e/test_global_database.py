@@ -16,6 +16,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlencode
 
 import psycopg
@@ -151,6 +152,61 @@ def test_identities_live_in_the_global_database(split_stack: tuple[Stack, str, s
     for table in ("kube_object", "tenancy_workspace", "core_logicalcluster"):
         assert _table(shard_url, table) and not _table(global_url, table), table
     assert _rows(shard_url, "SELECT count(*) FROM tenancy_workspace WHERE name = 'split'") == [(1,)]
+
+
+def _wait(check: Any, timeout: float, what: str) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if result := check():
+            return result
+        time.sleep(0.5)
+    raise AssertionError(f"{what} within {timeout}s")
+
+
+def test_shard_records_live_in_the_global_database_and_root_mirrors_them(
+    split_stack: tuple[Stack, str, str],
+) -> None:
+    """The registry on a live split stack: this shard's record (heartbeat advanced by beat) is in
+    the global database only; a second shard registering there (its own process, no database of
+    ours) appears as a Shard object in root at the next mirror pass; a cordon set on that object
+    reaches its record."""
+    stack, shard_url, global_url = split_stack
+    assert _table(global_url, "kcp_shards") and not _table(shard_url, "kcp_shards")
+    (first,) = _rows(global_url, "SELECT heartbeat FROM kcp_shards WHERE name = 'root'")[0]
+    register = (
+        "from shards.services import shard_heartbeat, shard_register_self; "
+        "shard_register_self(name='beta', base_url='https://beta.example', labels={'region': 'eu'}); "
+        "assert shard_heartbeat(name='beta')"
+    )
+    subprocess.run(
+        [sys.executable, str(Path(PROJECT_DIR) / "manage.py"), "shell", "-c", register],
+        cwd=stack.data_dir, env={**stack.child_env(), "KCP_SHARD_NAME": "beta"}, timeout=120, check=True,
+    )
+    api = StackApi(stack)
+    shards = "/clusters/root/apis/core.kcp.io/v1alpha1/shards"
+
+    def mirrored() -> Any:
+        status, doc = api.call("GET", f"{shards}/beta")
+        return doc if status == 200 else None
+
+    beta = _wait(mirrored, 25, "beta's Shard object did not appear in root")
+    assert beta["metadata"]["labels"] == {"name": "beta", "region": "eu"}
+    ready = next(c for c in beta["status"]["conditions"] if c["type"] == "Ready")
+    assert ready["status"] == "True"
+    root = api.ok("GET", f"{shards}/root")
+    assert next(c for c in root["status"]["conditions"] if c["type"] == "Ready")["status"] == "True"
+    _wait(
+        lambda: _rows(global_url, "SELECT heartbeat FROM kcp_shards WHERE name = 'root'")[0][0] > first,
+        25,
+        "root's heartbeat did not advance",
+    )
+    api.ok("PATCH", f"{shards}/beta", {"metadata": {"annotations": {"experimental.core.kcp.io/unschedulable": ""}}},
+           content_type="application/merge-patch+json")
+    _wait(
+        lambda: _rows(global_url, "SELECT cordoned FROM kcp_shards WHERE name = 'beta'") == [(True,)],
+        10,
+        "the cordon did not reach beta's record",
+    )
 
 
 def _set_global_reachable(global_url: str, reachable: bool) -> None:

@@ -1,18 +1,22 @@
 """Placement among eligible shards (kcp 0.34's rules): Ready (a fresh heartbeat), not cordoned,
 labels matching the Workspace's spec.location.selector, under the hard limit; soft-limited shards
-only when no other is eligible. Other shards are simulated by Shard objects with fresh
-heartbeats; a workspace placed on one is recorded and left to that shard."""
+only when no other is eligible. Placement reads the shard records (global database): other shards
+are records registered and heartbeating as a second shard's processes would (no Shard object
+needed); cordon and limits are set on the Shard objects in root, as operators do, and reach the
+records through the Shard's trigger. A workspace placed on another shard is recorded and left to
+that shard."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.test.utils import CaptureQueriesContext
 
 from tests.conftest import Api
 from tests.factories import WS, reconcile_all
+from tests.shards.conftest import committed
 
 SHARDS = "/apis/core.kcp.io/v1alpha1/shards"
 CORDON = "experimental.core.kcp.io/unschedulable"
@@ -27,11 +31,21 @@ def shard(name: str, *, beat: bool = True, **labels: str) -> None:
 
 
 def cordon(api: Api, name: str, on: bool = True) -> None:
-    from shards.services import shard_heartbeat
-
-    r = api.patch(f"{SHARDS}/{name}", {"metadata": {"annotations": {CORDON: "true" if on else None}}})
+    with committed():  # the Shard's trigger applies it to the record after commit
+        r = api.patch(f"{SHARDS}/{name}", {"metadata": {"annotations": {CORDON: "true" if on else None}}})
     assert r.status_code == 200, r.content
-    shard_heartbeat(name=name, beat=False)
+
+
+def limit(api: Api, name: str, limits: dict[str, Any] | None) -> None:
+    with committed():
+        r = api.patch(f"{SHARDS}/{name}", {"spec": {"resourceLimits": limits}})
+    assert r.status_code == 200, r.content
+
+
+def used(name: str) -> int:
+    from shards.models import ShardRecord
+
+    return int(ShardRecord.objects.get(name=name).used_workspaces)
 
 
 def create(api: Api, name: str, selector: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -90,14 +104,16 @@ def test_a_new_shard_schedules_the_waiting_workspace_through_its_trigger(
     api: Api, django_capture_on_commit_callbacks: Any
 ) -> None:
     from kcpsite.celery import app
+    from shards.tasks import mirror_shards
 
     cordon(api, "root")
     assert create(api, "waiting", {"matchLabels": {"region": "eu"}})["status"]["phase"] == "Scheduling"
+    shard("beta", region="eu")  # registered on its own shard: a record, no Shard object yet
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = True
     try:
         with django_capture_on_commit_callbacks(execute=True):
-            shard("beta", region="eu")
+            mirror_shards()  # root's next beat: beta's Shard object appears, and its trigger retries
     finally:
         app.conf.task_always_eager = eager
     ws = api.get(f"{WS}/waiting").json()
@@ -109,14 +125,11 @@ def test_hard_limit_refuses_and_lifting_it_schedules(api: Api) -> None:
     from workspaces.tasks import resync_workspaces
 
     shard_heartbeat()
-    used = api.get(f"{SHARDS}/root").json()["status"]["used"]["workspaces"]
-    assert used >= 1  # root itself
-    r = api.patch(f"{SHARDS}/root", {"spec": {"resourceLimits": {"hard": {"workspaces": used}}}})
-    assert r.status_code == 200, r.content
+    assert used("root") >= 1  # root itself
+    limit(api, "root", {"hard": {"workspaces": used("root")}})
     ws = create(api, "full")
     assert scheduled(ws)["reason"] == "Unschedulable" and "at the hard limit: root" in scheduled(ws)["message"]
-    r = api.patch(f"{SHARDS}/root", {"spec": {"resourceLimits": None}})
-    assert r.status_code == 200, r.content
+    limit(api, "root", None)
     resync_workspaces()
     assert api.get(f"{WS}/full").json()["status"]["phase"] == "Ready"
 
@@ -125,28 +138,29 @@ def test_a_shard_past_its_soft_limit_is_chosen_only_when_no_other_is(api: Api) -
     from shards.services import shard_choose, shard_heartbeat
 
     shard_heartbeat()
-    used = api.get(f"{SHARDS}/root").json()["status"]["used"]["workspaces"]
-    api.patch(f"{SHARDS}/root", {"spec": {"resourceLimits": {"soft": {"workspaces": used}}}})
+    limit(api, "root", {"soft": {"workspaces": used("root")}})
     assert shard_choose(cluster="root") == "root"  # the only one: deprioritised, not refused
     shard("beta")
     assert {shard_choose(cluster="root") for _ in range(20)} == {"beta"}
-    api.patch(f"{SHARDS}/root", {"spec": {"resourceLimits": None}})
+    limit(api, "root", None)
     assert {shard_choose(cluster="root") for _ in range(60)} == {"root", "beta"}
 
 
 @pytest.mark.parametrize("with_selector", [False, True])
 def test_scheduling_one_workspace_costs_one_statement_for_placement(api: Api, with_selector: bool) -> None:
-    """The placement query is one statement on the shard table, in the scheduling transaction."""
+    """The placement query is one statement on the shard records (the global database), none on
+    the Shard objects' table."""
     from workspaces.services import workspace_reconcile
 
     body: dict[str, Any] = {"metadata": {"name": "counted"}}
     if with_selector:
         body["spec"] = {"location": {"selector": {"matchLabels": {"name": "root"}}}}
     assert api.post(WS, body).status_code == 201
-    with CaptureQueriesContext(connection) as queries:
+    with CaptureQueriesContext(connections["global"]) as on_global, CaptureQueriesContext(connection) as on_shard:
         assert workspace_reconcile(cluster="root", name="counted") == "Ready"
-    on_shards = [q["sql"] for q in queries.captured_queries if "shards_shard" in q["sql"]]
-    assert len(on_shards) == 1, on_shards
+    on_records = [q["sql"] for q in on_global.captured_queries if "kcp_shards" in q["sql"]]
+    assert len(on_records) == 1, on_records
+    assert not [q["sql"] for q in on_shard.captured_queries if "shards_shard" in q["sql"] or "kcp_shards" in q["sql"]]
 
 
 @pytest.mark.parametrize(

@@ -30,7 +30,8 @@ def test_the_root_shard_registers_itself_and_workspaces_are_placed_on_it(api: Ap
         "Limits*",
         "Age",
     ]
-    assert table["rows"][0]["cells"][1:6] == ["", settings.KCP_EXTERNAL_URL, "True", "True", "0"]
+    # Workspaces: root's own logical cluster, counted by the heartbeat bootstrap runs after creating it
+    assert table["rows"][0]["cells"][1:6] == ["", settings.KCP_EXTERNAL_URL, "True", "True", "1"]
     make(api, "placed")
     lc = at(api, "root:placed").get("/apis/core.kcp.io/v1alpha1/logicalclusters/cluster").json()
     assert lc["metadata"]["annotations"]["core.kcp.io/shard"] == "root"
@@ -40,12 +41,19 @@ def test_shard_validation_and_defaults(api: Api) -> None:
     """The strategy validates what the system writes (422 in kube's wording); clients, root's
     admin included, create no Shard (kcp 0.34: shards register themselves)."""
     from kube import errors
+    from shards.mirror import shard_mirror
     from shards.services import shard_register_self
 
     with pytest.raises(errors.Invalid):
         shard_register_self(name="bad", base_url="not a url")
+    with pytest.raises(errors.Invalid):
+        shard_register_self(name="Not_A_Name", base_url="https://x.example")
+    with pytest.raises(errors.Invalid):
+        shard_register_self(name="labelled", base_url="https://x.example", labels={"region": "not a value!"})
     beta = shard_register_self(name="beta", base_url="https://beta.example:6443")
-    assert beta["spec"]["externalURL"] == "https://beta.example:6443"
+    assert beta.external_url == beta.virtual_workspace_url == "https://beta.example:6443"
+    shard_mirror()
+    assert api.get(f"{SHARDS}/beta").json()["spec"]["externalURL"] == "https://beta.example:6443"
     r = api.post(SHARDS, {"metadata": {"name": "gamma"}, "spec": {"baseURL": "https://gamma.example:6443"}})
     assert r.status_code == 403 and "shards register themselves" in r.json()["message"]
     assert api.post(SHARDS, {"metadata": {"name": "nourl"}, "spec": {}}).status_code == 422
@@ -95,21 +103,28 @@ def test_a_non_staff_user_gets_no_admin(client: Client, root: None) -> None:
     assert client.get("/admin/workspaces/workspacerow/").status_code == 302  # to the admin login
 
 
-def test_registering_again_updates_the_spec_once_through_the_strategy(api: Api) -> None:
+def test_registering_again_updates_the_spec_once_through_the_mirror(api: Api) -> None:
     from kube import errors
     from kube.storage.models import Event
+    from shards.mirror import shard_mirror
+    from shards.models import ShardRecord
     from shards.services import shard_register_self
 
-    moved = shard_register_self(name="root", base_url="https://moved.example:6443")
+    shard_register_self(name="root", base_url="https://moved.example:6443")
+    assert shard_mirror() == 1
+    moved = api.get(f"{SHARDS}/root").json()
     assert moved["spec"] == {
         "baseURL": "https://moved.example:6443",
         "externalURL": "https://moved.example:6443",
         "virtualWorkspaceURL": "https://moved.example:6443",
     }
     events = Event.objects.count()
-    same = shard_register_self(name="root", base_url="https://moved.example:6443")
-    assert same["metadata"]["resourceVersion"] == moved["metadata"]["resourceVersion"]
+    shard_register_self(name="root", base_url="https://moved.example:6443")
+    assert shard_mirror() == 0
+    assert api.get(f"{SHARDS}/root").json()["metadata"]["resourceVersion"] == moved["metadata"]["resourceVersion"]
     assert Event.objects.count() == events
     with pytest.raises(errors.Invalid):
         shard_register_self(name="root", base_url="not a url")
+    assert ShardRecord.objects.get(name="root").base_url == "https://moved.example:6443"
+    assert shard_mirror() == 0
     assert Event.objects.count() == events
