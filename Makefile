@@ -63,7 +63,7 @@ test: venv
 
 lint: venv
 	$(VENV)/bin/ruff check .
-	$(LINT_ENV) $(VENV)/bin/mypy kube kcpsite workspaces apis shards portal kubectl_kcp tools
+	$(LINT_ENV) $(VENV)/bin/mypy kube kcpsite workspaces apis shards portal kubectl_kcp tools frontproxy
 	$(VENV)/bin/lint-imports
 
 clients: venv

@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "apis.apps.ApisConfig",
     "shards.apps.ShardsConfig",
     "portal.apps.PortalConfig",
+    "frontproxy.apps.FrontProxyConfig",  # sharded mode's front proxy: config generation, route syncer; no models
     "kcpsite",  # the project's own management commands (kcp_bootstrap); no models
 ]
 
