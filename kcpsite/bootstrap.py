@@ -14,6 +14,7 @@ from kube.registry.context import RequestContext
 from kube.registry.store import STORE
 from kube.registry.tables import ensure_storage_ready
 from shards.services import shard_heartbeat, shard_labels_parse, shard_register_self
+from workspaces.logicalclusters import logicalclusters_publish
 from workspaces.services import workspaces_bootstrap
 
 ROOT = "root"
@@ -39,6 +40,8 @@ def bootstrap_root(*, admin_token: str | None = None) -> None:
     )
     shard_heartbeat(name=settings.KCP_SHARD_NAME)
     workspaces_bootstrap()
+    # this shard's logical clusters the directory lacks (a data dir from before it, a restored one)
+    logicalclusters_publish()
     if admin_token:
         token_issue(user_name=ADMIN_USER, groups=ADMIN_GROUPS, description="bootstrap admin", token=admin_token)
     _admin_operator()

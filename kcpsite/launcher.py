@@ -12,7 +12,8 @@ Contract
   `<data>/admin-token` (0600). A second start therefore keeps kubeconfigs handed out earlier valid.
 * Start order: `manage.py migrate` (and `migrate --database global` with a
   `KCP_GLOBAL_DATABASE_URL`); then daphne (HTTPS; `$KCP_SERVERS` processes sharing the
-  port, default one per CPU up to 4), `$KCP_WORKERS` Celery workers and beat, while
+  port, default one per CPU up to 4), `$KCP_WORKERS` Celery workers and beat (and, with a
+  global database, the directory follower: `manage.py kcp_follow_directory`), while
   `manage.py kcp_bootstrap` registers root's namespaces and the admin token (passed as a file,
   never on a command line). Only when bootstrap is done and `/readyz` answers `ok` over TLS
   verified with the generated CA is `<data>/admin.kubeconfig` written (atomically; a previous one
@@ -297,6 +298,10 @@ class Stack:
                                         "-n", f"kcp-{self.port}-{i}@%h"], env)
         self._spawn("beat", ["-m", "celery", "-A", "kcpsite", "beat", "-l", "warning",
                              "-s", str(self.data_dir / "celerybeat-schedule")], env)
+        if env.get("KCP_GLOBAL_DATABASE_URL"):
+            # Sharded mode: this shard follows the directory (placements on it, children of its
+            # clusters becoming Ready elsewhere); workspaces.follower.
+            self._spawn("follower", [str(PROJECT_DIR / "manage.py"), "kcp_follow_directory"], env)
         endpoint = ":".join([
             "ssl", f"port={self.port}", "interface=127.0.0.1",
             f"privateKey={_endpoint_escape(str(self.tls.server_key))}",

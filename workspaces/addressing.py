@@ -1,6 +1,5 @@
-"""Workspace addressing: paths to logical clusters and back, by ownership (a Workspace's
-spec.cluster, set by the scheduler alone), never by the `kcp.io/path` annotation; new logical
-cluster names; the clusters below one."""
+"""Workspace addressing: paths to logical clusters and back, through the directory of logical
+clusters (placement writes it; never the `kcp.io/path` annotation); new logical cluster names."""
 
 from __future__ import annotations
 
@@ -10,31 +9,17 @@ import string
 
 from django.db import connection
 
+from shards.directory import directory_at_path, directory_paths, directory_resolve
+from shards.selectors import local_shard_name
+
 from .names import ROOT, SEGMENT
 
-# Paths follow ownership, never the `kcp.io/path` annotation (informative output, written only by
-# the system): `root:a:b` is Workspace `a` in root, then Workspace `b` in the logical cluster
-# behind `a` (kcp's resolution). Each step is one lookup on the Workspace table's unique key
-# (cluster, group, resource, namespace, name); a Workspace's spec.cluster is set by the scheduler
-# alone. One recursive query per request, stopping at the first missing segment.
-_WORKSPACE_STEP = (
-    "JOIN tenancy_workspace w ON w.cluster = walk.cluster AND w.\"group\" = 'tenancy.kcp.io' "
-    "AND w.resource = 'workspaces' AND w.namespace = ''"
-)
-_LOGICAL_CLUSTER_OF = (
-    "JOIN core_logicalcluster lc ON lc.cluster = walk.cluster AND lc.\"group\" = 'core.kcp.io' "
-    "AND lc.resource = 'logicalclusters' AND lc.namespace = '' AND lc.name = 'cluster'"
-)
-_WALK_DOWN_SQL = (
-    "WITH RECURSIVE walk(cluster, depth) AS ("
-    " SELECT 'root'::varchar, 1"
-    " UNION ALL"
-    f" SELECT w.logical_cluster, walk.depth + 1 FROM walk {_WORKSPACE_STEP}"
-    " AND w.name = (%(segments)s::text[])[walk.depth + 1] WHERE walk.depth < %(depth)s AND w.logical_cluster <> ''"
-    f") SELECT lc.cluster FROM walk {_LOGICAL_CLUSTER_OF} WHERE walk.depth = %(depth)s"
-)
-_RESOLVE_PATH_SQL = _WALK_DOWN_SQL + " AND lc.phase IN ('Initializing', 'Ready') LIMIT 1"
-_LOOKUP_PATH_SQL = _WALK_DOWN_SQL + " LIMIT 1"
+# Paths resolve through the directory of logical clusters (shards.directory): an entry's path is
+# written by the system when the Workspace is placed (from the parent's path and the Workspace's
+# name), never from a client-writable annotation, and one live entry holds a path. One indexed
+# lookup per request. A path or name resolves here only when its logical cluster lives on this
+# shard: a request for another shard's cluster (sent here directly, not through the front proxy)
+# finds nothing rather than an empty cluster it could write into.
 _RESOLVE_NAME_SQL = (
     "SELECT cluster FROM core_logicalcluster WHERE cluster = %s AND name = 'cluster' AND phase <> 'Deleting' LIMIT 1"
 )
@@ -50,37 +35,39 @@ def _path_segments(path: str) -> list[str] | None:
     return segments
 
 
+def _local_name(name: str) -> str | None:
+    with connection.cursor() as cur:
+        cur.execute(_RESOLVE_NAME_SQL, [name])
+        row = cur.fetchone()
+    return str(row[0]) if row else None
+
+
 def cluster_resolve(path_or_name: str) -> str | None:
     """`root`, a path `root:a:b` or a logical cluster name → the logical cluster name of a live
-    (Initializing or Ready) workspace, or None.
+    (Initializing or Ready) workspace on this shard, or None.
 
     One indexed query per API request, as plain SQL (the ORM's compilation cost more than the
     query). Not cached in the process on purpose: a path can be deleted and created again as
     another logical cluster, and a stale entry would send writes into the deleted one; checking an
-    entry would cost the same query."""
+    entry would cost the same query. Behind the front proxy requests arrive with the logical
+    cluster's name already (the proxy rewrites paths), so the directory is not asked at all."""
     if ":" not in path_or_name:
-        with connection.cursor() as cur:
-            cur.execute(_RESOLVE_NAME_SQL, [path_or_name])
-            row = cur.fetchone()
-        return str(row[0]) if row else None
-    return _walk_down(path_or_name, _RESOLVE_PATH_SQL)
+        return _local_name(path_or_name)
+    if _path_segments(path_or_name) is None:
+        return None
+    found = directory_resolve(path=path_or_name)
+    return found[0] if found is not None and found[1] == local_shard_name() else None
 
 
 def cluster_at_path(path: str) -> str | None:
-    """The logical cluster at a workspace path whatever its phase (`root` included), or None."""
+    """The logical cluster on this shard at a workspace path whatever its phase (`root`
+    included), or None."""
     if path == ROOT:
-        return ROOT
-    return _walk_down(path, _LOOKUP_PATH_SQL)
-
-
-def _walk_down(path: str, sql: str) -> str | None:
-    segments = _path_segments(path)
-    if segments is None:
+        return ROOT if _local_name(ROOT) else None
+    if _path_segments(path) is None:
         return None
-    with connection.cursor() as cur:
-        cur.execute(sql, {"segments": segments, "depth": len(segments)})
-        row = cur.fetchone()
-    return str(row[0]) if row else None
+    found = directory_at_path(path=path)
+    return found[0] if found is not None and found[1] == local_shard_name() else None
 
 
 # The other direction: from a logical cluster up through the Workspaces that own it to root.
@@ -96,15 +83,23 @@ _WALK_UP_SQL = (
 )
 
 
-def cluster_paths(clusters: list[str]) -> dict[str, str]:
-    """Logical cluster → its workspace path, derived from ownership (the Workspace in its parent,
-    up to root); clusters not below root are left out. One query for all of them."""
+def ownership_paths(clusters: list[str]) -> dict[str, str]:
+    """Logical cluster → its workspace path derived from ownership on this shard (the Workspace in
+    its parent, up to root); clusters not below root are left out. One query for all of them.
+    Only for publishing a shard's clusters into the directory (`logicalclusters_publish`): it
+    sees this shard's Workspaces alone."""
     if not clusters:
         return {}
     with connection.cursor() as cur:
         cur.execute(_WALK_UP_SQL, {"clusters": list(dict.fromkeys(clusters)), "max_depth": MAX_PATH_DEPTH})
         rows = cur.fetchall()
     return {str(start): ":".join([ROOT, *segments]) for start, segments in rows}
+
+
+def cluster_paths(clusters: list[str]) -> dict[str, str]:
+    """Logical cluster → its workspace path, from the directory (any shard's clusters); clusters
+    without a live entry are left out. One query for all of them."""
+    return directory_paths(names=clusters)
 
 
 def cluster_path(cluster: str) -> str:
@@ -121,23 +116,3 @@ def new_cluster_name() -> str:
         n, r = divmod(n, 36)
         out.append(alphabet[r])
     return "".join(reversed(out))[:16]
-
-
-_SUBTREE_SQL = (
-    "WITH RECURSIVE tree(cluster) AS ("
-    " SELECT %s::varchar"
-    " UNION"
-    " SELECT w.logical_cluster FROM tree JOIN tenancy_workspace w ON w.cluster = tree.cluster"
-    " AND w.\"group\" = 'tenancy.kcp.io' AND w.resource = 'workspaces' AND w.namespace = ''"
-    " WHERE w.logical_cluster <> ''"
-    ") SELECT cluster FROM tree"
-)
-
-
-def workspace_subtree(*, cluster: str) -> list[str]:
-    """`cluster` and every logical cluster below it: the clusters of the Workspaces it holds, and
-    theirs, recursively (one query). Ownership is the scheduler's spec.cluster of each Workspace,
-    which no client can write; a path annotation can be forged, so it is never consulted."""
-    with connection.cursor() as cur:
-        cur.execute(_SUBTREE_SQL, [cluster])
-        return [str(c) for (c,) in cur.fetchall()]

@@ -21,7 +21,6 @@ will not react to. A repeated or interrupted pass is harmless."""
 from __future__ import annotations
 
 import copy
-import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -34,9 +33,18 @@ from kube.registry import REGISTRY, ResourceInfo
 from kube.registry.authorized import AuthorizedClient
 from kube.registry.conditions import set_condition
 from kube.registry.context import RequestContext
-from kube.registry.purge import purge_clusters
 from kube.registry.store import STORE
 from kube.timefmt import now_rfc3339
+from shards.directory import (
+    Placement,
+    directory_get,
+    directory_is_local,
+    directory_mark_deleting,
+    directory_of_owner,
+    directory_place,
+    directory_publish,
+    directory_set_phase,
+)
 from shards.services import local_shard_name, shard_choose, shard_unschedulable_reason
 
 from .addressing import cluster_at_path as cluster_at_path
@@ -44,18 +52,24 @@ from .addressing import cluster_path as cluster_path
 from .addressing import cluster_paths as cluster_paths
 from .addressing import cluster_resolve as cluster_resolve
 from .addressing import new_cluster_name
-from .addressing import workspace_subtree as workspace_subtree
 from .admission import logicalcluster_admit_change as logicalcluster_admit_change
-from .admission import type_body, type_names_with_extends
 from .admission import workspace_admit_type as workspace_admit_type
 from .admission import workspace_type_use_check as workspace_type_use_check
 from .admission import workspace_types as workspace_types
 from .kinds import LOGICAL_CLUSTERS, WORKSPACE_TYPES, WORKSPACES
+from .logicalclusters import BUILTIN_INITIALIZERS as BUILTIN_INITIALIZERS
+from .logicalclusters import UNIVERSAL_INITIALIZER as UNIVERSAL_INITIALIZER
+from .logicalclusters import (
+    logicalcluster_birth_phase,
+    logicalcluster_initialize,
+    logicalcluster_materialize,
+    logicalcluster_purge,
+    placement_spec,
+)
 from .members import RBAC, members_from_bindings, workspace_members_apply, workspace_members_sync, workspace_row_id
 from .names import (
     CORE,
     LC_FINALIZER,
-    OWNER_ANNOTATION,
     PATH_ANNOTATION,
     ROOT,
     ROOT_TYPES_PATH,
@@ -65,7 +79,6 @@ from .names import (
 )
 
 Obj = dict[str, Any]
-UNIVERSAL_INITIALIZER = "root:universal"
 
 BUILTIN_TYPES: dict[str, Obj] = {
     "root": {"limitAllowedParents": {"none": True}, "defaultChildWorkspaceType": {"name": "universal", "path": "root"}},
@@ -140,10 +153,12 @@ def _system(cluster: str, field_manager: str = "") -> RequestContext:
 
 
 def workspace_delete_step(pass_: WorkspacePass) -> bool:
-    """A Workspace being deleted: its logical cluster and every descendant (found by ownership,
-    `workspace_subtree`, never by path) emptied in bulk — one statement per table, DELETED
-    events for watchers — then the Workspace's finalizer released (it goes when no other holds
-    it), in one transaction with the Workspace's row locked."""
+    """A Workspace being deleted: its directory entry and every entry below it marked Deleting
+    (one statement: from then on no route serves them), the logical clusters among them that
+    live on this shard emptied in bulk — one statement per table, DELETED events for watchers —
+    and the Workspace's finalizer released (it goes when no other holds it), in one transaction
+    with the Workspace's row locked; the shards holding the others purge theirs when they pull
+    the marks (`logicalclusters_pull`). Done."""
     if not pass_.workspace["metadata"].get("deletionTimestamp"):
         return True
     lc_name = (pass_.workspace.get("spec") or {}).get("cluster")
@@ -153,7 +168,12 @@ def workspace_delete_step(pass_: WorkspacePass) -> bool:
             pass_.phase = ""
             return False
         if lc_name:
-            purge_clusters(clusters=workspace_subtree(cluster=lc_name))
+            marked = directory_mark_deleting(name=lc_name)
+            here = local_shard_name()
+            # No entry at all: a placement never committed, or the marks were already handled;
+            # a LogicalCluster of that name here is purged all the same.
+            local = [name for name, shard in marked if shard == here] if marked else [lc_name]
+            logicalcluster_purge(names=local)
         new = copy.deepcopy(ws)
         new.setdefault("status", {})["phase"] = "Deleting"
         finalizers = [f for f in new["metadata"].get("finalizers") or [] if f != LC_FINALIZER]
@@ -171,17 +191,27 @@ def workspace_delete_step(pass_: WorkspacePass) -> bool:
 
 
 def workspace_schedule_step(pass_: WorkspacePass) -> bool:
-    """Scheduling → Ready (or Initializing while initializers owned by other controllers remain),
-    in one transaction: pick the shard (`shard_choose`, one statement: an eligible shard matching
-    spec.location.selector; none → WorkspaceScheduled=False, reason Unschedulable, retried by the
-    resync and by Shard changes; another shard → the choice recorded and left to that shard, which
-    creates the LogicalCluster), name the logical cluster, create its
-    LogicalCluster, run the built-in initializers the type asks for (their objects are written in
-    the same transaction: `BUILTIN_INITIALIZERS`), mirror the owner's membership for the portal,
-    and record spec.cluster/spec.URL and the phase on the Workspace. Everything is computed and
-    validated before the first write, so the writes — each holds the revision counter's lock until
-    commit — come back to back. Done once it scheduled; hands over when there was nothing to
-    schedule (already scheduled, or deleting).
+    """Scheduling → placed, and on the same shard → Ready (or Initializing while initializers
+    owned by other controllers remain), in one transaction with the Workspace locked:
+
+    - the placement: the entry already committed for this Workspace (its UID) if an earlier pass
+      got that far, else a shard chosen (`shard_choose`, one statement: an eligible shard matching
+      spec.location.selector; none → WorkspaceScheduled=False, reason Unschedulable, retried by
+      the resync and by Shard changes), a logical cluster name drawn and the directory entry
+      committed (`directory_place`) with what the owning shard needs (`placement_spec`);
+    - another shard: spec.cluster, spec.URL and the shard annotation recorded (as kcp's
+      scheduler does) and the rest left to that shard, which pulls the entry, creates the
+      LogicalCluster and moves the entry on; `workspace_initialize_step` follows it from there;
+    - this shard: the LogicalCluster and the built-in initializers' objects written
+      (`logicalcluster_materialize`), the owner's membership mirrored for the portal, the
+      Workspace's spec.cluster/spec.URL and phase recorded, and the entry moved to the phase.
+
+    With one database (single-shard mode) all of it is one transaction. With a global database
+    the entry commits first and moves last, just before the shard's commit: a crash in between
+    leaves a placement the next pass (or the shard's pull) finds and completes, never a second
+    one. Everything is computed before the shard's first write, so the writes — each holds the
+    revision counter's lock until commit — come back to back. Done once it scheduled; hands over
+    when there was nothing to schedule (already scheduled, or deleting).
 
     Why one transaction: a workspace made in five (schedule; two namespaces and a binding; Ready)
     held that lock across five commits, which capped creation at a few hundred a second whatever
@@ -189,7 +219,6 @@ def workspace_schedule_step(pass_: WorkspacePass) -> bool:
     if (pass_.workspace.get("spec") or {}).get("cluster"):
         return True
     cluster, name = pass_.cluster, pass_.name
-    parent_path = cluster_path(cluster)
     with transaction.atomic():
         ws = STORE.lookup(WORKSPACES, cluster=cluster, name=name, for_update=True)
         if ws is None:
@@ -198,89 +227,70 @@ def workspace_schedule_step(pass_: WorkspacePass) -> bool:
         if (ws.get("spec") or {}).get("cluster") or ws["metadata"].get("deletionTimestamp"):
             pass_.workspace, pass_.phase = ws, _phase(ws)
             return True
-        selector = ((ws.get("spec") or {}).get("location") or {}).get("selector")
-        shard = shard_choose(cluster=cluster, selector=selector)
-        if shard is None:
-            pass_.workspace = _unschedulable(cluster, ws, shard_unschedulable_reason(selector=selector))
-            pass_.phase = _phase(pass_.workspace)
-            return False
-        # 82 random bits: no lookup for a clash. Should one happen, the LogicalCluster's unique key
-        # refuses it, the transaction rolls back whole and the task's retry draws another name.
-        lc_name = new_cluster_name()
-        if shard != local_shard_name():
-            pass_.workspace = _placed_elsewhere(cluster, ws, lc_name, shard)
-            pass_.phase = _phase(pass_.workspace)
-            return False
-        path = f"{parent_path}:{name}"
-        ws_type = ws["spec"]["type"]
-        types = workspace_types()
-        type_spec = ((type_body(ws_type["name"], types) or {}).get("spec")) or {}
-        initializers = sorted(
-            f"{ws_type['path']}:{t}"
-            for t in type_names_with_extends(ws_type["name"], types)
-            if ((type_body(t, types) or {}).get("spec") or {}).get("initializer")
-        )
-        owner = (ws["metadata"].get("annotations") or {}).get(OWNER_ANNOTATION, "")
+        # With a global database an earlier pass may have committed the entry and died before
+        # this transaction did; with one database both rolled back together.
+        fresh = directory_is_local()
+        placement = None if fresh else directory_of_owner(owner_uid=ws["metadata"]["uid"])
+        if placement is None:
+            fresh = True
+            selector = ((ws.get("spec") or {}).get("location") or {}).get("selector")
+            shard = shard_choose(cluster=cluster, selector=selector)
+            if shard is None:
+                pass_.workspace = _unschedulable(cluster, ws, shard_unschedulable_reason(selector=selector))
+                pass_.phase = _phase(pass_.workspace)
+                return False
+            ws_type, spec = placement_spec(ws=ws)
+            # With one database the entry is written in this transaction, so it can carry the
+            # phase the logical cluster is born with; with a global one it is Scheduling until
+            # the cluster exists (moved just before this transaction commits, below).
+            born = logicalcluster_birth_phase(initializers=spec["initializers"])
+            # 82 random bits: no lookup for a clash. Should one happen, the entry's key refuses
+            # it, the transaction rolls back whole and the task's retry draws another name.
+            placement = directory_place(
+                name=new_cluster_name(),
+                path=f"{cluster_path(cluster)}:{name}",
+                parent=cluster,
+                workspace=name,
+                owner_uid=ws["metadata"]["uid"],
+                shard=shard,
+                type=ws_type,
+                spec=spec,
+                phase=born if shard == local_shard_name() and directory_is_local() else "Scheduling",
+            )
         external = settings.KCP_EXTERNAL_URL.rstrip("/")
-        lc: Obj = {
-            "apiVersion": f"{CORE}/v1alpha1",
-            "kind": "LogicalCluster",
-            "metadata": {
-                "name": "cluster",
-                "annotations": {
-                    PATH_ANNOTATION: path,
-                    TYPE_ANNOTATION: f"{ws_type['path']}:{ws_type['name']}",
-                    SHARD_ANNOTATION: shard,
-                    **({OWNER_ANNOTATION: owner} if owner else {}),
-                },
-                "finalizers": ["core.kcp.io/logicalcluster-deletion"],
-                "creationTimestamp": now_rfc3339(),
-            },
-            "spec": {
-                "owner": {
-                    "apiVersion": f"{TENANCY}/v1alpha1",
-                    "resource": "workspaces",
-                    "name": name,
-                    "cluster": cluster,
-                    "uid": ws["metadata"]["uid"],
-                },
-                "initializers": initializers,
-                **({"createdBy": _owner_info(owner)} if owner else {}),
-            },
-            "status": {"phase": "Initializing", "URL": f"{external}/clusters/{lc_name}", "initializers": initializers},
-        }
-        labels = dict(type_spec.get("additionalWorkspaceLabels") or {})
-        if labels:
-            lc["metadata"]["labels"] = labels
-        builtin = [i for i in initializers if i in BUILTIN_INITIALIZERS]
-        remaining = [i for i in initializers if i not in BUILTIN_INITIALIZERS]
-        phase = "Initializing" if remaining else "Ready"
-        lc["status"].update(phase=phase, initializers=remaining)
-        objects = [item for i in builtin for item in BUILTIN_INITIALIZERS[i](lc_name, lc)]
         new_ws = copy.deepcopy(ws)
-        new_ws["metadata"].setdefault("annotations", {})[SHARD_ANNOTATION] = shard
-        new_ws["spec"]["cluster"] = lc_name
-        new_ws["spec"]["URL"] = f"{external}/clusters/{path}"
+        new_ws["metadata"].setdefault("annotations", {})[SHARD_ANNOTATION] = placement.shard
+        new_ws["spec"]["cluster"] = placement.name
+        new_ws["spec"]["URL"] = f"{external}/clusters/{placement.path}"
         status = new_ws.setdefault("status", {})
+        now = now_rfc3339()
+        if placement.shard != local_shard_name():
+            set_condition(
+                status,
+                type="WorkspaceScheduled",
+                status=True,
+                reason="Scheduled",
+                message=f"placed on shard {placement.shard}, which creates the logical cluster",
+                now=now,
+            )
+            pass_.workspace = STORE.update_locked(
+                WORKSPACES, _system(cluster), ws, new_ws, prepare=False, hooks=False, managed_fields=False
+            )
+            pass_.phase = _phase(pass_.workspace)
+            return False
+        phase, remaining, objects = logicalcluster_materialize(placement=placement, fresh=fresh)
         status["phase"] = phase
         status["initializers"] = remaining
-        now = now_rfc3339()
         set_condition(status, type="WorkspaceScheduled", status=True, now=now)
         if phase == "Ready":
             set_condition(status, type="WorkspaceInitialized", status=True, now=now)
             _members_mirror(cluster=cluster, name=name, objects=objects)
-        ctx = _system(lc_name, "kcp-initializers")
-        # The LogicalCluster through its strategy, with the status the system gives it at birth
-        # and no managedFields (nobody applies it); the initializers' objects as any create.
-        prepared = STORE.prepare_creates(ctx, [(LOGICAL_CLUSTERS, "", lc)], keep_status=True, managed_fields=False)
-        prepared += STORE.prepare_creates(ctx, objects)
-        # The writes, back to back. The owner's binding is mirrored above; its RBAC hook would
-        # only repeat that after commit.
-        STORE.write_prepared(ctx, prepared, after_commit_hooks=False)
         # prepare=False: spec.cluster and spec.URL are the fields the strategy keeps from clients.
         pass_.workspace = STORE.update_locked(
             WORKSPACES, _system(cluster), ws, new_ws, prepare=False, hooks=False, managed_fields=False
         )
+        if placement.phase != phase:
+            directory_set_phase(name=placement.name, phase=phase)
     pass_.phase = phase
     return False
 
@@ -297,24 +307,6 @@ def _unschedulable(cluster: str, ws: Obj, message: str) -> Obj:
     )
 
 
-def _placed_elsewhere(cluster: str, ws: Obj, lc_name: str, shard: str) -> Obj:
-    """Another shard was chosen: the choice is recorded on the Workspace (spec.cluster and the
-    `core.kcp.io/shard` annotation, as kcp's scheduler records it) and that shard creates the
-    LogicalCluster and runs the initializers itself (placement is pulled: no shard writes
-    another's database). The Workspace stays Scheduling until then."""
-    new = copy.deepcopy(ws)
-    new["spec"]["cluster"] = lc_name
-    new["metadata"].setdefault("annotations", {})[SHARD_ANNOTATION] = shard
-    set_condition(
-        new.setdefault("status", {}),
-        type="WorkspaceScheduled",
-        status=True,
-        reason="Scheduled",
-        message=f"placed on shard {shard}, which creates the logical cluster",
-    )
-    return STORE.update_locked(WORKSPACES, _system(cluster), ws, new, prepare=False, hooks=False, managed_fields=False)
-
-
 def _members_mirror(*, cluster: str, name: str, objects: list[tuple[ResourceInfo, str, Obj]]) -> None:
     """The portal's membership of a workspace that becomes Ready in its scheduling transaction:
     what the ClusterRoleBindings among `objects` grant (the new cluster has no others)."""
@@ -324,70 +316,37 @@ def _members_mirror(*, cluster: str, name: str, objects: list[tuple[ResourceInfo
         workspace_members_apply(workspace_pk=row[0], desired=members_from_bindings(bindings))
 
 
-def _owner_info(owner: str) -> Obj:
-    try:
-        info = json.loads(owner)
-        return info if isinstance(info, dict) else {}
-    except ValueError:
-        return {}
-
-
 def workspace_initialize_step(pass_: WorkspacePass) -> bool:
-    """For a scheduled workspace that is not Ready yet: run the built-in initializers still pending
-    on its LogicalCluster (one left over by an interrupted or older scheduling); when no
-    initializer is left — those owned by external controllers stay until they remove them, as in
-    kcp — both the LogicalCluster and the Workspace become Ready (guaranteed status updates, in
-    one transaction, written only when they change). Always the last step."""
+    """For a scheduled workspace that is not Ready yet: its logical cluster's progress mirrored
+    onto it. On this shard the logical cluster is moved on first (`logicalcluster_initialize`:
+    built-in initializers left over run, Ready once no initializer is left); on another shard its
+    directory entry tells the phase the owning shard reached. The Workspace's phase and
+    initializers follow (a guaranteed status update, written only when they change). Always the
+    last step."""
     ws = pass_.workspace
     cluster, name = pass_.cluster, pass_.name
     pass_.phase = _phase(ws)
     lc_name = (ws.get("spec") or {}).get("cluster")
     if ws["metadata"].get("deletionTimestamp") or not lc_name:
         return False
-    lc = STORE.lookup(LOGICAL_CLUSTERS, cluster=lc_name, name="cluster")
-    if lc is None:
-        return False
-    pending = list((lc.get("status") or {}).get("initializers") or [])
-    for initializer in [i for i in pending if i in BUILTIN_INITIALIZERS]:
-        ctx = _system(lc_name, "kcp-initializers")
-        for item in BUILTIN_INITIALIZERS[initializer](lc_name, lc):
-            try:
-                STORE.create(item[0], ctx, item[1], item[2])
-            except errors.AlreadyExists:
-                pass
-        pending.remove(initializer)
+    progress = logicalcluster_initialize(name=lc_name)
+    if progress is None:
+        placement = directory_get(name=lc_name)
+        if placement is None or placement.phase not in ("Initializing", "Ready"):
+            return False  # not made yet (Scheduling), or going away
+        initializers = list(placement.spec.get("initializers") or [])
+        progress = (placement.phase, initializers if placement.phase == "Initializing" else [])
+    phase, remaining = progress
 
-    def drop_done(current: Obj) -> None:
+    def mirror(current: Obj) -> None:
         status = current.setdefault("status", {})
-        remaining = [i for i in status.get("initializers") or [] if i in pending]
-        status["initializers"] = remaining
-        status["phase"] = "Initializing" if remaining else "Ready"
+        if status.get("phase") != phase or status.get("initializers") != remaining:
+            status["phase"] = phase
+            status["initializers"] = remaining
+            if phase == "Ready":
+                set_condition(status, type="WorkspaceInitialized", status=True)
 
     with transaction.atomic():
-        lc = STORE.guaranteed_update(
-            LOGICAL_CLUSTERS,
-            _system(lc_name),
-            "",
-            "cluster",
-            drop_done,
-            current=lc,
-            subresource="status",
-            hooks=False,
-            managed_fields=False,
-        )
-        if lc is None:
-            return False
-        remaining = list(lc["status"].get("initializers") or [])
-        phase = "Initializing" if remaining else "Ready"
-
-        def mirror(current: Obj) -> None:
-            status = current.setdefault("status", {})
-            if status.get("phase") != phase or status.get("initializers") != remaining:
-                status["phase"] = phase
-                status["initializers"] = remaining
-                if phase == "Ready":
-                    set_condition(status, type="WorkspaceInitialized", status=True)
-
         written = STORE.guaranteed_update(
             WORKSPACES,
             _system(cluster),
@@ -406,31 +365,6 @@ def workspace_initialize_step(pass_: WorkspacePass) -> bool:
             transaction.on_commit(lambda: workspace_members_sync(cluster=cluster, name=name), robust=True)
     pass_.workspace, pass_.phase = written, _phase(written)
     return False
-
-
-def _universal_objects(lc_name: str, lc: Obj) -> list[tuple[ResourceInfo, str, Obj]]:
-    """root:universal: namespaces default and kube-system, and the creator as cluster-admin."""
-    namespaces = REGISTRY.resolve(cluster=lc_name, group="", version="v1", resource="namespaces")
-    bindings = REGISTRY.resolve(cluster=lc_name, group=RBAC, version="v1", resource="clusterrolebindings")
-    assert namespaces is not None and bindings is not None
-    objects: list[tuple[ResourceInfo, str, Obj]] = [
-        (namespaces, "", {"metadata": {"name": ns}}) for ns in ("default", "kube-system")
-    ]
-    owner = _owner_info((lc["metadata"].get("annotations") or {}).get(OWNER_ANNOTATION, ""))
-    if owner.get("username"):
-        binding = {
-            "metadata": {"name": "workspace-admin"},
-            "roleRef": {"apiGroup": RBAC, "kind": "ClusterRole", "name": "cluster-admin"},
-            "subjects": [{"apiGroup": RBAC, "kind": "User", "name": owner["username"]}],
-        }
-        objects.append((bindings, "", binding))
-    return objects
-
-
-#: Initializers the reconciler runs itself: name → the objects it creates in the new cluster.
-BUILTIN_INITIALIZERS: dict[str, Callable[[str, Obj], list[tuple[ResourceInfo, str, Obj]]]] = {
-    UNIVERSAL_INITIALIZER: _universal_objects,
-}
 
 
 WORKSPACE_STEPS: tuple[WorkspaceStep, ...] = (
@@ -464,6 +398,19 @@ def workspaces_bootstrap() -> None:
             )
         except errors.AlreadyExists:
             pass  # another process bootstrapping at the same time
+    # root's entry in the directory (the shard that holds root publishes it; it never moves)
+    root = Placement(
+        name=ROOT,
+        path=ROOT,
+        parent="",
+        workspace="",
+        owner_uid="",
+        shard=local_shard_name(),
+        phase="Ready",
+        type="root:root",
+        spec={},
+    )
+    directory_publish(entries=[root])
     for type_name, spec in BUILTIN_TYPES.items():
         try:
             STORE.create(WORKSPACE_TYPES, ctx, "", {"metadata": {"name": type_name}, "spec": spec})

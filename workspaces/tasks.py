@@ -8,8 +8,9 @@ from typing import Any
 
 from celery import shared_task
 
+from .logicalclusters import logicalcluster_initialize, logicalclusters_pull
 from .members import workspace_members_sync, workspace_owner_of
-from .models import WorkspaceRow
+from .models import LogicalClusterRow, WorkspaceRow
 from .services import workspace_needs_reconcile, workspace_reconcile
 
 Obj = dict[str, Any]
@@ -20,10 +21,24 @@ def reconcile_workspace(cluster: str, name: str) -> str:
     return workspace_reconcile(cluster=cluster, name=name)
 
 
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=None, retry_backoff_max=30)
+def pull_logical_clusters() -> int:
+    """This shard's side of placement: create the logical clusters placed on it, purge those
+    marked for deletion (workspaces.logicalclusters). Enqueued by the directory follower on every
+    notification for this shard; draining, so one task serves many notifications."""
+    return logicalclusters_pull()
+
+
 @shared_task(acks_late=True)
 def resync_workspaces() -> int:
-    """Safety net for lost messages: reconcile every Workspace that is not Ready yet."""
-    count = 0
+    """Safety net for lost messages: the directory entries placed on this shard pulled, logical
+    clusters still Initializing moved on (their initializers may have finished), and every
+    Workspace that is not Ready yet reconciled."""
+    count = logicalclusters_pull()
+    initializing = LogicalClusterRow.objects.filter(name="cluster", phase="Initializing")
+    for name in initializing.values_list("cluster", flat=True):
+        logicalcluster_initialize(name=name)
+        count += 1
     pending = WorkspaceRow.objects.exclude(phase="Ready").values_list("cluster", "name")
     deleting = WorkspaceRow.objects.filter(deletion_timestamp__isnull=False).values_list("cluster", "name")
     for cluster, name in {*pending, *deleting}:

@@ -1,6 +1,7 @@
-"""Workspace paths follow ownership (workspaces.services): `root:a:b` is Workspace `b` in the
-logical cluster behind Workspace `a` of root; a cluster's path is read the other way up; a
-workspace's subtree is every cluster its Workspaces lead to. None of it reads `kcp.io/path`."""
+"""Workspace paths resolve through the directory of logical clusters (workspaces.addressing,
+shards.directory): `root:a:b` is Workspace `b` in the logical cluster behind Workspace `a` of
+root, entered by placement; a cluster's path is read back from its entry; a workspace's subtree
+is every entry below it. None of it reads `kcp.io/path`."""
 
 from __future__ import annotations
 
@@ -52,14 +53,18 @@ def test_a_scheduling_workspace_has_no_cluster_yet(api: Api) -> None:
     assert cluster_resolve("root:a:pending") is None and cluster_at_path("root:a:pending") is None
 
 
-def test_the_subtree_is_every_cluster_below(api: Api) -> None:
-    from workspaces.services import workspace_subtree
+def test_the_subtree_is_every_entry_below(api: Api) -> None:
+    from shards.directory import directory_mark_deleting
+    from workspaces.services import cluster_resolve
 
     tree = _tree(api)
-    assert sorted(workspace_subtree(cluster=tree["root:a"])) == sorted(
-        tree[p] for p in ("root:a", "root:a:b", "root:a:b:c", "root:a:d")
-    )
-    assert workspace_subtree(cluster=tree["root:a:b:c"]) == [tree["root:a:b:c"]]
+    assert directory_mark_deleting(name=tree["root:a:b:c"]) == [(tree["root:a:b:c"], "root")]
+    marked = directory_mark_deleting(name=tree["root:a"])
+    assert sorted(marked) == sorted((tree[p], "root") for p in ("root:a", "root:a:b", "root:a:b:c", "root:a:d"))
+    # marked entries no longer resolve; the sibling does
+    assert cluster_resolve("root:a") is None and cluster_resolve("root:a:d") is None
+    assert cluster_resolve("root:e") == tree["root:e"]
+    assert directory_mark_deleting(name="nonexistent0000") == []
 
 
 def test_the_unique_path_migration_names_duplicates_instead_of_failing_blindly(api: Api) -> None:

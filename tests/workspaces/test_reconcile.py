@@ -85,7 +85,9 @@ def test_an_initializer_that_fails_leaves_nothing_of_the_workspace_behind(
     from workspaces.models import LogicalClusterRow
 
     post_workspace(api, "broken")
-    resolve = services.REGISTRY.resolve
+    from kube.registry import REGISTRY
+
+    resolve = REGISTRY.resolve
 
     def bad_objects(lc_name: str, lc: dict[str, Any]) -> list[Any]:
         namespaces = resolve(cluster=lc_name, group="", version="v1", resource="namespaces")
@@ -152,7 +154,9 @@ def test_a_built_in_initializer_left_pending_is_run_by_the_initialize_step(
     from workspaces import services
 
     post_workspace(api, "later")
-    monkeypatch.setattr(services, "BUILTIN_INITIALIZERS", {})
+    from workspaces import logicalclusters
+
+    monkeypatch.setattr(logicalclusters, "BUILTIN_INITIALIZERS", {})
     assert services.workspace_reconcile(cluster="root", name="later") == "Initializing"
     ws = stored("root", "tenancy.kcp.io", "workspaces", "later")
     assert ws is not None
