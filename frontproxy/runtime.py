@@ -110,7 +110,8 @@ class RuntimeAPI:
         if not answer.startswith("New version created:"):
             raise RuntimeAPIError(f"prepare map: {answer}")
         version = answer.split(":", 1)[1].strip()
-        count, chunk, size = 0, [], 0
+        count, size = 0, 0
+        chunk: list[str] = []
         for key, value in entries:
             line = map_line(key, value)
             if size + len(line) > PAYLOAD_BYTES and chunk:

@@ -13,6 +13,7 @@ debounced to the heartbeat period, never per workspace write."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -35,7 +36,7 @@ from .kinds import (
     limits,
     registered_label_keys,
 )
-from .models import ShardRow
+from .models import ShardRecord, ShardRow
 from .selectors import local_shard_name, shard_candidates, shard_pick, shard_unschedulable_reason
 
 Obj = dict[str, Any]
@@ -45,6 +46,9 @@ __all__ = [
     "shard_choose",
     "shard_heartbeat",
     "shard_labels_parse",
+    "shard_record_beat",
+    "shard_record_register",
+    "shard_records_mirror",
     "shard_register_self",
     "shard_unschedulable_reason",
     "shard_virtual_workspace_url",
@@ -222,3 +226,74 @@ def shard_virtual_workspace_url(*, name: str) -> str:
 
     url = ShardRow.objects.filter(cluster=ROOT, name=name).values_list("virtual_workspace_url", flat=True).first()
     return str(url or settings.KCP_EXTERNAL_URL)
+
+
+# --- the shard records (global database) ----------------------------------------------------------
+#
+# Every shard registers its record at start and beats it with its heartbeat task; the shard that
+# holds root mirrors the others' records into Shard objects in root (`shard_records_mirror`), so
+# `kubectl get shards` lists every shard and placement from root's workspaces sees them. No shard
+# writes another's database: the records are the only thing they share. (What operators set on
+# the Shard objects, cordon and limits, does not flow back into the records here.)
+
+
+def shard_record_register(
+    *,
+    name: str,
+    base_url: str,
+    external_url: str = "",
+    virtual_workspace_url: str = "",
+    labels: dict[str, str] | None = None,
+) -> None:
+    """Create or update this shard's record with what it registers (URLs, labels); the heartbeat,
+    cordon and limits stay as they are. Idempotent."""
+    ShardRecord.objects.update_or_create(
+        name=name,
+        defaults={
+            "base_url": base_url,
+            "external_url": external_url or base_url,
+            "virtual_workspace_url": virtual_workspace_url or external_url or base_url,
+            "labels": labels or {},
+        },
+    )
+
+
+def shard_record_beat(*, name: str | None = None) -> bool:
+    """This shard's heartbeat and used count in its record (one UPDATE); False when it has none."""
+    name = name or local_shard_name()
+    return bool(
+        ShardRecord.objects.filter(name=name).update(heartbeat=timezone.now(), used_workspaces=_used_workspaces(name))
+    )
+
+
+def _reported(*, used: int, beat: str | None) -> Callable[[Obj], None]:
+    return lambda shard: shard_status(shard=shard, used=used, beat=beat)
+
+
+def shard_records_mirror() -> list[str]:
+    """On the shard holding root: every other shard's record as its Shard object in root (created
+    or updated through `shard_register_self`), its heartbeat and used count as the Ready
+    condition and `status.used` (so staleness and placement read them as for any shard). Returns
+    the names mirrored."""
+    me = local_shard_name()
+    mirrored = []
+    for record in ShardRecord.objects.exclude(name=me).order_by("name"):
+        shard_register_self(
+            name=record.name,
+            base_url=record.base_url,
+            external_url=record.external_url,
+            virtual_workspace_url=record.virtual_workspace_url,
+            labels={str(k): str(v) for k, v in (record.labels or {}).items()},
+        )
+        STORE.guaranteed_update(
+            SHARDS,
+            _ctx(),
+            "",
+            record.name,
+            _reported(used=record.used_workspaces, beat=format_rfc3339(record.heartbeat) if record.heartbeat else None),
+            subresource="status",
+            hooks=False,
+            managed_fields=False,
+        )
+        mirrored.append(record.name)
+    return mirrored

@@ -8,16 +8,20 @@ from typing import Any
 from celery import shared_task
 
 from .selectors import local_shard_name
-from .services import shard_heartbeat, shard_mark_stale
+from .services import shard_heartbeat, shard_mark_stale, shard_record_beat, shard_records_mirror
 
 Obj = dict[str, Any]
 
 
 @shared_task(acks_late=True)
 def heartbeat_shard() -> bool:
-    """Celery beat, every HEARTBEAT_SECONDS on every shard: this shard's heartbeat and report,
-    and Ready=Unknown on the shards that stopped beating."""
+    """Celery beat, every HEARTBEAT_SECONDS on every shard: this shard's heartbeat and report (in
+    its record; on the shard holding root, which alone has its own Shard object, also there, with
+    the other shards' records mirrored), and Ready=Unknown on the shards that stopped beating."""
+    shard_record_beat()
     beat = shard_heartbeat() is not None
+    if beat:
+        shard_records_mirror()
     shard_mark_stale()
     return beat
 
