@@ -8,7 +8,8 @@ into the proxy directory:
 * `haproxy.cfg` (`render_config`): one HTTPS frontend on `bind`, one backend per shard, a default
   backend, and the runtime API on the unix socket `admin.sock` (level admin, mode 0600);
 * `shards.map` (shard → backend, `frontproxy.routes`); `routes.map` only when it does not exist
-  yet (the route syncer owns it; a restarted HAProxy starts from the syncer's last write);
+  yet (the route syncer owns it; a restarted HAProxy starts from the syncer's last write); an
+  empty `gone.map` (keys the syncer unrouted since its last full replace, runtime only);
 * `server.pem` (the server certificate and key, 0600) and `errors/*` (Kubernetes Status bodies).
 
 The frontend's rules, in order (docs/shards.md has the why):
@@ -16,7 +17,8 @@ The frontend's rules, in order (docs/shards.md has the why):
 1. every client-supplied `X-Remote-*` header is deleted (identity is never taken from a client;
    `Authorization` and `Impersonate-*` pass: the shards authenticate and authorize them);
 2. `/clusters/*/...` → 403 (wildcards are per shard, never through the proxy);
-3. `/clusters/<segment>/...`: the segment (percent-decoded) is looked up in `routes.map`; a miss →
+3. `/clusters/<segment>/...`: the segment (percent-decoded) is looked up in `routes.map` (unless
+   it is in `gone.map`); a miss →
    403 Status (existence never leaks); a hit names a shard in `shards.map` (a shard without a
    backend → 503) and the path is rewritten to `/clusters/<logical cluster name>/...`;
 4. `/workspaces/<path>/...` (the portal: pages, JSON): the same lookup, no rewrite; a miss goes to
@@ -99,6 +101,10 @@ class ProxyFiles:
     @property
     def routes_map(self) -> Path:
         return self.dir / "routes.map"
+
+    @property
+    def gone_map(self) -> Path:
+        return self.dir / "gone.map"
 
     @property
     def shards_map(self) -> Path:
@@ -217,6 +223,8 @@ def render_config(*, files: ProxyFiles, shards: Iterable[ShardBackend], root: st
         f"file {errors / 'wildcard.json'} if api_cluster {{ var(txn.segment) -m str * }}",
         # 3./4. One lookup (one map expression in memory) for both prefixes.
         f"    http-request set-var(txn.route) var(txn.segment),map_str({routes}) if api_cluster || portal_workspace",
+        # Keys unrouted since the syncer's last full replace (`del map` on a big map is linear).
+        f"    http-request unset-var(txn.route) if {{ var(txn.segment),map_str({files.gone_map}) -m found }}",
         "    http-request return status 403 content-type application/json "
         f"file {errors / 'unknown.json'} if api_cluster !{{ var(txn.route) -m found }}",
         f"    http-request set-var(txn.backend) var(txn.route),field(1,/),map_str({files.shards_map}) "
@@ -251,4 +259,5 @@ def write_proxy_files(*, files: ProxyFiles, shards: Iterable[ShardBackend], root
     write_atomic(files.shards_map, (map_line(s.name, backend_name(s.name)) for s in shards))
     if not files.routes_map.exists():
         write_atomic(files.routes_map, [])
+    write_atomic(files.gone_map, [])  # the file routes.map is always whole: nothing is gone from it
     write_atomic(files.config, [render_config(files=files, shards=shards, root=root, bind=bind, ca_file=ca_file)])

@@ -1,7 +1,7 @@
 """A client for HAProxy's runtime API (the `stats socket`, level admin): one connection in
 interactive mode (`prompt`), one command at a time, each answer read up to the next prompt.
 
-Only what the route syncer needs: set/delete one map entry, and replace a whole map atomically
+Only what the route syncer needs: look up, add, set, delete one map entry, and replace a whole map atomically
 (`prepare map`, `add map @<version>` with payloads, `commit map @<version>`). A payload travels
 in one buffer of HAProxy's (tune.bufsize, 16 KiB by default), so a replacement is sent in chunks
 of at most `PAYLOAD_BYTES`. Keys and values must not contain whitespace or `;` (the command line
@@ -90,6 +90,28 @@ class RuntimeAPI:
             answer = self.command(f"add map {map_file} {key} {value}")
         if answer:
             raise RuntimeAPIError(f"set map {key}: {answer}")
+
+    def map_add(self, map_file: Path, key: str, value: str) -> None:
+        """Add an entry without looking for an existing one (constant time: the caller knows the key
+        is absent, or a duplicate does not matter)."""
+        answer = self.command(f"add map {map_file} {key} {value}")
+        if answer:
+            raise RuntimeAPIError(f"add map {key}: {answer}")
+
+    def map_upsert(self, map_file: Path, key: str, value: str) -> None:
+        """Point `key` at `value` in logarithmic time unless its value changes: a lookup, then an
+        add when missing. HAProxy 2.6's `set map` and `del map` walk the whole map (about 55 ms
+        at a million entries), so a changed value is the one slow case."""
+        current = self.map_get(map_file, key)
+        if current is None:
+            self.map_add(map_file, key, value)
+        elif current != value:
+            self.map_set(map_file, key, value)
+
+    def map_clear(self, map_file: Path) -> None:
+        answer = self.command(f"clear map {map_file}")
+        if answer:
+            raise RuntimeAPIError(f"clear map: {answer}")
 
     def map_del(self, map_file: Path, key: str) -> None:
         answer = self.command(f"del map {map_file} {key}")

@@ -31,7 +31,7 @@ def test_haproxy_accepts_the_generated_configuration(tmp_path: Path, tls: TLSFil
     assert check.returncode == 0, check.stdout + check.stderr
     assert "Configuration file is valid" in check.stdout
     assert files.shards_map.read_text() == "shard-1 be_shard-1\nroot be_root\neu.shard-2 be_eu.shard-2\n"
-    assert files.routes_map.read_text() == ""
+    assert files.routes_map.read_text() == "" and files.gone_map.read_text() == ""
     assert oct(files.server_pem.stat().st_mode & 0o777) == "0o600"
 
 
@@ -52,7 +52,8 @@ def test_the_configuration_shape(tmp_path: Path, tls: TLSFiles) -> None:
     frontend = lines[lines.index("frontend kcp"):lines.index("backend be_root")]
     rules = [line for line in frontend if line.startswith(("http-request", "use_backend", "default_backend"))]
     assert rules[0] == "http-request del-header X-Remote- -m beg"
-    assert "wildcard.json" in rules[2] and "map_str" in rules[3] and "unknown.json" in rules[4]
+    assert "wildcard.json" in rules[2] and "map_str" in rules[3] and "unknown.json" in rules[5]
+    assert rules[4] == f"http-request unset-var(txn.route) if {{ var(txn.segment),map_str({files.gone_map}) -m found }}"
     assert rules[-3].startswith("http-request replace-path ^/clusters/[^/]*(.*) /clusters/%[var(txn.route),field(2,/)]")
     assert text.count(f"map_str({files.routes_map})") == 1  # one map expression in memory
     for timeout in ("client", "server", "tunnel"):

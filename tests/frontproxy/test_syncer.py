@@ -167,9 +167,20 @@ def test_periodic_full_replace_heals_a_map_changed_behind_its_back(make_proxy: A
 
     _entry("root", "root", shard="root")
     _entry("bb1", "root:kept")
+    dropped = _entry("bb2", "root:dropped")
     proxy: Proxy = make_proxy({})
     syncer = running(proxy, resync_every=1.0).syncer
     wait_for(lambda: _routed(proxy, "root:kept"), 5, "route")
+    # An unrouted key goes to the small gone map (not `del map` on the big one) until the next
+    # full replace rebuilds the big map without it and empties the gone map.
+    replaces = syncer.stats.full_replaces
+    dropped.delete()
+    with RuntimeAPI(proxy.files.socket) as api:
+        wait_for(lambda: api.map_get(proxy.files.gone_map, "root:dropped") == "1", 2, "gone")
+        assert _routed(proxy, "root:dropped") is None and _routed(proxy, "bb2") is None
+        wait_for(lambda: syncer.stats.full_replaces > replaces, 5, "the next periodic replace")
+        assert api.map_get(proxy.files.gone_map, "root:dropped") is None
+        assert api.map_get(proxy.files.routes_map, "root:dropped") is None
     with RuntimeAPI(proxy.files.socket) as api:
         api.map_del(proxy.files.routes_map, "root:kept")
         api.map_set(proxy.files.routes_map, "root:stray", "root/stray")
