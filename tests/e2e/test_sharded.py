@@ -108,8 +108,9 @@ def test_workspaces_on_both_shards_route_by_path_and_by_name(sharded: ShardedSta
                                                             tmp_path: Path) -> None:
     clusters = {shard: _workspace(api, f"on-{shard}", shard) for shard in ("root", "shard-1")}
     for shard, cluster in clusters.items():
-        # Ready in the directory → routed within a second (the syncer follows NOTIFY).
-        assert _routed_within(api, f"/clusters/root:on-{shard}/api/v1/namespaces", 1.0) < 1.0
+        # Workspace Ready → routed within 2 s (checklist item 9; the syncer follows the directory's
+        # NOTIFY: tests/frontproxy/test_syncer.py holds it to 1 s from the directory's commit).
+        assert _routed_within(api, f"/clusters/root:on-{shard}/api/v1/namespaces", 2.0) < 2.0
         cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "where"}, "data": {"shard": shard}}
         api.ok("POST", f"/clusters/root:on-{shard}/api/v1/namespaces/default/configmaps", cm)
         got = api.ok("GET", f"/clusters/{cluster}/api/v1/namespaces/default/configmaps/where")
