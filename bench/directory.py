@@ -88,11 +88,10 @@ def run(entries: int, shards: int, samples: int) -> dict[str, Any]:
     _setup_django()
     from django.db import connections, transaction
 
-    from kcpsite.dbrouter import global_alias
-    from shards.directory import directory_mark_deleting, directory_place, directory_resolve
+    from shards.directory import directory_alias, directory_mark_deleting, directory_place, directory_resolve
     from shards.services import shard_choose
 
-    conn = connections[global_alias()]
+    conn = connections[directory_alias()]
     result: dict[str, Any] = {"entries": entries, "shards": shards}
     with conn.cursor() as cur:
         cleanup(cur)
@@ -120,7 +119,7 @@ def run(entries: int, shards: int, samples: int) -> dict[str, Any]:
 
         result["place_commit"] = _timed(place, samples)
         # A subtree of 100: one top entry with 99 children (rolled back).
-        with transaction.atomic(using=global_alias()), conn.cursor() as cur:
+        with transaction.atomic(using=directory_alias()), conn.cursor() as cur:
             cur.execute(
                 "INSERT INTO kcp_directory (name, path, parent, workspace, owner_uid, shard, phase, type, spec,"
                 " created_at, updated_at) SELECT %s || g, 'root:' || %s || '1:sub' || g, %s, 'sub' || g, '',"
@@ -131,7 +130,7 @@ def run(entries: int, shards: int, samples: int) -> dict[str, Any]:
             marked = directory_mark_deleting(name=f"{PREFIX}c1")
             result["mark_subtree_ms"] = (time.perf_counter() - began) * 1000
             result["mark_subtree_entries"] = len(marked)
-            transaction.set_rollback(True, using=global_alias())
+            transaction.set_rollback(True, using=directory_alias())
         with conn.cursor() as cur:
             cur.execute("SELECT pg_total_relation_size('kcp_directory'), pg_indexes_size('kcp_directory')")
             total, indexes = cur.fetchone()

@@ -19,8 +19,8 @@ global (identities, and what points at them by foreign key)
   admin.LogEntry                           FKs to User and ContentType (object_id is a string)
   guardian.UserObjectPermission / GroupObjectPermission (and the generic bases)
                                            the portal's membership index: FKs to User, Group,
-                                           Permission, ContentType; object_pk is a string, so no
-                                           FK to the shard's Workspace rows
+                                           Permission, ContentType; object_pk is a logical
+                                           cluster's name (workspaces.members), no FK to a shard
   kube.Token                               hashed bearer tokens: a token works on every shard
   portal.Preference                        per-user settings, FK to User
   shards.ShardRecord                       the shards: URLs, labels, heartbeat, cordon, limits

@@ -22,9 +22,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from django.db import IntegrityError, connections, transaction
-
-from kcpsite.dbrouter import SHARD, global_alias
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connections, router, transaction
 
 from .models import (
     PHASE_DELETING,
@@ -81,14 +79,20 @@ class Placement:
         )
 
 
+def directory_alias() -> str:
+    """The database alias of the directory: the global database's, or the shard's own in
+    single-shard mode (the project's database router decides)."""
+    return str(router.db_for_write(DirectoryEntry))
+
+
 def _cursor() -> Any:
-    return connections[global_alias()].cursor()
+    return connections[directory_alias()].cursor()
 
 
 def directory_is_local() -> bool:
     """Whether the directory lives in the shard's own database (single-shard mode): its writes
     then join the shard's transactions."""
-    return global_alias() == SHARD
+    return directory_alias() == DEFAULT_DB_ALIAS
 
 
 # --- reads ----------------------------------------------------------------------------------------
@@ -194,7 +198,7 @@ def directory_mark_deleting(*, name: str) -> list[tuple[str, str]]:
     """Mark `name` and every entry below it (by parent, recursively) Deleting, in one statement:
     no route serves them from now on, and each owning shard purges its own. Returns
     (name, shard) of every entry marked (empty when `name` has no entry)."""
-    with transaction.atomic(using=global_alias()), _cursor() as cur:
+    with transaction.atomic(using=directory_alias()), _cursor() as cur:
         cur.execute(_MARK_SUBTREE_SQL, {"name": name, "max_depth": MAX_DEPTH})
         return [(str(n), str(s)) for n, s in cur.fetchall()]
 
@@ -214,7 +218,7 @@ def directory_publish(*, entries: list[Placement]) -> int:
     added = 0
     for p in entries:
         try:
-            with transaction.atomic(using=global_alias()):
+            with transaction.atomic(using=directory_alias()):
                 _, created = DirectoryEntry.objects.get_or_create(
                     name=p.name,
                     defaults={
@@ -236,6 +240,7 @@ def directory_publish(*, entries: list[Placement]) -> int:
 
 __all__ = [
     "MAX_DEPTH",
+    "directory_alias",
     "directory_is_local",
     "Placement",
     "ROUTED_PHASES",

@@ -27,7 +27,7 @@ import psycopg
 from django.conf import settings
 from django.db import close_old_connections
 
-from kcpsite.dbrouter import global_alias
+from shards.directory import directory_alias
 from shards.models import DIRECTORY_CHANNEL, PHASE_DELETING, PHASE_SCHEDULING, ROUTED_PHASES
 from shards.selectors import local_shard_name
 
@@ -40,7 +40,7 @@ RETRY_SECONDS = 1.0
 
 
 def global_conninfo() -> str:
-    db = settings.DATABASES[global_alias()]
+    db = settings.DATABASES[directory_alias()]
     parts = {
         "dbname": db.get("NAME") or "",
         "user": db.get("USER") or "",

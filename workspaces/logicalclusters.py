@@ -48,6 +48,7 @@ from shards.selectors import local_shard_name
 from .addressing import ownership_paths
 from .admission import type_body, type_names_with_extends, workspace_types
 from .kinds import LOGICAL_CLUSTERS
+from .members import workspace_members_sync
 from .models import LogicalClusterRow
 from .names import CORE, OWNER_ANNOTATION, PATH_ANNOTATION, ROOT, SHARD_ANNOTATION, TENANCY, TYPE_ANNOTATION
 
@@ -207,6 +208,9 @@ def logicalcluster_initialize(*, name: str) -> tuple[str, list[str]] | None:
         remaining = list(written["status"].get("initializers") or [])
         phase = PHASE_INITIALIZING if remaining else PHASE_READY
         directory_set_phase(name=name, phase=phase)
+        if phase == PHASE_READY and (lc.get("status") or {}).get("phase") != PHASE_READY:
+            # Bindings written while it initialized were not mirrored (workspace_owner_of).
+            transaction.on_commit(lambda: workspace_members_sync(logical_cluster=name), robust=True)
     return phase, remaining
 
 
@@ -226,6 +230,9 @@ def logicalclusters_pull(*, shard: str | None = None) -> int:
                 continue  # a concurrent pull made it: the next pass moves the entry
             if not directory_set_phase(name=placement.name, phase=phase):
                 logicalcluster_purge(names=[placement.name])
+            elif phase == PHASE_READY:
+                # The owner's binding, written without hooks: this shard indexes its cluster.
+                workspace_members_sync(logical_cluster=placement.name)
         handled += 1
     return handled
 

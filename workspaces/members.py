@@ -1,19 +1,34 @@
 """Workspace membership for the portal, kept in agreement with the workspace's RBAC.
 
 RBAC is the single source of truth: a member is a User subject of a ClusterRoleBinding in the
-workspace's logical cluster. django-guardian object permissions on the Workspace row mirror it
-(`admin_workspace` for cluster-admin/admin, `view_workspacerow` for edit/view/access), so the
-portal can list "my workspaces" with one indexed query and API and portal always answer the same.
-The portal changes membership only through `workspace_member_grant/revoke`, which write RBAC;
-the mirror follows (after commit, and on every RBAC change through the on_change hook).
+workspace's own logical cluster. django-guardian object permissions mirror it (`admin_workspace`
+for cluster-admin/admin, `view_logicalclusterrow` for edit/view/access), so the portal can list
+"my workspaces" with one indexed query and API and portal always answer the same. The portal
+changes membership only through `workspace_member_grant/revoke`, which write RBAC; the mirror
+follows (after commit, and on every RBAC change through the on_change hook).
 
-Two databases: RBAC and the Workspace rows live on the shard, the guardian rows (with users,
-permissions and content types) in the global database (kcpsite.dbrouter; the same database in
-single-shard mode). No statement joins the two, and no transaction spans them. The mirror is an
-index, never the authority: a mirror row whose RBAC rolled back or was removed grants nothing (the
-portal confirms every candidate with the authorizer, the API never reads the mirror), and a mirror
-write lost after the shard committed is redone by the next sync of that workspace (every RBAC change
-and the Ready transition sync after commit)."""
+The key of the index. A row is (user, permission, content type, object_pk) with the content type
+of `LogicalClusterRow` and object_pk = the workspace's logical cluster name:
+* the name is unique across every shard (16 random characters chosen once by placement; `root`
+  for root), where a shard's WorkspaceRow primary key is not (two shards' rows collide on the
+  same pk, and no shard can resolve another's);
+* the logical cluster is where the ClusterRoleBindings live and change, so the shard that owns it
+  (and only that shard: `workspace_members_sync` refuses a cluster it does not hold) writes its
+  rows from its own RBAC, with no read of the parent's shard, where the Workspace object lives;
+* it is the key of the global directory (`shards.models.DirectoryEntry.name`), so a reader turns
+  index rows into paths, phases and shards with one more global query (workspaces.selectors).
+LogicalClusterRow's content type says what the key names (a logical cluster); object_pk is the
+cluster's name, not that row's primary key, so guardian's object shortcuts and its backend
+(`has_perm(perm, obj)`, `get_perms`), which use `obj.pk`, must not be used on these rows: only this
+module writes and reads them.
+
+Two databases: RBAC lives on the shard, the guardian rows (with users, permissions and content
+types) in the global database (kcpsite.dbrouter; the same database in single-shard mode). No
+statement joins the two, and no transaction spans them. The mirror is an index, never the
+authority: a mirror row whose RBAC rolled back or was removed grants nothing (the portal confirms
+every candidate it can with the authorizer, the API never reads the mirror), and a mirror write
+lost after the shard committed is redone by the next sync of that cluster (every RBAC change and
+the Ready transition sync after commit; `workspace_members_reindex` rebuilds a shard's part)."""
 
 from __future__ import annotations
 
@@ -36,9 +51,12 @@ from kube.registry.tables import column_name
 from kube.storage.models import StoredObject
 
 from .models import LogicalClusterRow, WorkspaceRow
+from .names import ROOT
 
 RBAC = "rbac.authorization.k8s.io"
-ADMIN, VIEW = "admin_workspace", "view_workspacerow"
+ADMIN, VIEW = "admin_workspace", "view_logicalclusterrow"
+#: The member permission of the former key (WorkspaceRow primary keys), dropped by the reindex.
+OLD_VIEW = "view_workspacerow"
 ROLE_OF_CLUSTER_ROLE = {
     "cluster-admin": ADMIN,
     "admin": ADMIN,
@@ -75,47 +93,43 @@ def _cluster_role_bindings(logical_cluster: str) -> list[dict[str, Any]]:
         return [json.loads(body) if isinstance(body, str) else body for (body,) in cur.fetchall()]
 
 
-def workspace_row_id(*, cluster: str, name: str) -> tuple[str, str] | None:
-    """(primary key, logical cluster) of the Workspace's row, or None."""
-    with connection.cursor() as cur:
-        cur.execute(_member_sql()["workspace"], [cluster, name])
-        row = cur.fetchone()
-    return (str(row[0]), str(row[1] or "")) if row else None
-
-
-def workspace_members_sync(*, cluster: str, name: str) -> dict[str, str]:
-    """Make the guardian permissions on the Workspace equal what its RBAC grants.
+def workspace_members_sync(*, logical_cluster: str) -> dict[str, str]:
+    """Make the index rows of `logical_cluster` equal what its ClusterRoleBindings grant, when
+    this shard holds the cluster (its LogicalCluster object is here); otherwise do nothing and
+    return {}: another shard's RBAC is not readable here, and "no bindings" read from a cluster
+    this shard does not hold would revoke every member.
 
     Runs after every RBAC change (and for a workspace made Ready outside its scheduling
     transaction), so it reads and writes guardian's UserObjectPermission rows with plain SQL (a
     handful of statements; the ORM's join compilation cost more than the queries, and guardian's
     shortcuts cost five to ten queries per user and permission)."""
-    row = workspace_row_id(cluster=cluster, name=name)
-    if row is None or not row[1]:
+    if not LogicalClusterRow.objects.filter(cluster=logical_cluster, name="cluster").exists():
         return {}
-    desired = workspace_members_desired(logical_cluster=row[1])
-    workspace_members_apply(workspace_pk=row[0], desired=desired)
+    desired = workspace_members_desired(logical_cluster=logical_cluster)
+    workspace_members_apply(logical_cluster=logical_cluster, desired=desired)
     return desired
 
 
-def workspace_members_apply(*, workspace_pk: str, desired: dict[str, str]) -> None:
-    """Grant and revoke guardian permissions on the Workspace row `workspace_pk` until they are
-    exactly `desired` (user name → ADMIN or VIEW). Users are created through the user model when
-    first granted. Runs in a transaction of its own, or in the caller's (without a savepoint: a
-    failure here fails the caller's transaction, as the scheduling step wants) when the guardian
-    rows share the shard's database. With a separate global database there is no common
-    transaction: the global one commits at the end of this call, before the caller's shard
-    transaction. A shard rollback after it leaves mirror rows for grants that never committed,
-    which grant nothing (see the module docstring; tests/kcpsite/test_global_database.py); a
-    failure here still fails the caller."""
+def workspace_members_apply(*, logical_cluster: str, desired: dict[str, str]) -> None:
+    """Grant and revoke index rows of `logical_cluster` until they are exactly `desired` (user
+    name → ADMIN or VIEW). Users are created through the user model when first granted. Runs in a
+    transaction of its own, or in the caller's (without a savepoint: a failure here fails the
+    caller's transaction, as the scheduling step wants) when the guardian rows share the shard's
+    database. With a separate global database there is no common transaction: the global one
+    commits at the end of this call, before the caller's shard transaction. A shard rollback after
+    it leaves mirror rows for grants that never committed, which grant nothing (see the module
+    docstring; tests/kcpsite/test_global_database.py); a failure here still fails the caller.
+    Only the shard holding the cluster calls this (the scheduling step that creates it, or
+    `workspace_members_sync`)."""
     alias = router.db_for_write(UserObjectPermission)
     want = {(user, p) for user, perm in desired.items() for p in ((ADMIN, VIEW) if perm == ADMIN else (VIEW,))}
-    content_type = ContentType.objects.db_manager(alias).get_for_model(WorkspaceRow).pk
+    content_type = ContentType.objects.db_manager(alias).get_for_model(LogicalClusterRow).pk
+    key: list[Any] = [content_type, logical_cluster]
     with transaction.atomic(using=alias, savepoint=False), connections[alias].cursor() as cur:
-        cur.execute(_member_sql()["granted"], [content_type, workspace_pk, ADMIN, VIEW])
+        cur.execute(_member_sql()["granted"], [*key, ADMIN, VIEW])
         current = {(str(u), str(p)) for u, p in cur.fetchall()}
         for username, codename in current - want:
-            cur.execute(_member_sql()["revoke"], [content_type, workspace_pk, username, codename])
+            cur.execute(_member_sql()["revoke"], [*key, username, codename])
         missing = sorted(want - current)
         if missing:
             names = sorted({u for u, _ in missing})
@@ -125,25 +139,69 @@ def workspace_members_apply(*, workspace_pk: str, desired: dict[str, str]) -> No
             for username in names:
                 if username not in known:
                     users.objects.db_manager(alias).get_or_create(defaults=None, **{users.USERNAME_FIELD: username})
-            cur.execute(
-                _member_sql()["grant"],
-                [content_type, workspace_pk, [u for u, _ in missing], [c for _, c in missing], content_type],
-            )
+            cur.execute(_member_sql()["grant"], [*key, [u for u, _ in missing], [c for _, c in missing], content_type])
 
 
 def workspace_members_mirrored(*, username: str, permission: str = VIEW) -> list[str]:
-    """Primary keys of the Workspace rows on which the mirror grants `username` `permission`:
-    one query on the global database, whose answer the caller looks up on the shard (the two
-    cannot be joined)."""
+    """Logical cluster names on which the index grants `username` `permission` (every member has
+    VIEW): one query on the global database. The names are candidates, not grants: the caller
+    resolves them in the directory and confirms them with the authorizer where it can."""
     users = get_user_model()
     return [
-        str(pk)
-        for pk in UserObjectPermission.objects.filter(
+        str(name)
+        for name in UserObjectPermission.objects.filter(
             **{f"user__{users.USERNAME_FIELD}": username},
             permission__codename=permission,
-            content_type=ContentType.objects.get_for_model(WorkspaceRow),
+            content_type=ContentType.objects.get_for_model(LogicalClusterRow),
         ).values_list("object_pk", flat=True)
     ]
+
+
+def workspace_members_reindex() -> int:
+    """Rebuild this shard's part of the index from its RBAC; returns how many clusters it synced.
+
+    Every Ready logical cluster held here and owned by a Workspace is synced from its own
+    ClusterRoleBindings, and the rows of the former key (WorkspaceRow's content type, object_pk a
+    shard-local primary key) are deleted. The old rows are not translated: a pk names a row of
+    whichever shard wrote it, and resolving it on another shard is the collision the new key
+    removes; RBAC, the source of the index, is on this shard anyway. Safe to run on every shard in
+    any order and any number of times: each rewrites only its own clusters' rows, and the old rows
+    are read by nobody. Run once per shard database by workspaces migration 0004 (a shard with no
+    Ready cluster returns before touching the global database, which during a fresh split-mode
+    install is not migrated yet)."""
+    owned = [
+        lc
+        for lc, body in LogicalClusterRow.objects.filter(name="cluster", phase="Ready")
+        .exclude(cluster=ROOT)
+        .values_list("cluster", "body")
+        if ((body or {}).get("spec") or {}).get("owner")
+    ]
+    if not owned:
+        return 0
+    alias = router.db_for_write(UserObjectPermission)
+    _index_permissions(alias)
+    old = ContentType.objects.db_manager(alias).get_for_model(WorkspaceRow)
+    UserObjectPermission.objects.using(alias).filter(
+        content_type=old, permission__codename__in=(ADMIN, OLD_VIEW)
+    ).delete()
+    bindings: dict[str, list[dict[str, Any]]] = {}
+    with connection.cursor() as cur:
+        cur.execute(_member_sql()["bindings_of"], [owned, RBAC, "clusterrolebindings"])
+        for cluster, body in cur.fetchall():
+            bindings.setdefault(str(cluster), []).append(json.loads(body) if isinstance(body, str) else body)
+    for lc in owned:
+        workspace_members_apply(logical_cluster=lc, desired=members_from_bindings(bindings.get(lc, [])))
+    return len(owned)
+
+
+def _index_permissions(alias: str) -> None:
+    """The index's two permissions on LogicalClusterRow, created if missing: Django creates them
+    after `migrate` of the global database, which in split mode runs after the shard's."""
+    content_type = ContentType.objects.db_manager(alias).get_for_model(LogicalClusterRow)
+    for codename, name in ((ADMIN, "Administer the workspace"), (VIEW, "Can view logical cluster row")):
+        Permission.objects.db_manager(alias).get_or_create(
+            content_type=content_type, codename=codename, defaults={"name": name}
+        )
 
 
 @functools.cache
@@ -159,8 +217,8 @@ def _member_sql() -> dict[str, str]:
     return {
         "bindings": f'SELECT body FROM {quote(StoredObject._meta.db_table)} WHERE cluster = %s AND "group" = %s '
         "AND resource = %s",
-        "workspace": f"SELECT id, logical_cluster FROM {quote(WorkspaceRow._meta.db_table)} "
-        "WHERE cluster = %s AND name = %s LIMIT 1",
+        "bindings_of": f"SELECT cluster, body FROM {quote(StoredObject._meta.db_table)} "
+        'WHERE cluster = ANY(%s::text[]) AND "group" = %s AND resource = %s',
         "granted": f"SELECT u.{username}, p.codename FROM {uop} g JOIN {user} u ON u.{user_pk} = g.user_id "
         f"JOIN {perm} p ON p.id = g.permission_id "
         "WHERE g.content_type_id = %s AND g.object_pk = %s AND p.codename IN (%s, %s)",
@@ -225,17 +283,20 @@ def _check_no_escalation(client: AuthorizedClient, role: str) -> None:
 
 
 def workspace_member_grant(
-    *, actor: UserInfo, cluster: str, name: str, username: str, role: str, kind: str = "User"
+    *, actor: UserInfo, logical_cluster: str, username: str, role: str, kind: str = "User"
 ) -> None:
-    """Portal: grant `role` (admin/edit/view) in a workspace to a User or Group, as `actor` (who
-    must be allowed to create ClusterRoleBindings there, and may not grant more than they hold)."""
+    """Portal: grant `role` (admin/edit/view) in the workspace whose logical cluster is
+    `logical_cluster` (held by this shard) to a User or Group, as `actor` (who must be allowed to
+    create ClusterRoleBindings there, and may not grant more than they hold). The workspace is
+    named by its own cluster, not by its Workspace object: that lives in the parent's cluster,
+    possibly on another shard."""
     if role not in PORTAL_ROLES:
         raise errors.BadRequest(f"role must be one of {', '.join(PORTAL_ROLES)}")
     if kind not in SUBJECT_KINDS:
         raise errors.BadRequest("kind must be User or Group")
     if not username or username.startswith("system:"):
         raise errors.BadRequest("a member name is required (names starting with system: are reserved)")
-    lc = _logical_cluster(cluster, name)
+    lc = _held(logical_cluster)
     info = REGISTRY.resolve(cluster=lc, group=RBAC, version="v1", resource="clusterrolebindings")
     assert info is not None
     client = AuthorizedClient(user=actor, cluster=lc, field_manager="kcp-portal")
@@ -258,12 +319,13 @@ def workspace_member_grant(
             pass
 
 
-def workspace_member_revoke(*, actor: UserInfo, cluster: str, name: str, username: str, kind: str = "User") -> None:
-    """Portal: remove every portal grant of `username` (a User or Group), as `actor` (who must be
-    allowed to delete ClusterRoleBindings there); refuses to remove the last admin."""
+def workspace_member_revoke(*, actor: UserInfo, logical_cluster: str, username: str, kind: str = "User") -> None:
+    """Portal: remove every portal grant of `username` (a User or Group) in the workspace whose
+    logical cluster is `logical_cluster`, as `actor` (who must be allowed to delete
+    ClusterRoleBindings there); refuses to remove the last admin."""
     if kind not in SUBJECT_KINDS:
         raise errors.BadRequest("kind must be User or Group")
-    lc = _logical_cluster(cluster, name)
+    lc = _held(logical_cluster)
     info = REGISTRY.resolve(cluster=lc, group=RBAC, version="v1", resource="clusterrolebindings")
     assert info is not None
     client = AuthorizedClient(user=actor, cluster=lc, field_manager="kcp-portal")
@@ -288,19 +350,24 @@ def workspace_member_revoke(*, actor: UserInfo, cluster: str, name: str, usernam
             pass
 
 
-def _logical_cluster(cluster: str, name: str) -> str:
-    ws = WorkspaceRow.objects.filter(cluster=cluster, name=name).first()
-    if ws is None or not ws.logical_cluster:
-        raise errors.not_found("workspaces", name, "tenancy.kcp.io")
-    return ws.logical_cluster
+def _held(logical_cluster: str) -> str:
+    """`logical_cluster` if this shard holds it, live and below root; else NotFound (no write
+    lands in a cluster that does not exist here, whoever asks)."""
+    live = LogicalClusterRow.objects.filter(cluster=logical_cluster, name="cluster", deletion_timestamp__isnull=True)
+    if logical_cluster == ROOT or not live.exists():
+        raise errors.not_found("workspaces", logical_cluster, "tenancy.kcp.io")
+    return logical_cluster
 
 
-def workspace_owner_of(*, cluster: str) -> tuple[str, str] | None:
-    """(parent cluster, Workspace name) owning a Ready logical cluster, or None (not Ready yet,
-    or not owned by a Workspace). Until the cluster is Ready its Workspace is not shown in the
-    portal, and the Ready transition syncs membership after it commits (reading every binding
-    committed before it): RBAC changes before then need no sync of their own."""
-    lc = LogicalClusterRow.objects.filter(cluster=cluster, name="cluster").values_list("body", flat=True).first()
+def workspace_owner_of(*, logical_cluster: str) -> tuple[str, str] | None:
+    """(parent cluster, Workspace name) owning a Ready logical cluster held by this shard, or None
+    (not Ready yet, not here, or not owned by a Workspace). Until the cluster is Ready its
+    Workspace is not shown in the portal, and the Ready transition syncs membership after it
+    commits (reading every binding committed before it): RBAC changes before then need no sync of
+    their own."""
+    lc = (
+        LogicalClusterRow.objects.filter(cluster=logical_cluster, name="cluster").values_list("body", flat=True).first()
+    )
     if ((lc or {}).get("status") or {}).get("phase") != "Ready":
         return None
     owner = ((lc or {}).get("spec") or {}).get("owner") or {}

@@ -30,6 +30,10 @@ class LogicalClusterRow(KubeObject):
             ),
         ]
         indexes = [models.Index(fields=["cluster"], name="core_lc_cluster")]
+        # The portal's membership index (django-guardian rows keyed by logical cluster name, kept
+        # in agreement with the cluster's RBAC by workspaces.members): view_logicalclusterrow =
+        # member, admin_workspace = admin.
+        permissions = [("admin_workspace", "Administer the workspace")]
 
 
 class WorkspaceRow(KubeObject):
@@ -43,9 +47,6 @@ class WorkspaceRow(KubeObject):
     class Meta:
         db_table = "tenancy_workspace"
         constraints = object_key_constraint("tenancy_workspace")
-        # Portal membership (django-guardian object permissions), kept in agreement with the
-        # workspace's RBAC by workspaces.members: view_workspacerow = member, admin_workspace = admin.
-        permissions = [("admin_workspace", "Administer the workspace")]
         indexes = [models.Index(fields=["phase"], name="tenancy_ws_phase")]
 
 

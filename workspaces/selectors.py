@@ -2,13 +2,29 @@
 same authorizer as the API.
 
 * "My workspaces" are the workspaces the user may *enter* (kcp's `access` verb, checked in each
-  workspace's own RBAC). Candidates come from the portal membership mirror (django-guardian, one
-  indexed query) and from ClusterRoleBindings naming one of the user's groups; each candidate is
-  then confirmed by the authorizer, so a stale mirror never shows too much.
+  workspace's own RBAC), on every shard. Candidates are logical cluster names: the portal
+  membership index (workspaces.members, global database, one indexed query; written by the shard
+  holding each cluster), the clusters of this shard whose ClusterRoleBindings name the user or
+  one of their groups (so a lost index write hides nothing here), and for an admin every cluster
+  this shard holds. Path, phase and shard come from the global directory
+  (`shards.models.DirectoryEntry`, one query); a name it does not hold is not shown (each shard
+  publishes its clusters there at start: `logicalclusters_publish`).
+* Confirmation. A cluster the directory places on this shard is shown only when it is here and
+  the authorizer lets the user enter it, so a stale or forged index row never shows too much. A
+  cluster on another shard cannot be authorized here (its RBAC is there, and no shard reads
+  another's): it is shown when the index names it for the user and the directory routes it
+  (Initializing/Ready), linked to `/workspaces/<path>/`, which the front proxy sends to the owning
+  shard, whose authorizer decides before anything of the workspace is shown. A stale or forged
+  index row for such a cluster therefore shows its path and name to that user (until the owning
+  shard's next sync rewrites its rows), never its content; writing index rows takes the global
+  database, which also holds every token. A cluster of another shard that the index does not
+  name for the user is never shown. The index holds User subjects only: a membership through a
+  Group binding is listed by the shard holding that cluster, not by the others.
 * Ancestors of an accessible workspace appear as plain path segments; a sibling's name never
   appears unless the user may access that sibling.
 * A workspace the user may not enter and a workspace that does not exist give the same answer
-  (`workspace_get_for_user` raises the same NotFound for both).
+  (`workspace_get_for_user` raises the same NotFound for both); a workspace another shard holds is
+  not found here either (its pages are served by its own shard).
 """
 
 from __future__ import annotations
@@ -25,12 +41,13 @@ from kube.registry.authorized import AuthorizedClient
 from kube.registry.context import RequestContext
 from kube.registry.store import STORE
 from kube.storage.models import StoredObject
+from shards.models import PHASE_DELETING, ROUTED_PHASES, DirectoryEntry
+from shards.selectors import local_shard_name
 
-from .addressing import cluster_at_path, cluster_paths
 from .admission import workspace_admit_type, workspace_type_use_check
 from .kinds import WORKSPACES
 from .members import workspace_members_mirrored
-from .models import WorkspaceRow, WorkspaceTypeRow
+from .models import LogicalClusterRow, WorkspaceRow, WorkspaceTypeRow
 from .names import ROOT, TENANCY
 
 RBAC = "rbac.authorization.k8s.io"
@@ -48,6 +65,7 @@ class WorkspaceView:
     parent_cluster: str  # where its Workspace object lives ("" for root)
     phase: str
     type_name: str
+    shard: str = ""  # the shard holding its logical cluster (where its pages are served)
 
     @property
     def segments(self) -> list[tuple[str, str]]:
@@ -63,6 +81,7 @@ class TreeNode:
     accessible: bool
     phase: str = ""
     type_name: str = ""
+    shard: str = ""  # set when another shard holds it
     children: list[TreeNode] = field(default_factory=list)
 
 
@@ -91,19 +110,18 @@ def workspace_summary(*, body: dict[str, Any], parent_path: str) -> dict[str, st
 
 
 def workspaces_accessible(*, user: UserInfo, cluster: str = "*") -> list[WorkspaceView]:
-    """Every workspace (below root) `user` may enter, sorted by path. `cluster="*"`: all of them."""
-    rows = WorkspaceRow.objects.exclude(logical_cluster="")
-    if not user.is_admin:
-        candidates: set[str] = set()
-        # The mirror's rows (global database) first, then their Workspaces (shard): two queries,
-        # as the two databases cannot be joined. A Django superuser has every workspace as a
-        # candidate (as guardian's get_objects_for_user had it); the authorizer still decides.
-        superuser = get_user_model().objects.filter(username=user.name, is_superuser=True).exists()
-        mirrored = [int(pk) for pk in workspace_members_mirrored(username=user.name) if pk.isdigit()]
-        if superuser:
-            candidates.update(rows.values_list("logical_cluster", flat=True))
-        elif mirrored:
-            candidates.update(WorkspaceRow.objects.filter(pk__in=mirrored).values_list("logical_cluster", flat=True))
+    """Every workspace (below root) `user` may enter, on any shard, sorted by path (candidates and
+    confirmation: the module docstring). `cluster="*"`: all of them; else those whose Workspace
+    object lives in the logical cluster `cluster` (its children)."""
+    indexed = set(workspace_members_mirrored(username=user.name))
+    candidates = set(indexed)
+    held_here = LogicalClusterRow.objects.filter(name="cluster").exclude(cluster=ROOT)
+    # A Django superuser has every cluster here as a candidate (as guardian's get_objects_for_user
+    # had it); the authorizer still decides.
+    if user.is_admin or get_user_model().objects.filter(username=user.name, is_superuser=True).exists():
+        held = set(held_here.values_list("cluster", flat=True))
+        candidates |= held
+    else:
         subject_q = Q(body__subjects__contains=[{"kind": "User", "name": user.name}])
         for group in user.groups:
             if group not in BLANKET_GROUPS:
@@ -113,27 +131,55 @@ def workspaces_accessible(*, user: UserInfo, cluster: str = "*") -> list[Workspa
             .values_list("cluster", flat=True)
             .distinct()
         )
-        rows = rows.filter(logical_cluster__in=candidates)
-    if cluster != "*":
-        rows = rows.filter(cluster=cluster)
-    selected = list(rows)
-    paths = cluster_paths([r.logical_cluster for r in selected])  # by ownership, not the path annotation
+        held = set(held_here.filter(cluster__in=candidates).values_list("cluster", flat=True)) if candidates else set()
+    candidates.discard(ROOT)
+    here = local_shard_name()
     out = []
-    for row in selected:
-        path = paths.get(row.logical_cluster)
-        if not path or not _may_enter(user, row.logical_cluster):
+    for name, (view, entry) in _views_of(held | (candidates & indexed)).items():
+        if cluster != "*" and view.parent_cluster != cluster:
             continue
-        out.append(
-            WorkspaceView(
-                path=path,
-                name=row.name,
-                cluster=row.logical_cluster,
-                parent_cluster=row.cluster,
-                phase=_display_phase(row.body, row.phase),
-                type_name=row.type_name,
-            )
-        )
+        if entry.shard == here:
+            if name not in held or not _may_enter(user, name):
+                continue
+        elif name not in indexed or entry.phase not in ROUTED_PHASES:
+            continue  # another shard's: only what the index names and the proxy routes
+        out.append(view)
     return sorted(out, key=lambda w: w.path)
+
+
+def _views_of(names: set[str]) -> dict[str, tuple[WorkspaceView, DirectoryEntry]]:
+    """Logical cluster name → (how a page shows its workspace, its directory entry) for those of
+    `names` the directory holds. Two queries whatever the number: the directory (global) and the
+    Workspace objects that live on this shard."""
+    if not names:
+        return {}
+    entries = DirectoryEntry.objects.filter(name__in=names)
+    rows = {r.logical_cluster: r for r in WorkspaceRow.objects.filter(logical_cluster__in=names)}
+    return {e.name: (_view_of(e, rows.get(e.name)), e) for e in entries}
+
+
+def _view_of(entry: DirectoryEntry, row: WorkspaceRow | None) -> WorkspaceView:
+    """The directory's path and shard; the Workspace object's name, phase and type when it lives
+    here (it shows Terminating), else the directory's."""
+    if row is not None:
+        return WorkspaceView(
+            path=entry.path,
+            name=row.name,
+            cluster=entry.name,
+            parent_cluster=row.cluster,
+            phase=_display_phase(row.body, row.phase),
+            type_name=row.type_name,
+            shard=entry.shard,
+        )
+    return WorkspaceView(
+        path=entry.path,
+        name=entry.workspace or entry.path.rsplit(":", 1)[-1],
+        cluster=entry.name,
+        parent_cluster=entry.parent,
+        phase="Terminating" if entry.phase == PHASE_DELETING else entry.phase,
+        type_name=entry.type.rsplit(":", 1)[-1],
+        shard=entry.shard,
+    )
 
 
 def workspace_tree(*, user: UserInfo) -> list[TreeNode]:
@@ -155,33 +201,38 @@ def workspace_tree(*, user: UserInfo) -> list[TreeNode]:
                     nodes[":".join(parts[: i - 1])].children.append(node)
         node = nodes[ws.path]
         node.accessible, node.phase, node.type_name = True, ws.phase, ws.type_name
+        node.shard = ws.shard if ws.shard != local_shard_name() else ""
     if not roots and root_accessible:
         roots.append(TreeNode(name=ROOT, path=ROOT, accessible=True))
     return roots
 
 
 def workspace_get_for_user(*, path: str, user: UserInfo) -> WorkspaceView:
-    """The workspace at `path` if `user` may enter it; otherwise (or when there is none) the same
-    NotFound, so existence never leaks."""
+    """The workspace at `path` if this shard holds its logical cluster and `user` may enter it;
+    otherwise (or when there is none) the same NotFound, so existence never leaks. The path is
+    looked up in the directory as the API resolves it (`addressing.cluster_at_path`: a live entry
+    placed on this shard), in one query that also gives what the page shows."""
     missing = errors.NotFound(f'workspace "{path}" not found', kind="workspaces", group=TENANCY, name=path)
     if path == ROOT:
         if not _may_enter(user, ROOT):
             raise missing
-        return WorkspaceView(path=ROOT, name=ROOT, cluster=ROOT, parent_cluster="", phase="Ready", type_name="root")
-    lc = cluster_at_path(path)
-    if lc is None or not _may_enter(user, lc):
+        return WorkspaceView(
+            path=ROOT,
+            name=ROOT,
+            cluster=ROOT,
+            parent_cluster="",
+            phase="Ready",
+            type_name="root",
+            shard=local_shard_name(),
+        )
+    entry = DirectoryEntry.objects.filter(path=path).exclude(phase=PHASE_DELETING).first()
+    if entry is None or entry.shard != local_shard_name():
         raise missing
-    row = WorkspaceRow.objects.filter(logical_cluster=lc).first()
-    if row is None:
+    if not LogicalClusterRow.objects.filter(cluster=entry.name, name="cluster").exists():
+        raise missing  # placed here, not made yet
+    if not _may_enter(user, entry.name):
         raise missing
-    return WorkspaceView(
-        path=path,
-        name=row.name,
-        cluster=lc,
-        parent_cluster=row.cluster,
-        phase=_display_phase(row.body, row.phase),
-        type_name=row.type_name,
-    )
+    return _view_of(entry, WorkspaceRow.objects.filter(logical_cluster=entry.name).first())
 
 
 def workspace_children_visible(*, user: UserInfo, cluster: str) -> set[str] | None:
@@ -274,15 +325,32 @@ def workspace_authorize(*, user: UserInfo, cluster: str, verb: str, resource: st
 
 def workspace_breadcrumb(*, user: UserInfo, path: str) -> list[tuple[str, str, bool]]:
     """(segment, path, may open) for each segment of `path`: ancestors the user may not open are
-    plain text."""
+    plain text. An ancestor on another shard may be opened when "my workspaces" would list it
+    (the index names it for the user; its shard decides when it is opened)."""
     out = []
     parts = path.split(":")
+    remote: set[str] | None = None
     for i, segment in enumerate(parts):
         prefix = ":".join(parts[: i + 1])
         try:
             workspace_get_for_user(path=prefix, user=user)
             ok = True
         except errors.NotFound:
-            ok = False
+            if remote is None:
+                remote = _remote_paths(user=user, paths=[":".join(parts[: j + 1]) for j in range(len(parts))])
+            ok = prefix in remote
         out.append((segment, prefix, ok))
     return out
+
+
+def _remote_paths(*, user: UserInfo, paths: list[str]) -> set[str]:
+    """Which of `paths` are routed workspaces another shard holds that the index names for `user`
+    (linked as in "my workspaces": their own shard authorizes when they are opened)."""
+    entries = dict(
+        DirectoryEntry.objects.filter(path__in=paths, phase__in=ROUTED_PHASES)
+        .exclude(shard=local_shard_name())
+        .values_list("name", "path")
+    )
+    if not entries:
+        return set()
+    return {entries[name] for name in set(workspace_members_mirrored(username=user.name)) & set(entries)}

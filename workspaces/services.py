@@ -66,7 +66,7 @@ from .logicalclusters import (
     logicalcluster_purge,
     placement_spec,
 )
-from .members import RBAC, members_from_bindings, workspace_members_apply, workspace_members_sync, workspace_row_id
+from .members import RBAC, members_from_bindings, workspace_members_apply
 from .names import (
     CORE,
     LC_FINALIZER,
@@ -284,7 +284,7 @@ def workspace_schedule_step(pass_: WorkspacePass) -> bool:
         set_condition(status, type="WorkspaceScheduled", status=True, now=now)
         if phase == "Ready":
             set_condition(status, type="WorkspaceInitialized", status=True, now=now)
-            _members_mirror(cluster=cluster, name=name, objects=objects)
+            _members_mirror(logical_cluster=placement.name, objects=objects)
         # prepare=False: spec.cluster and spec.URL are the fields the strategy keeps from clients.
         pass_.workspace = STORE.update_locked(
             WORKSPACES, _system(cluster), ws, new_ws, prepare=False, hooks=False, managed_fields=False
@@ -307,13 +307,11 @@ def _unschedulable(cluster: str, ws: Obj, message: str) -> Obj:
     )
 
 
-def _members_mirror(*, cluster: str, name: str, objects: list[tuple[ResourceInfo, str, Obj]]) -> None:
+def _members_mirror(*, logical_cluster: str, objects: list[tuple[ResourceInfo, str, Obj]]) -> None:
     """The portal's membership of a workspace that becomes Ready in its scheduling transaction:
     what the ClusterRoleBindings among `objects` grant (the new cluster has no others)."""
     bindings = [body for info, _, body in objects if (info.group, info.resource) == (RBAC, "clusterrolebindings")]
-    row = workspace_row_id(cluster=cluster, name=name)
-    if row is not None:
-        workspace_members_apply(workspace_pk=row[0], desired=members_from_bindings(bindings))
+    workspace_members_apply(logical_cluster=logical_cluster, desired=members_from_bindings(bindings))
 
 
 def workspace_initialize_step(pass_: WorkspacePass) -> bool:
@@ -361,8 +359,6 @@ def workspace_initialize_step(pass_: WorkspacePass) -> bool:
         if written is None:
             pass_.phase = ""
             return False
-        if phase == "Ready" and _phase(ws) != "Ready":
-            transaction.on_commit(lambda: workspace_members_sync(cluster=cluster, name=name), robust=True)
     pass_.workspace, pass_.phase = written, _phase(written)
     return False
 

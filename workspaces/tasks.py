@@ -48,8 +48,8 @@ def resync_workspaces() -> int:
 
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=5)
-def sync_workspace_members(cluster: str, name: str) -> int:
-    return len(workspace_members_sync(cluster=cluster, name=name))
+def sync_workspace_members(logical_cluster: str) -> int:
+    return len(workspace_members_sync(logical_cluster=logical_cluster))
 
 
 def workspace_changed(cluster: str, obj: Obj, event_type: str) -> None:
@@ -60,9 +60,8 @@ def workspace_changed(cluster: str, obj: Obj, event_type: str) -> None:
 def cluster_role_binding_changed(cluster: str, obj: Obj, event_type: str) -> None:
     """RBAC is membership: the portal's mirror of the owning workspace follows (skipped until the
     cluster is Ready, which saves a sync per new workspace and loses none: workspace_owner_of)."""
-    owner = workspace_owner_of(cluster=cluster)
-    if owner is not None:
-        sync_workspace_members.delay(*owner)
+    if workspace_owner_of(logical_cluster=cluster) is not None:
+        sync_workspace_members.delay(cluster)
 
 
 def shard_changed(cluster: str, obj: Obj, event_type: str) -> None:

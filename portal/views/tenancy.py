@@ -127,12 +127,11 @@ def members_view(request: HttpRequest, path: str) -> HttpResponse:
     error = ""
     try:
         if request.POST.get("action") == "revoke":
-            members.workspace_member_revoke(actor=me, cluster=ws.parent_cluster, name=ws.name, username=name, kind=kind)
+            members.workspace_member_revoke(actor=me, logical_cluster=ws.cluster, username=name, kind=kind)
         else:
             members.workspace_member_grant(
                 actor=me,
-                cluster=ws.parent_cluster,
-                name=ws.name,
+                logical_cluster=ws.cluster,
                 username=name,
                 role=request.POST.get("role", ""),
                 kind=kind,

@@ -151,7 +151,6 @@ def test_mirror_written_but_shard_rolled_back_grants_nothing(api: Api, client: A
     make(api, "club")
     club = at(api, "root:club")
     lc = WorkspaceRow.objects.get(name="club").logical_cluster
-    pk = str(WorkspaceRow.objects.get(name="club").pk)
     token = token_issue(user_name="mallory", groups=[])
     with pytest.raises(Boom), transaction.atomic(using=SHARD):
         r = club.post(
@@ -164,10 +163,10 @@ def test_mirror_written_but_shard_rolled_back_grants_nothing(api: Api, client: A
         )
         assert r.status_code == 201, r.content
         # The scheduling step's mirror write, then a failure before the shard commits.
-        workspace_members_apply(workspace_pk=pk, desired={"admin": "admin_workspace", "mallory": "admin_workspace"})
+        workspace_members_apply(logical_cluster=lc, desired={"admin": "admin_workspace", "mallory": "admin_workspace"})
         raise Boom
     # Half written: the mirror (global) kept mallory, the binding (shard) is gone.
-    assert pk in workspace_members_mirrored(username="mallory")
+    assert lc in workspace_members_mirrored(username="mallory")
     assert club.get(f"{CRB}/mallory-admin").status_code == 404
     mallory = UserInfo(name="mallory", groups=("system:authenticated",))
     assert workspaces_accessible(user=mallory) == []
@@ -176,7 +175,7 @@ def test_mirror_written_but_shard_rolled_back_grants_nothing(api: Api, client: A
     assert Api(client, token, cluster="root:club").get("/api/v1/namespaces").status_code == 403
     assert Api(client, token, cluster=lc).get("/api/v1/namespaces").status_code == 403
     # The next sync drops the stale row.
-    workspace_members_sync(cluster="root", name="club")
+    workspace_members_sync(logical_cluster=lc)
     assert workspace_members_mirrored(username="mallory") == []
 
 
@@ -185,14 +184,15 @@ def test_shard_committed_but_mirror_lost_still_grants_and_is_repaired(api: Api) 
     authority, so the grant holds (the portal finds it through the bindings themselves) and the
     next sync writes the mirror again."""
     make(api, "club")
+    lc = WorkspaceRow.objects.get(name="club").logical_cluster
     admin = UserInfo(name="admin", groups=("system:authenticated",))
-    workspace_member_grant(actor=admin, cluster="root", name="club", username="nina", role="view")
-    workspace_members_sync(cluster="root", name="club")
+    workspace_member_grant(actor=admin, logical_cluster=lc, username="nina", role="view")
+    workspace_members_sync(logical_cluster=lc)
     UserObjectPermission.objects.filter(user__username="nina").delete()  # the lost global write
     nina = UserInfo(name="nina", groups=("system:authenticated",))
     assert [w.path for w in workspaces_accessible(user=nina)] == ["root:club"]
-    workspace_members_sync(cluster="root", name="club")
-    assert workspace_members_mirrored(username="nina") == [str(WorkspaceRow.objects.get(name="club").pk)]
+    workspace_members_sync(logical_cluster=lc)
+    assert workspace_members_mirrored(username="nina") == [lc]
 
 
 def test_a_token_whose_grant_rolled_back_authenticates_but_is_refused(api: Api, client: Any) -> None:

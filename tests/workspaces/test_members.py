@@ -1,11 +1,13 @@
-"""Portal membership (django-guardian) and workspace RBAC agree, whichever side changes."""
+"""Portal membership (the django-guardian index, keyed by logical cluster name) and workspace RBAC
+agree, whichever side changes."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from django.contrib.auth import get_user_model
+from django.contrib.contenttypes.models import ContentType
+from guardian.models import UserObjectPermission
 
 from kube import errors
 from kube.authz.user import UserInfo
@@ -17,27 +19,33 @@ from workspaces.members import (
     workspace_members_mirrored,
     workspace_members_sync,
 )
-from workspaces.models import WorkspaceRow
+from workspaces.models import LogicalClusterRow, WorkspaceRow
 
 CRB = "/apis/rbac.authorization.k8s.io/v1/clusterrolebindings"
 
 
-def perms(username: str, workspace: str = "club") -> set[str]:
-    user = get_user_model().objects.get(username=username)
-    ws = WorkspaceRow.objects.get(name=workspace)
-    from guardian.shortcuts import get_perms
+def lc(workspace: str = "club") -> str:
+    return WorkspaceRow.objects.get(name=workspace).logical_cluster
 
-    return set(get_perms(user, ws))
+
+def perms(username: str, workspace: str = "club") -> set[str]:
+    """The index's permissions of `username` on the workspace's logical cluster."""
+    return set(
+        UserObjectPermission.objects.filter(
+            user__username=username,
+            content_type=ContentType.objects.get_for_model(LogicalClusterRow),
+            object_pk=lc(workspace),
+        ).values_list("permission__codename", flat=True)
+    )
 
 
 def test_creator_is_admin_member(api: Api) -> None:
     make(api, "club")
-    workspace_members_sync(cluster="root", name="club")
-    assert perms("admin") == {"admin_workspace", "view_workspacerow"}
-    # The mirror (global database) names exactly the club's Workspace row (shard): looked up in
-    # two steps, as the two databases cannot be joined.
-    mirrored = workspace_members_mirrored(username="admin")
-    assert list(WorkspaceRow.objects.filter(pk__in=mirrored)) == [WorkspaceRow.objects.get(name="club")]
+    workspace_members_sync(logical_cluster=lc())
+    assert perms("admin") == {"admin_workspace", "view_logicalclusterrow"}
+    # The index (global database) names the club by its logical cluster name, the key of the
+    # global directory, not by a shard's row.
+    assert workspace_members_mirrored(username="admin") == [lc()]
 
 
 def test_rbac_changes_show_in_the_portal_and_back(api: Api, client: Any) -> None:
@@ -51,19 +59,19 @@ def test_rbac_changes_show_in_the_portal_and_back(api: Api, client: Any) -> None
             "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "bob"}],
         },
     )
-    workspace_members_sync(cluster="root", name="club")
-    assert perms("bob") == {"view_workspacerow"}
+    workspace_members_sync(logical_cluster=lc())
+    assert perms("bob") == {"view_logicalclusterrow"}
     club.delete(f"{CRB}/bob-view")
-    workspace_members_sync(cluster="root", name="club")
+    workspace_members_sync(logical_cluster=lc())
     assert perms("bob") == set()
     admin = UserInfo(name="admin", groups=("system:authenticated",))
-    workspace_member_grant(actor=admin, cluster="root", name="club", username="carol", role="admin")
-    workspace_members_sync(cluster="root", name="club")
-    assert perms("carol") == {"admin_workspace", "view_workspacerow"}
+    workspace_member_grant(actor=admin, logical_cluster=lc(), username="carol", role="admin")
+    workspace_members_sync(logical_cluster=lc())
+    assert perms("carol") == {"admin_workspace", "view_logicalclusterrow"}
     carol_token = __import__("kube.authz.tokens", fromlist=["token_issue"]).token_issue(user_name="carol", groups=[])
     assert Api(client, carol_token, cluster="root:club").get("/api/v1/namespaces").status_code == 200
-    workspace_member_revoke(actor=admin, cluster="root", name="club", username="carol")
-    workspace_members_sync(cluster="root", name="club")
+    workspace_member_revoke(actor=admin, logical_cluster=lc(), username="carol")
+    workspace_members_sync(logical_cluster=lc())
     assert perms("carol") == set()
     assert Api(client, carol_token, cluster="root:club").get("/api/v1/namespaces").status_code == 403
 
@@ -81,22 +89,22 @@ def test_nobody_grants_more_than_they_hold(api: Api) -> None:
     )
     dan = UserInfo(name="dan", groups=("system:authenticated",))
     with pytest.raises(errors.Forbidden):
-        workspace_member_grant(actor=dan, cluster="root", name="club", username="eve", role="admin")
+        workspace_member_grant(actor=dan, logical_cluster=lc(), username="eve", role="admin")
     with pytest.raises(errors.Forbidden):
-        workspace_member_grant(actor=dan, cluster="root", name="club", username="eve", role="view")
+        workspace_member_grant(actor=dan, logical_cluster=lc(), username="eve", role="view")
     outsider = UserInfo(name="mallory", groups=("system:authenticated",))
     with pytest.raises(errors.Forbidden):
-        workspace_member_grant(actor=outsider, cluster="root", name="club", username="mallory", role="admin")
+        workspace_member_grant(actor=outsider, logical_cluster=lc(), username="mallory", role="admin")
 
 
 def test_the_last_admin_stays(api: Api) -> None:
     make(api, "club")
     admin = UserInfo(name="admin", groups=("system:authenticated",))
-    workspace_member_grant(actor=admin, cluster="root", name="club", username="admin", role="admin")
+    workspace_member_grant(actor=admin, logical_cluster=lc(), username="admin", role="admin")
     club = at(api, "root:club")
     club.delete(f"{CRB}/workspace-admin")
     with pytest.raises(errors.Forbidden):
-        workspace_member_revoke(actor=admin, cluster="root", name="club", username="admin")
+        workspace_member_revoke(actor=admin, logical_cluster=lc(), username="admin")
 
 
 def _bind(api: Api, name: str, user: str, role: str) -> None:
@@ -119,14 +127,14 @@ def test_sync_downgrades_and_touches_only_its_own_workspace(api: Api) -> None:
     club, pub = at(api, "root:club"), at(api, "root:pub")
     _bind(club, "dora-admin", "dora", "admin")
     _bind(pub, "dora-admin", "dora", "admin")
-    workspace_members_sync(cluster="root", name="club")
-    workspace_members_sync(cluster="root", name="pub")
-    assert perms("dora", "club") == perms("dora", "pub") == {"admin_workspace", "view_workspacerow"}
+    workspace_members_sync(logical_cluster=lc())
+    workspace_members_sync(logical_cluster=lc("pub"))
+    assert perms("dora", "club") == perms("dora", "pub") == {"admin_workspace", "view_logicalclusterrow"}
 
     assert club.delete(f"{CRB}/dora-admin").status_code == 200
     _bind(club, "dora-view", "dora", "view")
-    workspace_members_sync(cluster="root", name="club")
-    assert perms("dora", "club") == {"view_workspacerow"}
-    assert perms("dora", "pub") == {"admin_workspace", "view_workspacerow"}
-    workspace_members_sync(cluster="root", name="club")  # idempotent
-    assert perms("dora", "club") == {"view_workspacerow"}
+    workspace_members_sync(logical_cluster=lc())
+    assert perms("dora", "club") == {"view_logicalclusterrow"}
+    assert perms("dora", "pub") == {"admin_workspace", "view_logicalclusterrow"}
+    workspace_members_sync(logical_cluster=lc())  # idempotent
+    assert perms("dora", "club") == {"view_logicalclusterrow"}

@@ -57,12 +57,9 @@ def test_a_new_workspace_is_ready_after_one_transaction_with_its_initial_objects
     assert binding["subjects"] == [{"apiGroup": RBAC, "kind": "User", "name": "admin"}]
     # The portal's membership mirror was written in the same transaction.
     assert workspace_members_desired(logical_cluster=lc_name) == {"admin": "admin_workspace"}
-    from guardian.shortcuts import get_users_with_perms
+    from workspaces.members import ADMIN, workspace_members_mirrored
 
-    from workspaces.models import WorkspaceRow
-
-    row = WorkspaceRow.objects.get(cluster="root", name="alpha")
-    assert [u.username for u in get_users_with_perms(row, only_with_perms_in=["admin_workspace"])] == ["admin"]
+    assert workspace_members_mirrored(username="admin", permission=ADMIN) == [lc_name]
     # One transaction: its events are consecutive revisions, the Workspace's last.
     events = list(Event.objects.filter(revision__gt=before).order_by("revision").values_list("revision", "resource"))
     assert [r for _, r in events] == [
