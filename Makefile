@@ -3,6 +3,8 @@
 #   make run     start PostgreSQL (embedded unless DATABASE_URL), daphne (HTTPS), celery workers + beat;
 #                writes $KCP_DATA_DIR/admin.kubeconfig once the server answers. Env: KCP_PORT (6443),
 #                KCP_DATA_DIR (.kcp), DATABASE_URL, REDIS_URL.
+#   make run SHARDS=2  two shards (root, shard-1; own PostgreSQL each), the global database and the
+#                front proxy (HAProxy) on KCP_PORT; docs/shards.md (also: shards on separate hosts).
 #   make test    the whole suite, e2e included (real kubectl/helm/Python client); PYTEST_ARGS=... to narrow.
 #   make lint    ruff, mypy, import-linter.
 #   make clients fetch kubectl + helm into .cache/kube-clients and build the Python client's venv.
@@ -27,7 +29,7 @@ LINT_ENV := DATABASE_URL=postgres://lint@127.0.0.1:1/lint KCP_SECRET_KEY=lint KC
 .PHONY: help venv run test lint clients bench clean clean-data
 
 help:
-	@sed -n '3,10p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '3,12p' Makefile | sed 's/^# \{0,1\}//'
 
 venv: $(STAMP)
 
@@ -63,7 +65,7 @@ test: venv
 
 lint: venv
 	$(VENV)/bin/ruff check .
-	$(LINT_ENV) $(VENV)/bin/mypy kube kcpsite workspaces apis shards portal kubectl_kcp tools
+	$(LINT_ENV) $(VENV)/bin/mypy kube kcpsite workspaces apis shards portal kubectl_kcp tools frontproxy
 	$(VENV)/bin/lint-imports
 
 clients: venv

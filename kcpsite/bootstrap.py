@@ -1,6 +1,7 @@
-"""Bootstrap of a shard: the revision counter, the root logical cluster's namespaces, the shard's
-record (registration, a first heartbeat; on the shard hosting root, the Shard objects following
-the records) and the admin identity. Idempotent: a second start changes nothing."""
+"""Bootstrap of a shard: the revision counter, its shard record (registration, a first heartbeat),
+the root logical cluster (on the shard that holds it: its namespaces, LogicalCluster, directory
+entry, workspace types, and the Shard objects following the records) and the admin identity.
+Idempotent: a second start changes nothing."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from kube.registry import REGISTRY
 from kube.registry.context import RequestContext
 from kube.registry.store import STORE
 from kube.registry.tables import ensure_storage_ready
+from shards.directory import directory_is_local
 from shards.mirror import shard_mirror
 from shards.services import shard_heartbeat, shard_labels_parse, shard_register_self
 from workspaces.logicalclusters import logicalclusters_publish
@@ -25,7 +27,36 @@ ADMIN_GROUPS = ["system:kcp:admin", "system:masters"]
 
 
 def bootstrap_root(*, admin_token: str | None = None) -> None:
+    """Bootstrap this shard. Every shard: its storage, its shard record (global database), its
+    logical clusters the directory lacks, the admin token (global: one token for every shard)
+    and the admin operator. Only the shard that holds root (`holds_root`) creates root; another
+    shard creating it would hold a second, unreachable root."""
     ensure_storage_ready()
+    shard_register_self(
+        name=settings.KCP_SHARD_NAME,
+        base_url=settings.KCP_BASE_URL,
+        external_url=settings.KCP_EXTERNAL_URL,
+        labels=shard_labels_parse(value=settings.KCP_SHARD_LABELS),
+    )
+    if holds_root():
+        _bootstrap_root_cluster()
+    # this shard's logical clusters the directory lacks (a data dir from before it, a restored one)
+    logicalclusters_publish()
+    # After the root logical cluster: the heartbeat counts it, and the mirror runs only where it is.
+    shard_heartbeat(name=settings.KCP_SHARD_NAME)
+    shard_mirror()
+    if admin_token:
+        token_issue(user_name=ADMIN_USER, groups=ADMIN_GROUPS, description="bootstrap admin", token=admin_token)
+    _admin_operator()
+
+
+def holds_root() -> bool:
+    """Whether this shard holds the root logical cluster: the shard named root, or any shard
+    without a global database (single-shard mode)."""
+    return settings.KCP_SHARD_NAME == ROOT or directory_is_local()
+
+
+def _bootstrap_root_cluster() -> None:
     info = REGISTRY.resolve(cluster=ROOT, group="", version="v1", resource="namespaces")
     assert info is not None
     ctx = RequestContext(cluster=ROOT, field_manager="kcp-bootstrap")
@@ -35,20 +66,7 @@ def bootstrap_root(*, admin_token: str | None = None) -> None:
                 STORE.create(info, ctx, "", {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name}})
         except errors.AlreadyExists:
             pass
-    shard_register_self(
-        name=settings.KCP_SHARD_NAME,
-        base_url=settings.KCP_EXTERNAL_URL,
-        labels=shard_labels_parse(value=settings.KCP_SHARD_LABELS),
-    )
     workspaces_bootstrap()
-    # this shard's logical clusters the directory lacks (a data dir from before it, a restored one)
-    logicalclusters_publish()
-    # After the root logical cluster: the heartbeat counts it, and the mirror runs only where it is.
-    shard_heartbeat(name=settings.KCP_SHARD_NAME)
-    shard_mirror()
-    if admin_token:
-        token_issue(user_name=ADMIN_USER, groups=ADMIN_GROUPS, description="bootstrap admin", token=admin_token)
-    _admin_operator()
 
 
 def _admin_operator() -> None:

@@ -66,7 +66,7 @@ import warnings
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from types import FrameType, TracebackType
-from typing import IO, Self
+from typing import IO, TYPE_CHECKING, Self
 
 from kcpsite.admin_access import (
     ADMIN_USER,
@@ -106,6 +106,9 @@ from kcpsite.tls import (
     generate_server_cert,
     utc_now,
 )
+
+if TYPE_CHECKING:
+    from kcpsite.sharded import ShardedStack
 
 __all__ = [
     # The stack and its entry point (defined here).
@@ -190,8 +193,12 @@ class Stack:
 
     def __init__(self, data_dir: Path, port: int = DEFAULT_PORT, database_url: str | None = None,
                  env: Mapping[str, str] | None = None, *, echo_errors: bool = True,
-                 progress: Callable[[str], None] | None = None) -> None:
+                 progress: Callable[[str], None] | None = None, tls_dir: Path | None = None,
+                 admin_token_path: Path | None = None, postgres_dir: Path | None = None) -> None:
         self.data_dir = Path(data_dir).resolve()
+        #: Where the embedded PostgreSQL lives (`<postgres_dir>/postgres`); the data dir by default.
+        self.postgres_dir = Path(postgres_dir).resolve() if postgres_dir else self.data_dir
+        self._admin_token_path = Path(admin_token_path).resolve() if admin_token_path else None
         self.port = port
         self._requested_database_url = database_url or None
         self.database_url: str | None = database_url or None
@@ -212,7 +219,8 @@ class Stack:
         self.failed: tuple[str, int | None] | None = None
         #: Every restart the supervisor made: `(name, exit code of the death)`, oldest first.
         self.restarts: list[tuple[str, int | None]] = []
-        self.tls = TLSFiles.in_dir(self.data_dir / "tls")
+        # Shards of one `make run SHARDS=N` share the CA (and server certificate) and the admin token.
+        self.tls = TLSFiles.in_dir(Path(tls_dir).resolve() if tls_dir else self.data_dir / "tls")
         self.servers = serving_processes({**os.environ, **self.extra_env})
         self.workers = worker_processes({**os.environ, **self.extra_env})
 
@@ -231,7 +239,7 @@ class Stack:
 
     @property
     def admin_token_path(self) -> Path:
-        return self.data_dir / "admin-token"
+        return self._admin_token_path or self.data_dir / "admin-token"
 
     @property
     def admin_token(self) -> str:
@@ -327,7 +335,7 @@ class Stack:
 
     @property
     def _postgres_owner_path(self) -> Path:
-        return self.data_dir / "postgres" / "launcher.pid"
+        return self.postgres_dir / "postgres" / "launcher.pid"
 
     def _ensure_embedded_postgres(self) -> str:
         """Start or reuse the data dir's embedded PostgreSQL; return its URL.
@@ -338,11 +346,11 @@ class Stack:
         for a test run or a `manage.py` command) is used but never stopped."""
         with warnings.catch_warnings():  # platformdirs' "XDG_RUNTIME_DIR is not set" on a bare machine
             warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
-            running = embedded_postgres_running(self.data_dir)
+            running = embedded_postgres_running(self.postgres_dir)
             owned = not running or self._orphaned_by_dead_launcher()
             self._progress("starting embedded PostgreSQL" if not running else "reusing embedded PostgreSQL")
-            url = ensure_embedded_postgres(self.data_dir)
-            self._postgres = PostgresProcess(live_postmaster(self.data_dir))
+            url = ensure_embedded_postgres(self.postgres_dir)
+            self._postgres = PostgresProcess(live_postmaster(self.postgres_dir))
         if owned:
             self._postgres_owner_path.write_text(f"{os.getpid()}\n")
             self._started_postgres = True
@@ -398,18 +406,20 @@ class Stack:
         if rc != 0:
             raise StackError(f"{name} failed (exit {rc}); last lines of {path}:\n{_tail(path)}")
 
-    def _spawn(self, name: str, args: list[str], env: dict[str, str], *, echo: bool = False) -> None:
+    def _spawn(self, name: str, args: list[str], env: dict[str, str], *, echo: bool = False,
+               program: str | None = None) -> None:
         """Start a long-running child in its own session, output to logs/<name>.log (stderr also
-        echoed through `_pump` when `echo`)."""
+        echoed through `_pump` when `echo`): `program` with `args`, by default this Python."""
         _, log = self._open_log(name)
-        child = Child(name, args, env, echo, self._popen(args, env, log, echo), log)
+        argv = [program or sys.executable, *args]
+        child = Child(name, argv, env, echo, self._popen(argv, env, log, echo), log)
         self._start_pump(child)
         with self._children_lock:
             self._children.append(child)
 
-    def _popen(self, args: list[str], env: dict[str, str], log: IO[bytes], echo: bool) -> subprocess.Popen[bytes]:
+    def _popen(self, argv: list[str], env: dict[str, str], log: IO[bytes], echo: bool) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
-            [sys.executable, *args], cwd=self.data_dir, env=env, stdin=subprocess.DEVNULL,
+            argv, cwd=self.data_dir, env=env, stdin=subprocess.DEVNULL,
             stdout=log, stderr=subprocess.PIPE if echo else subprocess.STDOUT,
             start_new_session=True, preexec_fn=parent_death_signal_setter(),
         )
@@ -467,7 +477,7 @@ class Stack:
         try:
             with warnings.catch_warnings():
                 warnings.filterwarnings("ignore", message="XDG_RUNTIME_DIR")
-                url = ensure_embedded_postgres(self.data_dir)
+                url = ensure_embedded_postgres(self.postgres_dir)
         except Exception as e:  # noqa: BLE001 - ours, pg_ctl's, psycopg's or the wheel's: the same verdict
             self._progress(f"embedded PostgreSQL did not start: {type(e).__name__}: {e}")
             # Counted from when the attempt gave up (a start can take long to fail): the next pass
@@ -475,7 +485,7 @@ class Stack:
             pg.started_at = time.monotonic()
             return
         pg.started_at = time.monotonic()
-        pg.postmaster = live_postmaster(self.data_dir)
+        pg.postmaster = live_postmaster(self.postgres_dir)
         self.restarts.append((POSTGRES, None))
         if url != self.database_url:
             # The children were given the old URL: they would never reach this server.
@@ -551,6 +561,16 @@ class Stack:
         survives. SIGTERM goes to the leader rather than the group on purpose: a process that
         started helpers shuts them down itself (killed under it, they can leave it waiting for
         them until the timeout). The supervisor stops first, so nothing is restarted meanwhile."""
+        if not self._stopped:
+            self._stop_children(timeout)
+        if self._started_postgres:
+            self._progress("stopping embedded PostgreSQL")
+            stop_embedded_postgres(self.postgres_dir)
+            self._postgres_owner_path.unlink(missing_ok=True)
+            self._started_postgres = False
+
+    def _stop_children(self, timeout: float = STOP_TIMEOUT) -> None:
+        """Stop the supervisor and every child (see `stop`), leaving the embedded PostgreSQL up."""
         if self._stopped:
             return
         self._stop_supervising.set()
@@ -576,11 +596,6 @@ class Stack:
             if child.pump is not None:
                 child.pump.join(timeout=5)
             child.log.close()
-        if self._started_postgres:
-            self._progress("stopping embedded PostgreSQL")
-            stop_embedded_postgres(self.data_dir)
-            self._postgres_owner_path.unlink(missing_ok=True)
-            self._started_postgres = False
 
 
 
@@ -615,7 +630,22 @@ def main() -> int:
     def progress(msg: str) -> None:
         print(f"kcp: {msg}", file=sys.stderr, flush=True)
 
-    stack = Stack(data_dir, port, os.environ.get("DATABASE_URL") or None, progress=progress)
+    raw_shards = (os.environ.get("KCP_SHARDS") or os.environ.get("SHARDS") or "1").strip()
+    if not raw_shards.isdigit() or int(raw_shards) < 1:
+        progress(f"SHARDS must be a whole number of at least 1, not {raw_shards!r}")
+        return 1
+    stack: Stack | ShardedStack
+    if int(raw_shards) >= 2:
+        # N shards, the global database and the front proxy (kcpsite.sharded).
+        from kcpsite.sharded import ShardedStack
+
+        try:
+            stack = ShardedStack(data_dir, port, int(raw_shards), progress=progress)
+        except StackError as e:
+            progress(f"could not start: {e}")
+            return 1
+    else:
+        stack = Stack(data_dir, port, os.environ.get("DATABASE_URL") or None, progress=progress)
     _install_signal_handlers()
     try:
         began = time.monotonic()
@@ -637,7 +667,11 @@ def main() -> int:
         while stack.failed is None:
             time.sleep(0.5)
         name, rc = stack.failed
-        where = (stack.data_dir / "postgres" / "data" / "log") if name == POSTGRES else stack.logs_dir / f"{name}.log"
+        if isinstance(stack, Stack):
+            logs = stack.logs_dir / f"{name}.log"
+            where = (stack.data_dir / "postgres" / "data" / "log") if name == POSTGRES else logs
+        else:
+            where = stack.data_dir  # each shard's logs in shards/<name>/logs, the proxy's in logs/
         code = "" if rc is None else f" (last with code {rc})"
         progress(f"{name} keeps exiting{code}; see {where}; stopping")
         stack.stop()

@@ -6,7 +6,8 @@ KCP_DATA_DIR      where run-time data lives (embedded PostgreSQL, TLS material, 
 DATABASE_URL      PostgreSQL URL; unset: the embedded server's URL recorded in $KCP_DATA_DIR
 REDIS_URL         broker and channel layer when set; otherwise a filesystem broker in $KCP_DATA_DIR
 KCP_EXTERNAL_URL  URL clients reach the server at (used in URLs the API hands out)
-KCP_SHARD_NAME    this shard's name (its Shard object in root; default root)
+KCP_SHARD_NAME    this shard's name (its Shard object in root; default root; only `root` creates root)
+KCP_BASE_URL      URL this shard serves at, for the front proxy (default KCP_EXTERNAL_URL)
 KCP_SHARD_LABELS  this shard's labels, `region=eu,tier=gold` (kcp's --shard-labels; placement selectors)
 KCP_GLOBAL_DATABASE_URL  PostgreSQL URL of the global database (identities); unset: the shard's own
 KCP_GLOBAL_DB_TIMEOUT    seconds a request waits for a global-database connection (default 5)
@@ -81,6 +82,7 @@ INSTALLED_APPS = [
     "apis.apps.ApisConfig",
     "shards.apps.ShardsConfig",
     "portal.apps.PortalConfig",
+    "frontproxy.apps.FrontProxyConfig",  # sharded mode's front proxy: config generation, route syncer; no models
     "kcpsite",  # the project's own management commands (kcp_bootstrap); no models
 ]
 
@@ -222,6 +224,9 @@ KUBE_TENANT_QUEUE = env.int("KCP_TENANT_QUEUE", default=16)
 KUBE_TENANT_WATCHES = env.int("KCP_TENANT_WATCHES", default=1000)
 KCP_EXTERNAL_URL = env.str("KCP_EXTERNAL_URL", default="https://127.0.0.1:" + env.str("KCP_PORT", default="6443"))
 KCP_SHARD_NAME = env.str("KCP_SHARD_NAME", default="root")
+# The URL this shard itself serves at (its Shard's baseURL: what the front proxy connects to);
+# KCP_EXTERNAL_URL is what clients use (the proxy's URL in sharded mode). One shard: the same.
+KCP_BASE_URL = env.str("KCP_BASE_URL", default=KCP_EXTERNAL_URL)
 KCP_SHARD_LABELS = env.str("KCP_SHARD_LABELS", default="")
 
 REST_FRAMEWORK = {

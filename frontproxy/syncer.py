@@ -1,0 +1,251 @@
+"""The route syncer: keeps HAProxy's `routes.map` in step with the directory of logical clusters.
+
+Contract
+--------
+Steps, in order, each repeated as the loop needs it:
+
+1. connect: LISTEN on the directory's channel (shards.models.DIRECTORY_CHANNEL) first, so no
+   change committed after the snapshot below is missed;
+2. full replace: stream the routed rows (phase in ROUTED_PHASES) in one snapshot into the map file
+   (written atomically: a restarted HAProxy starts with these routes), then push the file into
+   HAProxy with `prepare map` / `add map @<ver>` / `commit map @<ver>` (atomic for requests);
+3. incremental: each batch of notifications names logical clusters and paths; their current rows
+   are read back (one indexed query: the notification is a doorbell, the row is the truth, so
+   order and duplicates do not matter). A key to route is looked up and added when missing (set
+   only when its value changes); a key to unroute is added to the small `gone.map`, which the
+   frontend checks first, and taken out of it when routed again. HAProxy 2.6's `set map` and
+   `del map` walk the whole map (about 55 ms per key at a million entries); lookups and adds are
+   constant or logarithmic (0.02 ms). The full replace empties `gone.map`.
+   A path taken over by a new logical cluster while the old one is still Deleting keeps the new
+   route. The map file is rewritten from the directory shortly after (no sooner than twice the
+   last rewrite took, so a million-entry file is not rewritten per change);
+4. every `resync_every` seconds (60), and whenever the database or HAProxy connection was lost and
+   is back, a full replace again: it heals whatever a missed notification left behind.
+
+The database gone: routes stay as HAProxy has them (frozen) and the syncer retries with backoff.
+HAProxy gone: the file keeps being written; once its socket answers again, a full replace.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+from django.db import DatabaseError
+
+from .config import ProxyFiles
+from .files import write_atomic
+from .routes import map_line, route_entries, route_key_valid
+from .runtime import RuntimeAPI, RuntimeAPIError
+from .selectors import close_database, listen_connection, routes_all, routes_touching
+
+log = logging.getLogger(__name__)
+
+RESYNC_EVERY = 60.0
+#: After the first notification, further ones arriving within this window join its batch.
+BATCH_WINDOW = 0.005
+BATCH_MAX = 5000
+RETRY_MIN, RETRY_MAX = 0.5, 5.0
+#: The map file is rewritten after changes no sooner than this, or twice the last rewrite's time.
+FILE_MIN_INTERVAL = 0.5
+#: While HAProxy's socket does not answer, it is tried again this often.
+HAPROXY_RETRY = 1.0
+
+
+@dataclass
+class SyncStats:
+    """What the syncer did, for tests and logs."""
+
+    full_replaces: int = 0
+    entries: int = 0
+    changes: int = 0
+    file_writes: int = 0
+    last_error: str = ""
+    errors: list[str] = field(default_factory=list)
+
+
+class RouteSyncer:
+    def __init__(self, files: ProxyFiles, *, resync_every: float = RESYNC_EVERY) -> None:
+        self.files = files
+        self.resync_every = resync_every
+        self.haproxy = RuntimeAPI(files.socket)
+        self.stats = SyncStats()
+        self._listen: psycopg.Connection | None = None
+        self._haproxy_synced = False
+        self._next_push = 0.0
+        self._next_resync = 0.0
+        self._file_dirty = False
+        self._file_due = 0.0
+        self._file_cost = 0.0
+
+    @property
+    def map_file(self) -> Path:
+        return self.files.routes_map
+
+    # ---- the loop ----------------------------------------------------------------------------
+    def run(self, stop: threading.Event | None = None) -> None:
+        """Sync until `stop` is set (forever without one)."""
+        stop = stop or threading.Event()
+        delay = RETRY_MIN
+        while not stop.is_set():
+            try:
+                self.step(stop)
+                delay = RETRY_MIN
+            except (psycopg.Error, DatabaseError) as e:
+                self._database_lost(e)
+                stop.wait(delay)
+                delay = min(RETRY_MAX, delay * 2)
+        self.close()
+
+    def step(self, stop: threading.Event | None = None) -> None:
+        """One turn: (re)connect, a full replace when due (or a push of the file while HAProxy
+        was unreachable), one batch of notifications (waiting up to the next due time), the map
+        file when due."""
+        if self._listen is None:
+            self._listen = listen_connection()
+            self._next_resync = 0.0  # notifications may have been missed meanwhile
+        now = time.monotonic()
+        if now >= self._next_resync:
+            self.full_replace()
+        elif not self._haproxy_synced and now >= self._next_push:
+            if self._file_dirty:
+                self.write_map_file()
+            self.push_map_file()
+        now = time.monotonic()
+        wait = self._next_resync - now
+        if self._file_dirty:
+            wait = min(wait, self._file_due - now)
+        if not self._haproxy_synced:
+            wait = min(wait, self._next_push - now)
+        if stop is not None:
+            wait = min(wait, 0.5)
+        self.apply(self._notifications(max(0.0, wait)))
+        if self._file_dirty and time.monotonic() >= self._file_due:
+            self.write_map_file()
+
+    def close(self) -> None:
+        if self._listen is not None:
+            self._listen.close()
+            self._listen = None
+        self.haproxy.close()
+        close_database()
+
+    def _database_lost(self, error: Exception) -> None:
+        self._record(f"database: {error}")
+        if self._listen is not None:
+            try:
+                self._listen.close()
+            except psycopg.Error:
+                pass
+            self._listen = None
+        close_database()
+
+    def _record(self, message: str) -> None:
+        log.warning("route syncer: %s", message)
+        self.stats.last_error = message
+        self.stats.errors = [*self.stats.errors[-20:], message]
+
+    # ---- the steps -----------------------------------------------------------------------------
+    def full_replace(self) -> None:
+        """The map file from one snapshot of the directory, then HAProxy's map from the file."""
+        self.write_map_file()
+        self._next_resync = time.monotonic() + self.resync_every
+        self.push_map_file()
+
+    def push_map_file(self) -> None:
+        """Replace HAProxy's map with the map file's entries (atomically for requests)."""
+        began = time.monotonic()
+        try:
+            count = self.haproxy.map_replace(self.map_file, self._file_entries())
+            self.haproxy.map_clear(self.files.gone_map)  # the new map lacks what was gone
+        except RuntimeAPIError as e:
+            if self._haproxy_synced or not self.stats.last_error.startswith("haproxy"):
+                self._record(f"haproxy: {e}")
+            self._haproxy_synced = False
+            self._next_push = time.monotonic() + HAPROXY_RETRY
+            return
+        self._haproxy_synced = True
+        self.stats.full_replaces += 1
+        self.stats.entries = count
+        log.info("route syncer: %d map entries replaced in %.2fs", count, time.monotonic() - began)
+
+    def write_map_file(self) -> int:
+        """Rewrite the map file from the directory (atomically); the number of entries."""
+        began = time.monotonic()
+        count = write_atomic(self.map_file, (map_line(k, v) for k, v in route_entries(routes_all())))
+        self._file_cost = time.monotonic() - began
+        self._file_dirty = False
+        self.stats.file_writes += 1
+        return count
+
+    def _file_entries(self) -> Iterator[tuple[str, str]]:
+        with open(self.map_file, encoding="utf-8") as f:
+            for line in f:
+                key, _, value = line.rstrip("\n").partition(" ")
+                yield key, value
+
+    def apply(self, changed: tuple[set[str], set[str]]) -> None:
+        """Bring the keys of the changed names and paths to what the directory says now."""
+        names, paths = changed
+        if not names and not paths:
+            return
+        routes = routes_touching(names=names, paths=paths)
+        wanted: dict[str, str | None] = {k: None for k in names | paths if route_key_valid(k)}
+        for route in routes:
+            if route.valid:
+                for key in route.keys:
+                    wanted[key] = route.value
+        self._file_dirty = True
+        self._file_due = time.monotonic() + max(FILE_MIN_INTERVAL, 2 * self._file_cost)
+        self.stats.changes += len(wanted)
+        if not self._haproxy_synced:
+            return  # the full replace when HAProxy is back covers these
+        gone = self.files.gone_map
+        try:
+            for key, value in wanted.items():
+                if value is None:
+                    # Unrouted through the small gone map (`del map` walks the big one).
+                    if self.haproxy.map_get(self.map_file, key) is not None and self.haproxy.map_get(gone, key) is None:
+                        self.haproxy.map_add(gone, key, "1")
+                else:
+                    if self.haproxy.map_get(gone, key) is not None:
+                        self.haproxy.map_del(gone, key)
+                    self.haproxy.map_upsert(self.map_file, key, value)
+        except RuntimeAPIError as e:
+            self._record(f"haproxy: {e}")
+            self._haproxy_synced = False
+            self._next_push = time.monotonic()
+
+    def _notifications(self, wait: float) -> tuple[set[str], set[str]]:
+        """The names and paths of one batch of notifications (empty after `wait` seconds of none)."""
+        assert self._listen is not None
+        names: set[str] = set()
+        paths: set[str] = set()
+        timeout = wait
+        count = 0
+        for notify in self._listen.notifies(timeout=timeout, stop_after=1):
+            count += self._note(notify.payload, names, paths)
+        if count:
+            for notify in self._listen.notifies(timeout=BATCH_WINDOW, stop_after=BATCH_MAX):
+                count += self._note(notify.payload, names, paths)
+        return names, paths
+
+    def _note(self, payload: str, names: set[str], paths: set[str]) -> int:
+        try:
+            row = json.loads(payload)
+            name, path = str(row.get("name") or ""), str(row.get("path") or "")
+        except (ValueError, AttributeError):
+            self._next_resync = 0.0  # not ours to understand: heal with a full replace
+            return 1
+        if name:
+            names.add(name)
+        if path:
+            paths.add(path)
+        return 1
+

@@ -1,0 +1,201 @@
+"""`make run SHARDS=2` end to end: the launcher's ShardedStack (a global database, shards `root`
+and `shard-1` each with its own PostgreSQL, HAProxy and the route syncer), driven through the proxy
+by real kubectl and plain HTTPS: the admin kubeconfig, both shards listed, workspaces placed on
+either shard reached by path and by name, a watch through the proxy, the proxy's own 403s, and a
+killed shard answering 503 within 2 s while the other keeps serving."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import psutil
+import pytest
+
+from kcpsite.launcher import port_free
+from kcpsite.sharded import ShardedStack
+from tests.conftest import free_port
+from tests.stack_api import StackApi
+
+
+def _free_base_port(count: int = 3) -> int:
+    for _ in range(50):
+        port = free_port()
+        if port + count < 65535 and all(port_free(port + i) for i in range(count)):
+            return port
+    raise AssertionError("no free run of ports")
+
+
+@pytest.fixture(scope="module")
+def sharded(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ShardedStack]:
+    # The suite's DATABASE_URL/REDIS_URL (if any) are for the unit tests, not for these shards,
+    # each of which runs its own embedded PostgreSQL and broker (ShardedStack refuses them).
+    saved = {k: os.environ.pop(k) for k in ("DATABASE_URL", "REDIS_URL", "KCP_GLOBAL_DATABASE_URL") if k in os.environ}
+    stack = ShardedStack(tmp_path_factory.mktemp("kcp-sharded"), _free_base_port(), 2)
+    try:
+        stack.start()
+        yield stack
+    finally:
+        stack.stop()
+        os.environ.update(saved)
+
+
+@pytest.fixture(scope="module")
+def api(sharded: ShardedStack) -> StackApi:
+    return StackApi(sharded)  # type: ignore[arg-type]  # the same surface as a Stack
+
+
+def _kubectl(sharded: ShardedStack, binaries: tuple[Path, Path], home: Path, *args: str,
+             server: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {"PATH": os.environ.get("PATH", "/usr/bin:/bin"), "HOME": str(home), "LANG": "C.UTF-8",
+           "KUBECONFIG": str(sharded.kubeconfig_path), "NO_PROXY": "127.0.0.1,localhost"}
+    extra = ["--server", server] if server else []
+    return subprocess.run([str(binaries[0]), *extra, *args], capture_output=True, text=True, timeout=60, env=env)
+
+
+def _workspace(api: StackApi, name: str, shard: str) -> str:
+    """A Workspace in root placed on `shard` (every shard carries the label name=<shard>); its
+    logical cluster name once Ready."""
+    api.ok("POST", "/clusters/root/apis/tenancy.kcp.io/v1alpha1/workspaces", {
+        "apiVersion": "tenancy.kcp.io/v1alpha1", "kind": "Workspace", "metadata": {"name": name},
+        "spec": {"location": {"selector": {"matchLabels": {"name": shard}}}}})
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        ws = api.ok("GET", f"/clusters/root/apis/tenancy.kcp.io/v1alpha1/workspaces/{name}")
+        if ws.get("status", {}).get("phase") == "Ready":
+            return str(ws["spec"]["cluster"])
+        time.sleep(0.2)
+    raise AssertionError(f"workspace {name} not Ready: {ws}")
+
+
+def _routed_within(api: StackApi, path: str, seconds: float) -> float:
+    began = time.monotonic()
+    while time.monotonic() - began < seconds:
+        if api.call("GET", path)[0] == 200:
+            return time.monotonic() - began
+        time.sleep(0.05)
+    raise AssertionError(f"{path} not routed within {seconds}s: {api.call('GET', path)}")
+
+
+def test_the_admin_kubeconfig_works_through_the_proxy(sharded: ShardedStack, client_binaries: tuple[Path, Path],
+                                                       tmp_path: Path) -> None:
+    config = sharded.kubeconfig_path.read_text()
+    assert f"server: {sharded.base_url}/clusters/root" in config
+    got = _kubectl(sharded, client_binaries, tmp_path, "get", "ns", "-o", "name")
+    assert got.returncode == 0, got.stderr
+    assert "namespace/default" in got.stdout.split()
+    deadline = time.monotonic() + 60
+    while True:  # root mirrors the other shards' records on bootstrap and every heartbeat
+        got = _kubectl(sharded, client_binaries, tmp_path, "get", "shards", "-o", "json")
+        assert got.returncode == 0, got.stderr
+        shards = {s["metadata"]["name"]: s for s in json.loads(got.stdout)["items"]}
+        if set(shards) == {"root", "shard-1"} or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert set(shards) == {"root", "shard-1"}
+    for index, name in enumerate(sharded.shard_names):
+        assert shards[name]["spec"]["baseURL"] == f"https://127.0.0.1:{sharded.shard_port(index)}"
+        assert shards[name]["spec"]["externalURL"] == sharded.base_url
+
+
+def test_workspaces_on_both_shards_route_by_path_and_by_name(sharded: ShardedStack, api: StackApi,
+                                                            client_binaries: tuple[Path, Path],
+                                                            tmp_path: Path) -> None:
+    clusters = {shard: _workspace(api, f"on-{shard}", shard) for shard in ("root", "shard-1")}
+    for shard, cluster in clusters.items():
+        # Workspace Ready → routed within 2 s (checklist item 9; the syncer follows the directory's
+        # NOTIFY: tests/frontproxy/test_syncer.py holds it to 1 s from the directory's commit).
+        assert _routed_within(api, f"/clusters/root:on-{shard}/api/v1/namespaces", 2.0) < 2.0
+        cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "where"}, "data": {"shard": shard}}
+        api.ok("POST", f"/clusters/root:on-{shard}/api/v1/namespaces/default/configmaps", cm)
+        got = api.ok("GET", f"/clusters/{cluster}/api/v1/namespaces/default/configmaps/where")
+        assert got["data"] == {"shard": shard}
+        got = _kubectl(sharded, client_binaries, tmp_path, "get", "configmap", "where", "-o", "json",
+                       server=f"{sharded.base_url}/clusters/root:on-{shard}")
+        assert got.returncode == 0 and json.loads(got.stdout)["data"] == {"shard": shard}, got.stderr
+    # The objects live on the owning shard alone: asked directly, the other shard has no such cluster.
+    for name, own in sharded.shards.items():
+        for shard, cluster in clusters.items():
+            status, _ = StackApi(own).call("GET", f"/clusters/{cluster}/api/v1/namespaces/default/configmaps/where")
+            assert (status == 200) == (shard == name), (name, shard, status)
+
+
+def test_a_watch_through_the_proxy_sees_the_owning_shards_events(api: StackApi) -> None:
+    _workspace(api, "watched", "shard-1")
+    _routed_within(api, "/clusters/root:watched/api/v1/namespaces", 2.0)
+    base = "/clusters/root:watched/api/v1/namespaces/default/configmaps"
+    rv = api.ok("GET", base)["metadata"]["resourceVersion"]
+    conn, resp = api.watch(base, rv, timeout=30)
+    try:
+        began = time.monotonic()
+        api.ok("POST", base, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "seen"}})
+        event = json.loads(resp.readline())
+        assert time.monotonic() - began < 1.0
+        assert event["type"] == "ADDED" and event["object"]["metadata"]["name"] == "seen"
+    finally:
+        conn.close()
+
+
+def test_the_proxy_forbids_wildcards_and_unknown_paths(api: StackApi) -> None:
+    for path in ("/clusters/root:nothing-here/api/v1/namespaces", "/clusters/0nosuchcluster/api",
+                 "/clusters/*/api/v1/configmaps"):
+        status, body, _ = api.request("GET", path)
+        assert status == 403, (path, body)
+        assert body["kind"] == "Status" and body["reason"] == "Forbidden" and body["code"] == 403, body
+
+
+def test_forged_identity_headers_grant_nothing(sharded: ShardedStack, api: StackApi) -> None:
+    import http.client
+
+    conn = http.client.HTTPSConnection("127.0.0.1", sharded.port, context=sharded.ssl_context(), timeout=30)
+    conn.request("GET", "/clusters/root/api/v1/namespaces",
+                 headers={"X-Remote-User": "kcp-admin", "X-Remote-Group": "system:masters"})
+    resp = conn.getresponse()
+    resp.read()
+    conn.close()
+    assert resp.status == 401
+
+
+def _daphne_of(sharded: ShardedStack, shard: str) -> psutil.Process:
+    pid = sharded.shards[shard].pids["daphne"]
+    return psutil.Process(pid)
+
+
+def test_a_killed_shard_answers_503_within_two_seconds_while_root_serves(sharded: ShardedStack,
+                                                                        api: StackApi) -> None:
+    _workspace(api, "doomed", "shard-1")
+    _workspace(api, "steady", "root")
+    for name in ("doomed", "steady"):
+        _routed_within(api, f"/clusters/root:{name}/api/v1/namespaces", 2.0)
+    _daphne_of(sharded, "shard-1").send_signal(signal.SIGKILL)
+    began = time.monotonic()
+    while True:
+        status, body, headers = api.request("GET", "/clusters/root:doomed/api/v1/namespaces", timeout=5)
+        if status == 503:
+            break
+        assert time.monotonic() - began < 2.0, (status, body)
+        time.sleep(0.05)
+    assert time.monotonic() - began < 2.0
+    assert body["kind"] == "Status" and body["code"] == 503 and headers["retry-after"] == "1", body
+    for _ in range(5):  # root keeps serving meanwhile
+        t0 = time.monotonic()
+        assert api.call("GET", "/clusters/root:steady/api/v1/namespaces")[0] == 200
+        assert time.monotonic() - t0 < 1.0
+    # The launcher's supervisor starts shard-1's daphne again; its workspace serves again.
+    _routed_within(api, "/clusters/root:doomed/api/v1/namespaces", 30.0)
+    assert ("daphne", -signal.SIGKILL) in sharded.shards["shard-1"].restarts
+
+
+def test_a_deleted_workspace_is_unrouted_within_two_seconds(api: StackApi) -> None:
+    _workspace(api, "ephemeral", "shard-1")
+    _routed_within(api, "/clusters/root:ephemeral/api/v1/namespaces", 2.0)
+    api.ok("DELETE", "/clusters/root/apis/tenancy.kcp.io/v1alpha1/workspaces/ephemeral")
+    began = time.monotonic()
+    while api.call("GET", "/clusters/root:ephemeral/api/v1/namespaces")[0] != 403:
+        assert time.monotonic() - began < 2.0
+        time.sleep(0.05)

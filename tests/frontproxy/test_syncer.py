@@ -1,0 +1,191 @@
+"""The route syncer against a real HAProxy and the directory table (committed rows: the NOTIFY
+trigger fires on commit): full replace on start, a new route within 1 s of its row, a removed
+one within 1 s, the map file rewritten, and healing after HAProxy restarts or the syncer missed
+notifications."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from frontproxy.syncer import RouteSyncer
+from shards.models import DirectoryEntry
+
+from .harness import Proxy, wait_for
+
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+
+
+def _entry(name: str, path: str, shard: str = "shard-1", phase: str = "Ready") -> DirectoryEntry:
+    parent, _, workspace = path.rpartition(":")
+    return DirectoryEntry.objects.create(name=name, path=path, parent=parent, workspace=workspace, shard=shard,
+                                         phase=phase)
+
+
+class Running:
+    """The syncer in a thread, as the launcher runs it in a process."""
+
+    def __init__(self, proxy: Proxy, resync_every: float = 60.0) -> None:
+        self.syncer = RouteSyncer(proxy.files, resync_every=resync_every)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.syncer.run, args=(self.stop,), daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(10)
+        assert not self.thread.is_alive()
+
+
+@pytest.fixture
+def running() -> Iterator[Any]:
+    started: list[Running] = []
+
+    def start(proxy: Proxy, **kw: Any) -> Running:
+        started.append(Running(proxy, **kw))
+        return started[-1]
+
+    yield start
+    for r in started:
+        r.close()
+
+
+def _routed(proxy: Proxy, segment: str) -> tuple[str, str] | None:
+    """(backend, path it saw) for /clusters/<segment>/api, None while the proxy says 403."""
+    status, doc, _ = proxy.get(f"/clusters/{segment}/api")
+    if status == 403:
+        return None
+    assert status == 200, doc
+    return doc["backend"], doc["path"]
+
+
+def _time_until(check: Any, timeout: float, what: str) -> float:
+    began = time.monotonic()
+    wait_for(check, timeout, what, every=0.02)
+    return time.monotonic() - began
+
+
+def test_full_replace_then_incremental_changes_within_a_second(make_proxy: Any, running: Any) -> None:
+    _entry("root", "root", shard="root")
+    _entry("2org", "root:org")
+    _entry("3init", "root:org:init", phase="Initializing")
+    _entry("4sched", "root:sched", phase="Scheduling")
+    _entry("5gone", "root:gone", phase="Deleting")
+    proxy: Proxy = make_proxy({})
+    assert _routed(proxy, "root:org") is None
+    syncer = running(proxy).syncer
+    wait_for(lambda: syncer.stats.full_replaces >= 1, 10, "the first full replace")
+    assert _routed(proxy, "root") == ("root", "/clusters/root/api")
+    assert _routed(proxy, "root:org") == ("shard-1", "/clusters/2org/api")
+    assert _routed(proxy, "2org") == ("shard-1", "/clusters/2org/api")
+    assert _routed(proxy, "root:org:init") == ("shard-1", "/clusters/3init/api")
+    for unrouted in ("root:sched", "4sched", "root:gone", "5gone"):
+        assert _routed(proxy, unrouted) is None
+    assert sorted(proxy.files.routes_map.read_text().splitlines()) == sorted([
+        "root root/root", "root:org shard-1/2org", "2org shard-1/2org", "root:org:init shard-1/3init",
+        "3init shard-1/3init"])
+
+    # A new Ready entry routes within a second, by path and by name.
+    entry = _entry("6new", "root:org:new", phase="Scheduling")
+    time.sleep(0.2)
+    assert _routed(proxy, "root:org:new") is None
+    entry.phase = "Ready"
+    entry.save()
+    assert _time_until(lambda: _routed(proxy, "root:org:new"), 1.0, "new route") < 1.0
+    assert _routed(proxy, "6new") == ("shard-1", "/clusters/6new/api")
+    # The map file follows shortly after.
+    wait_for(lambda: "root:org:new shard-1/6new" in proxy.files.routes_map.read_text(), 3, "map file rewritten")
+
+    # Leaving the routed phases removes it within a second; so does deleting the row.
+    entry.phase = "Deleting"
+    entry.save()
+    assert _time_until(lambda: _routed(proxy, "root:org:new") is None, 1.0, "route removed") < 1.0
+    assert _routed(proxy, "6new") is None
+    DirectoryEntry.objects.filter(name="3init").delete()
+    assert _time_until(lambda: _routed(proxy, "3init") is None, 1.0, "deleted row unrouted") < 1.0
+    assert _routed(proxy, "root:org:init") is None
+    wait_for(lambda: "3init" not in proxy.files.routes_map.read_text(), 3, "map file rewritten")
+
+
+def test_a_path_taken_over_while_the_old_cluster_is_deleting_keeps_the_new_route(make_proxy: Any,
+                                                                                 running: Any) -> None:
+    old = _entry("7old", "root:team", shard="root")
+    proxy: Proxy = make_proxy({})
+    syncer = running(proxy).syncer
+    wait_for(lambda: _routed(proxy, "root:team") == ("root", "/clusters/7old/api"), 5, "old route")
+    old.phase = "Deleting"
+    old.save()
+    _entry("8new", "root:team")
+    wait_for(lambda: _routed(proxy, "root:team") == ("shard-1", "/clusters/8new/api"), 2, "new route")
+    changes = syncer.stats.changes
+    old.delete()  # its notification names the path the new cluster now owns
+    wait_for(lambda: syncer.stats.changes > changes, 2, "the delete seen")
+    assert _routed(proxy, "root:team") == ("shard-1", "/clusters/8new/api")
+    assert _routed(proxy, "7old") is None
+
+
+def test_a_restarted_haproxy_starts_from_the_file_and_is_synced_again(make_proxy: Any, running: Any) -> None:
+    _entry("root", "root", shard="root")
+    proxy: Proxy = make_proxy({})
+    syncer = running(proxy).syncer
+    wait_for(lambda: syncer.stats.full_replaces >= 1, 10, "the first full replace")
+    _entry("9a", "root:a")
+    wait_for(lambda: _routed(proxy, "root:a"), 2, "route a")
+    wait_for(lambda: "root:a " in proxy.files.routes_map.read_text(), 3, "map file rewritten")
+    proxy.stop()
+    _entry("9b", "root:b")  # while HAProxy is down
+    wait_for(lambda: "root:b " in proxy.files.routes_map.read_text(), 3, "map file rewritten while down")
+    proxy.start(healthy=("root", "shard-1"))
+    # The file alone already routes both; the syncer reconnects and replaces the map again.
+    assert _routed(proxy, "root:a") == ("shard-1", "/clusters/9a/api")
+    assert _routed(proxy, "root:b") == ("shard-1", "/clusters/9b/api")
+    replaces = syncer.stats.full_replaces
+    _entry("9c", "root:c")
+    wait_for(lambda: _routed(proxy, "root:c"), 5, "route c after the restart")
+    wait_for(lambda: syncer.stats.full_replaces > replaces, 5, "a full replace after the reconnect")
+
+
+def test_notifications_missed_while_the_syncer_was_down_are_healed_on_start(make_proxy: Any, running: Any) -> None:
+    _entry("root", "root", shard="root")
+    proxy: Proxy = make_proxy({})
+    first = running(proxy)
+    wait_for(lambda: first.syncer.stats.full_replaces >= 1, 10, "the first full replace")
+    first.close()
+    _entry("aa1", "root:missed")  # nobody listens: routes stay frozen
+    time.sleep(0.3)
+    assert _routed(proxy, "root:missed") is None and _routed(proxy, "root") == ("root", "/clusters/root/api")
+    running(proxy)
+    wait_for(lambda: _routed(proxy, "root:missed"), 5, "healed by the full replace on start")
+
+
+def test_periodic_full_replace_heals_a_map_changed_behind_its_back(make_proxy: Any, running: Any) -> None:
+    from frontproxy.runtime import RuntimeAPI
+
+    _entry("root", "root", shard="root")
+    _entry("bb1", "root:kept")
+    dropped = _entry("bb2", "root:dropped")
+    proxy: Proxy = make_proxy({})
+    syncer = running(proxy, resync_every=1.0).syncer
+    wait_for(lambda: _routed(proxy, "root:kept"), 5, "route")
+    # An unrouted key goes to the small gone map (not `del map` on the big one) until the next
+    # full replace rebuilds the big map without it and empties the gone map.
+    replaces = syncer.stats.full_replaces
+    dropped.delete()
+    with RuntimeAPI(proxy.files.socket) as api:
+        wait_for(lambda: api.map_get(proxy.files.gone_map, "root:dropped") == "1", 2, "gone")
+        assert _routed(proxy, "root:dropped") is None and _routed(proxy, "bb2") is None
+        wait_for(lambda: syncer.stats.full_replaces > replaces, 5, "the next periodic replace")
+        assert api.map_get(proxy.files.gone_map, "root:dropped") is None
+        assert api.map_get(proxy.files.routes_map, "root:dropped") is None
+    with RuntimeAPI(proxy.files.socket) as api:
+        api.map_del(proxy.files.routes_map, "root:kept")
+        api.map_set(proxy.files.routes_map, "root:stray", "root/stray")
+    assert _routed(proxy, "root:kept") is None
+    replaces = syncer.stats.full_replaces
+    wait_for(lambda: syncer.stats.full_replaces > replaces, 5, "the next periodic replace")
+    assert _routed(proxy, "root:kept") == ("shard-1", "/clusters/bb1/api")
+    assert _routed(proxy, "root:stray") is None
