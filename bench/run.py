@@ -22,7 +22,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ import orjson
 
 from .client import TENANCY, Api, cluster_prefix, ensure_namespace, ensure_workspace, wait_until
 from .report import Curve, Report, Row, plot
+from .scratch import database_for_run
 from .stats import EMPTY_ACCOUNTING, Target, account_events, fmt, out_of_order, ratio, summarize, throughput
 
 BENCH_DIR = Path(os.path.abspath(__file__)).parent  # not resolve(): keep a symlinked checkout's paths
@@ -1049,32 +1050,6 @@ async def bench_provider(ctx: Context) -> None:
 # --------------------------------------------------------------------------------------------
 # Stack and main
 # --------------------------------------------------------------------------------------------
-
-@contextlib.contextmanager
-def database_for_run(server_url: str | None, keep: bool) -> Iterator[str | None]:
-    """With DATABASE_URL: a fresh `kcp_bench_<hex>` database on that server (dropped afterwards
-    unless `keep`). Without: None (the stack's embedded PostgreSQL)."""
-    if not server_url:
-        yield None
-        return
-    import psycopg
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-    params = conninfo_to_dict(server_url)
-    admin = make_conninfo("", **{**params, "dbname": "postgres"})
-    name = f"kcp_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(server_url)
-    try:
-        yield urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-    finally:
-        if not keep:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
 
 async def run_sections(ctx: Context, sections: set[str], health: Callable[[], str]) -> None:
     """The sections in order; one that fails is reported as unavailable and the run goes on.
