@@ -260,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--samples", type=int, default=0, help="requests per kind and proxy (default 2,000; "
                                                                "--quick: 500)")
     parser.add_argument("--changes", type=int, default=0, help="incremental routes (default 200; --quick: 50)")
-    parser.add_argument("--restarts", type=int, default=2, help="restarts per proxy")
+    parser.add_argument("--restarts", type=int, default=3, help="restarts per proxy")
     parser.add_argument("--database-url", default="", help="a migrated database to use (default: a scratch one)")
     args = parser.parse_args(argv)
     workspaces = args.workspaces or (QUICK_WORKSPACES if args.quick else 1_000_000)

@@ -71,12 +71,16 @@ class Sizes:
     flood_creates: int = 2000
     flood_clients: int = 32
     fairness_baseline: int = 500
+    shard_entries: int = 1_000_000  # directory entries (bench.directory)
+    shard_records: int = 10_000  # shard records (bench.directory)
+    route_workspaces: int = 1_000_000  # workspaces in the proxy's map, two keys each (bench.proxymap)
 
     @classmethod
     def quick(cls) -> Sizes:
         return cls(phase_seconds=1.0, create_workspaces=12, tree_fanout=3, samples=60, big_workspaces=80,
                    big_tree=20, list_objects=500, page_size=100, watchers=(1, 100, 200), watch_events=10,
-                   provider_consumers=(5, 15), provider_with_objects=3, flood_creates=1000, fairness_baseline=300)
+                   provider_consumers=(5, 15), provider_with_objects=3, flood_creates=1000, fairness_baseline=300,
+                   shard_entries=50_000, shard_records=1_000, route_workspaces=50_000)
 
 
 # --------------------------------------------------------------------------------------------
@@ -1165,7 +1169,7 @@ def main(argv: list[str] | None = None) -> int:
                                                                                            "bench-data"))
     parser.add_argument("--port", type=int, default=0, help="default: a free port")
     parser.add_argument("--only", default="", help="comma-separated sections: references,writes,workspaces,"
-                                                   "getlist,watch,list,delete,big,provider,fairness")
+                                                   "getlist,watch,list,delete,big,provider,shards,fairness")
     parser.add_argument("--big-workspaces", type=int, default=0, help="override the workspace count of the "
                                                                       "second GET/LIST run")
     parser.add_argument("--keep-data", action="store_true", help="keep the bench data dir (default: wiped "
@@ -1184,9 +1188,11 @@ def main(argv: list[str] | None = None) -> int:
     sections = {s.strip() for s in args.only.split(",") if s.strip()}
     # The fairness section has a stack of its own (the server's default limits); the others share
     # one with the limits off. An empty set means every section.
-    main_sections = sections - {"fairness"}
+    # The shards section needs no stack: the directory and the proxy's map on a scratch database.
+    main_sections = sections - {"fairness", "shards"}
     run_main = not sections or bool(main_sections)
     run_fairness = not sections or "fairness" in sections
+    run_shards = not sections or "shards" in sections
 
     if str(PROJECT_DIR) not in sys.path:
         sys.path.append(str(PROJECT_DIR))
@@ -1255,6 +1261,15 @@ def main(argv: list[str] | None = None) -> int:
     timings = dict(ctx.timings) if ctx is not None else {}
     facts: dict[str, Any] = {}
     curves = ctx.curves if ctx is not None else {}
+    if run_shards:
+        from .shards import run_shards_section
+
+        began = time.monotonic()
+        shard_facts = run_shards_section(report, data_dir / "shards", server_url, quick=args.quick,
+                                         entries=sizes.shard_entries, shards=sizes.shard_records,
+                                         workspaces=sizes.route_workspaces, progress=progress)
+        timings["shards_seconds"] = round(time.monotonic() - began, 2)
+        meta_db = meta_db or shard_facts
     if run_fairness:
         began = time.monotonic()
         facts = run_fairness_section(data_dir / "fairness", server_url, base_env, sizes, report, args.keep_data)
