@@ -74,13 +74,15 @@ class Sizes:
     shard_entries: int = 1_000_000  # directory entries (bench.directory)
     shard_records: int = 10_000  # shard records (bench.directory)
     route_workspaces: int = 1_000_000  # workspaces in the proxy's map, two keys each (bench.proxymap)
+    sharded_workspaces: int = 500  # per batch, one shard vs two (bench.sharded)
+    sharded_rounds: int = 2  # batches per stack
 
     @classmethod
     def quick(cls) -> Sizes:
         return cls(phase_seconds=1.0, create_workspaces=12, tree_fanout=3, samples=60, big_workspaces=80,
                    big_tree=20, list_objects=500, page_size=100, watchers=(1, 100, 200), watch_events=10,
                    provider_consumers=(5, 15), provider_with_objects=3, flood_creates=1000, fairness_baseline=300,
-                   shard_entries=50_000, shard_records=1_000, route_workspaces=50_000)
+                   shard_entries=50_000, shard_records=1_000, route_workspaces=50_000, sharded_workspaces=30)
 
 
 # --------------------------------------------------------------------------------------------
@@ -389,18 +391,23 @@ async def bench_writes(ctx: Context) -> None:
 
 # ---- 3. workspace creation ---------------------------------------------------------------------
 
-async def create_workspaces(ctx: Context, parent_path: str, count: int, fanout: int) -> dict[str, Any]:
+async def create_workspaces(api: Api, parent_path: str, count: int, fanout: int, *, watch_cluster: str = "*",
+                            prefix: str = "ws") -> dict[str, Any]:
     """Create `count` workspaces over HTTP below `parent_path` (flat, or a tree with `fanout`
-    children per workspace, each level created once its parent is Ready) and time each from the
-    POST to the Ready event of a wildcard watch on workspaces."""
-    api = ctx.api
-    rv_reply = await api.get(f"/clusters/*{TENANCY}/workspaces", params={"limit": "1"})
+    children per workspace, each level created once its parent is Ready), named `<prefix><n>`,
+    and time each from the POST to the Ready event of a watch on workspaces in `watch_cluster`
+    (the wildcard by default; a flat run can watch the parent alone, as through the front proxy,
+    which serves no wildcards)."""
+    rv_reply = await api.get(f"/clusters/{watch_cluster}{TENANCY}/workspaces", params={"limit": "1"})
     if not rv_reply.ok:
-        raise RuntimeError(f"wildcard workspace list answered {rv_reply.status}: {rv_reply.body}")
+        raise RuntimeError(f"workspace list in {watch_cluster} answered {rv_reply.status}: {rv_reply.body}")
     rv = rv_reply.body["metadata"]["resourceVersion"]
-    parent = await api.get(f"{cluster_prefix(parent_path.rsplit(':', 1)[0])}{TENANCY}/workspaces/"
-                           f"{parent_path.rsplit(':', 1)[1]}")
-    parent_cluster = parent.body["spec"]["cluster"]
+    if ":" in parent_path:
+        parent = await api.get(f"{cluster_prefix(parent_path.rsplit(':', 1)[0])}{TENANCY}/workspaces/"
+                               f"{parent_path.rsplit(':', 1)[1]}")
+        parent_cluster = parent.body["spec"]["cluster"]
+    else:
+        parent_cluster = parent_path  # root
     sent: dict[tuple[str, str], float] = {}
     ready: dict[tuple[str, str], float] = {}
     made = [0]
@@ -414,7 +421,7 @@ async def create_workspaces(ctx: Context, parent_path: str, count: int, fanout: 
         if made[0] >= count:
             return
         made[0] += 1
-        name = f"ws{made[0]}"
+        name = f"{prefix}{made[0]}"
         key = (in_cluster, name)
         async with sem:
             sent[key] = time.perf_counter()
@@ -434,7 +441,7 @@ async def create_workspaces(ctx: Context, parent_path: str, count: int, fanout: 
             task.add_done_callback(pending.discard)
 
     async def watcher() -> None:
-        async for arrival, event in api.watch(f"/clusters/*{TENANCY}/workspaces",
+        async for arrival, event in api.watch(f"/clusters/{watch_cluster}{TENANCY}/workspaces",
                                               {"resourceVersion": rv, "allowWatchBookmarks": "false"},
                                               on_open=opened.set):
             obj = event.get("object") or {}
@@ -491,7 +498,7 @@ async def bench_workspace_creation(ctx: Context, shape: str) -> None:
         db0, rss0, wrss0 = await asyncio.to_thread(ctx.db.total_bytes), rss_bytes(ctx.daphne_pids), rss_bytes(
             ctx.worker_pids)
         ev0 = await asyncio.to_thread(ctx.db.table_bytes, "kube_event")
-    result = await create_workspaces(ctx, f"root:bench-{shape}", n, fanout)
+    result = await create_workspaces(ctx.api, f"root:bench-{shape}", n, fanout)
     s = summarize(result["latencies"])
     rate = throughput(result["ready"], result["seconds"])
     note = ""
@@ -1169,7 +1176,8 @@ def main(argv: list[str] | None = None) -> int:
                                                                                            "bench-data"))
     parser.add_argument("--port", type=int, default=0, help="default: a free port")
     parser.add_argument("--only", default="", help="comma-separated sections: references,writes,workspaces,"
-                                                   "getlist,watch,list,delete,big,provider,shards,fairness")
+                                                   "getlist,watch,list,delete,big,provider,shards,sharded,"
+                                                   "fairness (--quick runs sharded only when named)")
     parser.add_argument("--big-workspaces", type=int, default=0, help="override the workspace count of the "
                                                                       "second GET/LIST run")
     parser.add_argument("--keep-data", action="store_true", help="keep the bench data dir (default: wiped "
@@ -1189,10 +1197,13 @@ def main(argv: list[str] | None = None) -> int:
     # The fairness section has a stack of its own (the server's default limits); the others share
     # one with the limits off. An empty set means every section.
     # The shards section needs no stack: the directory and the proxy's map on a scratch database.
-    main_sections = sections - {"fairness", "shards"}
+    # The sharded section starts two stacks of its own (one shard, two shards): about two minutes
+    # of start-up, so a QUICK run includes it only when named.
+    main_sections = sections - {"fairness", "shards", "sharded"}
     run_main = not sections or bool(main_sections)
     run_fairness = not sections or "fairness" in sections
     run_shards = not sections or "shards" in sections
+    run_sharded = "sharded" in sections or (not sections and not args.quick)
 
     if str(PROJECT_DIR) not in sys.path:
         sys.path.append(str(PROJECT_DIR))
@@ -1270,6 +1281,13 @@ def main(argv: list[str] | None = None) -> int:
                                          workspaces=sizes.route_workspaces, progress=progress)
         timings["shards_seconds"] = round(time.monotonic() - began, 2)
         meta_db = meta_db or shard_facts
+    if run_sharded:
+        from .sharded import run_sharded_section
+
+        began = time.monotonic()
+        run_sharded_section(report, data_dir / "sharded", count=sizes.sharded_workspaces, rounds=sizes.sharded_rounds,
+                            keep=args.keep_data, progress=progress)
+        timings["sharded_seconds"] = round(time.monotonic() - began, 2)
     if run_fairness:
         began = time.monotonic()
         facts = run_fairness_section(data_dir / "fairness", server_url, base_env, sizes, report, args.keep_data)
