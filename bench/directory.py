@@ -14,7 +14,9 @@ N entries on M shards, measured again. Measured at both sizes, through the proje
 functions (the code a shard runs):
 
 - path resolution (`shards.directory.directory_resolve`): S random paths, p50/p99;
-- placement (`shards.services.shard_choose`): with no selector and with a `region` selector;
+- placement (`shards.services.shard_choose`): with no selector and with a `region` selector
+  (the seeded shards' heartbeats kept fresh between samples, so all but the cordoned are eligible:
+  `eligible` counts them);
 - a placement committed (`directory_place`), p50/p99;
 - marking a subtree of 101 entries Deleting (`directory_mark_deleting`, rolled back; five times);
 - the table's and its indexes' size.
@@ -46,9 +48,12 @@ def _quantiles(samples: list[float]) -> dict[str, float]:
     return {"p50_ms": pick(0.50) * 1000, "p99_ms": pick(0.99) * 1000, "n": len(ordered)}
 
 
-def _timed(fn: Any, samples: int) -> dict[str, float]:
+def _timed(fn: Any, samples: int, between: Any = None) -> dict[str, float]:
+    """p50/p99 of `fn(i)` for i < samples; `between()`, if given, runs before each, untimed."""
     out = []
     for i in range(samples):
+        if between is not None:
+            between()
         began = time.perf_counter()
         fn(i)
         out.append(time.perf_counter() - began)
@@ -113,14 +118,33 @@ def measure(label: str, entries: int, samples: int) -> dict[str, Any]:
     from django.db import connections, transaction
 
     from shards.directory import directory_alias, directory_mark_deleting, directory_place, directory_resolve
+    from shards.selectors import shard_candidates
     from shards.services import shard_choose
 
     result: dict[str, Any] = {}
     paths = [f"root:{PREFIX}{random.randint(1, _top(entries))}" for _ in range(samples)]
     result["resolve"] = _timed(lambda i: directory_resolve(path=paths[i]), samples)
-    result["place_any"] = _timed(lambda i: shard_choose(cluster="root"), samples)
+    conn = connections[directory_alias()]
+    beat = [0.0]
+
+    def heartbeat() -> None:
+        """The seeded shards beat (untimed) every 5 s: a record older than STALE_SECONDS is not
+        eligible, and seeding a million entries takes longer than that."""
+        if time.monotonic() - beat[0] > 5:
+            with conn.cursor() as cur:
+                cur.execute("UPDATE kcp_shards SET heartbeat = now() WHERE name LIKE %s", [f"{PREFIX}%"])
+            beat[0] = time.monotonic()
+
+    def choose(selector: dict[str, Any] | None) -> None:
+        if shard_choose(cluster="root", selector=selector) is None:
+            raise RuntimeError("no eligible shard: the measurement would time an empty answer")
+
     region = {"matchLabels": {"region": "r7"}}
-    result["place_selector"] = _timed(lambda i: shard_choose(cluster="root", selector=region), samples)
+    heartbeat()
+    result["eligible"] = len(shard_candidates(cluster="root"))
+    result["eligible_selector"] = len(shard_candidates(cluster="root", selector=region))
+    result["place_any"] = _timed(lambda i: choose(None), samples, heartbeat)
+    result["place_selector"] = _timed(lambda i: choose(region), samples, heartbeat)
 
     def place(i: int) -> None:
         directory_place(
@@ -135,7 +159,6 @@ def measure(label: str, entries: int, samples: int) -> dict[str, Any]:
         )
 
     result["place_commit"] = _timed(place, samples)
-    conn = connections[directory_alias()]
     # A subtree of 100 below an entry that already has one child: inserted, marked, rolled back;
     # five times (one statement each: its median and its slowest).
     marks: list[float] = []
