@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import psutil
 import pytest
-from django.db import connection
+from django.db import connections
 
 from bench.directory import PREFIX, seed, seeded_keys
 from bench.directory import run as directory_run
 from bench.proxymap import run as proxymap_run
 from bench.report import Report
 from bench.shards import directory_rows, proxymap_rows
+from shards.directory import directory_alias
 from shards.models import DirectoryEntry, ShardRecord
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
@@ -25,7 +26,7 @@ def _children() -> list[str]:
 
 
 def test_seeded_keys_name_exactly_the_seeded_entries_also_after_growing() -> None:
-    with connection.cursor() as cur:
+    with connections[directory_alias()].cursor() as cur:  # the global database in the suite's split mode
         seed(cur, 100, 0, shard_names=["root", "shard-1"])
         seed(cur, 250, 0, entries_from=100, shard_names=["root", "shard-1"])
     rows = set(DirectoryEntry.objects.filter(name__startswith=PREFIX).values_list("path", "name"))
