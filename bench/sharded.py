@@ -15,13 +15,16 @@ workspaces (the proxy serves no wildcards): batches alternate between the stacks
 two, ...) so the machine's drift falls on both. The two-shard stack places each workspace on
 either shard (kcp's rule: random among the eligible), so about half of them cross shards: root's
 shard writes the Workspace and its directory entry, shard-1 creates the logical cluster and marks
-the entry Ready, root's follower then marks the Workspace Ready. Reported: each stack's rate and
-p50/p99 over all its batches, and the per-workspace time through the proxy ÷ one shard's
-(DESIGN.md "Shards": ≤ 1.15×), with how many landed on each shard."""
+the entry Ready, root's follower then marks the Workspace Ready. Reported: each stack's rate,
+p50/p99 over all its batches and CPU per workspace by role (daphne, celery: workers and beat,
+follower: the shards' directory followers, proxy: HAProxy and the route syncer, postgres; a
+second after each batch included, with what the stacks do when idle), and the per-workspace time
+through the proxy ÷ one shard's (DESIGN.md "Shards": ≤ 1.15×), with how many landed on each shard."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import shutil
 from collections.abc import Callable
 from pathlib import Path
@@ -47,6 +50,53 @@ def _free_run_of_ports(count: int) -> int:
     raise RuntimeError("no free run of ports")
 
 
+def _stacks_processes(stack: Any) -> dict[str, list[Any]]:
+    """The processes of a Stack or a ShardedStack by role: daphne, celery (workers, beat), follower
+    (each shard's directory follower), proxy (HAProxy, the route syncer), postgres (each embedded
+    postmaster)."""
+    import psutil
+
+    from kcpsite.embedded import live_postmaster
+
+    stacks = [stack.front, *stack.shards.values()] if hasattr(stack, "shards") else [stack]
+    roles: dict[str, list[Any]] = {"daphne": [], "celery": [], "follower": [], "proxy": [], "postgres": []}
+    for one in stacks:
+        for name, pid in one.pids.items():
+            role = ("daphne" if name.startswith("daphne") else "follower" if name == "follower" else
+                    "proxy" if name in ("haproxy", "route-syncer") else "celery")
+            try:
+                roles[role].append(psutil.Process(pid))
+            except psutil.Error:
+                pass
+        if (postmaster := live_postmaster(one.postgres_dir)) is not None:
+            roles["postgres"].append(postmaster)
+    return roles
+
+
+def _cpu_seconds(roles: dict[str, list[Any]]) -> dict[str, float]:
+    """CPU seconds used so far by role. A postmaster counts its live backends and, through its
+    children's times, those that already exited (so the difference of two readings is exact)."""
+    import psutil
+
+    out: dict[str, float] = {}
+    for role, procs in roles.items():
+        total = 0.0
+        for proc in procs:
+            try:
+                t = proc.cpu_times()
+                total += t.user + t.system
+                if role == "postgres":
+                    total += t.children_user + t.children_system
+                for child in proc.children(recursive=True):
+                    with contextlib.suppress(psutil.Error):
+                        c = child.cpu_times()
+                        total += c.user + c.system
+            except psutil.Error:
+                pass
+        out[role] = total
+    return out
+
+
 def _placements(global_url: str) -> dict[str, int]:
     """How many of the measured workspaces (`cmp<round>-<n>`) each shard holds, from the directory."""
     import psycopg
@@ -57,20 +107,26 @@ def _placements(global_url: str) -> dict[str, int]:
     return {str(shard): int(n) for shard, n in rows}
 
 
-async def _measure(apis: dict[str, Api], count: int, rounds: int,
+async def _measure(apis: dict[str, Api], stacks: dict[str, Any], count: int, rounds: int,
                    progress: Callable[[str], None]) -> dict[str, dict[str, Any]]:
     from .run import create_workspaces
 
     for api in apis.values():  # the first workspace of a stack pays for warm caches
         await ensure_workspace(api, "root", "cmp-warm")
     out: dict[str, dict[str, Any]] = {label: {"ready": 0, "seconds": 0.0, "latencies": [], "failed": 0,
-                                              "batches": []} for label in apis}
+                                              "batches": [], "cpu": {}} for label in apis}
+    roles = {label: _stacks_processes(stack) for label, stack in stacks.items()}
     for r in range(rounds):
         order = list(apis) if r % 2 == 0 else list(reversed(apis))
         for label in order:
             progress(f"sharded: round {r + 1}/{rounds}, {count} workspaces on {label}")
+            before = _cpu_seconds(roles[label])
             got = await create_workspaces(apis[label], "root", count, 0, watch_cluster="root", prefix=f"cmp{r}-")
+            await asyncio.sleep(1)  # the last Ready's follow-up work
+            after = _cpu_seconds(roles[label])
             acc = out[label]
+            for role in after:
+                acc["cpu"][role] = acc["cpu"].get(role, 0.0) + after[role] - before.get(role, 0.0)
             acc["ready"] += got["ready"]
             acc["seconds"] += got["seconds"]
             acc["latencies"].extend(got["latencies"])
@@ -88,10 +144,15 @@ def _rows(report: Report, got: dict[str, dict[str, Any]], count: int, rounds: in
         p99[label] = s.p99 * 1000 if s else None
         note = f"{acc['ready']}/{count * rounds} Ready, {acc['failed']} failed" if acc["ready"] < count * rounds else ""
         where = f"; placed {', '.join(f'{k} {v}' for k, v in placed.items())}" if label == "two shards" else ""
+        ready = max(acc["ready"], 1)
+        cpu = {role: seconds * 1000 / ready for role, seconds in acc["cpu"].items() if seconds > 0}
+        cpu_text = ", ".join(f"{role} {fmt(ms)}" for role, ms in cpu.items())
         report.add(Row("sharded", f"create→Ready, {label}, {rounds}×{count} flat", rates[label], "/s",
                        measured=f"{fmt(rates[label])}/s; p50 {fmt(s.p50 * 1000) if s else '-'} ms / p99 "
-                                f"{fmt(p99[label])} ms{where}", note=note,
-                       data={"batches": acc["batches"], "summary": s and s.as_ms(), "placed": placed}))
+                                f"{fmt(p99[label])} ms; CPU ms per workspace {fmt(sum(cpu.values()))} ({cpu_text})"
+                                f"{where}", note=note,
+                       data={"batches": acc["batches"], "summary": s and s.as_ms(), "placed": placed,
+                             "cpu_ms_per_workspace": cpu}))
     one, two = rates.get("one shard"), rates.get("two shards")
     cost = ratio(one, two)  # seconds per workspace through the proxy ÷ one shard's
     report.add(Row("sharded", "per-workspace time, two shards through the proxy vs one", cost, "x", ratio=cost,
@@ -118,7 +179,8 @@ def run_sharded_section(report: Report, data_dir: Path, *, count: int, rounds: i
         async def go() -> dict[str, dict[str, Any]]:
             async with Api(single.base_url, single.admin_token, str(single.ca_path)) as one, \
                     Api(sharded.base_url, sharded.admin_token, str(sharded.ca_path)) as two:
-                return await _measure({"one shard": one, "two shards": two}, count, rounds, progress)
+                return await _measure({"one shard": one, "two shards": two},
+                                      {"one shard": single, "two shards": sharded}, count, rounds, progress)
 
         got = asyncio.run(go())
         for stack, label in ((single, "one shard"), (sharded, "two shards")):
