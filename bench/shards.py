@@ -119,7 +119,8 @@ def proxymap_rows(report: Report, d: dict[str, Any]) -> None:
         report.add(Row("shards", f"{figure}, {keys:,} keys", _p(big), "ms", measured=_lat(big),
                        ratio=ratio(_p(big), _p(ref)), ratio_of=f"p99 of {ref_keys:,} keys, alternating",
                        target=target, data={"big": big, "ref": ref}))
-    for op, figure in (("add", "route added (RouteSyncer.apply)"), ("unroute", "route withdrawn (apply)")):
+    for op, figure in (("add", "route added (RouteSyncer.apply)"), ("move", "route moved to another shard (apply: "
+                       "set map)"), ("unroute", "route withdrawn (apply)")):
         big, ref = d["incremental"]["big"][op], d["incremental"]["ref"][op]
         report.add(Row("shards", f"{figure}, {keys:,} keys", _p(big), "ms", measured=_lat(big),
                        ratio=ratio(_p(big), _p(ref)), ratio_of=f"p99 of {ref_keys:,} keys",
