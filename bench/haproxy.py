@@ -167,6 +167,37 @@ class PeakRss:
             self.peak = max(self.peak, self.proxy.rss())
 
 
+class Prober:
+    """GETs `path` through `proxy` back to back in a thread while in the `with` block (what other
+    clients see meanwhile); `latencies` in seconds. An answer other than 200 is raised on exit."""
+
+    def __init__(self, proxy: Proxy, path: str) -> None:
+        self.client, self.path = proxy.client(), path
+        self.latencies: list[float] = []
+        self.error = ""
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            code, seconds = self.client.get(self.path)
+            if code != 200:
+                self.error = f"{self.path}: {code} while probing"
+                return
+            self.latencies.append(seconds)
+
+    def __enter__(self) -> Prober:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.client.close()
+        if self.error:
+            raise RuntimeError(self.error)
+
+
 class Client:
     """Sequential GETs over one keep-alive TLS connection (`fresh=True`: a new connection, TLS
     handshake included, per request). `get(path)` → (status, seconds)."""

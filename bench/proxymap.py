@@ -25,7 +25,8 @@ In order:
 4. **incremental**: I new directory rows (Ready), each pushed by `RouteSyncer.apply()` (the path
    a notification takes: the row read back, a lookup and an add per key) to both proxies, timed;
    ten of them moved to the other shard (a changed value: `set map`, which HAProxy 2.6 does by
-   walking the whole map), timed; then each unrouted (phase Deleting, `apply()` adds its keys to
+   walking the whole map), timed, while a client keeps requesting another workspace through each
+   proxy (what other requests see meanwhile); then each unrouted (phase Deleting, `apply()` adds its keys to
    `gone.map`), timed; a few checked through the proxies (200, then 403);
 5. **map load at start**: each proxy restarted with its map file present (ref, big, twice): the
    seconds from exec until its runtime socket accepts (HAProxy binds after loading its maps) and
@@ -49,7 +50,7 @@ from pathlib import Path
 from typing import Any
 
 from .directory import PREFIX, cleanup, seed, seeded_keys
-from .haproxy import PeakRss, Proxy, Stub
+from .haproxy import PeakRss, Prober, Proxy, Stub
 from .stats import summarize
 
 SHARDS = ["root", "shard-1"]
@@ -164,10 +165,15 @@ def incremental(proxies: dict[str, tuple[Proxy, Any]], count: int, moves: int) -
         check(name, path, 200)
     # A route whose value changes (its workspace moved to the other shard): the one case that
     # needs `set map`, which walks the whole map in HAProxy 2.6. A few only: it is the slow one.
-    for i, (name, path) in enumerate(rows[:moves]):
-        with _cursor() as cur:
-            cur.execute("UPDATE kcp_directory SET shard = %s WHERE name = %s", [SHARDS[(i + 1) % 2], name])
-        push("move", i, name, path)
+    # Meanwhile a client keeps requesting another workspace through each proxy: does a walk of
+    # the whole map hold up the requests that look it up?
+    with contextlib.ExitStack() as probing:
+        probers = {which: probing.enter_context(Prober(proxy, f"/clusters/{rows[-1][1]}/api"))
+                   for which, (proxy, _) in proxies.items()}
+        for i, (name, path) in enumerate(rows[:moves]):
+            with _cursor() as cur:
+                cur.execute("UPDATE kcp_directory SET shard = %s WHERE name = %s", [SHARDS[(i + 1) % 2], name])
+            push("move", i, name, path)
     for which, (_, syncer) in proxies.items():
         for i, (name, _) in enumerate(rows[:moves]):
             if syncer.haproxy.map_get(syncer.map_file, name) != f"{SHARDS[(i + 1) % 2]}/{name}":
@@ -180,7 +186,8 @@ def incremental(proxies: dict[str, tuple[Proxy, Any]], count: int, moves: int) -
         check(name, path, 403)
     with _cursor() as cur:
         cur.execute("DELETE FROM kcp_directory WHERE name LIKE %s", [f"{PREFIX}n%"])
-    return {which: {op: _dist(v) for op, v in ops.items()} for which, ops in timings.items()}
+    return {which: {**{op: _dist(v) for op, v in ops.items()}, "requests_during_moves": _dist(probers[which].latencies)}
+            for which, ops in timings.items()}
 
 
 def restarts(proxies: dict[str, tuple[Proxy, Any]], rounds: int, probes: dict[str, str]) -> dict[str, Any]:

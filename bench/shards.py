@@ -120,10 +120,14 @@ def proxymap_rows(report: Report, d: dict[str, Any]) -> None:
                        ratio=ratio(_p(big), _p(ref)), ratio_of=f"p99 of {ref_keys:,} keys, alternating",
                        target=target, data={"big": big, "ref": ref}))
     for op, figure in (("add", "route added (RouteSyncer.apply)"), ("move", "route moved to another shard (apply: "
-                       "set map)"), ("unroute", "route withdrawn (apply)")):
+                       "set map)"), ("requests_during_moves", "request routed while routes move (keep-alive)"),
+                       ("unroute", "route withdrawn (apply)")):
         big, ref = d["incremental"]["big"][op], d["incremental"]["ref"][op]
-        report.add(Row("shards", f"{figure}, {keys:,} keys", _p(big), "ms", measured=_lat(big),
-                       ratio=ratio(_p(big), _p(ref)), ratio_of=f"p99 of {ref_keys:,} keys",
+        # While routes move, the slowest request is the figure: a walk of the map holds up lookups.
+        stat = "max_ms" if op == "requests_during_moves" else "p99_ms"
+        measured = _lat(big) + (f", max {fmt(big['max_ms'])} ms" if stat == "max_ms" else "")
+        report.add(Row("shards", f"{figure}, {keys:,} keys", _p(big, stat), "ms", measured=measured,
+                       ratio=ratio(_p(big, stat), _p(ref, stat)), ratio_of=f"{stat[:-3]} of {ref_keys:,} keys",
                        data={"big": big, "ref": ref}))
 
 

@@ -63,9 +63,10 @@ def test_proxymap_bench_routes_through_the_syncer_and_stops_everything() -> None
     for which in ("big", "ref"):
         assert result["incremental"][which]["add"]["n"] == result["incremental"][which]["unroute"]["n"] == 4
         assert result["incremental"][which]["move"]["n"] == 4
+        assert result["incremental"][which]["requests_during_moves"]["n"] > 0
         assert len(result["restart"][which]["seconds"]) == 1
     report = Report()
     proxymap_rows(report, result)
-    assert len(report.rows) == 10 and all(r.value is not None for r in report.rows)
+    assert len(report.rows) == 11 and all(r.value is not None for r in report.rows)
     assert not DirectoryEntry.objects.filter(name__startswith=PREFIX).exists()
     assert _children() == []
