@@ -23,7 +23,7 @@ import psycopg
 import pytest
 
 from kcpsite.launcher import PROJECT_DIR, Stack
-from tests.conftest import _admin_url, _url_with_database, free_port
+from tests.conftest import _admin_url, _url_with_database, drop_cache_replication, free_port
 from tests.stack_api import StackApi
 
 
@@ -55,6 +55,9 @@ def split_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stac
         yield stack, shard_url, global_url
     finally:
         stack.stop()
+        # the stack set up the cache's replication (manage.py kcp_cache install): a database with
+        # a subscription or a slot cannot be dropped
+        drop_cache_replication(server, databases)
         with psycopg.connect(_admin_url(server, "postgres"), autocommit=True) as conn:
             for db in databases:
                 conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
