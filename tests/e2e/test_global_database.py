@@ -152,9 +152,19 @@ def test_identities_live_in_the_global_database(split_stack: tuple[Stack, str, s
                   "django_content_type"):
         assert _table(global_url, table), table
         assert not _table(shard_url, table), table
-    for table in ("kube_object", "tenancy_workspace", "core_logicalcluster"):
+    for table in ("tenancy_workspace", "core_logicalcluster"):
         assert _table(shard_url, table) and not _table(global_url, table), table
     assert _rows(shard_url, "SELECT count(*) FROM tenancy_workspace WHERE name = 'split'") == [(1,)]
+    # The launcher set up the cache of what crosses shards (`manage.py kcp_cache install`): the
+    # global database holds a read-only copy of root's WorkspaceTypes and of the RBAC marked for
+    # replication, under the shard tables' names (shards.cache.spec), and nothing else of the shard.
+    deadline = time.monotonic() + 10
+    while _rows(global_url, "SELECT count(*) FROM tenancy_workspacetype WHERE cluster = 'root'")[0][0] < 4:
+        assert time.monotonic() < deadline, "root's WorkspaceTypes never reached the cache"
+        time.sleep(0.1)
+    assert _rows(global_url, "SELECT count(*) FROM kube_object WHERE NOT replicate") == [(0,)]
+    assert _rows(global_url, "SELECT count(*) FROM kube_object WHERE name = 'system:kcp:workspacetypes:use'") == [(1,)]
+    assert _rows(global_url, "SELECT subname FROM pg_subscription") == [("kcp_cache_root",)]
 
 
 def _wait(check: Any, timeout: float, what: str) -> Any:
