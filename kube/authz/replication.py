@@ -20,14 +20,18 @@ resourceVersion. It is recomputed for the whole cluster after every write of a C
 ClusterRoleBinding there (a binding's mark depends on its role), inside the write's transaction:
 writes on a shard are serialized by the revision counter's row lock (kube.storage), taken by the
 write before this runs, so the read below sees every earlier committed RBAC write and the mark
-can never be computed from a stale view. `rbac_relabel_all` recomputes everything (after the set
-of registered grants changed: run by `manage.py kcp_cache install`)."""
+can never be computed from a stale view. `rbac_relabel_when_grants_changed` recomputes every
+cluster once after the set of registered grants changed (a new version; run by `manage.py
+kcp_cache install`), remembering which set the marks follow in the column's comment."""
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
+
+from django.db import connection, transaction
 
 from kube.storage.backend import on_write
 from kube.storage.models import Revision, StoredObject
@@ -132,8 +136,6 @@ def rbac_relabel_all() -> int:
     """`rbac_relabel` every cluster holding ClusterRoles or ClusterRoleBindings, each in its own
     transaction holding the revision counter's row lock (as a write would: no RBAC write
     interleaves). Idempotent; returns how many rows changed."""
-    from django.db import transaction
-
     clusters = (
         StoredObject.objects.filter(group=RBAC_GROUP, resource__in=CLUSTER_RESOURCES)
         .values_list("cluster", flat=True)
@@ -144,6 +146,34 @@ def rbac_relabel_all() -> int:
         with transaction.atomic():
             list(Revision.objects.select_for_update().filter(id=1).values_list("id", flat=True))
             changed += rbac_relabel(cluster)
+    return changed
+
+
+def grants_fingerprint() -> str:
+    """Names the set of registered grants (what the marks follow)."""
+    text = "\n".join(sorted(repr(g) for g in replicated_grants()))
+    return "kcp replicated grants " + hashlib.sha256(text.encode()).hexdigest()
+
+
+_COMMENT_SQL = (
+    "SELECT col_description(a.attrelid, a.attnum) FROM pg_attribute a "
+    "WHERE a.attrelid = 'kube_object'::regclass AND a.attname = 'replicate'"
+)
+
+
+def rbac_relabel_when_grants_changed() -> int | None:
+    """`rbac_relabel_all` once per set of registered grants (the marks on every other write are
+    kept by the writes themselves): None when the marks already follow the current set, else how
+    many rows changed. The set is remembered in the `replicate` column's comment."""
+    fingerprint = grants_fingerprint()
+    with connection.cursor() as cur:
+        cur.execute(_COMMENT_SQL)
+        row = cur.fetchone()
+    if row is not None and row[0] == fingerprint:
+        return None
+    changed = rbac_relabel_all()
+    with connection.cursor() as cur:
+        cur.execute(f"COMMENT ON COLUMN kube_object.replicate IS '{fingerprint}'")  # hex: nothing to quote
     return changed
 
 

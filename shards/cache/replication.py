@@ -9,8 +9,8 @@ install`, run by the launcher after both migrations). Its steps, in order, and w
 2. The publication, created or set to the current tables, columns and row filters. Before the
    slot: a slot decodes with the catalog as it was at each change, so a publication created after
    the slot would be missing for the changes in between.
-3. The RBAC marks recomputed on every cluster (kube.authz.replication; the grants the apps
-   register may have changed with this version).
+3. The RBAC marks recomputed on every cluster when the grants the apps register changed since
+   the last install (a new version; kube.authz.replication).
 4. The slot on the shard's server, created here with `pg_create_logical_replication_slot` and not
    by CREATE SUBSCRIPTION: when both databases share a server, a subscription creating its own
    slot waits for its own transaction and hangs. A slot PostgreSQL gave up (WAL beyond
@@ -251,7 +251,7 @@ def _create_subscription(name: str, slot: str, shard: str, report: InstallReport
 def cache_install(*, shard: str | None = None) -> InstallReport:
     """Set up (or repair) replication of this shard into the cache; see the module docstring for
     the steps. Idempotent. Needs no open transaction (slot creation waits for running ones)."""
-    from kube.authz.replication import rbac_relabel_all
+    from kube.authz.replication import rbac_relabel_when_grants_changed
 
     shard = shard or local_shard_name()
     report = InstallReport(shard=shard)
@@ -269,9 +269,9 @@ def cache_install(*, shard: str | None = None) -> InstallReport:
     report.subscription, report.slot = name, slot
     _ensure_replica_identity(report)
     tables_changed = _ensure_publication(report)
-    relabelled = rbac_relabel_all()
-    if relabelled:
-        report.steps.append(f"replication mark changed on {relabelled} RBAC objects")
+    relabelled = rbac_relabel_when_grants_changed()
+    if relabelled is not None:
+        report.steps.append(f"replication marks recomputed for the current grants: {relabelled} changed")
     existing = _subscription(name)
     slot_state = _slot_state(slot)
     if existing is not None and slot_state in (None, "lost"):
