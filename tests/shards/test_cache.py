@@ -3,8 +3,8 @@ filters, from the shard's database into the global one, and its first consumers.
 
 Real replication throughout: the suite's shard database (`default`) publishes, the suite's global
 database subscribes (one server, two databases: the slot is made first, the subscription does not
-make its own). The consumer test adds a second shard database, a clone of the empty suite schema
-(`<name>_peer`), where root lives; the suite's database then plays a shard without root.
+make its own). The consumer test adds a second shard database (`<name>_peer`, migrated as a
+shard's), where root lives; the suite's database then plays a shard without root.
 
 Replication sees committed writes only, so every test here commits (transactional_db)."""
 
@@ -69,34 +69,30 @@ def on_database(name: str) -> Iterator[None]:
         conn.settings_dict["NAME"] = before
 
 
-def _clone(template: str, name: str) -> None:
-    """CREATE DATABASE name TEMPLATE template, once nobody is connected to the template."""
-    _close_default()
+def _create_shard_database(name: str) -> None:
+    """A new, empty shard database: created, and migrated as a shard's is (the global models and
+    migrations stay in the suite's global database: the router)."""
+    from django.core.management import call_command
+
     with _admin() as admin:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        deadline = time.monotonic() + 20
-        while True:
-            try:
-                admin.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
-                return
-            except psycopg.errors.ObjectInUse:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.2)
+        admin.execute(f'CREATE DATABASE "{name}"')
+    with on_database(name):
+        call_command("migrate", database="default", interactive=False, verbosity=0)
 
 
 @pytest.fixture(scope="module")
 def peer(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
     """Replication of the suite's shard database into the cache, and a second shard database (the
-    peer, its name returned) with nothing replicated yet. Set up once for the module (the clone
-    needs the template unused, so before anything streams from it), torn down after it."""
+    peer, its name returned) with nothing replicated yet. Set up once for the module, torn down
+    after it."""
     from tests.conftest import drop_cache_replication
 
     with django_db_blocker.unblock():
         from shards.cache.replication import cache_install, cache_uninstall
 
         peer_name = f"{_database()}_peer"
-        _clone(_database(), peer_name)
+        _create_shard_database(peer_name)
         report = cache_install()
         assert report.subscription and not report.skipped, report
         try:
