@@ -38,7 +38,15 @@ class Command(BaseCommand):
         elif action == "compare":
             clusters = list(options["clusters"]) or cache_local_clusters()
             result = cache_compare(clusters=clusters)
-            self.stdout.write(json.dumps(result, indent=2))
+            shown = {
+                table: {
+                    "shard": {"count": shard[0], "checksum": shard[1]},
+                    "cache": {"count": cache[0], "checksum": cache[1]},
+                    "equal": shard == cache,
+                }
+                for table, (shard, cache) in result.items()
+            }
+            self.stdout.write(json.dumps(shown, indent=2))
             if any(shard != cache for shard, cache in result.values()):
                 raise CommandError("the cache differs from this shard")
         elif action in ("enable", "disable"):
