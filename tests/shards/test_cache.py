@@ -321,6 +321,30 @@ def test_the_cache_is_read_only_for_the_shards(peer: str, api: Api) -> None:
     assert cached("tenancy_workspacetype", "root", "universal") is not None
 
 
+def test_a_leftover_cache_row_does_not_stop_replication(peer: str, api: Api) -> None:
+    """A row of the same key already in the cache (a resubscription after a lost slot, a shard
+    restored from a backup) is replaced by the incoming one; without that the insert would fail in
+    the apply worker, which would retry it forever and replicate nothing more from this shard."""
+    from shards.cache.selectors import cache_health
+
+    with connections["global"].cursor() as cur:
+        cur.execute("BEGIN")
+        cur.execute("SET LOCAL session_replication_role = replica")
+        cur.execute(
+            "INSERT INTO public.tenancy_workspacetype (cluster, \"group\", resource, namespace, name, "
+            "resource_version, body) VALUES ('root', 'tenancy.kcp.io', 'workspacetypes', '', 'stale', 1, '{}')"
+        )
+        cur.execute("COMMIT")
+    created = api.post(TYPES, {"metadata": {"name": "stale"}, "spec": {}})
+    assert created.status_code == 201
+    arrives("tenancy_workspacetype", "root", "stale", rv(created.json()))
+    after = api.post(TYPES, {"metadata": {"name": "after-stale"}, "spec": {}})
+    arrives("tenancy_workspacetype", "root", "after-stale", rv(after.json()))
+    health = cache_health()
+    (mine,) = [s for s in health.subscriptions if s.subscription == health.local_subscription]
+    assert mine.state == "streaming" and mine.apply_errors == 0
+
+
 def test_a_shard_never_answers_its_own_clusters_from_the_cache(peer: str, api: Api) -> None:
     """With replication paused the cache is stale; the shard holding root still answers from its
     own rows (types, the `use` check), and the cache refuses to answer for it anyway."""
