@@ -40,7 +40,7 @@ from django.conf import settings
 from django.db import connections, transaction
 
 from ..selectors import local_shard_name
-from .spec import GLOBAL, PUBLICATION, PUBLISH, SHARD, TABLES, slot_name, subscription_name
+from .spec import PUBLICATION, PUBLISH, SHARD, TABLES, cache_alias, cache_configured, slot_name, subscription_name
 
 #: How long a statement of the install may wait (creating a slot waits for running transactions).
 STATEMENT_TIMEOUT_MS = 60_000
@@ -55,11 +55,6 @@ class InstallReport:
     slot: str = ""
     skipped: str = ""
     steps: list[str] = field(default_factory=list)
-
-
-def cache_configured() -> bool:
-    """Whether there is a cache: a global database beside the shard's."""
-    return GLOBAL in connections.databases
 
 
 def _quote_literal(value: str) -> str:
@@ -200,7 +195,7 @@ def _create_slot(slot: str) -> None:
 def _subscription(name: str) -> tuple[bool, str] | None:
     """(enabled, connection string) of the subscription in the global database, or None."""
     rows = _fetchall(
-        GLOBAL,
+        cache_alias(),
         "SELECT subenabled, subconninfo FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid "
         "WHERE d.datname = current_database() AND s.subname = %s",
         [name],
@@ -212,19 +207,19 @@ def _drop_subscription(name: str) -> None:
     """Drop the subscription without touching its slot (dropped separately: `_drop_slot`)."""
     if _subscription(name) is None:
         return
-    _execute(GLOBAL, f"ALTER SUBSCRIPTION {_quote(name)} DISABLE")
-    _execute(GLOBAL, f"ALTER SUBSCRIPTION {_quote(name)} SET (slot_name = NONE)")
-    _execute(GLOBAL, f"DROP SUBSCRIPTION {_quote(name)}")
+    _execute(cache_alias(), f"ALTER SUBSCRIPTION {_quote(name)} DISABLE")
+    _execute(cache_alias(), f"ALTER SUBSCRIPTION {_quote(name)} SET (slot_name = NONE)")
+    _execute(cache_alias(), f"DROP SUBSCRIPTION {_quote(name)}")
 
 
 def _clear_shard_rows(shard: str) -> int:
     """Remove the cache rows of the logical clusters the directory places on `shard` (before a
     fresh copy from it). Past the read-only trigger as replication is: session_replication_role."""
     removed = 0
-    with transaction.atomic(using=GLOBAL):
-        _execute(GLOBAL, "SET LOCAL session_replication_role = replica")
+    with transaction.atomic(using=cache_alias()):
+        _execute(cache_alias(), "SET LOCAL session_replication_role = replica")
         for t in TABLES:
-            with connections[GLOBAL].cursor() as cur:
+            with connections[cache_alias()].cursor() as cur:
                 cur.execute(
                     f"DELETE FROM public.{t.table} WHERE cluster IN (SELECT name FROM public.kcp_directory "
                     "WHERE shard = %s)",
@@ -240,7 +235,7 @@ def _create_subscription(name: str, slot: str, shard: str, report: InstallReport
         _drop_slot(slot)
     _create_slot(slot)
     _execute(
-        GLOBAL,
+        cache_alias(),
         f"CREATE SUBSCRIPTION {_quote(name)} CONNECTION {_quote_literal(publisher_conninfo())} "
         f"PUBLICATION {PUBLICATION} WITH (create_slot = false, slot_name = {_quote_literal(slot)}, "
         "copy_data = true, enabled = true)",
@@ -283,13 +278,13 @@ def cache_install(*, shard: str | None = None) -> InstallReport:
         return report
     enabled, conninfo = existing
     if conninfo != publisher_conninfo():
-        _execute(GLOBAL, f"ALTER SUBSCRIPTION {_quote(name)} CONNECTION {_quote_literal(publisher_conninfo())}")
+        _execute(cache_alias(), f"ALTER SUBSCRIPTION {_quote(name)} CONNECTION {_quote_literal(publisher_conninfo())}")
         report.steps.append(f"subscription {name}: connection updated")
     if not enabled:
-        _execute(GLOBAL, f"ALTER SUBSCRIPTION {_quote(name)} ENABLE")
+        _execute(cache_alias(), f"ALTER SUBSCRIPTION {_quote(name)} ENABLE")
         report.steps.append(f"subscription {name} enabled")
     if tables_changed:
-        _execute(GLOBAL, f"ALTER SUBSCRIPTION {_quote(name)} REFRESH PUBLICATION WITH (copy_data = true)")
+        _execute(cache_alias(), f"ALTER SUBSCRIPTION {_quote(name)} REFRESH PUBLICATION WITH (copy_data = true)")
         report.steps.append(f"subscription {name} refreshed")
     return report
 
@@ -312,4 +307,4 @@ def cache_subscription_set_enabled(*, shard: str | None = None, enabled: bool) -
     shard keeps its slot and the WAL since (up to `max_slot_wal_keep_size`); resumed, the cache
     catches up from there."""
     name = subscription_name(shard or local_shard_name())
-    _execute(GLOBAL, f"ALTER SUBSCRIPTION {_quote(name)} {'ENABLE' if enabled else 'DISABLE'}")
+    _execute(cache_alias(), f"ALTER SUBSCRIPTION {_quote(name)} {'ENABLE' if enabled else 'DISABLE'}")

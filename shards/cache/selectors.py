@@ -25,15 +25,11 @@ from typing import Any
 from django.db import connections
 
 from ..selectors import local_shard_name
-from .spec import GLOBAL, SHARD, TABLES, CachedTable, slot_name, subscription_name, table_of
+from .spec import SHARD, TABLES, CachedTable, cache_alias, cache_configured, slot_name, subscription_name, table_of
 
 Obj = dict[str, Any]
 
 _LIVE = "('Initializing', 'Ready')"
-
-
-def _configured() -> bool:
-    return GLOBAL in connections.databases
 
 
 def _remote_rows_sql(table: CachedTable, select: str) -> str:
@@ -50,7 +46,7 @@ def _body(value: Any) -> Obj:
 
 
 def _query(table: CachedTable, select: str, cluster: str, group: str, resources: list[str]) -> list[tuple[Any, ...]]:
-    with connections[GLOBAL].cursor() as cur:
+    with connections[cache_alias()].cursor() as cur:
         cur.execute(_remote_rows_sql(table, select), [cluster, group, resources, local_shard_name()])
         return list(cur.fetchall())
 
@@ -59,7 +55,7 @@ def cache_objects(*, cluster: str, group: str, resource: str) -> list[Obj]:
     """The cached objects of kind (group, resource) in `cluster`, when the directory places that
     cluster, live, on another shard; else []. Sorted by namespace and name."""
     table = table_of(group=group, resource=resource)
-    if table is None or not _configured():
+    if table is None or not cache_configured():
         return []
     rows = _query(table, "c.namespace, c.name, c.body", cluster, group, [resource])
     return [_body(body) for _, _, body in sorted(rows, key=lambda r: (r[0], r[1]))]
@@ -70,7 +66,7 @@ def cache_signature(*, cluster: str, group: str, resources: tuple[str, ...]) -> 
     one table: a cluster's rows all come from one shard, whose revisions are commit-ordered, so a
     change always changes it. (0, 0) when there is nothing to use."""
     tables = {table_of(group=group, resource=r) for r in resources}
-    if not _configured() or len(tables) != 1 or None in tables:
+    if not cache_configured() or len(tables) != 1 or None in tables:
         return (0, 0)
     (table,) = tables
     assert table is not None
@@ -91,7 +87,7 @@ def cache_rbac_signature(cluster: str) -> tuple[int, int]:
 def cache_rbac_rows(cluster: str) -> list[tuple[str, Obj]]:
     """[(resource, body)] of the replicated ClusterRoles and ClusterRoleBindings of `cluster`."""
     table = table_of(group=_RBAC, resource=_RBAC_RESOURCES[0])
-    if table is None or not _configured():
+    if table is None or not cache_configured():
         return []
     rows = _query(table, "c.resource, c.body", cluster, _RBAC, list(_RBAC_RESOURCES))
     return [(str(resource), _body(body)) for resource, body in rows]
@@ -168,9 +164,9 @@ def _state(enabled: bool, pid: int | None, not_ready: int) -> str:
 def cache_health() -> CacheHealth:
     """Every shard's subscription as the global database reports it (`pg_stat_subscription`,
     `pg_stat_subscription_stats`, `pg_subscription_rel`), and this shard's slot and lag."""
-    if not _configured():
+    if not cache_configured():
         return CacheHealth(configured=False, subscriptions=[], local_subscription="", local_slot=None)
-    with connections[GLOBAL].cursor() as cur:
+    with connections[cache_alias()].cursor() as cur:
         cur.execute(_HEALTH_SQL)
         rows = cur.fetchall()
     subs = [
@@ -229,7 +225,7 @@ def cache_compare(*, clusters: list[str]) -> dict[str, tuple[tuple[int, str], tu
     out: dict[str, tuple[tuple[int, str], tuple[int, str]]] = {}
     for table in TABLES:
         sides = []
-        for alias, filtered in ((SHARD, True), (GLOBAL, False)):
+        for alias, filtered in ((SHARD, True), (cache_alias(), False)):
             with connections[alias].cursor() as cur:
                 cur.execute(_digest_sql(table, filtered=filtered), [clusters])
                 count, digest = cur.fetchone() or (0, "")

@@ -24,10 +24,25 @@ import hashlib
 import re
 from dataclasses import dataclass
 
-#: The database aliases of kcpsite.dbrouter (the apps never import the project): the shard's own
-#: database, and the global one when it is configured.
-SHARD = "default"
-GLOBAL = "global"
+from django.db import DEFAULT_DB_ALIAS
+
+from ..directory import directory_alias
+
+#: The shard's own database (the published tables).
+SHARD = DEFAULT_DB_ALIAS
+
+
+def cache_alias() -> str:
+    """The database holding the cache: the directory's (shards.directory, through the project's
+    router), i.e. the global database, or the shard's own in single-shard mode, where there is no
+    cache (`cache_configured`)."""
+    return directory_alias()
+
+
+def cache_configured() -> bool:
+    """Whether there is a cache: a global database beside the shard's."""
+    return cache_alias() != SHARD
+
 
 #: The publication on every shard database.
 PUBLICATION = "kcp_cache"

@@ -107,7 +107,8 @@ def peer(django_db_setup: None, django_db_blocker: Any) -> Iterator[str]:
                 admin.execute(f'DROP DATABASE IF EXISTS "{peer_name}" WITH (FORCE)')
 
 
-PEER_SHARD = "shard-a"
+#: The peer holds root, so it is the shard named root (kcpsite.bootstrap.holds_root).
+PEER_SHARD = "root"
 
 
 def _state(subscription: str | None = None) -> str:
@@ -427,28 +428,46 @@ def test_health_reports_each_subscription_and_install_is_idempotent(peer: str, a
 
 
 def test_a_shard_without_root_types_workspaces_and_checks_use_from_the_cache(peer: str, client: Any) -> None:
-    """Root lives on the peer shard (its own database). The suite's database plays shard-b, which
-    holds a workspace `root:org` (placed there through the directory) and no root: creating a
-    workspace in org is typed by root's types from the cache, its parent's type comes from the
-    directory (org's Workspace is in root, on the peer), and `use` is checked against root's
-    replicated RBAC — allowed for the built-in types every authenticated user may use, refused
-    for one nobody was granted."""
+    """Root lives on the peer shard (its own database, the shard named root). The suite's
+    database plays shard-b, which holds a workspace `root:org` (placed there through the
+    directory) and no root: creating a workspace in org is typed by root's types from the cache,
+    its parent's type comes from the directory (org's Workspace is in root, on the peer), and
+    `use` is checked against root's replicated RBAC — allowed for the built-in types every
+    authenticated user may use, refused for one nobody was granted; the new workspace is placed
+    and made Ready on shard-b."""
     from kcpsite.bootstrap import bootstrap_root
-    from kube.authz.tokens import token_issue
     from kube.registry.context import RequestContext
     from kube.registry.store import STORE
-    from kube.storage.backend import ensure_revision_row
-    from shards.cache.replication import cache_install
-    from shards.directory import directory_place
+    from shards.cache.replication import cache_install, cache_uninstall
     from workspaces.kinds import WORKSPACE_TYPES
-    from workspaces.logicalclusters import logicalclusters_pull
 
-    with on_database(peer), as_shard(PEER_SHARD):
-        bootstrap_root()
-        STORE.create(WORKSPACE_TYPES, RequestContext(cluster="root"), "", {"metadata": {"name": "vip"}, "spec": {}})
-        report = cache_install()
-        assert report.subscription and not report.skipped
-    _wait(lambda: _state(report.subscription) == "streaming", 20, "the peer's subscription streams")
+    # The suite's database stops replicating under the name root (it is shard-b here); the peer,
+    # the shard named root, replicates from now on.
+    cache_uninstall(publication=False)
+    try:
+        with on_database(peer), as_shard(PEER_SHARD):
+            bootstrap_root()
+            vip = {"metadata": {"name": "vip"}, "spec": {}}
+            STORE.create(WORKSPACE_TYPES, RequestContext(cluster="root"), "", vip)
+            report = cache_install()
+            assert report.subscription and not report.skipped
+        _wait(lambda: _state(report.subscription) == "streaming", 20, "the peer's subscription streams")
+        _typed_from_the_cache(client)
+    finally:
+        with on_database(peer), as_shard(PEER_SHARD):
+            cache_uninstall()
+        cache_install()  # the suite's database replicates again
+
+
+def _typed_from_the_cache(client: Any) -> None:
+    from kube.authz.tokens import token_issue
+    from kube.storage.backend import ensure_revision_row
+    from shards.directory import directory_get, directory_place
+    from shards.services import shard_heartbeat, shard_register_self
+    from workspaces.admission import workspace_types
+    from workspaces.logicalclusters import logicalclusters_pull
+    from workspaces.services import workspace_reconcile
+
     _wait(lambda: cached("tenancy_workspacetype", "root", "vip") is not None, WITHIN, "root's types in the cache")
     _wait(lambda: cached("kube_object", "root", "system:kcp:tenancy:authenticated:access") is not None, WITHIN,
           "root's replicated RBAC in the cache")
@@ -456,19 +475,27 @@ def test_a_shard_without_root_types_workspaces_and_checks_use_from_the_cache(pee
     org = uuid.uuid4().hex[:16]
     ensure_revision_row()  # this shard's storage, which holds no root (bootstrap_root is the peer's)
     with as_shard("shard-b"):
+        shard_register_self(name="shard-b", base_url="https://shard-b.example", labels={"name": "shard-b"})
+        shard_heartbeat(name="shard-b")
         owner = json.dumps({"username": "alice", "uid": "alice", "groups": ["system:authenticated"]})
         directory_place(
             name=org, path="root:org", parent="root", workspace="org", owner_uid=str(uuid.uuid4()),
             shard="shard-b", type="root:organization", spec={"initializers": ["root:universal"], "owner": owner},
         )
         assert logicalclusters_pull() == 1  # org is made here; alice is its cluster-admin
-        from workspaces.admission import workspace_types
-
         assert {"root", "universal", "organization", "team", "vip"} <= set(workspace_types())  # from the cache
         alice = Api(client, token_issue(user_name="alice", groups=[]), cluster="root:org")
-        team = alice.post(WS, {"metadata": {"name": "crew"}, "spec": {"type": {"name": "team", "path": "root"}}})
+        here = {"selector": {"matchLabels": {"name": "shard-b"}}}
+        crew = {"metadata": {"name": "crew"}, "spec": {"type": {"name": "team", "path": "root"}, "location": here}}
+        team = alice.post(WS, crew)
         assert team.status_code == 201, team.content
         assert team.json()["spec"]["type"] == {"name": "team", "path": "root"}
+        # placed (the shard records are global) and made here, typed from the cache all the way
+        assert workspace_reconcile(cluster=org, name="crew") == "Ready"
+        ready = alice.get(f"{WS}/crew").json()
+        placed = directory_get(name=ready["spec"]["cluster"])
+        assert placed is not None
+        assert (placed.path, placed.shard, placed.type) == ("root:org:crew", "shard-b", "root:team")
         defaulted = alice.post(WS, {"metadata": {"name": "plain"}})  # org's default child type
         assert defaulted.status_code == 201, defaulted.content
         assert defaulted.json()["spec"]["type"]["name"] == "universal"
