@@ -436,6 +436,7 @@ def test_a_shard_without_root_types_workspaces_and_checks_use_from_the_cache(pee
     authenticated user may use, refused for one nobody was granted; the new workspace is placed
     and made Ready on shard-b."""
     from kcpsite.bootstrap import bootstrap_root
+    from kube.registry import REGISTRY
     from kube.registry.context import RequestContext
     from kube.registry.store import STORE
     from shards.cache.replication import cache_install, cache_uninstall
@@ -447,16 +448,60 @@ def test_a_shard_without_root_types_workspaces_and_checks_use_from_the_cache(pee
     try:
         with on_database(peer), as_shard(PEER_SHARD):
             bootstrap_root()
-            vip = {"metadata": {"name": "vip"}, "spec": {}}
-            STORE.create(WORKSPACE_TYPES, RequestContext(cluster="root"), "", vip)
+            root = RequestContext(cluster="root")
+            STORE.create(WORKSPACE_TYPES, root, "", {"metadata": {"name": "vip"}, "spec": {}})
+            # a type with an initializer of its own, and who may finish it: ivan
+            STORE.create(WORKSPACE_TYPES, root, "", {"metadata": {"name": "gated"}, "spec": {"initializer": True}})
+            finisher = {"apiGroups": [TENANCY], "resources": ["workspacetypes"], "verbs": ["initialize"],
+                         "resourceNames": ["gated"]}
+            roles, bindings = (REGISTRY.resolve(cluster="root", group=RBAC_GROUP, version="v1", resource=r)
+                               for r in ("clusterroles", "clusterrolebindings"))
+            assert roles is not None and bindings is not None
+            STORE.create(roles, root, "", _role("gated-initializer", [finisher]))
+            STORE.create(bindings, root, "", _user_binding("gated-initializers", "gated-initializer", "ivan"))
             report = cache_install()
             assert report.subscription and not report.skipped
         _wait(lambda: _state(report.subscription) == "streaming", 20, "the peer's subscription streams")
         _typed_from_the_cache(client)
+        _initialized_from_the_cache()
     finally:
         with on_database(peer), as_shard(PEER_SHARD):
             cache_uninstall()
         cache_install()  # the suite's database replicates again
+
+
+def _user_binding(name: str, role: str, user: str) -> dict[str, Any]:
+    return {
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": RBAC_GROUP, "kind": "ClusterRole", "name": role},
+        "subjects": [{"apiGroup": RBAC_GROUP, "kind": "User", "name": user}],
+    }
+
+
+def _initialized_from_the_cache() -> None:
+    """An initializer finishing on shard-b (removing itself from a LogicalCluster's
+    status.initializers) needs `initialize` on its type in root: root's replicated RBAC."""
+    from kube import errors
+    from kube.authz.user import UserInfo
+    from kube.registry.store import STORE
+    from shards.directory import directory_place
+    from workspaces.admission import logicalcluster_admit_change
+    from workspaces.kinds import LOGICAL_CLUSTERS
+    from workspaces.logicalclusters import logicalclusters_pull
+
+    _wait(lambda: cached("kube_object", "root", "gated-initializers") is not None, WITHIN, "ivan's grant cached")
+    name = uuid.uuid4().hex[:16]
+    with as_shard("shard-b"):
+        directory_place(name=name, path="root:gated", parent="root", workspace="gated", owner_uid=str(uuid.uuid4()),
+                        shard="shard-b", type="root:gated", spec={"initializers": ["root:gated"]})
+        assert logicalclusters_pull() == 1
+        old = STORE.lookup(LOGICAL_CLUSTERS, cluster=name, name="cluster")
+        assert old is not None and old["status"]["initializers"] == ["root:gated"]
+        new = {**old, "status": {**old["status"], "initializers": []}}
+        ivan, mallory = (UserInfo(name=n, groups=("system:authenticated",)) for n in ("ivan", "mallory"))
+        logicalcluster_admit_change(user=ivan, new=new, old=old)
+        with pytest.raises(errors.Forbidden):
+            logicalcluster_admit_change(user=mallory, new=new, old=old)
 
 
 def _typed_from_the_cache(client: Any) -> None:
