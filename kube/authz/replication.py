@@ -14,7 +14,9 @@ exactly the cluster-scoped RBAC objects that take part in such a grant:
 * a ClusterRoleBinding whose role (a stored ClusterRole or a bootstrap default such as
   `cluster-admin`) does.
 
-Roles and RoleBindings are never marked (the checks are cluster-scoped). The mark is a column,
+Roles and RoleBindings are never marked (the checks are cluster-scoped). The marks are kept only
+while something replicates them (`replicated_marks_keep_when`: the shards app keeps them while
+there is a cache); with one database nothing is replicated and an RBAC write costs nothing more. The mark is a column,
 not an annotation: no client writes it, and setting it changes neither the object nor its
 resourceVersion. It is recomputed for the whole cluster after every write of a ClusterRole or a
 ClusterRoleBinding there (a binding's mark depends on its role), inside the write's transaction:
@@ -22,12 +24,14 @@ writes on a shard are serialized by the revision counter's row lock (kube.storag
 write before this runs, so the read below sees every earlier committed RBAC write and the mark
 can never be computed from a stale view. `rbac_relabel_when_grants_changed` recomputes every
 cluster once after the set of registered grants changed (a new version; run by `manage.py
-kcp_cache install`), remembering which set the marks follow in the column's comment."""
+kcp_cache install`), remembering which set the marks follow in the column's comment; a start
+without a cache forgets it (`rbac_marks_forget`), so the next install after marks were not kept
+recomputes them all."""
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -66,6 +70,19 @@ class Grant:
 
 
 _grants: set[Grant] = set()
+
+
+def _always() -> bool:
+    return True
+
+
+_keeping: Callable[[], bool] = _always
+
+
+def replicated_marks_keep_when(predicate: Callable[[], bool]) -> None:
+    """Keep the marks on every RBAC write only while `predicate()` (asked per write) holds."""
+    global _keeping
+    _keeping = predicate
 
 
 def replicated_grant_register(grant: Grant) -> None:
@@ -177,6 +194,16 @@ def rbac_relabel_when_grants_changed() -> int | None:
     return changed
 
 
+def rbac_marks_forget() -> None:
+    """The marks are not kept from now on (no cache): forget which grants they followed, so that
+    the next `rbac_relabel_when_grants_changed` recomputes every cluster."""
+    with connection.cursor() as cur:
+        cur.execute(_COMMENT_SQL)
+        row = cur.fetchone()
+        if row is not None and row[0] is not None:
+            cur.execute("COMMENT ON COLUMN kube_object.replicate IS NULL")
+
+
 def register() -> None:
     """Recompute the marks on every write of a ClusterRole or ClusterRoleBinding (kube's app
     loading calls this once)."""
@@ -185,4 +212,5 @@ def register() -> None:
 
 
 def _relabel_on_write(cluster: str) -> None:
-    rbac_relabel(cluster)
+    if _keeping():
+        rbac_relabel(cluster)

@@ -412,11 +412,16 @@ def test_an_outage_of_the_cache_stops_nothing_and_the_cache_converges(peer: str,
 
 
 def test_health_reports_each_subscription_and_install_is_idempotent(peer: str, api: Api) -> None:
+    from kube.authz.replication import rbac_marks_forget
     from shards.cache.replication import cache_install
     from shards.cache.selectors import cache_health
 
     report = cache_install()
     assert report.steps == [], report.steps  # nothing to change
+    # A start without a cache (marks not kept meanwhile) makes the next install recompute them.
+    rbac_marks_forget()
+    assert [s for s in cache_install().steps if s.startswith("replication marks recomputed")]
+    assert cache_install().steps == []
     health = cache_health()
     (mine,) = [s for s in health.subscriptions if s.subscription == health.local_subscription]
     assert mine.state == "streaming" and mine.worker_pid and mine.tables_not_ready == 0 and mine.apply_errors == 0
