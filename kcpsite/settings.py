@@ -11,6 +11,8 @@ KCP_BASE_URL      URL this shard serves at, for the front proxy (default KCP_EXT
 KCP_SHARD_LABELS  this shard's labels, `region=eu,tier=gold` (kcp's --shard-labels; placement selectors)
 KCP_GLOBAL_DATABASE_URL  PostgreSQL URL of the global database (identities); unset: the shard's own
 KCP_GLOBAL_DB_TIMEOUT    seconds a request waits for a global-database connection (default 5)
+KCP_CACHE_PUBLISHER_URL  this shard's database as the global database's server reaches it (the
+                  cache's subscription; shards.cache); unset: the shard's own connection settings
 KCP_SECRET_KEY    Django secret key; generated once into $KCP_DATA_DIR when unset
 KCP_DEBUG         Django debug mode (default off)
 KCP_WATCH_DEFAULT_TIMEOUT  seconds a watch without timeoutSeconds stays open (default 1800)
@@ -228,6 +230,7 @@ KCP_SHARD_NAME = env.str("KCP_SHARD_NAME", default="root")
 # KCP_EXTERNAL_URL is what clients use (the proxy's URL in sharded mode). One shard: the same.
 KCP_BASE_URL = env.str("KCP_BASE_URL", default=KCP_EXTERNAL_URL)
 KCP_SHARD_LABELS = env.str("KCP_SHARD_LABELS", default="")
+KCP_CACHE_PUBLISHER_URL = env.str("KCP_CACHE_PUBLISHER_URL", default="")
 
 REST_FRAMEWORK = {
     "UNAUTHENTICATED_USER": None,

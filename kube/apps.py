@@ -10,5 +10,7 @@ class KubeConfig(AppConfig):
         # Here, not at the top: kube.registration reaches the models, which Django loads only once
         # every app is.
         from kube import registration
+        from kube.authz import replication
 
         registration.register()
+        replication.register()

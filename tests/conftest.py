@@ -106,6 +106,54 @@ def django_db_modify_db_settings(django_db_modify_db_settings_parallel_suffix: N
         if "global" not in connections.settings:
             connections.settings["global"] = split
     settings.DATABASES["global"]["CONN_MAX_AGE"] = 0
+    # A run killed while the cache's replication was set up (tests/shards/test_cache.py) left a
+    # subscription and a slot that keep its test databases from being dropped and created again.
+    names = [connections[alias].creation._get_test_db_name() for alias in ("default", "global")]
+    drop_cache_replication(_server_conninfo(settings.DATABASES["default"]), [*names, f"{names[0]}_peer"])
+
+
+def _server_conninfo(db: dict[str, Any], database: str = "postgres") -> str:
+    """libpq connection string to `database` on the server of the DATABASES entry `db`."""
+    from psycopg.conninfo import make_conninfo
+
+    params = {"host": db.get("HOST"), "port": str(db.get("PORT") or ""), "user": db.get("USER"),
+              "password": db.get("PASSWORD"), "dbname": database}
+    return make_conninfo("", **{k: v for k, v in params.items() if v})
+
+
+def drop_cache_replication(server: str, databases: list[str]) -> None:
+    """Drop the logical replication subscriptions that live in `databases` and the slots of
+    `databases` on the server `server` (a libpq URL or connection string to any of its
+    databases): PostgreSQL refuses to drop a database that has either. Idempotent."""
+    import time
+
+    import psycopg
+    from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+    def on(database: str) -> Any:
+        params = conninfo_to_dict(server)
+        params["dbname"] = database
+        return psycopg.connect(make_conninfo("", **params), autocommit=True, connect_timeout=10)
+
+    with on("postgres") as admin:
+        subscriptions = admin.execute(
+            "SELECT s.subname, d.datname FROM pg_subscription s JOIN pg_database d ON d.oid = s.subdbid "
+            "WHERE d.datname = ANY(%s)", [databases]).fetchall()
+        for name, database in subscriptions:
+            with on(database) as conn:
+                quoted = '"' + name.replace('"', '""') + '"'
+                conn.execute(f"ALTER SUBSCRIPTION {quoted} DISABLE")
+                conn.execute(f"ALTER SUBSCRIPTION {quoted} SET (slot_name = NONE)")
+                conn.execute(f"DROP SUBSCRIPTION {quoted}")
+        deadline = time.monotonic() + 10
+        while slots := admin.execute("SELECT slot_name, active FROM pg_replication_slots WHERE database = ANY(%s)",
+                                     [databases]).fetchall():
+            for slot, active in slots:
+                if not active:
+                    admin.execute("SELECT pg_drop_replication_slot(%s)", [slot])
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"replication slots still in use: {slots}")
+            time.sleep(0.1)
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:

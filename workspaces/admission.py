@@ -1,9 +1,16 @@
 """Admission rules of the tenancy kinds: WorkspaceTypes (defaulting, allowed parents and
 children, `use`), and who may change a LogicalCluster. Called by the kinds' strategies
-(workspaces.kinds) and the portal's selectors."""
+(workspaces.kinds) and the portal's selectors.
+
+WorkspaceTypes live in root, which may be on another shard than the workspace being created.
+Everything here reads local first and then the cache of what crosses shards (shards.cache):
+root's types from its rows here, else from the cache; the `use` and `initialize` checks in root
+with `replicated=True` (root's replicated RBAC when root is not here); a parent's type from the
+directory of logical clusters, which every shard reads."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from django.db import connection
@@ -12,6 +19,8 @@ from kube import errors
 from kube.authz.authorizer import authorize, effective_user
 from kube.authz.rbac import Attributes
 from kube.storage.signature import SignatureCache
+from shards.cache.selectors import cache_objects, cache_signature
+from shards.directory import directory_get, directory_resolve
 
 from .addressing import cluster_resolve
 from .models import WorkspaceTypeRow
@@ -21,13 +30,32 @@ Obj = dict[str, Any]
 
 
 _TYPES: SignatureCache[dict[str, Obj]] = SignatureCache(1)
+_CACHED_TYPES: dict[str, tuple[tuple[int, int], dict[str, Obj]]] = {}
+_cached_types_lock = threading.Lock()
 
 
 def workspace_types() -> dict[str, Obj]:
     """The WorkspaceTypes of root by name, rebuilt only when root's type rows changed (one
     signature query; see kube.storage.signature). Admission and reconciliation read types several
-    times per workspace."""
-    return _TYPES.fetch(ROOT, WorkspaceTypeRow, lambda rows: dict(rows.values_list("name", "body")), {})
+    times per workspace. From root's rows on this shard; when there are none (root is on another
+    shard), from the cache, rebuilt only when the cached rows changed."""
+    local = _TYPES.fetch(ROOT, WorkspaceTypeRow, lambda rows: dict(rows.values_list("name", "body")), {})
+    return local or _cached_root_types()
+
+
+def _cached_root_types() -> dict[str, Obj]:
+    signature = cache_signature(cluster=ROOT, group=TENANCY, resources=("workspacetypes",))
+    if signature[0] == 0:
+        return {}
+    with _cached_types_lock:
+        hit = _CACHED_TYPES.get(ROOT)
+        if hit is not None and hit[0] == signature:
+            return hit[1]
+    cached = cache_objects(cluster=ROOT, group=TENANCY, resource="workspacetypes")
+    types = {str(o["metadata"]["name"]): o for o in cached}
+    with _cached_types_lock:
+        _CACHED_TYPES[ROOT] = (signature, types)
+    return types
 
 
 def type_body(name: str, types: dict[str, Obj] | None = None) -> Obj | None:
@@ -58,11 +86,17 @@ _OWNER_TYPE_SQL = (
 
 
 def _parent_type(parent_cluster: str) -> str:
-    """The WorkspaceType name of a logical cluster, from the Workspace that owns it (spec.type,
-    immutable and admitted when it was created; root is `root`) — not from the LogicalCluster's
-    type annotation, which would be the thing to forge to escape parent/child rules."""
+    """The WorkspaceType name of a logical cluster: from its directory entry (`path:name`,
+    written by the system at placement from the owning Workspace's admitted, immutable
+    spec.type), which is there whichever shard holds the owning Workspace; for a cluster the
+    directory lacks (a data dir from before it, until the shard republishes), from the owning
+    Workspace on this shard; root is `root`. Never from the LogicalCluster's type annotation,
+    which would be the thing to forge to escape parent/child rules."""
     if parent_cluster == ROOT:
         return "root"
+    entry = directory_get(name=parent_cluster)
+    if entry is not None and entry.type:
+        return entry.type.rpartition(":")[2]
     with connection.cursor() as cur:
         cur.execute(_OWNER_TYPE_SQL, [parent_cluster])
         row = cur.fetchone()
@@ -153,7 +187,7 @@ def logicalcluster_admit_change(*, user: Any, new: Obj | None, old: Obj) -> None
         )
     for removed in (i for i in old_initializers if i not in new_initializers):
         type_path, _, type_name = str(removed).rpartition(":")
-        type_cluster = cluster_resolve(type_path) if type_path else None
+        type_cluster = _type_cluster(type_path)
         if type_cluster is None:
             raise errors.Forbidden(f'initializer "{removed}" can only be removed by the system', kind="logicalclusters")
         acting = effective_user(user, type_cluster)
@@ -161,15 +195,30 @@ def logicalcluster_admit_change(*, user: Any, new: Obj | None, old: Obj) -> None
             acting,
             type_cluster,
             Attributes.for_resource(acting, "initialize", "workspacetypes", api_group=TENANCY, name=type_name),
+            replicated=True,
         )
+
+
+def _type_cluster(type_path: str) -> str | None:
+    """The logical cluster of a type's workspace: on this shard, else wherever the directory
+    places it (its RBAC then comes from the cache)."""
+    if not type_path:
+        return None
+    local = cluster_resolve(type_path)
+    if local is not None:
+        return local
+    found = directory_resolve(path=type_path)
+    return found[0] if found is not None else None
 
 
 def workspace_type_use_check(*, user: Any, type_name: str, types: dict[str, Obj] | None = None) -> None:
     """kcp: creating a workspace of a type needs `use` on that WorkspaceType (and on every type
-    it extends), checked in the type's workspace (root)."""
+    it extends), checked in the type's workspace (root): root's RBAC on this shard, or root's
+    replicated RBAC from the cache when root is elsewhere."""
     for name in sorted(type_names_with_extends(type_name, types)):
         authorize(
             user,
             ROOT,
             Attributes.for_resource(user, "use", "workspacetypes", api_group=TENANCY, name=name),
+            replicated=True,
         )

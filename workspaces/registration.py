@@ -5,6 +5,7 @@ the app, so that nothing below needs a function-local import to reach its neighb
 
 from __future__ import annotations
 
+from kube.authz.replication import Grant, replicated_grant_register
 from kube.endpoints.paths import set_cluster_resolver
 from kube.registry import REGISTRY
 from kube.registry.reserved import reserve_metadata_domain
@@ -28,3 +29,9 @@ def register() -> None:
     on_change(TENANCY, "workspaces", workspace_changed)
     on_change(RBAC, "clusterrolebindings", cluster_role_binding_changed)
     on_change(CORE, "shards", shard_changed)
+    # Checked in root from every shard (a workspace's type, an initializer finishing), so the RBAC
+    # granting them is replicated into the cache (kube.authz.replication); with them `access`, the
+    # gate every check passes first (kube.authz.authorizer).
+    for verb in ("use", "initialize"):
+        replicated_grant_register(Grant(verb=verb, api_group=TENANCY, resource="workspacetypes"))
+    replicated_grant_register(Grant(verb="access", path="/"))

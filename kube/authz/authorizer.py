@@ -2,12 +2,21 @@
 
 Policies are built from the cluster's RBAC objects and cached per cluster behind a one-row
 signature query (count and newest revision of its RBAC rows), so a RoleBinding takes effect on
-the next request and a cluster costs one bounded cache entry."""
+the next request and a cluster costs one bounded cache entry.
+
+Checks in another logical cluster (`use` on a WorkspaceType in root, `bind` on an APIExport)
+may name one this shard does not hold. Those callers pass `replicated=True`: when the cluster
+has no RBAC rows here, its policy is built from the RBAC objects replicated from its shard
+(kube.authz.replication marks them; the source, set by the shards app, reads the cache and
+answers only for clusters the directory places on another shard). Local rows always win, and
+requests in a logical cluster (which is always one of this shard's) never ask the cache."""
 
 from __future__ import annotations
 
 import threading
 from collections import OrderedDict
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Max
@@ -22,34 +31,74 @@ RBAC_GROUP = "rbac.authorization.k8s.io"
 RBAC_RESOURCES = ("roles", "clusterroles", "rolebindings", "clusterrolebindings")
 CACHE_SIZE = 4096
 
-_cache: OrderedDict[str, tuple[tuple[int, int], Policy]] = OrderedDict()
+#: Keyed by (source, cluster): "local" or "replicated".
+_cache: OrderedDict[tuple[str, str], tuple[tuple[int, int], Policy]] = OrderedDict()
 _lock = threading.Lock()
 
+Signature = tuple[int, int]
+RBACRows = list[tuple[str, dict[str, Any]]]
 
-def policy_for(cluster: str) -> Policy:
-    rows = StoredObject.objects.filter(cluster=cluster, group=RBAC_GROUP, resource__in=RBAC_RESOURCES)
-    agg = rows.aggregate(n=Count("id"), rv=Max("resource_version"))
-    signature = (int(agg["n"] or 0), int(agg["rv"] or 0))
-    with _lock:
-        hit = _cache.get(cluster)
-        if hit is not None and hit[0] == signature:
-            _cache.move_to_end(cluster)
-            return hit[1]
+
+@dataclass(frozen=True)
+class ReplicatedRBAC:
+    """Where `replicated=True` checks read the RBAC of a logical cluster another shard holds:
+    `signature(cluster)` (count, newest resourceVersion of its replicated RBAC objects; (0, 0)
+    when there is nothing to use: the cluster is on this shard, unknown, or there is no cache)
+    and `rows(cluster)` ([(resource, body)])."""
+
+    signature: Callable[[str], Signature]
+    rows: Callable[[str], RBACRows]
+
+
+_replicated: ReplicatedRBAC | None = None
+
+
+def replicated_rbac_set(source: ReplicatedRBAC | None) -> None:
+    """Install the source of replicated RBAC (the shards app does, when it loads)."""
+    global _replicated
+    _replicated = source
+
+
+def _policy_of(rows: RBACRows) -> Policy:
     by_kind: dict[str, list[dict[str, Any]]] = {r: [] for r in RBAC_RESOURCES}
-    for resource, body in rows.values_list("resource", "body"):
-        by_kind[resource].append(body)
-    policy = Policy(
+    for resource, body in rows:
+        if resource in by_kind:
+            by_kind[resource].append(body)
+    return Policy(
         roles=by_kind["roles"],
         cluster_roles=by_kind["clusterroles"],
         role_bindings=by_kind["rolebindings"],
         cluster_role_bindings=by_kind["clusterrolebindings"],
     )
+
+
+def _cached(key: tuple[str, str], signature: Signature, rows: Callable[[], RBACRows]) -> Policy:
     with _lock:
-        _cache[cluster] = (signature, policy)
-        _cache.move_to_end(cluster)
+        hit = _cache.get(key)
+        if hit is not None and hit[0] == signature:
+            _cache.move_to_end(key)
+            return hit[1]
+    policy = _policy_of(rows())
+    with _lock:
+        _cache[key] = (signature, policy)
+        _cache.move_to_end(key)
         while len(_cache) > CACHE_SIZE:
             _cache.popitem(last=False)
     return policy
+
+
+def policy_for(cluster: str, *, replicated: bool = False) -> Policy:
+    """The RBAC policy of `cluster`: from its rows on this shard; with `replicated`, when there
+    are none here, from its replicated RBAC objects (see the module docstring)."""
+    rows = StoredObject.objects.filter(cluster=cluster, group=RBAC_GROUP, resource__in=RBAC_RESOURCES)
+    agg = rows.aggregate(n=Count("id"), rv=Max("resource_version"))
+    signature = (int(agg["n"] or 0), int(agg["rv"] or 0))
+    source = _replicated
+    if replicated and signature[0] == 0 and source is not None:
+        remote = source.signature(cluster)
+        if remote[0]:
+            return _cached(("replicated", cluster), remote, lambda: source.rows(cluster))
+    return _cached(("local", cluster), signature, lambda: list(rows.values_list("resource", "body")))
 
 
 def bound_cluster(user: UserInfo) -> str:
@@ -67,8 +116,9 @@ def effective_user(user: UserInfo, cluster: str) -> UserInfo:
     return UserInfo(name="system:anonymous", groups=("system:authenticated", f"system:cluster:{origin}"))
 
 
-def authorize(user: UserInfo, cluster: str, attrs: Attributes) -> None:
-    """Raise Forbidden unless `user` may do `attrs` in `cluster`."""
+def authorize(user: UserInfo, cluster: str, attrs: Attributes, *, replicated: bool = False) -> None:
+    """Raise Forbidden unless `user` may do `attrs` in `cluster`. `replicated`: `cluster` may be
+    held by another shard; see `policy_for`."""
     if user.is_admin:
         return
     if cluster == "*":
@@ -78,7 +128,7 @@ def authorize(user: UserInfo, cluster: str, attrs: Attributes) -> None:
             group=attrs.api_group,
             name=attrs.name,
         )
-    policy = policy_for(cluster)
+    policy = policy_for(cluster, replicated=replicated)
     if not _may_enter(user, cluster, policy):
         raise errors.Forbidden(
             # The workspace is not named: addressed by path, its logical cluster name is not the
@@ -110,10 +160,10 @@ def _may_enter(user: UserInfo, cluster: str, policy: Policy) -> bool:
     return policy.authorize(gate).allowed
 
 
-def can(user: UserInfo, cluster: str, attrs: Attributes) -> tuple[bool, str]:
+def can(user: UserInfo, cluster: str, attrs: Attributes, *, replicated: bool = False) -> tuple[bool, str]:
     """For SelfSubjectAccessReview: the decision without raising."""
     try:
-        authorize(user, cluster, attrs)
+        authorize(user, cluster, attrs, replicated=replicated)
     except errors.Forbidden as e:
         return False, e.message
     return True, ""

@@ -67,6 +67,29 @@ def _stamp_cluster(key: Key, body: Obj) -> None:
         annotations[CLUSTER_ANNOTATION] = key.cluster
 
 
+#: Callbacks run inside a write's transaction right after the write of a (group, resource), with
+#: the written object's logical cluster: what must change with the write, atomically, outside the
+#: object's own row (the RBAC replication mark, kube.authz.replication). Never slow, never I/O
+#: beyond this database.
+_write_hooks: dict[tuple[str, str], list[Callable[[str], None]]] = {}
+
+
+def on_write(group: str, resource: str, fn: Callable[[str], None]) -> None:
+    """Register `fn(cluster)` to run in the transaction of every write of (group, resource)."""
+    _write_hooks.setdefault((group, resource), []).append(fn)
+
+
+def _after_write(keys: Iterable[Key]) -> None:
+    seen: set[tuple[str, str, str]] = set()
+    for key in keys:
+        hooks = _write_hooks.get((key.group, key.resource))
+        if not hooks or (key.cluster, key.group, key.resource) in seen:
+            continue
+        seen.add((key.cluster, key.group, key.resource))
+        for fn in hooks:
+            fn(key.cluster)
+
+
 def _promoted(group: str, resource: str, body: Obj) -> dict[str, Any]:
     entry = _tables.get((group, resource))
     return entry[1](body) if entry and entry[1] else {}
@@ -448,6 +471,7 @@ def create(key: Key, body: Obj) -> Obj:
         sql, [_jsonb(body), *values.values(), *_event_params(key, "ADDED", None)], key, "was not written"
     )
     md["resourceVersion"] = str(rev)
+    _after_write([key])
     return body
 
 
@@ -484,6 +508,7 @@ def update(key: Key, body: Obj, *, prev_labels: dict | None) -> Obj:
     event = _event_params(key, "MODIFIED", prev_labels, key_values if labels_changed else None)
     rev = _execute_write(sql, [_jsonb(body), *values.values(), *key_values, *event], key, "vanished during update")
     md["resourceVersion"] = str(rev)
+    _after_write([key])
     return body
 
 
@@ -500,6 +525,7 @@ def delete(key: Key, body: Obj) -> Obj:
     key_values = [key.cluster, key.group, key.resource, key.namespace, key.name]
     rev = _execute_write(sql, [_jsonb(body), *key_values, *_event_params(key, "DELETED", None)], key, "was not deleted")
     body["metadata"]["resourceVersion"] = str(rev)
+    _after_write([key])
     return body
 
 
@@ -537,6 +563,7 @@ def delete_many(
             )
         )
     Event.objects.bulk_create(events)
+    _after_write(key for key, _ in items)
     return len(items)
 
 

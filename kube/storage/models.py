@@ -3,6 +3,9 @@
 * `KubeObject` is the abstract row of any Kubernetes object; the body (JSONB) is the truth, the
   other columns are derived from it inside the same write for indexing and querying.
 * `StoredObject` holds every generic kind, keyed by (cluster, group, resource, namespace, name).
+  Its `replicate` column is the system's mark on the RBAC objects other shards need (set by
+  kube.authz.replication in the write's transaction, never from the body): the cache's
+  publication copies exactly the marked rows.
 * `Revision` is a single counter row. Each write transaction increments it as one of its last
   statements; the row lock is held until commit, so revision order equals commit order and a
   rolled-back transaction gives its number back (the log has no gaps). A sequence would not do:
@@ -50,12 +53,23 @@ def object_key_constraint(table: str) -> list[models.BaseConstraint]:
 
 
 class StoredObject(KubeObject):
+    #: Copied into the cache of what crosses shards (kube.authz.replication marks, the publication
+    #: filters on it). A database default: storage's own INSERTs do not name the column.
+    replicate = models.BooleanField(default=False, db_default=False)
+
     class Meta:
         db_table = "kube_object"
         constraints = [
             models.UniqueConstraint(
                 fields=["cluster", "group", "resource", "namespace", "name"], name="kube_object_key"
-            )
+            ),
+            # The replica identity of the cache's publication: the key plus the mark, because a
+            # row filter may only read replica-identity columns (then a flip of the mark travels
+            # as an insert or a delete). Unique because the key already is.
+            models.UniqueConstraint(
+                fields=["cluster", "group", "resource", "namespace", "name", "replicate"],
+                name="kube_object_replica_identity",
+            ),
         ]
         indexes = [
             GinIndex(fields=["labels"], name="kube_object_labels"),

@@ -23,7 +23,7 @@ import psycopg
 import pytest
 
 from kcpsite.launcher import PROJECT_DIR, Stack
-from tests.conftest import _admin_url, _url_with_database, free_port
+from tests.conftest import _admin_url, _url_with_database, drop_cache_replication, free_port
 from tests.stack_api import StackApi
 
 
@@ -55,6 +55,9 @@ def split_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Stac
         yield stack, shard_url, global_url
     finally:
         stack.stop()
+        # the stack set up the cache's replication (manage.py kcp_cache install): a database with
+        # a subscription or a slot cannot be dropped
+        drop_cache_replication(server, databases)
         with psycopg.connect(_admin_url(server, "postgres"), autocommit=True) as conn:
             for db in databases:
                 conn.execute(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
@@ -149,9 +152,19 @@ def test_identities_live_in_the_global_database(split_stack: tuple[Stack, str, s
                   "django_content_type"):
         assert _table(global_url, table), table
         assert not _table(shard_url, table), table
-    for table in ("kube_object", "tenancy_workspace", "core_logicalcluster"):
+    for table in ("tenancy_workspace", "core_logicalcluster"):
         assert _table(shard_url, table) and not _table(global_url, table), table
     assert _rows(shard_url, "SELECT count(*) FROM tenancy_workspace WHERE name = 'split'") == [(1,)]
+    # The launcher set up the cache of what crosses shards (`manage.py kcp_cache install`): the
+    # global database holds a read-only copy of root's WorkspaceTypes and of the RBAC marked for
+    # replication, under the shard tables' names (shards.cache.spec), and nothing else of the shard.
+    deadline = time.monotonic() + 10
+    while _rows(global_url, "SELECT count(*) FROM tenancy_workspacetype WHERE cluster = 'root'")[0][0] < 4:
+        assert time.monotonic() < deadline, "root's WorkspaceTypes never reached the cache"
+        time.sleep(0.1)
+    assert _rows(global_url, "SELECT count(*) FROM kube_object WHERE NOT replicate") == [(0,)]
+    assert _rows(global_url, "SELECT count(*) FROM kube_object WHERE name = 'system:kcp:workspacetypes:use'") == [(1,)]
+    assert _rows(global_url, "SELECT subname FROM pg_subscription") == [("kcp_cache_root",)]
 
 
 def _wait(check: Any, timeout: float, what: str) -> Any:

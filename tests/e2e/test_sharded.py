@@ -141,6 +141,64 @@ def test_a_watch_through_the_proxy_sees_the_owning_shards_events(api: StackApi) 
         conn.close()
 
 
+def _token(sharded: ShardedStack, user: str) -> str:
+    """A bearer token for `user` (no groups of its own), issued into the global database."""
+    import sys
+
+    from kcpsite.launcher import PROJECT_DIR
+
+    shard = sharded.shards["root"]
+    issued = subprocess.run([sys.executable, str(Path(PROJECT_DIR) / "manage.py"), "kcp_token", "--user", user],
+                            cwd=shard.data_dir, env=shard.child_env(), capture_output=True, text=True, timeout=120,
+                            check=True)
+    return issued.stdout.strip()
+
+
+def test_a_workspace_nested_on_another_shard_than_root_is_typed_from_the_cache(sharded: ShardedStack,
+                                                                              api: StackApi) -> None:
+    """shard-1 holds `root:guild`, not root: a workspace created in guild by its (non-admin)
+    owner is typed by root's WorkspaceTypes and allowed by root's RBAC as replicated into the
+    global database (shards.cache), then placed and made Ready; a type root grants nobody `use`
+    of is refused there too."""
+    ws = "/apis/tenancy.kcp.io/v1alpha1/workspaces"
+    api.ok("POST", f"/clusters/root{ws}", {
+        "apiVersion": "tenancy.kcp.io/v1alpha1", "kind": "Workspace", "metadata": {"name": "guild"},
+        "spec": {"type": {"name": "organization", "path": "root"},
+                 "location": {"selector": {"matchLabels": {"name": "shard-1"}}}}})
+    deadline = time.monotonic() + 30
+    while api.ok("GET", f"/clusters/root{ws}/guild").get("status", {}).get("phase") != "Ready":
+        assert time.monotonic() < deadline, "guild never Ready"
+        time.sleep(0.2)
+    _routed_within(api, "/clusters/root:guild/api/v1/namespaces", 2.0)
+    api.ok("POST", "/clusters/root:guild/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
+        "metadata": {"name": "una-admin"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+        "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "una"}]})
+    api.ok("POST", "/clusters/root/apis/tenancy.kcp.io/v1alpha1/workspacetypes",
+           {"apiVersion": "tenancy.kcp.io/v1alpha1", "kind": "WorkspaceType", "metadata": {"name": "vip"}, "spec": {}})
+    una = _token(sharded, "una")
+    status, body = api.call("POST", f"/clusters/root:guild{ws}", {
+        "apiVersion": "tenancy.kcp.io/v1alpha1", "kind": "Workspace", "metadata": {"name": "crew"},
+        "spec": {"type": {"name": "team", "path": "root"}}}, token=una)
+    assert status == 201, body
+    deadline = time.monotonic() + 30
+    while (crew := api.call("GET", f"/clusters/root:guild{ws}/crew", token=una)[1]).get("status", {}).get(
+            "phase") != "Ready":
+        assert time.monotonic() < deadline, crew
+        time.sleep(0.2)
+    assert crew["metadata"]["annotations"]["core.kcp.io/shard"] in ("root", "shard-1")  # placed anywhere
+    _routed_within(api, "/clusters/root:guild:crew/api/v1/namespaces", 2.0)
+    began = time.monotonic()
+    while True:  # the new type reaches shard-1 through the cache (milliseconds; 422 until then)
+        status, body = api.call("POST", f"/clusters/root:guild{ws}", {
+            "apiVersion": "tenancy.kcp.io/v1alpha1", "kind": "Workspace", "metadata": {"name": "posh"},
+            "spec": {"type": {"name": "vip", "path": "root"}}}, token=una)
+        if status != 422 or time.monotonic() - began > 2.0:
+            break
+        time.sleep(0.05)
+    assert status == 403 and 'cannot use resource "workspacetypes"' in body["message"], (status, body)
+
+
 def test_the_proxy_forbids_wildcards_and_unknown_paths(api: StackApi) -> None:
     for path in ("/clusters/root:nothing-here/api/v1/namespaces", "/clusters/0nosuchcluster/api",
                  "/clusters/*/api/v1/configmaps"):

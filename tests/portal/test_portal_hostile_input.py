@@ -41,7 +41,10 @@ def test_the_object_editor_refuses_yaml_aliases_and_nul(api: Api, client: Client
 
 
 @pytest.mark.django_db(transaction=True)
-def test_the_portal_websocket_answers_bad_messages_with_errors(client: Client, admin_token: str) -> None:
+@pytest.mark.parametrize("socket_path", ["/ws/portal", "/workspaces/root/ws"])  # a workspace page's socket
+def test_the_portal_websocket_answers_bad_messages_with_errors(
+    client: Client, admin_token: str, socket_path: str
+) -> None:
     from channels.testing import WebsocketCommunicator
 
     from kcpsite.asgi import application
@@ -50,7 +53,7 @@ def test_the_portal_websocket_answers_bad_messages_with_errors(client: Client, a
     cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
 
     async def talk() -> list[dict[str, Any]]:
-        socket = WebsocketCommunicator(application, "/ws/portal", headers=[(b"cookie", cookie), (b"host", b"x")])
+        socket = WebsocketCommunicator(application, socket_path, headers=[(b"cookie", cookie), (b"host", b"x")])
         connected, _ = await socket.connect()
         assert connected
         answers = []

@@ -117,7 +117,11 @@
 
   Live.prototype.connect = function (relist) {
     const self = this;
-    const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + "/ws/portal";
+    // A workspace's page talks to the shard holding it: its socket lives under the page's
+    // workspace path, which the front proxy routes like the page itself.
+    const inWorkspace = location.pathname.match(/^\/workspaces\/([^/]+)\//);
+    const socketPath = inWorkspace ? "/workspaces/" + inWorkspace[1] + "/ws" : "/ws/portal";
+    const url = (location.protocol === "https:" ? "wss://" : "ws://") + location.host + socketPath;
     const ws = new WebSocket(url);
     this.socket = ws;
     ws.onopen = async function () {
