@@ -11,7 +11,8 @@ from typing import Any
 
 from django.apps import apps
 from django.conf import settings
-from django.db.models import F, Q
+from django.db.models import Case, F, IntegerField, Q, Value, When
+from django.db.models.functions import Random
 from django.utils import timezone
 
 from kube import errors
@@ -92,6 +93,41 @@ def shard_candidates(*, cluster: str = ROOT, selector: Obj | None = None) -> lis
         for name, labels, used, soft in rows.values_list("name", "labels", "used_workspaces", "soft_limit")
         if matches(labels or {})
     ]
+
+
+def _sql_expressible(selector: Obj | None) -> bool:
+    """Whether the selector is nothing or matchLabels of strings alone (jsonb containment says
+    exactly that), so the whole choice can be made in SQL."""
+    if selector is None:
+        return True
+    if not isinstance(selector, dict) or set(selector) - {"matchLabels"}:
+        return False
+    labels = selector.get("matchLabels") or {}
+    return isinstance(labels, dict) and all(isinstance(v, str) for v in labels.values())
+
+
+def shard_choose_in_sql(*, selector: Obj | None = None) -> str | None | bool:
+    """The whole choice in one statement when the selector allows it (`_sql_expressible`): the
+    eligible records (as `shard_candidates`), those past their soft limit last, then random, one
+    row. False when the selector needs the full matcher (the caller then uses
+    `shard_candidates` + `shard_pick`). Reading every eligible record into Python cost 29 ms p50
+    at 10,000 shards (bench.directory); this reads one."""
+    if not _sql_expressible(selector):
+        return False
+    fresh = timezone.now() - timedelta(seconds=STALE_SECONDS)
+    rows = ShardRecord.objects.filter(cordoned=False)
+    rows = rows.filter(Q(heartbeat__gte=fresh) | Q(name=local_shard_name()))
+    rows = rows.filter(Q(hard_limit=0) | Q(used_workspaces__lt=F("hard_limit")))
+    match_labels = (selector or {}).get("matchLabels") or {}
+    if match_labels:
+        rows = rows.filter(labels__contains=match_labels)
+    past_soft = Case(
+        When(Q(soft_limit__gt=0) & Q(used_workspaces__gte=F("soft_limit")), then=Value(1)),
+        default=Value(0),
+        output_field=IntegerField(),
+    )
+    chosen = rows.annotate(past_soft=past_soft).order_by("past_soft", Random()).values_list("name", flat=True)[:1]
+    return next(iter(chosen), None)
 
 
 def shard_pick(*, candidates: list[Candidate]) -> str | None:

@@ -35,6 +35,7 @@ from .models import ShardRecord
 from .selectors import (
     local_shard_name,
     shard_candidates,
+    shard_choose_in_sql,
     shard_pick,
     shard_unschedulable_reason,
     shard_used_workspaces,
@@ -163,5 +164,9 @@ def shard_choose(*, cluster: str, selector: dict[str, object] | None = None) -> 
     (`shard_unschedulable_reason` says why): random among the shards that are Ready (a fresh
     heartbeat), not cordoned, below their hard limit and whose labels match `selector` (the
     Workspace's `spec.location.selector`); shards past their soft limit only when no other is.
-    One statement on the records."""
+    One statement on the records, returning one row unless the selector needs matchExpressions
+    (then every eligible record is read and matched here)."""
+    chosen = shard_choose_in_sql(selector=selector)
+    if chosen is not False:
+        return chosen if isinstance(chosen, str) else None
     return shard_pick(candidates=shard_candidates(cluster=cluster, selector=selector))
