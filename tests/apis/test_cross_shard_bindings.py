@@ -1,12 +1,13 @@
 """A binding on one shard to an export on another (issue 18), with real replication.
 
 The peer shard database (tests.shards.test_cache's `peer`) holds root, the shard named root, and
-in it the provider's schema and export and an RBAC grant of `bind` to ivan. The suite's database
-plays shard-b: it holds the consumer workspace (placed through the directory) and nothing of
-root. The consumer's shard resolves the export's path through the directory, reads the export
-and its schemas from the cache, checks `bind` against root's replicated RBAC, and serves the
-bound resource from the cached schema; the peer's database is never opened by it (the `default`
-alias is the suite's database throughout the consumer's part)."""
+in it the provider's schema and export, `bind` for ivan and `apiexports/content` for paula. The
+suite's database plays shard-b: it holds the consumer workspaces (placed through the directory)
+and nothing of root. shard-b resolves the export's path through the directory, reads the export
+and its schemas from the cache, checks `bind` against root's replicated RBAC, serves the bound
+resource from the cached schema, and serves its provider virtual workspace for the consumer it
+holds (authorized by root's replicated RBAC) — the last two while root's database refuses every
+connection. The consumer's part never opens the peer's database (`default` is the suite's)."""
 
 from __future__ import annotations
 
@@ -67,6 +68,9 @@ def _provider_on_peer() -> str:
     rule = {"apiGroups": ["apis.kcp.io"], "resources": ["apiexports"], "verbs": ["bind"], "resourceNames": [GROUP]}
     STORE.create(roles, root, "", {"metadata": {"name": "binder"}, "rules": [rule]})
     STORE.create(bindings, root, "", _user_binding("binders", "binder", "ivan"))
+    content = {"apiGroups": ["apis.kcp.io"], "resources": ["apiexports/content"], "verbs": ["get", "list", "watch"]}
+    STORE.create(roles, root, "", {"metadata": {"name": "viewer"}, "rules": [content]})
+    STORE.create(bindings, root, "", _user_binding("viewers", "viewer", "paula"))
     return identity
 
 
@@ -88,9 +92,7 @@ def _consumer_on_shard_b(client: Any, owner: str) -> tuple[str, Api]:
     return name, Api(client, token_issue(user_name=owner, groups=[]), cluster=f"root:{workspace}")
 
 
-def test_a_binding_to_an_export_on_another_shard_is_served_from_the_cache(
-    peer_fixture: str, client: Any
-) -> None:
+def test_a_binding_to_an_export_on_another_shard_is_served_from_the_cache(peer_fixture: str, client: Any) -> None:
     from shards.cache.replication import cache_install, cache_uninstall
 
     cache_uninstall(publication=False)  # the suite's database is shard-b here, not root
@@ -142,6 +144,7 @@ def _bound_on_shard_b(client: Any, peer_database: str, identity: str) -> None:
         assert apibinding_reconcile(cluster=cluster, name="wildwest")
         assert ivan.get(f"{BINDINGS}/wildwest").json()["status"]["phase"] == "Bound"
         _serves_cowboys(ivan)
+        _provider_view_on_shard_b(ivan, cluster)
 
 
 def _serves_cowboys(ivan: Api) -> None:
@@ -150,6 +153,32 @@ def _serves_cowboys(ivan: Api) -> None:
     made = ivan.post(COWBOYS, {"apiVersion": f"{GROUP}/v1alpha1", "kind": "Cowboy", "metadata": {"name": "joe"}})
     assert made.status_code == 201, made.content
     assert [c["metadata"]["name"] for c in ivan.get(COWBOYS).json()["items"]] == ["joe"]
+
+
+def _provider_view_on_shard_b(ivan: Api, cluster: str) -> None:
+    """shard-b's provider virtual workspace for root's export: paula (apiexports/content in
+    root's replicated RBAC) sees shard-b's consumer, across `*` and by name; ivan is refused."""
+    from kube.authz.tokens import token_issue
+
+    def view(token: str, consumer: str, url: str) -> Any:
+        client = Api(ivan.client, token)
+        client.prefix = f"/services/apiexport/root/{GROUP}/clusters/{consumer}"
+        return client.get(url)
+
+    paula = token_issue(user_name="paula", groups=[])
+    listed = view(paula, "*", f"/apis/{GROUP}/v1alpha1/cowboys")
+    assert listed.status_code == 200, listed.content
+    items = listed.json()["items"]
+    assert [(c["metadata"]["name"], c["metadata"]["annotations"]["kcp.io/cluster"]) for c in items] == [
+        ("joe", cluster)
+    ]
+    one = view(paula, cluster, f"/apis/{GROUP}/v1alpha1/namespaces/default/cowboys/joe")
+    assert one.status_code == 200, one.content
+    bindings = view(paula, "*", "/apis/apis.kcp.io/v1alpha2/apibindings")
+    assert [b["metadata"]["name"] for b in bindings.json()["items"]] == ["wildwest"], bindings.content
+    refused = view(ivan.token, "*", f"/apis/{GROUP}/v1alpha1/cowboys")
+    assert refused.status_code == 403, refused.content
+    assert '"apiexports/content"' in refused.json()["message"]
 
 
 @contextlib.contextmanager
