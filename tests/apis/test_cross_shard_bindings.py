@@ -153,6 +153,9 @@ def _serves_cowboys(ivan: Api) -> None:
     made = ivan.post(COWBOYS, {"apiVersion": f"{GROUP}/v1alpha1", "kind": "Cowboy", "metadata": {"name": "joe"}})
     assert made.status_code == 201, made.content
     assert [c["metadata"]["name"] for c in ivan.get(COWBOYS).json()["items"]] == ["joe"]
+    for doc in ("/openapi/v2", "/openapi/v3", f"/openapi/v3/apis/{GROUP}/v1alpha1"):
+        got = ivan.get(doc)
+        assert got.status_code == 200, (doc, got.status_code, got.content[:300])
 
 
 def _provider_view_on_shard_b(ivan: Api, cluster: str) -> None:
