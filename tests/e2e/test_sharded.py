@@ -271,8 +271,8 @@ def _until(check: Any, seconds: float, what: str) -> Any:
 def test_a_binding_on_shard_1_to_an_export_on_root_is_bound_and_served(api: StackApi) -> None:
     """The provider's workspace on shard root, the consumer's on shard-1: the binding is Bound
     from the export and schema replicated into the cache (the resync of unbound bindings covers
-    an identity that arrives after the binding's first pass) and its resource is served on
-    shard-1 through the proxy."""
+    an identity that arrives after the binding's first pass), its resource is served on shard-1
+    through the proxy, and no longer once the binding is deleted."""
     from tests.factories import apibinding_body, apiexport_body, cowboy_schema, export_resource
 
     group = "wildwest.example.com"
@@ -292,3 +292,5 @@ def test_a_binding_on_shard_1_to_an_export_on_root_is_bound_and_served(api: Stac
     _until(lambda: api.call("GET", served)[0] == 200, 10, "cowboys not served on shard-1")
     api.ok("POST", served, {"apiVersion": f"{group}/v1alpha1", "kind": "Cowboy", "metadata": {"name": "joe"}})
     assert [c["metadata"]["name"] for c in api.ok("GET", served)["items"]] == ["joe"]
+    api.ok("DELETE", f"{bindings}/wildwest")  # unbinding on shard-1 needs nothing of root
+    _until(lambda: api.call("GET", served)[0] == 404, 30, "cowboys still served after the binding's deletion")
