@@ -22,7 +22,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -31,6 +31,7 @@ import orjson
 
 from .client import TENANCY, Api, cluster_prefix, ensure_namespace, ensure_workspace, wait_until
 from .report import Curve, Report, Row, plot
+from .scratch import database_for_run
 from .stats import EMPTY_ACCOUNTING, Target, account_events, fmt, out_of_order, ratio, summarize, throughput
 
 BENCH_DIR = Path(os.path.abspath(__file__)).parent  # not resolve(): keep a symlinked checkout's paths
@@ -70,12 +71,18 @@ class Sizes:
     flood_creates: int = 2000
     flood_clients: int = 32
     fairness_baseline: int = 500
+    shard_entries: int = 1_000_000  # directory entries (bench.directory)
+    shard_records: int = 10_000  # shard records (bench.directory)
+    route_workspaces: int = 1_000_000  # workspaces in the proxy's map, two keys each (bench.proxymap)
+    sharded_workspaces: int = 500  # per batch, one shard vs two (bench.sharded)
+    sharded_rounds: int = 2  # batches per stack
 
     @classmethod
     def quick(cls) -> Sizes:
         return cls(phase_seconds=1.0, create_workspaces=12, tree_fanout=3, samples=60, big_workspaces=80,
                    big_tree=20, list_objects=500, page_size=100, watchers=(1, 100, 200), watch_events=10,
-                   provider_consumers=(5, 15), provider_with_objects=3, flood_creates=1000, fairness_baseline=300)
+                   provider_consumers=(5, 15), provider_with_objects=3, flood_creates=1000, fairness_baseline=300,
+                   shard_entries=50_000, shard_records=1_000, route_workspaces=50_000, sharded_workspaces=30)
 
 
 # --------------------------------------------------------------------------------------------
@@ -384,18 +391,23 @@ async def bench_writes(ctx: Context) -> None:
 
 # ---- 3. workspace creation ---------------------------------------------------------------------
 
-async def create_workspaces(ctx: Context, parent_path: str, count: int, fanout: int) -> dict[str, Any]:
+async def create_workspaces(api: Api, parent_path: str, count: int, fanout: int, *, watch_cluster: str = "*",
+                            prefix: str = "ws") -> dict[str, Any]:
     """Create `count` workspaces over HTTP below `parent_path` (flat, or a tree with `fanout`
-    children per workspace, each level created once its parent is Ready) and time each from the
-    POST to the Ready event of a wildcard watch on workspaces."""
-    api = ctx.api
-    rv_reply = await api.get(f"/clusters/*{TENANCY}/workspaces", params={"limit": "1"})
+    children per workspace, each level created once its parent is Ready), named `<prefix><n>`,
+    and time each from the POST to the Ready event of a watch on workspaces in `watch_cluster`
+    (the wildcard by default; a flat run can watch the parent alone, as through the front proxy,
+    which serves no wildcards)."""
+    rv_reply = await api.get(f"/clusters/{watch_cluster}{TENANCY}/workspaces", params={"limit": "1"})
     if not rv_reply.ok:
-        raise RuntimeError(f"wildcard workspace list answered {rv_reply.status}: {rv_reply.body}")
+        raise RuntimeError(f"workspace list in {watch_cluster} answered {rv_reply.status}: {rv_reply.body}")
     rv = rv_reply.body["metadata"]["resourceVersion"]
-    parent = await api.get(f"{cluster_prefix(parent_path.rsplit(':', 1)[0])}{TENANCY}/workspaces/"
-                           f"{parent_path.rsplit(':', 1)[1]}")
-    parent_cluster = parent.body["spec"]["cluster"]
+    if ":" in parent_path:
+        parent = await api.get(f"{cluster_prefix(parent_path.rsplit(':', 1)[0])}{TENANCY}/workspaces/"
+                               f"{parent_path.rsplit(':', 1)[1]}")
+        parent_cluster = parent.body["spec"]["cluster"]
+    else:
+        parent_cluster = parent_path  # root
     sent: dict[tuple[str, str], float] = {}
     ready: dict[tuple[str, str], float] = {}
     made = [0]
@@ -409,7 +421,7 @@ async def create_workspaces(ctx: Context, parent_path: str, count: int, fanout: 
         if made[0] >= count:
             return
         made[0] += 1
-        name = f"ws{made[0]}"
+        name = f"{prefix}{made[0]}"
         key = (in_cluster, name)
         async with sem:
             sent[key] = time.perf_counter()
@@ -429,7 +441,7 @@ async def create_workspaces(ctx: Context, parent_path: str, count: int, fanout: 
             task.add_done_callback(pending.discard)
 
     async def watcher() -> None:
-        async for arrival, event in api.watch(f"/clusters/*{TENANCY}/workspaces",
+        async for arrival, event in api.watch(f"/clusters/{watch_cluster}{TENANCY}/workspaces",
                                               {"resourceVersion": rv, "allowWatchBookmarks": "false"},
                                               on_open=opened.set):
             obj = event.get("object") or {}
@@ -486,7 +498,7 @@ async def bench_workspace_creation(ctx: Context, shape: str) -> None:
         db0, rss0, wrss0 = await asyncio.to_thread(ctx.db.total_bytes), rss_bytes(ctx.daphne_pids), rss_bytes(
             ctx.worker_pids)
         ev0 = await asyncio.to_thread(ctx.db.table_bytes, "kube_event")
-    result = await create_workspaces(ctx, f"root:bench-{shape}", n, fanout)
+    result = await create_workspaces(ctx.api, f"root:bench-{shape}", n, fanout)
     s = summarize(result["latencies"])
     rate = throughput(result["ready"], result["seconds"])
     note = ""
@@ -1050,32 +1062,6 @@ async def bench_provider(ctx: Context) -> None:
 # Stack and main
 # --------------------------------------------------------------------------------------------
 
-@contextlib.contextmanager
-def database_for_run(server_url: str | None, keep: bool) -> Iterator[str | None]:
-    """With DATABASE_URL: a fresh `kcp_bench_<hex>` database on that server (dropped afterwards
-    unless `keep`). Without: None (the stack's embedded PostgreSQL)."""
-    if not server_url:
-        yield None
-        return
-    import psycopg
-    from psycopg.conninfo import conninfo_to_dict, make_conninfo
-
-    params = conninfo_to_dict(server_url)
-    admin = make_conninfo("", **{**params, "dbname": "postgres"})
-    name = f"kcp_bench_{secrets.token_hex(4)}"
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'CREATE DATABASE "{name}"')
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(server_url)
-    try:
-        yield urlunsplit((parts.scheme, parts.netloc, "/" + name, parts.query, parts.fragment))
-    finally:
-        if not keep:
-            with psycopg.connect(admin, autocommit=True) as conn:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-
-
 async def run_sections(ctx: Context, sections: set[str], health: Callable[[], str]) -> None:
     """The sections in order; one that fails is reported as unavailable and the run goes on.
     `health()` names a dead stack process ("" while all run): checked after every section."""
@@ -1190,7 +1176,8 @@ def main(argv: list[str] | None = None) -> int:
                                                                                            "bench-data"))
     parser.add_argument("--port", type=int, default=0, help="default: a free port")
     parser.add_argument("--only", default="", help="comma-separated sections: references,writes,workspaces,"
-                                                   "getlist,watch,list,delete,big,provider,fairness")
+                                                   "getlist,watch,list,delete,big,provider,shards,sharded,"
+                                                   "fairness (--quick runs sharded only when named)")
     parser.add_argument("--big-workspaces", type=int, default=0, help="override the workspace count of the "
                                                                       "second GET/LIST run")
     parser.add_argument("--keep-data", action="store_true", help="keep the bench data dir (default: wiped "
@@ -1209,9 +1196,14 @@ def main(argv: list[str] | None = None) -> int:
     sections = {s.strip() for s in args.only.split(",") if s.strip()}
     # The fairness section has a stack of its own (the server's default limits); the others share
     # one with the limits off. An empty set means every section.
-    main_sections = sections - {"fairness"}
+    # The shards section needs no stack: the directory and the proxy's map on a scratch database.
+    # The sharded section starts two stacks of its own (one shard, two shards): about two minutes
+    # of start-up, so a QUICK run includes it only when named.
+    main_sections = sections - {"fairness", "shards", "sharded"}
     run_main = not sections or bool(main_sections)
     run_fairness = not sections or "fairness" in sections
+    run_shards = not sections or "shards" in sections
+    run_sharded = "sharded" in sections or (not sections and not args.quick)
 
     if str(PROJECT_DIR) not in sys.path:
         sys.path.append(str(PROJECT_DIR))
@@ -1280,6 +1272,22 @@ def main(argv: list[str] | None = None) -> int:
     timings = dict(ctx.timings) if ctx is not None else {}
     facts: dict[str, Any] = {}
     curves = ctx.curves if ctx is not None else {}
+    if run_shards:
+        from .shards import run_shards_section
+
+        began = time.monotonic()
+        shard_facts = run_shards_section(report, data_dir / "shards", server_url, quick=args.quick,
+                                         entries=sizes.shard_entries, shards=sizes.shard_records,
+                                         workspaces=sizes.route_workspaces, progress=progress)
+        timings["shards_seconds"] = round(time.monotonic() - began, 2)
+        meta_db = meta_db or shard_facts
+    if run_sharded:
+        from .sharded import run_sharded_section
+
+        began = time.monotonic()
+        run_sharded_section(report, data_dir / "sharded", count=sizes.sharded_workspaces, rounds=sizes.sharded_rounds,
+                            keep=args.keep_data, progress=progress)
+        timings["sharded_seconds"] = round(time.monotonic() - began, 2)
     if run_fairness:
         began = time.monotonic()
         facts = run_fairness_section(data_dir / "fairness", server_url, base_env, sizes, report, args.keep_data)
