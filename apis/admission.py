@@ -12,18 +12,19 @@ from kube.authz.rbac import Attributes
 from kube.authz.user import UserInfo
 from kube.registry.context import RequestContext
 from kube.registry.strategy import field
-from workspaces.addressing import cluster_resolve
 
 from .names import GROUP, export_label
+from .remote import export_cluster_resolve
 
 Obj = dict[str, Any]
 
 
 def export_cluster_for(*, consumer: str, path: str) -> str | None:
-    """The logical cluster of `spec.reference.export.path` (empty: the consumer itself)."""
+    """The logical cluster of `spec.reference.export.path` (empty: the consumer itself), on any
+    shard (the directory resolves a path this shard does not hold)."""
     if not path:
         return consumer
-    return cluster_resolve(path)
+    return export_cluster_resolve(path=path)
 
 
 def apibinding_admit(*, binding: Obj, old: Obj | None, ctx: RequestContext) -> None:
@@ -56,6 +57,7 @@ def apibinding_bind_check(*, user: UserInfo, export_cluster: str | None, export_
             actor,
             export_cluster,
             Attributes.for_resource(actor, "bind", "apiexports", api_group=GROUP, name=export_name),
+            replicated=True,  # the export's workspace may be on another shard: its replicated RBAC
         )
     except errors.Forbidden:
         raise errors.Forbidden(message, kind="apibindings", group=GROUP) from None

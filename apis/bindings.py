@@ -54,6 +54,7 @@ from .claims import apibinding_claims_release, apibinding_claims_sync
 from .kinds import API_BINDINGS, API_EXPORTS, API_RESOURCE_SCHEMAS, BINDING_FINALIZER, schema_as_crd
 from .models import APIBindingRow, APIExportRow, APIResourceSchemaRow
 from .names import bound_storage_resource, claim_key
+from .remote import remote_lookup
 
 Obj = dict[str, Any]
 BINDING_PREFIX = "apis.kcp.io:binding:"
@@ -88,7 +89,7 @@ def binding_export_step(p: BindingPass) -> bool:
     path, export_name = str(ref.get("path") or ""), str(ref.get("name") or "")
     p.export_cluster = export_cluster_for(consumer=p.cluster, path=path)
     if p.export_cluster is not None:
-        p.export = STORE.lookup(API_EXPORTS, cluster=p.export_cluster, name=export_name)
+        p.export = remote_lookup(API_EXPORTS, cluster=p.export_cluster, name=export_name)
     if p.export is None or p.export["metadata"].get("deletionTimestamp"):
         message = f'APIExport "{path or "."}:{export_name}" not found'
         _condition(p.status, "APIExportValid", False, "APIExportNotFound", message)
@@ -206,7 +207,7 @@ def _bound_resources_of(
         if not isinstance(entry, dict):
             continue
         schema_name = str(entry.get("schema") or "")
-        schema = STORE.lookup(API_RESOURCE_SCHEMAS, cluster=export_cluster, name=schema_name)
+        schema = remote_lookup(API_RESOURCE_SCHEMAS, cluster=export_cluster, name=schema_name)
         if schema is None:
             problems.append(("APIResourceSchemaInvalid", f'APIResourceSchema "{schema_name}" not found'))
             continue
@@ -391,7 +392,7 @@ def _schema_infos(export_cluster: str, schema_name: str, uid: str, identity_hash
         APIResourceSchemaRow.objects.filter(cluster=export_cluster, name=schema_name)
         .values_list("body", flat=True)
         .first()
-    )
+    ) or remote_lookup(API_RESOURCE_SCHEMAS, cluster=export_cluster, name=schema_name)
     if body is None or body["metadata"].get("uid") != uid:
         return ()
     return tuple(
@@ -405,14 +406,21 @@ def _schema_infos(export_cluster: str, schema_name: str, uid: str, identity_hash
 def maximal_permission_policy(*, export_cluster: str, export_name: str) -> Any:
     """kcp's maximal permission policy: with `spec.maximalPermissionPolicy.local`, a request on a
     bound resource must also be allowed by the export workspace's RBAC for the user and groups
-    prefixed `apis.kcp.io:binding:`. Read per request, so a policy change applies at once."""
+    prefixed `apis.kcp.io:binding:`. Read per request, so a policy change applies at once. An
+    export on another shard is read from the cache and checked against its workspace's replicated
+    RBAC, which holds only the marked grants: a policy there denies what it does not replicate."""
 
     def check(attrs: Attributes) -> None:
-        local = (
-            APIExportRow.objects.filter(cluster=export_cluster, name=export_name)
-            .values_list("body__spec__maximalPermissionPolicy__local", flat=True)
-            .first()
+        here = list(
+            APIExportRow.objects.filter(cluster=export_cluster, name=export_name).values_list(
+                "body__spec__maximalPermissionPolicy__local", flat=True
+            )[:1]
         )
+        if here:
+            local = here[0]
+        else:  # the export's workspace is on another shard (or the export is gone): the cache
+            remote = remote_lookup(API_EXPORTS, cluster=export_cluster, name=export_name)
+            local = field(remote, "spec", "maximalPermissionPolicy", "local") if remote else None
         if local is None:
             return
         user = attrs.user
@@ -420,7 +428,7 @@ def maximal_permission_policy(*, export_cluster: str, export_name: str) -> Any:
             name=BINDING_PREFIX + user.name,
             groups=tuple(BINDING_PREFIX + g for g in user.groups),
         )
-        if not policy_for(export_cluster).authorize(dataclasses.replace(attrs, user=prefixed)).allowed:
+        if not policy_for(export_cluster, replicated=True).authorize(dataclasses.replace(attrs, user=prefixed)).allowed:
             raise errors.Forbidden(
                 forbidden_message(attrs)
                 + f': not permitted by the maximal permission policy of APIExport "{export_name}"',

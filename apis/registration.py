@@ -8,6 +8,7 @@ from __future__ import annotations
 from kube.authz.replication import Grant, replicated_grant_register
 from kube.registry import REGISTRY
 from kube.registry.reserved import exempt_metadata_key
+from kube.registry.resources import ALL_VERBS
 from kube.registry.store import on_admission, on_change
 
 from .bindings import bound_resources
@@ -32,3 +33,7 @@ def register() -> None:
     # `bind` is checked in the export's workspace, which may be on another shard: its RBAC is
     # replicated into the cache (kube.authz.replication).
     replicated_grant_register(Grant(verb="bind", api_group=GROUP, resource="apiexports"))
+    # so is `apiexports/content`, which a shard's provider virtual workspace checks for an export
+    # another shard holds (apis.virtual)
+    for verb in ALL_VERBS:
+        replicated_grant_register(Grant(verb=verb, api_group=GROUP, resource="apiexports/content"))

@@ -7,6 +7,11 @@ resources of accepted permission claims and the consumers' APIBindings of this e
 (read-only). Every request needs the verb on `apiexports/content` of the export in the export's
 workspace.
 
+Each shard serves this workspace for the consumers it holds (their rows are in its database): an
+export whose workspace is on another shard is read from the cache, and `apiexports/content` is
+checked against that workspace's replicated RBAC; a shard without consumers of the export answers
+an empty list. (A claim naming another export's identity is resolved on this shard only.)
+
 A claimed resource is held to what each consumer accepted, consumer by consumer
 (`apis.claims.claim_grants`): a request for one consumer needs the verb in that consumer's
 effective verbs (403 otherwise; 404 when it does not bind or accept at all); every object a
@@ -31,15 +36,15 @@ from kube.endpoints.surface import Surface, VirtualWorkspace, register_virtual_w
 from kube.registry import REGISTRY, ResourceInfo
 from kube.registry.context import WriteGuard
 from kube.registry.resources import ALL_VERBS
-from kube.registry.store import STORE
 from kube.registry.strategy import field
 
 from .admission import export_cluster_for
 from .bindings import schema_infos
 from .claims import ClaimGrant, claim_grants, claim_label_selector
-from .kinds import API_BINDINGS, API_EXPORTS
+from .kinds import API_BINDINGS, API_EXPORTS, API_RESOURCE_SCHEMAS
 from .models import APIBindingRow, APIExportRow, APIResourceSchemaRow
 from .names import GROUP, claim_label, export_label
+from .remote import remote_lookup
 
 Obj = dict[str, Any]
 READ_VERBS = ("get", "list", "watch")
@@ -61,7 +66,7 @@ class APIExportSurface(Surface):
     def export(self) -> Obj | None:
         if not self.export_cluster:
             return None
-        return STORE.lookup(API_EXPORTS, cluster=self.export_cluster, name=self.export_name)
+        return remote_lookup(API_EXPORTS, cluster=self.export_cluster, name=self.export_name)
 
     def resolve_cluster(self, path_or_name: str) -> str:
         return path_or_name  # a consumer's logical cluster name; authorize() checks it binds the export
@@ -173,7 +178,7 @@ class APIExportSurface(Surface):
             user, verb, "apiexports", api_group=GROUP, subresource="content", name=self.export_name
         )
         try:
-            authorize(user, self.export_cluster, content)
+            authorize(user, self.export_cluster, content, replicated=True)  # the export may be on another shard
         except errors.Forbidden:
             raise denied from None
 
@@ -236,6 +241,9 @@ def _schema_infos(export_cluster: str, schema_name: str, identity: str) -> list[
         .values_list("uid", flat=True)
         .first()
     )
+    if uid is None:  # the export's workspace on another shard: its schema from the cache
+        schema = remote_lookup(API_RESOURCE_SCHEMAS, cluster=export_cluster, name=schema_name)
+        uid = schema["metadata"].get("uid") if schema else None
     if uid is None:
         return []
     served = schema_infos(export_cluster=export_cluster, schema_name=schema_name, uid=str(uid), identity_hash=identity)

@@ -13,6 +13,7 @@ import subprocess
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import psutil
 import pytest
@@ -257,3 +258,39 @@ def test_a_deleted_workspace_is_unrouted_within_two_seconds(api: StackApi) -> No
     while api.call("GET", "/clusters/root:ephemeral/api/v1/namespaces")[0] != 403:
         assert time.monotonic() - began < 2.0
         time.sleep(0.05)
+
+
+def _until(check: Any, seconds: float, what: str) -> Any:
+    deadline = time.monotonic() + seconds
+    while not (found := check()):
+        assert time.monotonic() < deadline, what
+        time.sleep(0.2)
+    return found
+
+
+def test_a_binding_on_shard_1_to_an_export_on_root_is_bound_and_served(api: StackApi) -> None:
+    """The provider's workspace on shard root, the consumer's on shard-1: the binding is Bound
+    from the export and schema replicated into the cache (the resync of unbound bindings covers
+    an identity that arrives after the binding's first pass), its resource is served on shard-1
+    through the proxy, and no longer once the binding is deleted."""
+    from tests.factories import apibinding_body, apiexport_body, cowboy_schema, export_resource
+
+    group = "wildwest.example.com"
+    _workspace(api, "xprov", "root")
+    _workspace(api, "xcons", "shard-1")
+    _routed_within(api, "/clusters/root:xcons/api/v1/namespaces", 2.0)
+    api.ok("POST", "/clusters/root:xprov/apis/apis.kcp.io/v1alpha1/apiresourceschemas", cowboy_schema())
+    cowboys = export_resource(group=group, plural="cowboys", schema=f"v1.cowboys.{group}")
+    api.ok("POST", "/clusters/root:xprov/apis/apis.kcp.io/v1alpha2/apiexports",
+           apiexport_body(name=group, resources=[cowboys]))
+    bindings = "/clusters/root:xcons/apis/apis.kcp.io/v1alpha2/apibindings"
+    api.ok("POST", bindings, apibinding_body(name="wildwest", path="root:xprov", export=group))
+    bound = _until(lambda: (b := api.ok("GET", f"{bindings}/wildwest")).get("status", {}).get("phase") == "Bound"
+                   and b, 30, "the binding on shard-1 never Bound")
+    assert [r["resource"] for r in bound["status"]["boundResources"]] == ["cowboys"]
+    served = f"/clusters/root:xcons/apis/{group}/v1alpha1/namespaces/default/cowboys"
+    _until(lambda: api.call("GET", served)[0] == 200, 10, "cowboys not served on shard-1")
+    api.ok("POST", served, {"apiVersion": f"{group}/v1alpha1", "kind": "Cowboy", "metadata": {"name": "joe"}})
+    assert [c["metadata"]["name"] for c in api.ok("GET", served)["items"]] == ["joe"]
+    api.ok("DELETE", f"{bindings}/wildwest")  # unbinding on shard-1 needs nothing of root
+    _until(lambda: api.call("GET", served)[0] == 404, 30, "cowboys still served after the binding's deletion")

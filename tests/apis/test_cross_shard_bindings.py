@@ -1,0 +1,197 @@
+"""A binding on one shard to an export on another (issue 18), with real replication.
+
+The peer shard database (tests.shards.test_cache's `peer`) holds root, the shard named root, and
+in it the provider's schema and export, `bind` for ivan and `apiexports/content` for paula. The
+suite's database plays shard-b: it holds the consumer workspaces (placed through the directory)
+and nothing of root. shard-b resolves the export's path through the directory, reads the export
+and its schemas from the cache, checks `bind` against root's replicated RBAC, serves the bound
+resource from the cached schema, and serves its provider virtual workspace for the consumer it
+holds (authorized by root's replicated RBAC) — the last two while root's database refuses every
+connection. The consumer's part never opens the peer's database (`default` is the suite's)."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import Api
+from tests.factories import BINDINGS, apibinding_body, apiexport_body, cowboy_schema, export_resource
+from tests.factories import COWBOY_GROUP as GROUP
+from tests.shards import test_cache
+from tests.shards.test_cache import (
+    PEER_SHARD,
+    RBAC_GROUP,
+    WITHIN,
+    _admin,
+    _state,
+    _user_binding,
+    _wait,
+    cached,
+    on_database,
+)
+from tests.workspaces.test_pull import as_shard
+
+pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
+
+#: The cache tests' fixtures: the peer shard database, and an empty cache before each test.
+peer_fixture, empty_cache_fixture = test_cache.peer, test_cache.empty_cache
+
+SCHEMA = f"v1.cowboys.{GROUP}"
+COWBOYS = f"/apis/{GROUP}/v1alpha1/namespaces/default/cowboys"
+
+
+def _provider_on_peer() -> str:
+    """root on the peer: the schema, the export (reconciled to its identity), `bind` for ivan."""
+    from apis.kinds import API_EXPORTS, API_RESOURCE_SCHEMAS
+    from apis.services import apiexport_reconcile
+    from kcpsite.bootstrap import bootstrap_root
+    from kube.registry import REGISTRY
+    from kube.registry.context import RequestContext
+    from kube.registry.store import STORE
+
+    bootstrap_root()
+    root = RequestContext(cluster="root")
+    STORE.create(API_RESOURCE_SCHEMAS, root, "", cowboy_schema())
+    cowboys = export_resource(group=GROUP, plural="cowboys", schema=SCHEMA)
+    STORE.create(API_EXPORTS, root, "", apiexport_body(name=GROUP, resources=[cowboys]))
+    identity = apiexport_reconcile(cluster="root", name=GROUP)
+    roles, bindings = (
+        REGISTRY.resolve(cluster="root", group=RBAC_GROUP, version="v1", resource=r)
+        for r in ("clusterroles", "clusterrolebindings")
+    )
+    assert roles is not None and bindings is not None
+    rule = {"apiGroups": ["apis.kcp.io"], "resources": ["apiexports"], "verbs": ["bind"], "resourceNames": [GROUP]}
+    STORE.create(roles, root, "", {"metadata": {"name": "binder"}, "rules": [rule]})
+    STORE.create(bindings, root, "", _user_binding("binders", "binder", "ivan"))
+    content = {"apiGroups": ["apis.kcp.io"], "resources": ["apiexports/content"], "verbs": ["get", "list", "watch"]}
+    STORE.create(roles, root, "", {"metadata": {"name": "viewer"}, "rules": [content]})
+    STORE.create(bindings, root, "", _user_binding("viewers", "viewer", "paula"))
+    return identity
+
+
+def _consumer_on_shard_b(client: Any, owner: str) -> tuple[str, Api]:
+    """A workspace root:<random> on shard-b, owned (cluster-admin) by `owner`."""
+    from kube.authz.tokens import token_issue
+    from kube.storage.backend import ensure_revision_row
+    from shards.directory import directory_place
+    from workspaces.logicalclusters import logicalclusters_pull
+
+    ensure_revision_row()
+    name, workspace = uuid.uuid4().hex[:16], f"c{uuid.uuid4().hex[:8]}"
+    owner_json = json.dumps({"username": owner, "uid": owner, "groups": ["system:authenticated"]})
+    directory_place(
+        name=name, path=f"root:{workspace}", parent="root", workspace=workspace, owner_uid=str(uuid.uuid4()),
+        shard="shard-b", type="root:universal", spec={"initializers": ["root:universal"], "owner": owner_json},
+    )  # fmt: skip
+    assert logicalclusters_pull() == 1
+    return name, Api(client, token_issue(user_name=owner, groups=[]), cluster=f"root:{workspace}")
+
+
+def test_a_binding_to_an_export_on_another_shard_is_served_from_the_cache(peer_fixture: str, client: Any) -> None:
+    from shards.cache.replication import cache_install, cache_uninstall
+
+    cache_uninstall(publication=False)  # the suite's database is shard-b here, not root
+    try:
+        with on_database(peer_fixture), as_shard(PEER_SHARD):
+            identity = _provider_on_peer()
+            report = cache_install()
+            assert report.subscription and not report.skipped
+        _wait(lambda: _state(report.subscription) == "streaming", 20, "the peer's subscription streams")
+        _wait(lambda: cached("apis_apiexport", "root", GROUP) is not None, WITHIN, "the export in the cache")
+        _wait(lambda: cached("kube_object", "root", "binders") is not None, WITHIN, "ivan's grant in the cache")
+        with as_shard("shard-b"):
+            _bound_on_shard_b(client, peer_fixture, identity)
+    finally:
+        with on_database(peer_fixture), as_shard(PEER_SHARD):
+            cache_uninstall()
+        cache_install()
+
+
+def _bound_on_shard_b(client: Any, peer_database: str, identity: str) -> None:
+    """ivan binds root's export from shard-b; mallory, without `bind`, is refused; the binding
+    stays Bound and its resource served while root's shard is down."""
+    from apis.bindings import CACHE, _schema_infos, apibinding_reconcile
+
+    cluster, ivan = _consumer_on_shard_b(client, "ivan")
+    _, mallory = _consumer_on_shard_b(client, "mallory")
+    refused = mallory.post(BINDINGS, apibinding_body(name="wildwest", path="root", export=GROUP))
+    assert refused.status_code == 403, refused.content  # bind checked against root's replicated RBAC
+    assert f'no permission to bind to export "root:{GROUP}"' in refused.json()["message"]
+
+    created = ivan.post(BINDINGS, apibinding_body(name="wildwest", path="root", export=GROUP))
+    assert created.status_code == 201, created.content
+    assert apibinding_reconcile(cluster=cluster, name="wildwest")
+    binding = ivan.get(f"{BINDINGS}/wildwest").json()
+    assert binding["status"]["phase"] == "Bound", binding["status"]
+    assert binding["status"]["apiExportClusterName"] == "root"
+    [bound] = binding["status"]["boundResources"]
+    assert (bound["resource"], bound["schema"]["name"], bound["schema"]["identityHash"]) == (
+        "cowboys",
+        SCHEMA,
+        identity,
+    )
+
+    # Shard root down (its database refuses every connection): shard-b re-reconciles the
+    # binding and serves the bound resource from the cache, with no process memory of it.
+    with _down(peer_database):
+        _schema_infos.cache_clear()
+        CACHE.clear()
+        assert apibinding_reconcile(cluster=cluster, name="wildwest")
+        assert ivan.get(f"{BINDINGS}/wildwest").json()["status"]["phase"] == "Bound"
+        _serves_cowboys(ivan)
+        _provider_view_on_shard_b(ivan, cluster)
+
+
+def _serves_cowboys(ivan: Api) -> None:
+    ns = ivan.post("/api/v1/namespaces", {"metadata": {"name": "default"}})
+    assert ns.status_code in (201, 409), ns.content
+    made = ivan.post(COWBOYS, {"apiVersion": f"{GROUP}/v1alpha1", "kind": "Cowboy", "metadata": {"name": "joe"}})
+    assert made.status_code == 201, made.content
+    assert [c["metadata"]["name"] for c in ivan.get(COWBOYS).json()["items"]] == ["joe"]
+    for doc in ("/openapi/v2", "/openapi/v3", f"/openapi/v3/apis/{GROUP}/v1alpha1"):
+        got = ivan.get(doc)
+        assert got.status_code == 200, (doc, got.status_code, got.content[:300])
+
+
+def _provider_view_on_shard_b(ivan: Api, cluster: str) -> None:
+    """shard-b's provider virtual workspace for root's export: paula (apiexports/content in
+    root's replicated RBAC) sees shard-b's consumer, across `*` and by name; ivan is refused."""
+    from kube.authz.tokens import token_issue
+
+    def view(token: str, consumer: str, url: str) -> Any:
+        client = Api(ivan.client, token)
+        client.prefix = f"/services/apiexport/root/{GROUP}/clusters/{consumer}"
+        return client.get(url)
+
+    paula = token_issue(user_name="paula", groups=[])
+    listed = view(paula, "*", f"/apis/{GROUP}/v1alpha1/cowboys")
+    assert listed.status_code == 200, listed.content
+    items = listed.json()["items"]
+    assert [(c["metadata"]["name"], c["metadata"]["annotations"]["kcp.io/cluster"]) for c in items] == [
+        ("joe", cluster)
+    ]
+    one = view(paula, cluster, f"/apis/{GROUP}/v1alpha1/namespaces/default/cowboys/joe")
+    assert one.status_code == 200, one.content
+    bindings = view(paula, "*", "/apis/apis.kcp.io/v1alpha2/apibindings")
+    assert [b["metadata"]["name"] for b in bindings.json()["items"]] == ["wildwest"], bindings.content
+    refused = view(ivan.token, "*", f"/apis/{GROUP}/v1alpha1/cowboys")
+    assert refused.status_code == 403, refused.content
+    assert '"apiexports/content"' in refused.json()["message"]
+
+
+@contextlib.contextmanager
+def _down(database: str) -> Iterator[None]:
+    """The database of a shard unreachable: no new connection, the open ones ended."""
+    with _admin() as admin:
+        admin.execute(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS false')
+        admin.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s", [database])
+    try:
+        yield
+    finally:
+        with _admin() as admin:
+            admin.execute(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS true')
