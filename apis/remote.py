@@ -1,4 +1,4 @@
-"""An export and its schemas wherever the export's workspace lives (issue 18).
+"""An export and its schemas wherever the export's workspace lives.
 
 A binding names its export by path; the export's workspace may be on another shard. These
 lookups read this shard's store first and, when the cluster is not here, the cache of what

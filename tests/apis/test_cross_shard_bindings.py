@@ -1,4 +1,4 @@
-"""A binding on one shard to an export on another (issue 18), with real replication.
+"""A binding on one shard to an export on another, with real replication.
 
 The peer shard database (tests.shards.test_cache's `peer`) holds root, the shard named root, and
 in it the provider's schema and export, `bind` for ivan and `apiexports/content` for paula. The
