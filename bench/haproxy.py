@@ -121,14 +121,11 @@ class Proxy:
         return any(len(r) > 5 and r[3] == name and r[5] == "2" for r in rows)
 
     def admin(self, command: str) -> str:
-        with socket.socket(socket.AF_UNIX) as s:
-            s.settimeout(30)
-            s.connect(str(self.files.socket))
-            s.sendall(command.encode() + b"\n")
-            out = b""
-            while chunk := s.recv(65536):
-                out += chunk
-        return out.decode()
+        """One runtime API command through the project's client (frontproxy.runtime)."""
+        from frontproxy.runtime import RuntimeAPI
+
+        with RuntimeAPI(self.files.socket, timeout=30) as api:
+            return api.command(command)
 
     def rss(self) -> int:
         import psutil

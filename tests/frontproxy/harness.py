@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from frontproxy.config import ProxyFiles, ShardBackend, write_proxy_files
+from frontproxy.runtime import RuntimeAPI
 from kcpsite.launcher import PROJECT_DIR
 from kcpsite.tls import TLSFiles
 from tests.conftest import free_port
@@ -94,14 +95,9 @@ class Proxy:
         return any(len(r) > 5 and r[3] == name and r[5] == "2" for r in rows)
 
     def admin(self, command: str) -> str:
-        with socket.socket(socket.AF_UNIX) as s:
-            s.settimeout(5)
-            s.connect(str(self.files.socket))
-            s.sendall(command.encode() + b"\n")
-            out = b""
-            while chunk := s.recv(65536):
-                out += chunk
-        return out.decode()
+        """One runtime API command through the project's client (frontproxy.runtime)."""
+        with RuntimeAPI(self.files.socket, timeout=5) as api:
+            return api.command(command)
 
     def stop(self, sig: int = signal.SIGTERM) -> None:
         if self.process is not None and self.process.poll() is None:
