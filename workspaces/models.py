@@ -29,7 +29,12 @@ class LogicalClusterRow(KubeObject):
                 name="core_lc_live_path",
             ),
         ]
-        indexes = [models.Index(fields=["cluster"], name="core_lc_cluster")]
+        indexes = [
+            models.Index(fields=["cluster"], name="core_lc_cluster"),
+            # The periodic resync's scan for logical clusters still Initializing (a few among
+            # millions): only those rows are indexed.
+            models.Index(fields=["phase"], name="core_lc_initializing", condition=models.Q(phase="Initializing")),
+        ]
         # The portal's membership index (django-guardian rows keyed by logical cluster name, kept
         # in agreement with the cluster's RBAC by workspaces.members): view_logicalclusterrow =
         # member, admin_workspace = admin.
