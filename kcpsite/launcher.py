@@ -64,7 +64,7 @@ import time
 import urllib.error
 import urllib.request
 import warnings
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 from types import FrameType, TracebackType
 from typing import IO, TYPE_CHECKING, Self
@@ -497,6 +497,20 @@ class Stack:
             self.failed = (POSTGRES, None)
             return
         self._progress("embedded PostgreSQL is back")
+
+    @contextlib.contextmanager
+    def supervision_paused(self) -> Iterator[None]:
+        """No child is started again while inside (a dead one stays dead, as on a host whose
+        supervisor is gone); supervision resumes on exit and starts what died meanwhile."""
+        self._stop_supervising.set()
+        if self._supervisor is not None:
+            self._supervisor.join()
+        try:
+            yield
+        finally:
+            self._stop_supervising.clear()
+            self._supervisor = threading.Thread(target=self._supervise_loop, daemon=True, name="kcp-supervisor")
+            self._supervisor.start()
 
     def _supervise_loop(self) -> None:
         while not self._stop_supervising.wait(SUPERVISE_EVERY):
