@@ -46,3 +46,30 @@ class APIBindingRow(KubeObject):
         db_table = "apis_apibinding"
         constraints = object_key_constraint("apis_apibinding")
         indexes = [models.Index(fields=["export_cluster", "export_name"], name="apis_binding_export")]
+
+
+class APIExportShard(models.Model):
+    """A shard that holds at least one binding of an export (global database, table
+    kcp_apiexport_shards): the export's shard lists that shard's provider virtual workspace in
+    the export's APIExportEndpointSlice. Each shard writes only its own rows
+    (`apis.presence.apiexport_shard_presence_sync`); a trigger announces inserts and deletes on
+    PRESENCE_CHANNEL so that the export's shard recomputes the slice within a second."""
+
+    export_cluster = models.CharField(max_length=253)
+    export_name = models.CharField(max_length=253)
+    shard = models.CharField(max_length=128)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        db_table = "kcp_apiexport_shards"
+        constraints = [
+            models.UniqueConstraint(fields=["export_cluster", "export_name", "shard"], name="kcp_apiexport_shard")
+        ]
+        indexes = [models.Index(fields=["shard"], name="kcp_apiexport_shards_shard")]
+
+    def __str__(self) -> str:
+        return f"{self.export_cluster}:{self.export_name} on {self.shard}"
+
+
+#: The NOTIFY channel of kcp_apiexport_shards (insert and delete; JSON payload with the row).
+PRESENCE_CHANNEL = "kcp_apiexport_shards"

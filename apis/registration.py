@@ -10,13 +10,15 @@ from kube.registry import REGISTRY
 from kube.registry.reserved import exempt_metadata_key
 from kube.registry.resources import ALL_VERBS
 from kube.registry.store import on_admission, on_change
+from shards.notifications import global_channel_register
 
 from .bindings import bound_resources
 from .claims import claims_admit
 from .kinds import KINDS
+from .models import PRESENCE_CHANNEL
 from .names import GROUP
 from .services import SKIP_SLICE_ANNOTATION
-from .tasks import apibinding_changed, apiexport_changed
+from .tasks import apibinding_changed, apiexport_changed, apiexport_presence_notified
 from .virtual import register_apiexport_virtual_workspace
 
 
@@ -30,6 +32,9 @@ def register() -> None:
     on_change(GROUP, "apibindings", apibinding_changed)
     on_change(GROUP, "apiexports", apiexport_changed)
     register_apiexport_virtual_workspace()
+    # a shard's first binding of an export, or its last one gone: the export's shard updates the
+    # endpoint slice (apis.presence)
+    global_channel_register(channel=PRESENCE_CHANNEL, handler=apiexport_presence_notified)
     # `bind` is checked in the export's workspace, which may be on another shard: its RBAC is
     # replicated into the cache (kube.authz.replication).
     replicated_grant_register(Grant(verb="bind", api_group=GROUP, resource="apiexports"))

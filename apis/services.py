@@ -9,7 +9,8 @@ alone that returns True to hand over to the next (False: the export is gone):
    condition, a guaranteed status update written only when it changes;
 3. `apiexport_endpoint_slice_step` (unless the export opts out with
    `apiexports.apis.kcp.io/skip-endpointslice`): the export's APIExportEndpointSlice, whose
-   endpoint URL is the provider virtual workspace of the export.
+   endpoint URLs are the provider virtual workspaces of the export: this shard's first, then one
+   per other shard holding a binding of it (apis.presence).
 
 A deleted export stops before step 1."""
 
@@ -22,8 +23,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
-
 from kube import errors
 from kube.registry import REGISTRY
 from kube.registry.authorized import AuthorizedClient
@@ -31,12 +30,13 @@ from kube.registry.conditions import set_condition
 from kube.registry.context import RequestContext
 from kube.registry.store import STORE
 from kube.registry.strategy import field
-from shards.services import shard_virtual_workspace_url
+from shards.selectors import local_shard_name, shard_virtual_workspace_urls
 from workspaces.addressing import cluster_path
 
 from .admission import apibinding_bind_check, export_cluster_for
 from .kinds import API_BINDINGS, API_EXPORT_ENDPOINT_SLICES, API_EXPORTS, IDENTITY_NAMESPACE
 from .names import GROUP
+from .presence import apiexport_shards
 from .selectors import apiexport_bindable_get, pending_claim_key
 
 Obj = dict[str, Any]
@@ -144,9 +144,10 @@ def _export_path(cluster: str) -> str:
 
 
 def apiexport_endpoint_slice_step(pass_: ExportPass) -> bool:
-    """The export's APIExportEndpointSlice (same name), its endpoint the provider virtual
-    workspace of the export on this shard; nothing when the export opts out
-    (`apiexports.apis.kcp.io/skip-endpointslice`)."""
+    """The export's APIExportEndpointSlice (same name), its endpoints the provider virtual
+    workspace of the export on this shard, then on every other registered shard holding a
+    binding of it, by shard name (each answers for the consumers it holds; their union is every
+    consumer); nothing when the export opts out (`apiexports.apis.kcp.io/skip-endpointslice`)."""
     if (pass_.export["metadata"].get("annotations") or {}).get(SKIP_SLICE_ANNOTATION):
         return True
     cluster, name = pass_.cluster, pass_.export["metadata"]["name"]
@@ -162,11 +163,13 @@ def apiexport_endpoint_slice_step(pass_: ExportPass) -> bool:
         )
     except errors.AlreadyExists:
         pass
-    base = shard_virtual_workspace_url(name=settings.KCP_SHARD_NAME)
-    url = f"{base.rstrip('/')}/services/apiexport/{path}/{name}"
+    here = local_shard_name()
+    shards = [here, *(s for s in apiexport_shards(export_cluster=cluster, export_name=name) if s != here)]
+    bases = shard_virtual_workspace_urls(names=shards)
+    urls = [f"{bases[s].rstrip('/')}/services/apiexport/{path}/{name}" for s in shards if s in bases]
 
     def endpoints(slice_: Obj) -> None:
-        slice_["status"] = {**(slice_.get("status") or {}), "endpoints": [{"url": url}]}
+        slice_["status"] = {**(slice_.get("status") or {}), "endpoints": [{"url": u} for u in urls]}
 
     STORE.guaranteed_update(
         API_EXPORT_ENDPOINT_SLICES,

@@ -16,7 +16,11 @@ The frontend's rules, in order (docs/shards.md has the why):
 
 1. every client-supplied `X-Remote-*` header is deleted (identity is never taken from a client;
    `Authorization` and `Impersonate-*` pass: the shards authenticate and authorize them);
-2. `/clusters/*/...` → 403 (wildcards are per shard, never through the proxy);
+2. `/shards/<shard>/services/...` → that shard's backend, the prefix stripped: each shard's
+   virtual workspaces (a provider's view of the consumers it holds, listed per shard in
+   APIExportEndpointSlices); anything else under `/shards/`, or a shard without a backend → 404;
+   then `/clusters/*/...` → 403 (wildcard requests to workspaces are per shard, never through the
+   proxy);
 3. `/clusters/<segment>/...`: the segment (percent-decoded) is looked up in `routes.map` (unless
    it is in `gone.map`); a miss →
    403 Status (existence never leaks); a hit names a shard in `shards.map` (a shard without a
@@ -52,6 +56,7 @@ CHECK_INTERVAL = "1s"
 _REASONS = {
     400: ("BadRequest", "the request could not be read"),
     403: ("Forbidden", "forbidden"),
+    404: ("NotFound", "not found"),
     408: ("Timeout", "the request was not received in time"),
     500: ("InternalError", "the front proxy failed to handle the request"),
     502: ("ServiceUnavailable", "the shard serving this request failed; retry"),
@@ -65,6 +70,8 @@ _RULE_BODIES = {
     "wildcard.json": (403, "forbidden: requests to the `*` logical cluster are not served through the front proxy"),
     "unknown.json": (403, "forbidden: this workspace does not exist or you may not access it"),
     "unavailable.json": (503, "the shard serving this workspace is unavailable; retry"),
+    "noshard.json": (404, "not found: /shards/<shard>/ leads only to the virtual workspaces (/services/) of a "
+                          "shard the proxy knows"),
 }
 
 
@@ -117,6 +124,12 @@ class ProxyFiles:
     @property
     def socket(self) -> Path:
         return self.dir / "admin.sock"
+
+    @property
+    def synced(self) -> Path:
+        """Written by the route syncer after each full replace HAProxy took: from then on it
+        listens to the directory, so no later change is missed (what a starting stack waits for)."""
+        return self.dir / "syncer.synced"
 
     @property
     def errors(self) -> Path:
@@ -215,10 +228,18 @@ def render_config(*, files: ProxyFiles, shards: Iterable[ShardBackend], root: st
         f"    bind {bind} ssl crt {files.server_pem} alpn h2,http/1.1",
         # 1. Identity comes from credentials the shards verify, never from a client's header.
         "    http-request del-header X-Remote- -m beg",
+        # 2. A shard's virtual workspaces under its own prefix; nothing else of a shard is reached so.
+        "    acl shard_prefix path_beg /shards/",
+        "    acl shard_services path_reg ^/shards/[^/]+/services/",
+        f"    http-request set-var(txn.backend) path,field(3,/),map_str({files.shards_map}) "
+        "if shard_prefix shard_services",
+        "    http-request return status 404 content-type application/json "
+        f"file {errors / 'noshard.json'} if shard_prefix !{{ var(txn.backend) -m found }}",
+        "    http-request replace-path ^/shards/[^/]+(/.*) \\1 if shard_prefix",
         "    acl api_cluster path_beg /clusters/",
         "    acl portal_workspace path_beg /workspaces/",
         "    http-request set-var(txn.segment) path,field(3,/),url_dec if api_cluster || portal_workspace",
-        # 2. Wildcards never cross the proxy.
+        # 2. Wildcards to workspaces never cross the proxy.
         "    http-request return status 403 content-type application/json "
         f"file {errors / 'wildcard.json'} if api_cluster {{ var(txn.segment) -m str * }}",
         # 3./4. One lookup (one map expression in memory) for both prefixes.

@@ -173,6 +173,7 @@ class RouteSyncer:
         self._haproxy_synced = True
         self.stats.full_replaces += 1
         self.stats.entries = count
+        write_atomic(self.files.synced, [f"{count}\n"])
         log.info("route syncer: %d map entries replaced in %.2fs", count, time.monotonic() - began)
 
     def write_map_file(self) -> int:

@@ -41,6 +41,7 @@ def bootstrap_root(*, admin_token: str | None = None) -> None:
         name=settings.KCP_SHARD_NAME,
         base_url=settings.KCP_BASE_URL,
         external_url=settings.KCP_EXTERNAL_URL,
+        virtual_workspace_url=settings.KCP_VIRTUAL_WORKSPACES_URL,
         labels=shard_labels_parse(value=settings.KCP_SHARD_LABELS),
     )
     if holds_root():

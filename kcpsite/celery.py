@@ -18,6 +18,9 @@ app.conf.beat_schedule = {
     "kube-resync-deletions": {"task": "kube.tasks.resync_deletions", "schedule": 10.0},
     "workspaces-resync": {"task": "workspaces.tasks.resync_workspaces", "schedule": 10.0},
     "apis-resync-bindings": {"task": "apis.tasks.resync_apibindings", "schedule": 10.0},
+    # apis.presence.RESYNC_SECONDS
+    "apis-resync-export-shards": {"task": "apis.tasks.resync_apiexport_shards", "schedule": 30.0,
+                                  "options": {"expires": 30.0}},
     # shards.kinds.HEARTBEAT_SECONDS and MIRROR_SECONDS. A beat or a pass that waited a whole
     # period in the queue is dropped: the next one is already due (no burst after an outage).
     "shards-heartbeat": {"task": "shards.tasks.heartbeat_shard", "schedule": 10.0, "options": {"expires": 10.0}},

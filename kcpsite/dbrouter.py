@@ -26,6 +26,8 @@ global (identities, and what points at them by foreign key)
   shards.ShardRecord                       the shards: URLs, labels, heartbeat, cordon, limits
   shards.DirectoryEntry                    the directory of logical clusters: path, shard, phase
                                            (placement's commit point, routing's source)
+  apis.APIExportShard                      which shards hold bindings of an export (the
+                                           export's endpoint slice lists their URLs)
 
 shard (`default`)
   kube.KubeObject subclasses, kube.Revision, kube.Event   stored objects, the revision counter and
@@ -52,7 +54,9 @@ SHARD = "default"
 #: Apps whose every model (and every model-less migration operation) is global.
 GLOBAL_APPS = frozenset({"auth", "contenttypes", "sessions", "admin", "guardian"})
 #: Global models of apps that otherwise live on the shard (app_label.model_name).
-GLOBAL_MODELS = frozenset({"kube.token", "portal.preference", "shards.shardrecord", "shards.directoryentry"})
+GLOBAL_MODELS = frozenset(
+    {"kube.token", "portal.preference", "shards.shardrecord", "shards.directoryentry", "apis.apiexportshard"}
+)
 
 
 def is_global(app_label: str, model_name: str | None = None) -> bool:

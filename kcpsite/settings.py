@@ -8,6 +8,9 @@ REDIS_URL         broker and channel layer when set; otherwise a filesystem brok
 KCP_EXTERNAL_URL  URL clients reach the server at (used in URLs the API hands out)
 KCP_SHARD_NAME    this shard's name (its Shard object in root; default root; only `root` creates root)
 KCP_BASE_URL      URL this shard serves at, for the front proxy (default KCP_EXTERNAL_URL)
+KCP_VIRTUAL_WORKSPACES_URL  where clients reach this shard's virtual workspaces (its Shard's
+                  virtualWorkspaceURL; endpoint slices list it); default KCP_EXTERNAL_URL, or
+                  `<KCP_EXTERNAL_URL>/shards/<KCP_SHARD_NAME>` behind the front proxy
 KCP_SHARD_LABELS  this shard's labels, `region=eu,tier=gold` (kcp's --shard-labels; placement selectors)
 KCP_GLOBAL_DATABASE_URL  PostgreSQL URL of the global database (identities); unset: the shard's own
 KCP_GLOBAL_DB_TIMEOUT    seconds a request waits for a global-database connection (default 5)
@@ -229,6 +232,13 @@ KCP_SHARD_NAME = env.str("KCP_SHARD_NAME", default="root")
 # The URL this shard itself serves at (its Shard's baseURL: what the front proxy connects to);
 # KCP_EXTERNAL_URL is what clients use (the proxy's URL in sharded mode). One shard: the same.
 KCP_BASE_URL = env.str("KCP_BASE_URL", default=KCP_EXTERNAL_URL)
+# Behind the front proxy (its URL differs from this shard's own), a shard's virtual workspaces are
+# reached through the proxy's `/shards/<name>/` prefix (frontproxy.config): a provider's wildcard
+# view is per shard, so each shard needs a URL of its own there.
+KCP_VIRTUAL_WORKSPACES_URL = env.str(
+    "KCP_VIRTUAL_WORKSPACES_URL",
+    default=KCP_EXTERNAL_URL if KCP_BASE_URL == KCP_EXTERNAL_URL else f"{KCP_EXTERNAL_URL}/shards/{KCP_SHARD_NAME}",
+)
 KCP_SHARD_LABELS = env.str("KCP_SHARD_LABELS", default="")
 KCP_CACHE_PUBLISHER_URL = env.str("KCP_CACHE_PUBLISHER_URL", default="")
 

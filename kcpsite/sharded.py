@@ -38,6 +38,7 @@ import urllib.request
 from collections.abc import Callable, Mapping
 from pathlib import Path
 
+from frontproxy.config import ProxyFiles
 from kcpsite.admin_access import ROOT_CLUSTER, ensure_admin_token, write_kubeconfig
 from kcpsite.launcher import DEFAULT_PORT, PROJECT_DIR, READY_TIMEOUT, Stack, StackError, port_free
 from kcpsite.tls import ensure_tls
@@ -89,10 +90,19 @@ class FrontStack(Stack):
             "--ca", str(self.tls.ca_cert), "--cert", str(self.tls.server_cert), "--key", str(self.tls.server_key),
             "--root-shard", ROOT_SHARD, "--haproxy", HAPROXY], env)
         self._run_step("route-syncer-once", [manage, "kcp_route_syncer", "--dir", str(self.proxy_dir), "--once"], env)
+        synced = ProxyFiles(self.proxy_dir).synced
+        synced.unlink(missing_ok=True)
         self._spawn("haproxy", ["-db", "-f", str(self.proxy_dir / "haproxy.cfg")], env, program=HAPROXY)
         self._spawn("route-syncer", [manage, "kcp_route_syncer", "--dir", str(self.proxy_dir)], env)
         self._wait_ready(timeout)
         self._wait_path(f"/clusters/{ROOT_CLUSTER}/version", timeout)
+        # Ready only once the syncer follows the directory: a workspace made before it listened
+        # would stay unrouted (403) until its next full replace, a minute later.
+        deadline = time.monotonic() + timeout
+        while not synced.exists():
+            if time.monotonic() > deadline:
+                raise StackError(f"the route syncer did not sync within {timeout:.0f}s; logs in {self.logs_dir}")
+            time.sleep(0.1)
         self._stop_supervising.clear()
         self._supervisor = threading.Thread(target=self._supervise_loop, daemon=True, name="kcp-front-supervisor")
         self._supervisor.start()

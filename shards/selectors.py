@@ -157,7 +157,10 @@ def shard_unschedulable_reason(*, cluster: str = ROOT, selector: Obj | None = No
     return "no shard is eligible" + (f" ({detail})" if detail else " (no shard is registered)")
 
 
-def shard_virtual_workspace_url(*, name: str) -> str:
-    """The virtual-workspace URL shard `name` registered (the external URL when it has none)."""
-    url = ShardRecord.objects.filter(name=name).values_list("virtual_workspace_url", flat=True).first()
-    return str(url or settings.KCP_EXTERNAL_URL)
+def shard_virtual_workspace_urls(*, names: list[str]) -> dict[str, str]:
+    """The virtual-workspace URL each registered shard of `names` gave (its base URL when it gave
+    none); this shard always has one (the external URL, should its record be gone)."""
+    rows = ShardRecord.objects.filter(name__in=names).values_list("name", "virtual_workspace_url", "base_url")
+    urls = {name: str(vw or base) for name, vw, base in rows if vw or base}
+    urls.setdefault(local_shard_name(), settings.KCP_EXTERNAL_URL)
+    return {name: url for name, url in urls.items() if name in names}

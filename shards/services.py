@@ -39,7 +39,7 @@ from .selectors import (
     shard_pick,
     shard_unschedulable_reason,
     shard_used_workspaces,
-    shard_virtual_workspace_url,
+    shard_virtual_workspace_urls,
 )
 
 logger = logging.getLogger(__name__)
@@ -55,7 +55,7 @@ __all__ = [
     "shard_register_self",
     "shard_settings_apply",
     "shard_unschedulable_reason",
-    "shard_virtual_workspace_url",
+    "shard_virtual_workspace_urls",
 ]
 
 

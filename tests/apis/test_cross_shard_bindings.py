@@ -135,6 +135,7 @@ def _bound_on_shard_b(client: Any, peer_database: str, identity: str) -> None:
         SCHEMA,
         identity,
     )
+    _slice_lists_shard_b(peer_database)
 
     # Shard root down (its database refuses every connection): shard-b re-reconciles the
     # binding and serves the bound resource from the cache, with no process memory of it.
@@ -145,6 +146,27 @@ def _bound_on_shard_b(client: Any, peer_database: str, identity: str) -> None:
         assert ivan.get(f"{BINDINGS}/wildwest").json()["status"]["phase"] == "Bound"
         _serves_cowboys(ivan)
         _provider_view_on_shard_b(ivan, cluster)
+
+
+def _slice_lists_shard_b(peer_database: str) -> None:
+    """shard-b's first binding of root's export records shard-b in the global table; root's
+    reconcile of the export then lists shard-b's provider virtual workspace after its own."""
+    from apis.kinds import API_EXPORT_ENDPOINT_SLICES
+    from apis.services import apiexport_reconcile
+    from apis.tasks import sync_apiexport_shard
+    from kube.registry.store import STORE
+    from shards.services import shard_register_self
+
+    shard_register_self(name="shard-b", base_url="https://shard-b.internal:6443",
+                        virtual_workspace_url="https://proxy.example:6443/shards/shard-b")  # fmt: skip
+    assert sync_apiexport_shard("root", GROUP) is True
+    with on_database(peer_database), as_shard(PEER_SHARD):
+        apiexport_reconcile(cluster="root", name=GROUP)
+        endpoint_slice = STORE.lookup(API_EXPORT_ENDPOINT_SLICES, cluster="root", name=GROUP)
+    assert endpoint_slice is not None
+    urls = [e["url"] for e in endpoint_slice["status"]["endpoints"]]
+    assert len(urls) == 2 and urls[1] == f"https://proxy.example:6443/shards/shard-b/services/apiexport/root/{GROUP}"
+    assert urls[0].endswith(f"/services/apiexport/root/{GROUP}") and "shard-b" not in urls[0]
 
 
 def _serves_cowboys(ivan: Api) -> None:

@@ -297,3 +297,60 @@ def test_a_binding_on_shard_1_to_an_export_on_root_is_bound_and_served(api: Stac
     assert [c["metadata"]["name"] for c in api.ok("GET", served)["items"]] == ["joe"]
     api.ok("DELETE", f"{bindings}/wildwest")  # unbinding on shard-1 needs nothing of root
     _until(lambda: api.call("GET", served)[0] == 404, 30, "cowboys still served after the binding's deletion")
+
+
+def test_the_endpoint_slice_lists_each_shard_with_consumers_and_each_url_serves_its_own(api: StackApi) -> None:
+    """An export on root, consumers on root and on shard-1: the slice lists root's provider virtual
+    workspace, then shard-1's (through the proxy's `/shards/shard-1/` prefix) within seconds of
+    shard-1's first binding; each URL's wildcard list and watch serve the consumers of its shard
+    (their union is every consumer); shard-1's URL leaves the slice after its last binding."""
+    from tests.factories import apibinding_body, apiexport_body, cowboy_schema, export_resource
+
+    group = "slices.example.com"
+    _workspace(api, "sprov", "root")
+    api.ok("POST", "/clusters/root:sprov/apis/apis.kcp.io/v1alpha1/apiresourceschemas", cowboy_schema(group=group))
+    cowboys = export_resource(group=group, plural="cowboys", schema=f"v1.cowboys.{group}")
+    api.ok("POST", "/clusters/root:sprov/apis/apis.kcp.io/v1alpha2/apiexports",
+           apiexport_body(name=group, resources=[cowboys]))
+    slice_path = f"/clusters/root:sprov/apis/apis.kcp.io/v1alpha1/apiexportendpointslices/{group}"
+
+    def urls() -> list[str]:
+        status, doc = api.call("GET", slice_path)
+        return [e["url"] for e in (doc.get("status") or {}).get("endpoints", [])] if status == 200 else []
+
+    services = f"/services/apiexport/root:sprov/{group}"
+    root_url = f"{api.base_url}/shards/root{services}"
+    assert _until(urls, 30, "no endpoint before any binding") == [root_url]
+    consumers = {"root": "scons-root", "shard-1": "scons-one"}
+    clusters = {}
+    for shard, name in consumers.items():
+        clusters[shard] = _workspace(api, name, shard)
+        _routed_within(api, f"/clusters/root:{name}/api/v1/namespaces", 2.0)
+        bindings = f"/clusters/root:{name}/apis/apis.kcp.io/v1alpha2/apibindings"
+        api.ok("POST", bindings, apibinding_body(name="w", path="root:sprov", export=group))
+        bound_at = time.monotonic()
+        _until(lambda b=bindings: api.ok("GET", f"{b}/w").get("status", {}).get("phase") == "Bound", 30, "not Bound")
+        served = f"/clusters/root:{name}/apis/{group}/v1alpha1/namespaces/default/cowboys"
+        _until(lambda s=served: api.call("GET", s)[0] == 200, 10, f"cowboys not served on {shard}")
+        api.ok("POST", served, {"apiVersion": f"{group}/v1alpha1", "kind": "Cowboy", "metadata": {"name": name}})
+    shard_1_url = f"{api.base_url}/shards/shard-1{services}"
+    _until(lambda: urls() == [root_url, shard_1_url], 10, f"slice lists {urls()}")
+    assert time.monotonic() - bound_at < 10
+
+    def listed(url: str) -> list[tuple[str, str]]:
+        doc = api.ok("GET", f"{url.removeprefix(api.base_url)}/clusters/*/apis/{group}/v1alpha1/cowboys")
+        return [(c["metadata"]["name"], c["metadata"]["annotations"]["kcp.io/cluster"]) for c in doc["items"]]
+
+    assert listed(root_url) == [("scons-root", clusters["root"])]
+    assert listed(shard_1_url) == [("scons-one", clusters["shard-1"])]
+    wildcard = f"{shard_1_url.removeprefix(api.base_url)}/clusters/*/apis/{group}/v1alpha1/cowboys"
+    conn, resp = api.watch(wildcard, api.ok("GET", wildcard)["metadata"]["resourceVersion"], timeout=30)
+    try:
+        api.ok("POST", f"/clusters/root:scons-one/apis/{group}/v1alpha1/namespaces/default/cowboys",
+               {"apiVersion": f"{group}/v1alpha1", "kind": "Cowboy", "metadata": {"name": "late"}})
+        event = json.loads(resp.readline())
+        assert event["type"] == "ADDED" and event["object"]["metadata"]["name"] == "late", event
+    finally:
+        conn.close()
+    api.ok("DELETE", "/clusters/root:scons-one/apis/apis.kcp.io/v1alpha2/apibindings/w")
+    _until(lambda: urls() == [root_url], 30, "shard-1's URL still listed after its last binding")

@@ -103,6 +103,28 @@ def test_wildcard_and_unknown_segments_are_forbidden_without_leaking(make_proxy:
         _forbidden(status, body)
 
 
+def test_a_shards_virtual_workspaces_are_reached_under_its_prefix_and_nothing_else_is(make_proxy: Any) -> None:
+    """`/shards/<shard>/services/...` goes to that shard with the prefix stripped: the per-shard
+    URLs of APIExportEndpointSlices. Wildcards there are the point (a provider's view of the
+    consumers that shard holds); nothing but `/services/` of a known shard is reached that way."""
+    proxy: Proxy = make_proxy(ROUTES)
+    cases = {
+        "/shards/shard-1/services/apiexport/root:org/w.example.com/clusters/*/apis/w.example.com/v1/things?watch=1":
+            ("shard-1", "/services/apiexport/root:org/w.example.com/clusters/*/apis/w.example.com/v1/things?watch=1"),
+        "/shards/root/services/apiexport/root/x/clusters/2abc/api":
+            ("root", "/services/apiexport/root/x/clusters/2abc/api"),
+    }
+    for path, (backend, seen) in cases.items():
+        status, doc, _ = proxy.get(path, {"Authorization": "Bearer t", "X-Remote-User": "mallory"})
+        assert status == 200 and (doc["backend"], doc["path"]) == (backend, seen), (path, doc)
+        assert "mallory" not in str(doc)
+    for path in ("/shards/nope/services/apiexport/root/x", "/shards/shard-1/clusters/*/api/v1/secrets",
+                 "/shards/shard-1/clusters/2abcdefgh/api", "/shards/root/version", "/shards/", "/shards//services/x",
+                 "/shards/shard-1/", "/shards/shard-1"):
+        status, body, _ = proxy.get(path)
+        assert status == 404 and body["kind"] == "Status" and body["reason"] == "NotFound", (path, body)
+
+
 def test_a_route_to_a_shard_without_backend_is_unavailable(make_proxy: Any) -> None:
     proxy: Proxy = make_proxy(ROUTES)
     status, body, headers = proxy.get("/clusters/root:lost/api")
