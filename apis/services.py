@@ -9,8 +9,8 @@ alone that returns True to hand over to the next (False: the export is gone):
    condition, a guaranteed status update written only when it changes;
 3. `apiexport_endpoint_slice_step` (unless the export opts out with
    `apiexports.apis.kcp.io/skip-endpointslice`): the export's APIExportEndpointSlice, whose
-   endpoint URLs are the provider virtual workspaces of the export: this shard's first, then one
-   per other shard holding a binding of it (apis.presence).
+   endpoint URLs are the export's shared URL (every consumer, merged across shards), then the
+   provider virtual workspace of each shard holding a binding of it (apis.presence).
 
 A deleted export stops before step 1."""
 
@@ -23,6 +23,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
+
 from kube import errors
 from kube.registry import REGISTRY
 from kube.registry.authorized import AuthorizedClient
@@ -30,7 +32,7 @@ from kube.registry.conditions import set_condition
 from kube.registry.context import RequestContext
 from kube.registry.store import STORE
 from kube.registry.strategy import field
-from shards.selectors import local_shard_name, shard_virtual_workspace_urls
+from shards.selectors import shard_virtual_workspace_urls
 from workspaces.addressing import cluster_path
 
 from .admission import apibinding_bind_check, export_cluster_for
@@ -144,10 +146,13 @@ def _export_path(cluster: str) -> str:
 
 
 def apiexport_endpoint_slice_step(pass_: ExportPass) -> bool:
-    """The export's APIExportEndpointSlice (same name), its endpoints the provider virtual
-    workspace of the export on this shard, then on every other registered shard holding a
-    binding of it, by shard name (each answers for the consumers it holds; their union is every
-    consumer); nothing when the export opts out (`apiexports.apis.kcp.io/skip-endpointslice`)."""
+    """The export's APIExportEndpointSlice (same name). Its endpoints: first the export's shared
+    URL (`<external URL>/services/apiexport/<path>/<export>`: every consumer on every shard, a
+    wildcard list or watch there merged from the shards holding them, kube.endpoints.fanout),
+    then the provider virtual workspace of each registered shard holding a binding of it, by
+    shard name (each serves its own consumers; their union is every consumer); a URL listed once
+    (with one shard, the shared URL is that shard's). Nothing when the export opts out
+    (`apiexports.apis.kcp.io/skip-endpointslice`)."""
     if (pass_.export["metadata"].get("annotations") or {}).get(SKIP_SLICE_ANNOTATION):
         return True
     cluster, name = pass_.cluster, pass_.export["metadata"]["name"]
@@ -163,10 +168,11 @@ def apiexport_endpoint_slice_step(pass_: ExportPass) -> bool:
         )
     except errors.AlreadyExists:
         pass
-    here = local_shard_name()
-    shards = [here, *(s for s in apiexport_shards(export_cluster=cluster, export_name=name) if s != here)]
+    services = f"/services/apiexport/{path}/{name}"
+    shards = apiexport_shards(export_cluster=cluster, export_name=name)
     bases = shard_virtual_workspace_urls(names=shards)
-    urls = [f"{bases[s].rstrip('/')}/services/apiexport/{path}/{name}" for s in shards if s in bases]
+    urls = [f"{settings.KCP_EXTERNAL_URL.rstrip('/')}{services}"]
+    urls += [u for s in shards if s in bases and (u := f"{bases[s].rstrip('/')}{services}") not in urls]
 
     def endpoints(slice_: Obj) -> None:
         slice_["status"] = {**(slice_.get("status") or {}), "endpoints": [{"url": u} for u in urls]}

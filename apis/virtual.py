@@ -28,15 +28,19 @@ import dataclasses
 import functools
 from typing import Any
 
+from django.conf import settings
+
 from kube import errors
 from kube.authz.authorizer import authorize, effective_user, impersonate
 from kube.authz.rbac import Attributes
 from kube.authz.user import UserInfo
+from kube.endpoints.fanout import FanOut
 from kube.endpoints.surface import Surface, VirtualWorkspace, register_virtual_workspace
 from kube.registry import REGISTRY, ResourceInfo
 from kube.registry.context import WriteGuard
 from kube.registry.resources import ALL_VERBS
 from kube.registry.strategy import field
+from shards.selectors import local_shard_name, shard_base_urls
 
 from .admission import export_cluster_for
 from .bindings import schema_infos
@@ -44,6 +48,7 @@ from .claims import ClaimGrant, claim_grants, claim_label_selector
 from .kinds import API_BINDINGS, API_EXPORTS, API_RESOURCE_SCHEMAS
 from .models import APIBindingRow, APIExportRow, APIResourceSchemaRow
 from .names import GROUP, claim_label, export_label
+from .presence import apiexport_shards
 from .remote import remote_lookup
 
 Obj = dict[str, Any]
@@ -70,6 +75,23 @@ class APIExportSurface(Surface):
 
     def resolve_cluster(self, path_or_name: str) -> str:
         return path_or_name  # a consumer's logical cluster name; authorize() checks it binds the export
+
+    def fan_out(self) -> FanOut | None:
+        """The shards holding bindings of the export, each serving its own consumers at
+        `<its base URL>/shards/<shard>/services/apiexport/<path>/<export>`: the export's shared
+        URL lists and watches them merged (kube.endpoints.fanout)."""
+        if not self.export_cluster:
+            return None
+        suffix = f"/services/apiexport/{self.export_path}/{self.export_name}"
+
+        def url_of(shard: str) -> str | None:
+            base = shard_base_urls(names=[shard]).get(shard)
+            return f"{base.rstrip('/')}/shards/{shard}{suffix}" if base else None
+
+        holding = apiexport_shards(export_cluster=self.export_cluster, export_name=self.export_name)
+        bases = shard_base_urls(names=holding)
+        parts = {s: f"{bases[s].rstrip('/')}/shards/{s}{suffix}" for s in holding if s in bases}
+        return FanOut(here=local_shard_name(), parts=parts, url_of=url_of, ca_file=settings.KCP_CA_FILE)
 
     def user(self, user: UserInfo, cluster: str, headers: Any) -> UserInfo:
         """Who the provider is in its own workspace (credentials of other workspaces are anonymous)."""

@@ -16,8 +16,8 @@ The frontend's rules, in order (docs/shards.md has the why):
 
 1. every client-supplied `X-Remote-*` header is deleted (identity is never taken from a client;
    `Authorization` and `Impersonate-*` pass: the shards authenticate and authorize them);
-2. `/shards/<shard>/services/...` → that shard's backend, the prefix stripped: each shard's
-   virtual workspaces (a provider's view of the consumers it holds, listed per shard in
+2. `/shards/<shard>/services/...` → that shard's backend, path unchanged: the shard's own part of
+   its virtual workspaces (a provider's view of the consumers it holds, listed per shard in
    APIExportEndpointSlices); anything else under `/shards/`, or a shard without a backend → 404;
    then `/clusters/*/...` → 403 (wildcard requests to workspaces are per shard, never through the
    proxy);
@@ -25,8 +25,11 @@ The frontend's rules, in order (docs/shards.md has the why):
    it is in `gone.map`); a miss →
    403 Status (existence never leaks); a hit names a shard in `shards.map` (a shard without a
    backend → 503) and the path is rewritten to `/clusters/<logical cluster name>/...`;
-4. `/workspaces/<path>/...` (the portal: pages, JSON): the same lookup, no rewrite; a miss goes to
-   the default backend, whose portal answers as it does for any unknown workspace;
+4. `/workspaces/<path>/...` (the portal: pages, JSON) and a provider's request for one consumer
+   through an export's shared URL (`/services/apiexport/<path>/<export>/clusters/<logical
+   cluster>/...`): the same lookup, no rewrite; a miss goes to the default backend, whose portal
+   answers as it does for any unknown workspace (and whose virtual workspace answers 404 for a
+   consumer it does not hold);
 5. everything else → the default backend: the root shard, the other shards as backups.
 
 Each backend checks its shard with `GET /readyz` every second (fall 2, rise 1) over TLS verified
@@ -235,15 +238,18 @@ def render_config(*, files: ProxyFiles, shards: Iterable[ShardBackend], root: st
         "if shard_prefix shard_services",
         "    http-request return status 404 content-type application/json "
         f"file {errors / 'noshard.json'} if shard_prefix !{{ var(txn.backend) -m found }}",
-        "    http-request replace-path ^/shards/[^/]+(/.*) \\1 if shard_prefix",
         "    acl api_cluster path_beg /clusters/",
         "    acl portal_workspace path_beg /workspaces/",
         "    http-request set-var(txn.segment) path,field(3,/),url_dec if api_cluster || portal_workspace",
+        # A provider's request for one consumer through the export's shared URL: the consumer's shard.
+        "    acl export_view path_beg /services/apiexport/",
+        "    acl export_consumer path_reg ^/services/apiexport/[^/]+/[^/]+/clusters/[^*/]",
+        "    http-request set-var(txn.segment) path,field(7,/),url_dec if export_view export_consumer",
         # 2. Wildcards to workspaces never cross the proxy.
         "    http-request return status 403 content-type application/json "
         f"file {errors / 'wildcard.json'} if api_cluster {{ var(txn.segment) -m str * }}",
         # 3./4. One lookup (one map expression in memory) for both prefixes.
-        f"    http-request set-var(txn.route) var(txn.segment),map_str({routes}) if api_cluster || portal_workspace",
+        f"    http-request set-var(txn.route) var(txn.segment),map_str({routes}) if {{ var(txn.segment) -m found }}",
         # Keys unrouted since the syncer's last full replace (`del map` on a big map is linear).
         f"    http-request unset-var(txn.route) if {{ var(txn.segment),map_str({files.gone_map}) -m found }}",
         "    http-request return status 403 content-type application/json "

@@ -389,6 +389,7 @@ class Stack:
             "KCP_PORT": str(self.port),
             "DATABASE_URL": self.database_url,
             "DJANGO_SETTINGS_MODULE": "kcpsite.settings",
+            "KCP_CA_FILE": str(self.tls.ca_cert),
             "PYTHONPATH": os.pathsep.join(pythonpath),
             "PYTHONUNBUFFERED": "1",
         })

@@ -36,7 +36,7 @@ GetResponse = Callable[[HttpRequest], HttpResponse]
 
 #: The Kubernetes API's URL space (kcpsite.urls): a logical cluster's or a virtual workspace's
 #: whole tree, and the cluster-less API, discovery, OpenAPI, version and health endpoints.
-API_PATH = re.compile(r"^/(?:clusters|services)/|^/(?:api|apis|openapi|version|healthz|livez|readyz)(?:/|$)")
+API_PATH = re.compile(r"^/(?:clusters|services|shards)/|^/(?:api|apis|openapi|version|healthz|livez|readyz)(?:/|$)")
 
 
 def is_api_path(path: str) -> bool:

@@ -11,6 +11,8 @@ KCP_BASE_URL      URL this shard serves at, for the front proxy (default KCP_EXT
 KCP_VIRTUAL_WORKSPACES_URL  where clients reach this shard's virtual workspaces (its Shard's
                   virtualWorkspaceURL; endpoint slices list it); default KCP_EXTERNAL_URL, or
                   `<KCP_EXTERNAL_URL>/shards/<KCP_SHARD_NAME>` behind the front proxy
+KCP_CA_FILE       the CA of the shards' certificates, to verify one shard calling another
+                  (default <KCP_DATA_DIR>/tls/ca.crt; the launcher sets it)
 KCP_SHARD_LABELS  this shard's labels, `region=eu,tier=gold` (kcp's --shard-labels; placement selectors)
 KCP_GLOBAL_DATABASE_URL  PostgreSQL URL of the global database (identities); unset: the shard's own
 KCP_GLOBAL_DB_TIMEOUT    seconds a request waits for a global-database connection (default 5)
@@ -240,6 +242,11 @@ KCP_VIRTUAL_WORKSPACES_URL = env.str(
     default=KCP_EXTERNAL_URL if KCP_BASE_URL == KCP_EXTERNAL_URL else f"{KCP_EXTERNAL_URL}/shards/{KCP_SHARD_NAME}",
 )
 KCP_SHARD_LABELS = env.str("KCP_SHARD_LABELS", default="")
+# This shard's own part of a virtual workspace that several shards serve (kube.endpoints.fanout):
+# `/shards/<name>/services/…`, what the other shards and the front proxy's per-shard URLs reach.
+KUBE_OWN_PART_PREFIX = f"/shards/{KCP_SHARD_NAME}"
+# The CA that signed every shard's certificate: one shard asking another verifies it with this.
+KCP_CA_FILE = env.str("KCP_CA_FILE", default=str(DATA_DIR / "tls" / "ca.crt"))
 KCP_CACHE_PUBLISHER_URL = env.str("KCP_CACHE_PUBLISHER_URL", default="")
 
 REST_FRAMEWORK = {

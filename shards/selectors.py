@@ -157,6 +157,13 @@ def shard_unschedulable_reason(*, cluster: str = ROOT, selector: Obj | None = No
     return "no shard is eligible" + (f" ({detail})" if detail else " (no shard is registered)")
 
 
+def shard_base_urls(*, names: list[str]) -> dict[str, str]:
+    """The base URL (where the shard itself serves, for the proxy and its peers) of each
+    registered shard of `names`."""
+    rows = ShardRecord.objects.filter(name__in=names).exclude(base_url="").values_list("name", "base_url")
+    return {name: str(url) for name, url in rows}
+
+
 def shard_virtual_workspace_urls(*, names: list[str]) -> dict[str, str]:
     """The virtual-workspace URL each registered shard of `names` gave (its base URL when it gave
     none); this shard always has one (the external URL, should its record be gone)."""

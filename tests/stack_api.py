@@ -54,11 +54,12 @@ class StackApi:
         assert 200 <= status < 300, f"{method} {path} → {status}: {doc}"
         return doc
 
-    def watch(self, path: str, resource_version: str, *,
-              timeout: float = 120) -> tuple[http.client.HTTPSConnection, http.client.HTTPResponse]:
+    def watch(self, path: str, resource_version: str, *, timeout: float = 120,
+              bookmarks: bool = False) -> tuple[http.client.HTTPSConnection, http.client.HTTPResponse]:
         """An open watch stream (JSON lines) from `resource_version`; the caller closes the connection."""
         conn = self._connection(timeout)
-        conn.request("GET", f"{path}?watch=1&resourceVersion={resource_version}&allowWatchBookmarks=false",
+        allow = "true" if bookmarks else "false"
+        conn.request("GET", f"{path}?watch=1&resourceVersion={resource_version}&allowWatchBookmarks={allow}",
                      headers=self._headers(None))
         resp = conn.getresponse()
         assert resp.status == 200, resp.read()

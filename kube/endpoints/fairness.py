@@ -74,7 +74,10 @@ CONCURRENCY_RETRY_AFTER = 1
 
 def tenant_key(path: str) -> str | None:
     """The tenant a request path addresses, or None for paths no tenant owns (/version, /readyz,
-    the portal, static files)."""
+    the portal, static files). A backend's own part of a virtual workspace
+    (`/shards/<name>/services/…`) counts as that virtual workspace."""
+    if path.startswith("/shards/"):
+        path = "/" + path[len("/shards/") :].partition("/")[2]
     if path.startswith("/clusters/"):
         cluster = path[len("/clusters/"):].partition("/")[0]
         return cluster or None

@@ -20,6 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from urllib.parse import parse_qs
 
+from django.conf import settings
+
 from kube import errors
 from kube.authz.rbac import Attributes
 from kube.authz.tokens import bearer_token, user_for_token
@@ -28,6 +30,7 @@ from kube.registry import ResourceInfo
 from kube.registry.context import RequestContext
 from kube.registry.store import STORE
 
+from .fanout import FanOut
 from .paths import RequestInfo, parse_resource_path
 from .surface import DEFAULT, Surface, split_virtual_path
 
@@ -49,12 +52,18 @@ class Target:
     cluster_path: str = "root"
     path: str = "/"
     virtual: str | None = None
+    whole: bool = True
+    """False for this backend's own part of a virtual workspace (`/shards/<this shard>/services/…`,
+    settings.KUBE_OWN_PART_PREFIX): never fanned out (kube.endpoints.fanout)."""
 
     @classmethod
     def of_url(cls, url_path: str) -> Target:
         """The target of a whole (percent-decoded) URL path, as the URL patterns route it."""
         if url_path.startswith("/services/"):
             return cls(virtual=url_path[len("/services/") :])
+        own = f"{settings.KUBE_OWN_PART_PREFIX}/services/"
+        if url_path.startswith(own):
+            return cls(virtual=url_path[len(own) :], whole=False)
         if url_path.startswith("/clusters/"):
             cluster_path, _, tail = url_path[len("/clusters/") :].partition("/")
             return cls(cluster_path=cluster_path, path="/" + tail)
@@ -113,6 +122,21 @@ class ResolvedRequest:
     @property
     def user_agent(self) -> str:
         return self.headers.get("user-agent", "")
+
+
+def fan_out_for(target: Target, req: ResolvedRequest) -> FanOut | None:
+    """Where to fan a wildcard list or watch of a virtual workspace out to (kube.endpoints.fanout),
+    when its surface is served in parts elsewhere too; None: served here."""
+    if target.virtual is None or not target.whole or req.cluster != "*" or req.resource is None:
+        return None
+    fan = req.surface.fan_out()
+    return fan if fan is not None and fan.needed(req.query.get("resourceVersion", "")) else None
+
+
+def without_position(req: ResolvedRequest) -> ResolvedRequest:
+    """The request without its resourceVersion (a fanned-out one's is each part's to read)."""
+    query = {k: v for k, v in req.query.items() if k not in ("resourceVersion", "resourceVersionMatch")}
+    return dataclasses.replace(req, query=query)
 
 
 def authenticate(authorization: str) -> UserInfo:

@@ -22,6 +22,7 @@ from kube.authz.user import UserInfo
 from kube.registry import REGISTRY, ResourceInfo
 from kube.registry.context import WriteGuard
 
+from .fanout import FanOut
 from .paths import resolve_cluster
 
 
@@ -66,6 +67,11 @@ class Surface:
     def write_guard(self, info: ResourceInfo, cluster: str, verb: str) -> WriteGuard | None:
         """A check of every object a `verb` request on `info` writes here (None = none), run by
         the Store inside the write's transaction (see RequestContext.write_guard)."""
+        return None
+
+    def fan_out(self) -> FanOut | None:
+        """Where the parts of this surface's wildcard view are served, when other backends serve
+        some (kube.endpoints.fanout); None: this backend serves all of it."""
         return None
 
 

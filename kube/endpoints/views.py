@@ -15,9 +15,11 @@ from kube import errors
 
 from . import health as health_checks
 from .errors import status_response
+from .fanout import merged_list
 from .handlers import Reply, RequestBody, handler_for
 from .handlers.nonresource import serve as serve_nonresource
-from .pipeline import NOT_FOUND, Target, resolve_request
+from .negotiation import TABLE_CONTENT_TYPE
+from .pipeline import NOT_FOUND, Target, fan_out_for, resolve_request
 from .versioninfo import VERSION_INFO
 
 __all__ = ["KubeAPIView", "VirtualAPIView", "health", "version", "not_found_view", "VERSION_INFO"]
@@ -105,6 +107,10 @@ class KubeAPIView(APIView):
         )
         if req.resource is None:
             return render(serve_nonresource(req, method=method, host=request.get_host()))
+        if req.verb == "list" and (fan := fan_out_for(target, req)) is not None:
+            merged = merged_list(fan, path=req.path, query_string=meta.get("QUERY_STRING", ""), headers=req.headers)
+            return json_response(merged, content_type=TABLE_CONTENT_TYPE if merged.get("kind") == "Table" else
+                                 "application/json")
         body = RequestBody(
             content_type=meta.get("CONTENT_TYPE", ""),
             content_length=meta.get("CONTENT_LENGTH", ""),
@@ -115,9 +121,12 @@ class KubeAPIView(APIView):
 
 class VirtualAPIView(KubeAPIView):
     """`/services/<virtual workspace>/<args…>/clusters/<cluster>/<api path>`: the same API over
-    the virtual workspace's Surface."""
+    the virtual workspace's Surface; with `whole=False`, this backend's own part of it
+    (`/shards/<this shard>/services/…`: never fanned out)."""
+
+    whole = True
 
     def get(self, request: Request, path: str = "", cluster: str = "") -> HttpResponse:  # type: ignore[override]
-        return self.serve(request, Target(virtual=path))
+        return self.serve(request, Target(virtual=path, whole=self.whole))
 
     post = put = patch = delete = head = get  # type: ignore[assignment]

@@ -13,6 +13,7 @@ Order of a stream (reference/kube-clients.md §6):
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import random
 from typing import Any
@@ -34,10 +35,11 @@ from kube.storage.pump import OVERFLOW, LogEvent, Subscription, get_pump
 
 from . import options, table
 from .errors import status_headers, translate
-from .handlers.watch import WatchPlan
+from .fanout import INITIAL_EVENTS_END, merged_watch, watch_start
+from .handlers.watch import FannedWatch, WatchPlan
 from .handlers.watch import prepare as prepare_watch
 from .negotiation import TABLE_CONTENT_TYPE
-from .pipeline import Target, resolve_request
+from .pipeline import Target, fan_out_for, resolve_request, without_position
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +78,8 @@ class WatchConsumer(AsyncHttpConsumer):
             ],
         )
         await self.send_body(b"", more_body=True)  # flush headers: clients wait for them
-        self.task = asyncio.get_running_loop().create_task(self.stream(plan))
+        stream = self.stream(plan) if plan.fanned is None else self.stream_fanned(plan, plan.fanned)
+        self.task = asyncio.get_running_loop().create_task(stream)
 
     async def http_request(self, message: dict[str, Any]) -> None:
         """Unlike the base class, return after starting the stream instead of closing the consumer:
@@ -126,6 +129,40 @@ class WatchConsumer(AsyncHttpConsumer):
             await self.send_body(orjson.dumps({"type": "ERROR", "object": err.status()}) + b"\n", more_body=True)
         finally:
             pump.unsubscribe(sub)
+        try:
+            await self.send_body(b"", more_body=False)
+        except Exception:  # the client went away
+            pass
+
+    async def stream_fanned(self, plan: WatchPlan, fanned: FannedWatch) -> None:
+        """The parts' streams merged (kube.endpoints.fanout), until the deadline."""
+        lo, info = plan.lo, plan.info
+        timeout = lo.timeout_seconds or settings.KUBE_WATCH_DEFAULT_TIMEOUT * (1 + random.random())
+        deadline = asyncio.get_running_loop().time() + timeout
+
+        def bookmark(rv: str, initial_end: bool) -> dict[str, Any]:
+            meta: dict[str, Any] = {"resourceVersion": rv}
+            if initial_end:
+                meta["annotations"] = {INITIAL_EVENTS_END: "true"}
+            return {"kind": info.kind, "apiVersion": info.group_version, "metadata": meta}
+
+        try:
+            async for lines in merged_watch(
+                fanned.fan,
+                fanned.start,
+                path=fanned.path,
+                query_string=fanned.query_string,
+                headers=fanned.headers,
+                bookmark=bookmark if lo.allow_bookmarks and not plan.table else None,
+                deadline=deadline,
+            ):
+                await self.send_body(b"".join(lines), more_body=True)
+        except asyncio.CancelledError:
+            return
+        except Exception:
+            log.exception("merged watch stream failed")
+            err = errors.InternalError("an internal error occurred while merging the stream")
+            await self.send_body(orjson.dumps({"type": "ERROR", "object": err.status()}) + b"\n", more_body=True)
         try:
             await self.send_body(b"", more_body=False)
         except Exception:  # the client went away
@@ -333,4 +370,9 @@ def _tombstone(obj: dict[str, Any], revision: int) -> dict[str, Any]:
 def _resolve_watch(path: str, query_string: str, headers: dict[str, str]) -> WatchPlan:
     target = Target.of_url(path)
     req = resolve_request(method="GET", target=target, query_string=query_string, headers=headers, watch=True)
-    return prepare_watch(req)
+    fan = fan_out_for(target, req)
+    if fan is None:
+        return prepare_watch(req)
+    start = watch_start(fan, resource_version=req.query.get("resourceVersion", ""))
+    fanned = FannedWatch(fan, start, path=req.path, query_string=query_string, headers=req.headers)
+    return dataclasses.replace(prepare_watch(without_position(req)), fanned=fanned)

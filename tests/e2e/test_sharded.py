@@ -300,10 +300,11 @@ def test_a_binding_on_shard_1_to_an_export_on_root_is_bound_and_served(api: Stac
 
 
 def test_the_endpoint_slice_lists_each_shard_with_consumers_and_each_url_serves_its_own(api: StackApi) -> None:
-    """An export on root, consumers on root and on shard-1: the slice lists root's provider virtual
-    workspace, then shard-1's (through the proxy's `/shards/shard-1/` prefix) within seconds of
-    shard-1's first binding; each URL's wildcard list and watch serve the consumers of its shard
-    (their union is every consumer); shard-1's URL leaves the slice after its last binding."""
+    """An export on root, consumers on root and on shard-1. The slice lists the export's shared
+    URL first, then the provider virtual workspace of each shard holding a binding (through the
+    proxy's `/shards/<shard>/` prefix), shard-1's within seconds of its first binding and gone
+    after its last. Each shard's URL lists and watches that shard's consumers; the shared URL
+    lists and watches them all, merged, and a watch resumes from its composite position."""
     from tests.factories import apibinding_body, apiexport_body, cowboy_schema, export_resource
 
     group = "slices.example.com"
@@ -319,8 +320,8 @@ def test_the_endpoint_slice_lists_each_shard_with_consumers_and_each_url_serves_
         return [e["url"] for e in (doc.get("status") or {}).get("endpoints", [])] if status == 200 else []
 
     services = f"/services/apiexport/root:sprov/{group}"
-    root_url = f"{api.base_url}/shards/root{services}"
-    assert _until(urls, 30, "no endpoint before any binding") == [root_url]
+    shared, on_root, on_one = (f"{api.base_url}{p}{services}" for p in ("", "/shards/root", "/shards/shard-1"))
+    assert _until(urls, 30, "no endpoint before any binding") == [shared]
     consumers = {"root": "scons-root", "shard-1": "scons-one"}
     clusters = {}
     for shard, name in consumers.items():
@@ -333,24 +334,61 @@ def test_the_endpoint_slice_lists_each_shard_with_consumers_and_each_url_serves_
         served = f"/clusters/root:{name}/apis/{group}/v1alpha1/namespaces/default/cowboys"
         _until(lambda s=served: api.call("GET", s)[0] == 200, 10, f"cowboys not served on {shard}")
         api.ok("POST", served, {"apiVersion": f"{group}/v1alpha1", "kind": "Cowboy", "metadata": {"name": name}})
-    shard_1_url = f"{api.base_url}/shards/shard-1{services}"
-    _until(lambda: urls() == [root_url, shard_1_url], 10, f"slice lists {urls()}")
+    _until(lambda: urls() == [shared, on_root, on_one], 10, f"slice lists {urls()}")
     assert time.monotonic() - bound_at < 10
 
+    def wildcard(url: str) -> str:
+        return f"{url.removeprefix(api.base_url)}/clusters/*/apis/{group}/v1alpha1/cowboys"
+
     def listed(url: str) -> list[tuple[str, str]]:
-        doc = api.ok("GET", f"{url.removeprefix(api.base_url)}/clusters/*/apis/{group}/v1alpha1/cowboys")
+        doc = api.ok("GET", wildcard(url))
         return [(c["metadata"]["name"], c["metadata"]["annotations"]["kcp.io/cluster"]) for c in doc["items"]]
 
-    assert listed(root_url) == [("scons-root", clusters["root"])]
-    assert listed(shard_1_url) == [("scons-one", clusters["shard-1"])]
-    wildcard = f"{shard_1_url.removeprefix(api.base_url)}/clusters/*/apis/{group}/v1alpha1/cowboys"
-    conn, resp = api.watch(wildcard, api.ok("GET", wildcard)["metadata"]["resourceVersion"], timeout=30)
+    assert listed(on_root) == [("scons-root", clusters["root"])]
+    assert listed(on_one) == [("scons-one", clusters["shard-1"])]
+    assert sorted(listed(shared)) == sorted([("scons-root", clusters["root"]), ("scons-one", clusters["shard-1"])])
+    # one consumer through the shared URL: the proxy sends it to the consumer's shard
+    one = api.ok("GET", f"{services}/clusters/{clusters['shard-1']}/apis/{group}/v1alpha1/namespaces/default/cowboys")
+    assert [c["metadata"]["name"] for c in one["items"]] == ["scons-one"]
+    _watches_per_shard_and_merged(api, group, wildcard(on_one), wildcard(shared))
+    api.ok("DELETE", "/clusters/root:scons-one/apis/apis.kcp.io/v1alpha2/apibindings/w")
+    _until(lambda: urls() == [shared, on_root], 30, "shard-1's URL still listed after its last binding")
+
+
+def _watches_per_shard_and_merged(api: StackApi, group: str, on_one: str, shared: str) -> None:
+    """shard-1's URL streams its consumer's new Cowboy; the shared URL's merged watch streams it
+    too, marks its composite position with bookmarks, and resumes from one without replaying."""
+    created = f"/clusters/root:scons-one/apis/{group}/v1alpha1/namespaces/default/cowboys"
+
+    def cowboy(name: str) -> None:
+        api.ok("POST", created, {"apiVersion": f"{group}/v1alpha1", "kind": "Cowboy", "metadata": {"name": name}})
+
+    def events(resp: Any, until: str) -> list[Any]:
+        seen = []
+        while True:
+            event = json.loads(resp.readline())
+            seen.append(event)
+            if event["type"] != "BOOKMARK" and event["object"]["metadata"]["name"] == until:
+                return seen
+
+    conn, resp = api.watch(on_one, api.ok("GET", on_one)["metadata"]["resourceVersion"], timeout=30)
+    listed = api.ok("GET", shared)
+    conn2, resp2 = api.watch(shared, listed["metadata"]["resourceVersion"], timeout=30, bookmarks=True)
     try:
-        api.ok("POST", f"/clusters/root:scons-one/apis/{group}/v1alpha1/namespaces/default/cowboys",
-               {"apiVersion": f"{group}/v1alpha1", "kind": "Cowboy", "metadata": {"name": "late"}})
-        event = json.loads(resp.readline())
-        assert event["type"] == "ADDED" and event["object"]["metadata"]["name"] == "late", event
+        cowboy("late")
+        assert [e["type"] for e in events(resp, "late")] == ["ADDED"]
+        merged = events(resp2, "late")
+        assert [e["type"] for e in merged] == ["ADDED"]
+        mark = json.loads(resp2.readline())  # after each batch, where the merged stream stands
+        assert mark["type"] == "BOOKMARK" and mark["object"]["metadata"]["resourceVersion"].startswith("m.")
     finally:
         conn.close()
-    api.ok("DELETE", "/clusters/root:scons-one/apis/apis.kcp.io/v1alpha2/apibindings/w")
-    _until(lambda: urls() == [root_url], 30, "shard-1's URL still listed after its last binding")
+        conn2.close()
+    conn3, resp3 = api.watch(shared, mark["object"]["metadata"]["resourceVersion"], timeout=30)
+    try:
+        cowboy("later")
+        assert [(e["type"], e["object"]["metadata"]["name"]) for e in events(resp3, "later")] == [("ADDED", "later")]
+    finally:
+        conn3.close()
+    status, body = api.call("GET", f"{shared}?watch=1&resourceVersion=1")
+    assert status == 410 and body["reason"] == "Expired", body  # a plain position says nothing of the parts

@@ -48,13 +48,13 @@ def test_the_configuration_shape(tmp_path: Path, tls: TLSFiles) -> None:
     assert any("server root" in line and "track be_root/root" in line and "backup" not in line for line in default)
     assert any("server shard-1" in line and "track be_shard-1/shard-1 backup" in line for line in default)
     assert lines.count("http-check send meth GET uri /readyz ver HTTP/1.1 hdr Host localhost") == 4
-    # Header stripping comes before any routing rule; a shard's prefix next (stripped before the
-    # workspace rules see the path); wildcard before lookup; rewrite last.
+    # Header stripping comes before any routing rule; a shard's own parts next; wildcard before
+    # lookup; rewrite last.
     frontend = lines[lines.index("frontend kcp"):lines.index("backend be_root")]
     rules = [line for line in frontend if line.startswith(("http-request", "use_backend", "default_backend"))]
     assert rules[0] == "http-request del-header X-Remote- -m beg"
     assert f"map_str({files.shards_map})" in rules[1] and "noshard.json" in rules[2]
-    assert rules[3] == "http-request replace-path ^/shards/[^/]+(/.*) \\1 if shard_prefix"
+    assert rules[4] == "http-request set-var(txn.segment) path,field(7,/),url_dec if export_view export_consumer"
     rules = rules[3:]
     assert "wildcard.json" in rules[2] and "map_str" in rules[3] and "unknown.json" in rules[5]
     assert rules[4] == f"http-request unset-var(txn.route) if {{ var(txn.segment),map_str({files.gone_map}) -m found }}"

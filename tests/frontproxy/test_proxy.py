@@ -104,15 +104,17 @@ def test_wildcard_and_unknown_segments_are_forbidden_without_leaking(make_proxy:
 
 
 def test_a_shards_virtual_workspaces_are_reached_under_its_prefix_and_nothing_else_is(make_proxy: Any) -> None:
-    """`/shards/<shard>/services/...` goes to that shard with the prefix stripped: the per-shard
-    URLs of APIExportEndpointSlices. Wildcards there are the point (a provider's view of the
-    consumers that shard holds); nothing but `/services/` of a known shard is reached that way."""
+    """`/shards/<shard>/services/...` goes to that shard, path unchanged (the shard serves its own
+    part there): the per-shard URLs of APIExportEndpointSlices. Wildcards there are the point (a
+    provider's view of the consumers that shard holds); nothing but `/services/` of a known shard
+    is reached that way."""
     proxy: Proxy = make_proxy(ROUTES)
     cases = {
         "/shards/shard-1/services/apiexport/root:org/w.example.com/clusters/*/apis/w.example.com/v1/things?watch=1":
-            ("shard-1", "/services/apiexport/root:org/w.example.com/clusters/*/apis/w.example.com/v1/things?watch=1"),
+            ("shard-1", "/shards/shard-1/services/apiexport/root:org/w.example.com/clusters/*/apis/w.example.com/v1/"
+                        "things?watch=1"),
         "/shards/root/services/apiexport/root/x/clusters/2abc/api":
-            ("root", "/services/apiexport/root/x/clusters/2abc/api"),
+            ("root", "/shards/root/services/apiexport/root/x/clusters/2abc/api"),
     }
     for path, (backend, seen) in cases.items():
         status, doc, _ = proxy.get(path, {"Authorization": "Bearer t", "X-Remote-User": "mallory"})
@@ -123,6 +125,24 @@ def test_a_shards_virtual_workspaces_are_reached_under_its_prefix_and_nothing_el
                  "/shards/shard-1/", "/shards/shard-1"):
         status, body, _ = proxy.get(path)
         assert status == 404 and body["kind"] == "Status" and body["reason"] == "NotFound", (path, body)
+
+
+def test_an_exports_shared_url_sends_one_consumer_to_its_shard_and_the_rest_to_the_default(make_proxy: Any) -> None:
+    """`/services/apiexport/<path>/<export>/clusters/<logical cluster>/...` goes to the consumer's
+    shard, path unchanged; the wildcard and unknown consumers go to the default backend (root), which
+    merges the wildcard view and answers 404 for a consumer it does not hold."""
+    proxy: Proxy = make_proxy(ROUTES)
+    shared = "/services/apiexport/root:org:team/w.example.com"
+    cases = {
+        f"{shared}/clusters/2abcdefgh/apis/w.example.com/v1/namespaces/default/things": "shard-1",
+        f"{shared}/clusters/3teamlc/api": "root",
+        f"{shared}/clusters/*/apis/w.example.com/v1/things?watch=1": "root",
+        f"{shared}/clusters/unknown/api": "root",
+        "/services/apiexport/root/x/clusters/2abcdefgh/api": "shard-1",
+    }
+    for path, backend in cases.items():
+        status, doc, _ = proxy.get(path)
+        assert status == 200 and (doc["backend"], doc["path"]) == (backend, path), (path, doc)
 
 
 def test_a_route_to_a_shard_without_backend_is_unavailable(make_proxy: Any) -> None:

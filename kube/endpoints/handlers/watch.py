@@ -4,12 +4,14 @@ itself is the watch consumer's (kube.endpoints.watch)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from kube.registry import ResourceInfo
 from kube.storage.backend import ListScope
 
 from .. import options
+from ..fanout import FanOut, WatchStart
 from ..negotiation import wants_table
 from ..pipeline import ResolvedRequest
 
@@ -25,10 +27,25 @@ class WatchPlan:
     cluster: str
     namespace: str
     table: bool
+    fanned: FannedWatch | None = None
+    """Set when the stream merges the parts of a virtual workspace served elsewhere too."""
 
     @property
     def include(self) -> str:
         return self.lo.include_object
+
+
+@dataclass(frozen=True)
+class FannedWatch:
+    """A wildcard watch merged from every part (kube.endpoints.fanout): the parts, where each
+    starts, and what the parts are asked (the path after `/clusters/*`, the client's query and
+    headers)."""
+
+    fan: FanOut
+    start: WatchStart
+    path: str
+    query_string: str
+    headers: Mapping[str, str]
 
 
 def prepare(req: ResolvedRequest) -> WatchPlan:
