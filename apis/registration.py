@@ -5,13 +5,13 @@ function-local import to reach its neighbours."""
 
 from __future__ import annotations
 
-from kube.authz.replication import Grant, replicated_grant_register
+from kube.authz.replication import Grant, replicated_grant_register, replicated_subject_prefix_register
 from kube.registry import REGISTRY
 from kube.registry.reserved import exempt_metadata_key
 from kube.registry.resources import ALL_VERBS
 from kube.registry.store import on_admission, on_change
 
-from .bindings import bound_resources
+from .bindings import BINDING_PREFIX, bound_resources
 from .claims import claims_admit
 from .kinds import KINDS
 from .names import GROUP
@@ -37,3 +37,6 @@ def register() -> None:
     # another shard holds (apis.virtual)
     for verb in ALL_VERBS:
         replicated_grant_register(Grant(verb=verb, api_group=GROUP, resource="apiexports/content"))
+    # and the maximal permission policy of an export another shard holds is evaluated against its
+    # workspace's RBAC for the `apis.kcp.io:binding:` users and groups (apis.bindings)
+    replicated_subject_prefix_register(BINDING_PREFIX)
