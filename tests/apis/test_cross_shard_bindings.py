@@ -31,8 +31,10 @@ from tests.shards.test_cache import (
     _state,
     _user_binding,
     _wait,
+    arrives,
     cached,
     on_database,
+    rv,
 )
 from tests.workspaces.test_pull import as_shard
 
@@ -195,3 +197,144 @@ def _down(database: str) -> Iterator[None]:
     finally:
         with _admin() as admin:
             admin.execute(f'ALTER DATABASE "{database}" WITH ALLOW_CONNECTIONS true')
+
+
+# --- what the export's shard decides, seen on the consumer's shard ----------------------------------
+
+
+def _peer_rbac() -> tuple[Any, Any]:
+    from kube.registry import REGISTRY
+
+    roles, bindings = (
+        REGISTRY.resolve(cluster="root", group=RBAC_GROUP, version="v1", resource=r)
+        for r in ("clusterroles", "clusterrolebindings")
+    )
+    assert roles is not None and bindings is not None
+    return roles, bindings
+
+
+def _ensure(info: Any, body: dict[str, Any]) -> None:
+    """Create `body` in root unless it is there (the module's tests share the peer's database)."""
+    from kube.registry.context import RequestContext
+    from kube.registry.store import STORE
+
+    if STORE.lookup(info, cluster="root", name=body["metadata"]["name"]) is None:
+        STORE.create(info, RequestContext(cluster="root"), "", body)
+
+
+def _export_on_peer(name: str, **spec: Any) -> str:
+    """root on the peer: the cowboys schema, the export `name` of it (with `spec`), reconciled to
+    its identity, and `bind` on every export for ivan."""
+    from apis.kinds import API_EXPORTS, API_RESOURCE_SCHEMAS
+    from apis.services import apiexport_reconcile
+    from kcpsite.bootstrap import bootstrap_root
+    from kube.registry.context import RequestContext
+    from kube.registry.store import STORE
+
+    bootstrap_root()
+    _ensure(API_RESOURCE_SCHEMAS, cowboy_schema())
+    cowboys = export_resource(group=GROUP, plural="cowboys", schema=SCHEMA)
+    STORE.create(API_EXPORTS, RequestContext(cluster="root"), "", apiexport_body(name=name, resources=[cowboys], **spec))
+    roles, bindings = _peer_rbac()
+    bind = {"apiGroups": ["apis.kcp.io"], "resources": ["apiexports"], "verbs": ["bind"]}
+    _ensure(roles, {"metadata": {"name": "any-binder"}, "rules": [bind]})
+    _ensure(bindings, _user_binding("any-binders", "any-binder", "ivan"))
+    return apiexport_reconcile(cluster="root", name=name)
+
+
+@contextlib.contextmanager
+def _replicating_from_peer(peer_database: str, setup: Any, *cached_rows: tuple[str, str, str]) -> Iterator[None]:
+    """`setup()` run on the peer (root's shard), the peer replicating into the cache, the rows
+    `cached_rows` ((table, cluster, name)) arrived; the block runs as shard-b, whose database is
+    the suite's (which publishes nothing meanwhile: it is not root's shard here)."""
+    from shards.cache.replication import cache_install, cache_uninstall
+
+    cache_uninstall(publication=False)
+    try:
+        with on_database(peer_database), as_shard(PEER_SHARD):
+            setup()
+            report = cache_install()
+            assert report.subscription and not report.skipped
+        _wait(lambda: _state(report.subscription) == "streaming", 20, "the peer's subscription streams")
+        for table, cluster, name in cached_rows:
+            _wait(lambda: cached(table, cluster, name) is not None, WITHIN, f"{table} {cluster}/{name} in the cache")
+        with as_shard("shard-b"):
+            yield
+    finally:
+        with on_database(peer_database), as_shard(PEER_SHARD):
+            cache_uninstall()
+        cache_install()
+
+
+def _bound(client: Any, export: str) -> tuple[str, Api]:
+    """A consumer on shard-b owned by ivan, with the binding `export` of root's export, Bound."""
+    from apis.bindings import apibinding_reconcile
+
+    cluster, ivan = _consumer_on_shard_b(client, "ivan")
+    created = ivan.post(BINDINGS, apibinding_body(name=export, path="root", export=export))
+    assert created.status_code == 201, created.content
+    assert apibinding_reconcile(cluster=cluster, name=export) == "Bound"
+    ns = ivan.post("/api/v1/namespaces", {"metadata": {"name": "default"}})
+    assert ns.status_code in (201, 409), ns.content
+    return cluster, ivan
+
+
+def _cowboy(name: str) -> dict[str, Any]:
+    return {"apiVersion": f"{GROUP}/v1alpha1", "kind": "Cowboy", "metadata": {"name": name}}
+
+
+def test_the_maximal_permission_policy_of_an_export_on_another_shard_is_its_shards_rbac(
+    peer_fixture: str, client: Any
+) -> None:
+    """root's export `mpp` has a maximal permission policy; root grants `apis.kcp.io:binding:ivan`
+    get, list and create on cowboys. On shard-b, ivan (cluster-admin of his workspace) may do
+    those and nothing else, refused as kube refuses; when root takes `create` back, shard-b
+    refuses it too once the change has crossed."""
+    from kube.registry.context import RequestContext
+    from kube.registry.store import STORE
+
+    limit = {"apiGroups": [GROUP], "resources": ["cowboys"], "verbs": ["get", "list", "create"]}
+
+    def provider() -> None:
+        _export_on_peer("mpp", maximalPermissionPolicy={"local": {}})
+        roles, bindings = _peer_rbac()
+        STORE.create(roles, RequestContext(cluster="root"), "", {"metadata": {"name": "mpp-cowboys"}, "rules": [limit]})
+        STORE.create(
+            bindings, RequestContext(cluster="root"), "", _user_binding("mpp-cowboys", "mpp-cowboys", "apis.kcp.io:binding:ivan")
+        )
+
+    with _replicating_from_peer(
+        peer_fixture, provider, ("apis_apiexport", "root", "mpp"), ("kube_object", "root", "mpp-cowboys")
+    ):
+        # both objects crossed (the binding names a prefixed user; the role is its role)
+        assert cached("kube_object", "root", "mpp-cowboys", "clusterroles") is not None
+        assert cached("kube_object", "root", "mpp-cowboys", "clusterrolebindings") is not None
+        _, ivan = _bound(client, "mpp")
+        made = ivan.post(COWBOYS, _cowboy("joe"))
+        assert made.status_code == 201, made.content
+        assert [c["metadata"]["name"] for c in ivan.get(COWBOYS).json()["items"]] == ["joe"]
+        assert ivan.get(f"{COWBOYS}/joe").status_code == 200
+        refused = ivan.delete(f"{COWBOYS}/joe")
+        assert refused.status_code == 403, refused.content
+        status = refused.json()
+        assert (status["kind"], status["reason"], status["details"]["name"]) == ("Status", "Forbidden", "joe")
+        assert status["message"] == (
+            f'cowboys.{GROUP} "joe" is forbidden: User "ivan" cannot delete resource "cowboys" in API group '
+            f'"{GROUP}" in the namespace "default": not permitted by the maximal permission policy of APIExport "mpp"'
+        )
+
+        # root takes `create` back: allowed -> refused on shard-b once the role has crossed
+        with on_database(peer_fixture), as_shard(PEER_SHARD):
+            roles, _ = _peer_rbac()
+
+            def narrow(role: dict[str, Any]) -> None:
+                role["rules"] = [{**limit, "verbs": ["get", "list"]}]
+
+            written = STORE.guaranteed_update(roles, RequestContext(cluster="root"), "", "mpp-cowboys", narrow)
+            assert written is not None
+        arrives("kube_object", "root", "mpp-cowboys", rv(written), resource="clusterroles")
+        refused = ivan.post(COWBOYS, _cowboy("jim"))
+        assert refused.status_code == 403, refused.content
+        assert 'cannot create resource "cowboys"' in refused.json()["message"]
+        assert "maximal permission policy" in refused.json()["message"]
+        assert ivan.get(f"{COWBOYS}/joe").status_code == 200
