@@ -10,13 +10,15 @@ from kube.registry import REGISTRY
 from kube.registry.reserved import exempt_metadata_key
 from kube.registry.resources import ALL_VERBS
 from kube.registry.store import on_admission, on_change
+from shards.cache.spec import APIS_CHANNEL
+from shards.notifications import global_channel_register
 
 from .bindings import BINDING_PREFIX, bound_resources
 from .claims import claims_admit
 from .kinds import KINDS
 from .names import GROUP
 from .services import SKIP_SLICE_ANNOTATION
-from .tasks import apibinding_changed, apiexport_changed
+from .tasks import apibinding_changed, apiexport_cache_notified, apiexport_changed
 from .virtual import register_apiexport_virtual_workspace
 
 
@@ -40,3 +42,5 @@ def register() -> None:
     # and the maximal permission policy of an export another shard holds is evaluated against its
     # workspace's RBAC for the `apis.kcp.io:binding:` users and groups (apis.bindings)
     replicated_subject_prefix_register(BINDING_PREFIX)
+    # an export or its schemas changed on another shard: the bindings here re-reconcile
+    global_channel_register(channel=APIS_CHANNEL, handler=apiexport_cache_notified)

@@ -5,6 +5,8 @@ directory's notifications and turns the ones that concern this shard into Celery
   (`pull_logical_clusters`, which drains everything pending, so bursts cost one task each).
 - An entry that reached Initializing or Ready whose parent logical cluster lives here: the
   parent's Workspace is reconciled, which mirrors the phase and completes it.
+- A notification on a channel another app registered (`shards.notifications`, e.g. the shards
+  holding bindings of an export): its handler.
 
 Notifications are a doorbell, not a log: anything missed while the follower was away (the global
 database restarted, the follower was killed) is found by the periodic resync
@@ -29,6 +31,7 @@ from django.db import close_old_connections
 
 from shards.directory import directory_alias
 from shards.models import DIRECTORY_CHANNEL, PHASE_DELETING, PHASE_SCHEDULING, ROUTED_PHASES
+from shards.notifications import global_channels
 from shards.selectors import local_shard_name
 
 from .addressing import cluster_resolve
@@ -78,14 +81,19 @@ def follow_directory(*, stop: Callable[[], bool] = lambda: False) -> None:
     from .tasks import pull_logical_clusters, reconcile_workspace
 
     shard = local_shard_name()
+    others = global_channels()
     while not stop():
         try:
             with psycopg.connect(global_conninfo(), autocommit=True) as conn:
-                conn.execute(f"LISTEN {DIRECTORY_CHANNEL}")
+                for channel in (DIRECTORY_CHANNEL, *others):
+                    conn.execute(f"LISTEN {channel}")
                 # Whatever was placed while nobody listened.
                 pull_logical_clusters.delay()
                 while not stop():
                     for note in conn.notifies(timeout=1.0):
+                        if note.channel in others:
+                            others[note.channel](note.payload)
+                            continue
                         follower_dispatch(
                             payload=note.payload,
                             shard=shard,

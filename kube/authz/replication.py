@@ -168,12 +168,12 @@ def rbac_marks(*, cluster_roles: list[Obj], bindings: list[Obj]) -> tuple[set[st
     """(names of the ClusterRoles, names of the ClusterRoleBindings) to replicate, out of one
     cluster's stored ClusterRoles and ClusterRoleBindings. Pure."""
     policy = Policy([], cluster_roles, [], [])  # the bootstrap defaults merged: bindings may name them
-    stored = {
-        str(r["metadata"]["name"]): r for r in cluster_roles if isinstance(r.get("metadata"), dict)
-    }
+    stored = {str(r["metadata"]["name"]): r for r in cluster_roles if isinstance(r.get("metadata"), dict)}
     roles = {name for name in stored if _grants_any(policy.cluster_role_rules(name))}
     prefixes = replicated_subject_prefixes()
-    merged: dict[str, Mapping[str, Any]] | None = None
+    # every ClusterRole by name as the other shard's Policy sees them: defaults, shadowed by stored
+    merged: dict[str, Mapping[str, Any]] = {str(d["metadata"]["name"]): d for d in DEFAULT_CLUSTER_ROLES}
+    merged.update(stored)
     marked_bindings = set()
     for b in bindings:
         ref = b.get("roleRef")
@@ -181,8 +181,6 @@ def rbac_marks(*, cluster_roles: list[Obj], bindings: list[Obj]) -> tuple[set[st
             continue
         role = str(ref.get("name", ""))
         if prefixes and _names_prefixed_subject(b, prefixes):
-            if merged is None:
-                merged = {str(d["metadata"]["name"]): d for d in DEFAULT_CLUSTER_ROLES} | stored
             marked_bindings.add(str(b["metadata"]["name"]))
             roles |= _role_sources(role, merged) & stored.keys()
         elif _grants_any(policy.cluster_role_rules(role)):

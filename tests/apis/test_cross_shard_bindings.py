@@ -234,7 +234,9 @@ def _export_on_peer(name: str, **spec: Any) -> str:
     bootstrap_root()
     _ensure(API_RESOURCE_SCHEMAS, cowboy_schema())
     cowboys = export_resource(group=GROUP, plural="cowboys", schema=SCHEMA)
-    STORE.create(API_EXPORTS, RequestContext(cluster="root"), "", apiexport_body(name=name, resources=[cowboys], **spec))
+    STORE.create(
+        API_EXPORTS, RequestContext(cluster="root"), "", apiexport_body(name=name, resources=[cowboys], **spec)
+    )
     roles, bindings = _peer_rbac()
     bind = {"apiGroups": ["apis.kcp.io"], "resources": ["apiexports"], "verbs": ["bind"]}
     _ensure(roles, {"metadata": {"name": "any-binder"}, "rules": [bind]})
@@ -257,7 +259,8 @@ def _replicating_from_peer(peer_database: str, setup: Any, *cached_rows: tuple[s
             assert report.subscription and not report.skipped
         _wait(lambda: _state(report.subscription) == "streaming", 20, "the peer's subscription streams")
         for table, cluster, name in cached_rows:
-            _wait(lambda: cached(table, cluster, name) is not None, WITHIN, f"{table} {cluster}/{name} in the cache")
+            row = (table, cluster, name)
+            _wait(lambda row=row: cached(*row) is not None, WITHIN, f"{table} {cluster}/{name} in the cache")
         with as_shard("shard-b"):
             yield
     finally:
@@ -300,7 +303,10 @@ def test_the_maximal_permission_policy_of_an_export_on_another_shard_is_its_shar
         roles, bindings = _peer_rbac()
         STORE.create(roles, RequestContext(cluster="root"), "", {"metadata": {"name": "mpp-cowboys"}, "rules": [limit]})
         STORE.create(
-            bindings, RequestContext(cluster="root"), "", _user_binding("mpp-cowboys", "mpp-cowboys", "apis.kcp.io:binding:ivan")
+            bindings,
+            RequestContext(cluster="root"),
+            "",
+            _user_binding("mpp-cowboys", "mpp-cowboys", "apis.kcp.io:binding:ivan"),
         )
 
     with _replicating_from_peer(
@@ -338,3 +344,168 @@ def test_the_maximal_permission_policy_of_an_export_on_another_shard_is_its_shar
         assert 'cannot create resource "cowboys"' in refused.json()["message"]
         assert "maximal permission policy" in refused.json()["message"]
         assert ivan.get(f"{COWBOYS}/joe").status_code == 200
+
+
+HORSES = f"/apis/{GROUP}/v1alpha1/namespaces/default/horses"
+CLAIM = {"group": "", "resource": "configmaps", "verbs": ["get", "list"]}
+
+
+def _horse_schema() -> dict[str, Any]:
+    from tests.factories import apiresourceschema_body, resource_names, schema_version
+
+    spec = {"type": "object", "x-kubernetes-preserve-unknown-fields": True}
+    return apiresourceschema_body(
+        group=GROUP,
+        names=resource_names(plural="horses", kind="Horse"),
+        versions=[schema_version(name="v1alpha1", schema={"type": "object", "properties": {"spec": spec}})],
+    )
+
+
+@contextlib.contextmanager
+def _follower(shard: str) -> Iterator[None]:
+    """`manage.py kcp_follow_directory` of shard `shard` on the suite's databases (the process a
+    shard runs), its tasks run eagerly inside it (KCP_CELERY_EAGER: no worker needed); once it
+    listens on the cache's channel. Stopped with SIGTERM, as the launcher does."""
+    import os
+    import subprocess
+    import sys
+    import tempfile
+
+    from django.db import connections
+
+    from kcpsite.launcher import PROJECT_DIR
+    from shards.cache.spec import APIS_CHANNEL
+    from tests.conftest import _url_with_database
+    from tests.e2e.test_global_database import _server_url
+
+    server = _server_url()
+    env = {
+        **os.environ,
+        "DATABASE_URL": _url_with_database(server, str(connections["default"].settings_dict["NAME"])),
+        "KCP_GLOBAL_DATABASE_URL": _url_with_database(server, str(connections["global"].settings_dict["NAME"])),
+        "KCP_SHARD_NAME": shard,
+        "KCP_CELERY_EAGER": "1",
+        "KCP_DB_POOL_SIZE": "0",
+    }
+
+    def listening() -> bool:
+        with connections["global"].cursor() as cur:
+            cur.execute(
+                "SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND query = %s",
+                [f"LISTEN {APIS_CHANNEL}"],
+            )
+            return cur.fetchone() is not None
+
+    with tempfile.TemporaryFile() as log:
+        proc = subprocess.Popen(
+            [sys.executable, "manage.py", "kcp_follow_directory"], cwd=PROJECT_DIR, env=env, stdout=log, stderr=log
+        )
+        try:
+            try:
+                _wait(lambda: listening() or proc.poll() is not None, 60, "the follower listens")
+            finally:
+                if proc.poll() is not None:
+                    log.seek(0)
+                    raise AssertionError(f"the follower exited: {log.read().decode(errors='replace')[-3000:]}")
+            yield
+        finally:
+            proc.terminate()
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+def test_an_export_changing_on_its_shard_reaches_its_bindings_on_another_shard_promptly(
+    peer_fixture: str, client: Any
+) -> None:
+    """A binding on shard-b of root's export `changing`: root adds a schema and a resource of it
+    and a permission claim to the export; shard-b's directory follower hears the cache's doorbell
+    and the binding shows both within seconds (no resync runs here). A change made while nobody
+    listens (the follower stopped) is found by the next resync."""
+    from apis.kinds import API_EXPORTS, API_RESOURCE_SCHEMAS
+    from apis.tasks import resync_apibindings
+    from kube.registry.context import RequestContext
+    from kube.registry.store import STORE
+
+    root = RequestContext(cluster="root")
+
+    def status(ivan: Api) -> tuple[list[str], list[dict[str, Any]]]:
+        s = ivan.get(f"{BINDINGS}/changing").json()["status"]
+        return sorted(b["resource"] for b in s.get("boundResources") or []), s.get("exportPermissionClaims") or []
+
+    with _replicating_from_peer(
+        peer_fixture, lambda: _export_on_peer("changing"), ("apis_apiexport", "root", "changing")
+    ):
+        _, ivan = _bound(client, "changing")
+        assert status(ivan) == (["cowboys"], [])
+        with _follower("shard-b"):
+            with on_database(peer_fixture), as_shard(PEER_SHARD):
+                _ensure(API_RESOURCE_SCHEMAS, _horse_schema())
+
+                def gain(export: dict[str, Any]) -> None:
+                    horses = export_resource(group=GROUP, plural="horses", schema=f"v1.horses.{GROUP}")
+                    export["spec"]["resources"].append(horses)
+                    export["spec"]["permissionClaims"] = [CLAIM]
+
+                written = STORE.guaranteed_update(API_EXPORTS, root, "", "changing", gain)
+                assert written is not None
+            took = _wait(lambda: status(ivan) == (["cowboys", "horses"], [CLAIM]), 10, "the binding follows its export")
+            print(f"root's export change shown by shard-b's binding {took:.2f} s after root's commit")
+        horse = {"apiVersion": f"{GROUP}/v1alpha1", "kind": "Horse", "metadata": {"name": "spirit"}}
+        assert ivan.post(HORSES, horse).status_code == 201
+
+        # nobody listens now: root drops the claim; the binding keeps it until the resync
+        assert resync_apibindings() >= 0  # what this process's resync has seen so far
+        with on_database(peer_fixture), as_shard(PEER_SHARD):
+
+            def drop(export: dict[str, Any]) -> None:
+                export["spec"]["permissionClaims"] = []
+
+            written = STORE.guaranteed_update(API_EXPORTS, root, "", "changing", drop)
+            assert written is not None
+        arrives("apis_apiexport", "root", "changing", rv(written))
+        assert status(ivan) == (["cowboys", "horses"], [CLAIM])
+        assert resync_apibindings() == 1
+        assert status(ivan) == (["cowboys", "horses"], [])
+        assert resync_apibindings() == 0  # nothing changed since
+
+
+def test_the_caches_doorbell_names_only_remote_exports_this_shard_binds(api: Api) -> None:
+    """What a notification asks of this shard (apis.remote.remote_change_exports): nothing for a
+    malformed one, another kind, an export no binding here uses, or a cluster this shard holds
+    (its own writes reconcile their bindings); the export, or for a schema every export of that
+    cluster the bindings here use. (Binding rows as the binding reconciler leaves them: the
+    exports they resolved to are not on any shard here.)"""
+    from django.utils import timezone
+
+    from apis.kinds import API_EXPORTS
+    from apis.models import APIBindingRow
+    from apis.remote import remote_change_exports
+    from kube.registry.context import RequestContext
+    from kube.registry.store import STORE
+
+    def note(**fields: Any) -> list[tuple[str, str]]:
+        return remote_change_exports(payload=json.dumps(fields))
+
+    def bound(name: str, export_cluster: str, export_name: str) -> None:
+        APIBindingRow.objects.create(
+            cluster="consumer", group="apis.kcp.io", resource="apibindings", name=name, uid=uuid.uuid4(),
+            resource_version=1, body={"metadata": {"name": name}}, created=timezone.now(),
+            export_cluster=export_cluster, export_name=export_name, phase="Bound",
+        )  # fmt: skip
+
+    for bad in ("{not json", "[1]", "null", json.dumps({"resource": "apiexports", "cluster": "far"})):
+        assert remote_change_exports(payload=bad) == []
+    assert note(op="UPDATE", resource="apiexports", cluster="far", name="e1") == []  # no binding of it here
+    bound("b1", "far", "e1")
+    bound("b2", "far", "e2")
+    assert note(op="UPDATE", resource="apiexports", cluster="far", name="e1") == [("far", "e1")]
+    assert note(op="DELETE", resource="apiexports", cluster="far", name="e2") == [("far", "e2")]
+    assert note(op="INSERT", resource="apiresourceschemas", cluster="far", name="s") == [("far", "e1"), ("far", "e2")]
+    assert note(op="INSERT", resource="workspacetypes", cluster="far", name="e1") == []
+    # an export in root, which this shard holds: its own writes reconcile its bindings
+    STORE.create(API_EXPORTS, RequestContext(cluster="root"), "", apiexport_body(name="here", resources=[]))
+    bound("b3", "root", "here")
+    assert note(op="UPDATE", resource="apiexports", cluster="root", name="here") == []

@@ -80,7 +80,9 @@ def test_aggregation_counts_and_a_stored_role_shadows_the_default_of_its_name() 
 
 def subjects_binding(name: str, role_name: str, *subjects: tuple[str, str]) -> dict[str, Any]:
     out = binding(name, role_name)
-    out["subjects"] = [{"kind": k, "name": n, **({"apiGroup": RBAC} if k != "ServiceAccount" else {})} for k, n in subjects]
+    out["subjects"] = [
+        {"kind": k, "name": n, **({"apiGroup": RBAC} if k != "ServiceAccount" else {})} for k, n in subjects
+    ]
     return out
 
 
