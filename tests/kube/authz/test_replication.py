@@ -119,3 +119,16 @@ def test_bindings_of_prefixed_subjects_are_marked_with_every_role_their_rules_co
     assert marked_bindings == {"b-user", "b-group", "b-admin"}
     # admin is a bootstrap default (not stored): only its stored contributor travels with it
     assert marked_roles == {"mpp-cowboys", "agg", "extra", "to-admin"}
+
+
+def test_a_new_subject_prefix_changes_what_the_marks_follow() -> None:
+    """The install recomputes every cluster when the fingerprint changed: a prefix counts."""
+    from kube.authz import replication
+
+    before = replication.grants_fingerprint()
+    replication.replicated_subject_prefix_register("example.com:mirror:")
+    try:
+        assert replication.grants_fingerprint() != before
+    finally:
+        replication._subject_prefixes.discard("example.com:mirror:")
+    assert replication.grants_fingerprint() == before
