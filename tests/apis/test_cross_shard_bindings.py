@@ -371,14 +371,15 @@ def _follower(shard: str) -> Iterator[None]:
     import sys
     import tempfile
 
+    from django.conf import settings
     from django.db import connections
 
+    from kcpsite.embedded import embedded_database_url
     from kcpsite.launcher import PROJECT_DIR
     from shards.cache.spec import APIS_CHANNEL
     from tests.conftest import _url_with_database
-    from tests.e2e.test_global_database import _server_url
 
-    server = _server_url()
+    server = os.environ.get("DATABASE_URL") or embedded_database_url(settings.DATA_DIR)  # the suite's server
     env = {
         **os.environ,
         "DATABASE_URL": _url_with_database(server, str(connections["default"].settings_dict["NAME"])),
