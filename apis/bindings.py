@@ -408,7 +408,10 @@ def maximal_permission_policy(*, export_cluster: str, export_name: str) -> Any:
     bound resource must also be allowed by the export workspace's RBAC for the user and groups
     prefixed `apis.kcp.io:binding:`. Read per request, so a policy change applies at once. An
     export on another shard is read from the cache and checked against its workspace's replicated
-    RBAC, which holds only the marked grants: a policy there denies what it does not replicate."""
+    RBAC: every ClusterRoleBinding there naming a prefixed user or group is replicated, with the
+    ClusterRoles its rules come from (the prefix is registered with kube.authz.replication), so
+    the answer is the export's shard's, after the replication lag. Roles and RoleBindings are not
+    replicated: a policy granted only through them denies on other shards."""
 
     def check(attrs: Attributes) -> None:
         here = list(

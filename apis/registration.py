@@ -5,20 +5,21 @@ function-local import to reach its neighbours."""
 
 from __future__ import annotations
 
-from kube.authz.replication import Grant, replicated_grant_register
+from kube.authz.replication import Grant, replicated_grant_register, replicated_subject_prefix_register
 from kube.registry import REGISTRY
 from kube.registry.reserved import exempt_metadata_key
 from kube.registry.resources import ALL_VERBS
 from kube.registry.store import on_admission, on_change
+from shards.cache.spec import APIS_CHANNEL
 from shards.notifications import global_channel_register
 
-from .bindings import bound_resources
+from .bindings import BINDING_PREFIX, bound_resources
 from .claims import claims_admit
 from .kinds import KINDS
 from .models import PRESENCE_CHANNEL
 from .names import GROUP
 from .services import SKIP_SLICE_ANNOTATION
-from .tasks import apibinding_changed, apiexport_changed, apiexport_presence_notified
+from .tasks import apibinding_changed, apiexport_cache_notified, apiexport_changed, apiexport_presence_notified
 from .virtual import register_apiexport_virtual_workspace
 
 
@@ -42,3 +43,8 @@ def register() -> None:
     # another shard holds (apis.virtual)
     for verb in ALL_VERBS:
         replicated_grant_register(Grant(verb=verb, api_group=GROUP, resource="apiexports/content"))
+    # and the maximal permission policy of an export another shard holds is evaluated against its
+    # workspace's RBAC for the `apis.kcp.io:binding:` users and groups (apis.bindings)
+    replicated_subject_prefix_register(BINDING_PREFIX)
+    # an export or its schemas changed on another shard: the bindings here re-reconcile
+    global_channel_register(channel=APIS_CHANNEL, handler=apiexport_cache_notified)

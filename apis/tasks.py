@@ -18,6 +18,7 @@ from .presence import (
     apiexport_shards_resync,
     presence_notification_handle,
 )
+from .remote import RemoteSignature, remote_change_exports, remote_exports_changed
 from .services import apiexport_reconcile
 
 Obj = dict[str, Any]
@@ -71,14 +72,29 @@ def reconcile_bindings_of_export(export_cluster: str, export_name: str) -> int:
     return len(consumers)
 
 
+#: What this worker process's resync last saw of the export clusters on other shards
+#: (apis.remote.remote_exports_changed). Process memory on purpose: a new process starts empty,
+#: and its first pass re-reconciles every binding of a remote export once.
+_REMOTE_SEEN: dict[str, RemoteSignature] = {}
+
+
 @shared_task(acks_late=True)
 def resync_apibindings() -> int:
-    """Safety net for lost messages: every binding not Bound yet, or being deleted."""
+    """Safety net for lost messages: every binding not Bound yet, or being deleted, and every
+    binding whose export on another shard (or its schemas) changed in the cache since the last
+    pass (a missed notification of the cache's doorbell)."""
     count = 0
     pending = APIBindingRow.objects.filter(~Q(phase="Bound") | Q(deletion_timestamp__isnull=False))
+    done = set()
     for cluster, name in pending.values_list("cluster", "name"):
         apibinding_reconcile(cluster=cluster, name=name)
+        done.add((cluster, name))
         count += 1
+    for export_cluster, export_name in remote_exports_changed(seen=_REMOTE_SEEN):
+        for cluster, name in apibindings_of_export(export_cluster=export_cluster, export_name=export_name):
+            if (cluster, name) not in done:
+                apibinding_reconcile(cluster=cluster, name=name)
+                count += 1
     return count
 
 
@@ -91,3 +107,13 @@ def apiexport_changed(cluster: str, obj: Obj, event_type: str) -> None:
     if event_type != "DELETED":
         reconcile_apiexport.delay(cluster, obj["metadata"]["name"])
     reconcile_bindings_of_export.delay(cluster, obj["metadata"]["name"])
+
+
+def apiexport_cache_notified(payload: str) -> int:
+    """The directory follower's handler of the cache's doorbell (shards.cache.spec.APIS_CHANNEL,
+    registered in apis.registration): an export or schema on another shard changed; the bindings
+    here of the exports concerned re-reconcile. Returns how many exports were enqueued."""
+    exports = remote_change_exports(payload=payload)
+    for export_cluster, export_name in exports:
+        reconcile_bindings_of_export.delay(export_cluster, export_name)
+    return len(exports)

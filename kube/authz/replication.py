@@ -12,7 +12,13 @@ exactly the cluster-scoped RBAC objects that take part in such a grant:
   included (`*` verbs, groups, resources; `resourceNames` do not matter: a role granting `use`
   on one type takes part);
 * a ClusterRoleBinding whose role (a stored ClusterRole or a bootstrap default such as
-  `cluster-admin`) does.
+  `cluster-admin`) does;
+* a ClusterRoleBinding with a User or Group subject whose name starts with a registered prefix
+  (`replicated_subject_prefix_register`: the apis app's `apis.kcp.io:binding:`, the users a
+  maximal permission policy is checked for), whatever its role grants, and the stored
+  ClusterRoles that role's rules come from: the role itself and, when it aggregates, every role
+  its selectors reach (stored or bootstrap defaults such as `admin`, whose stored contributors
+  are then marked): the other shard evaluates the binding with all of them, or it denies.
 
 Roles and RoleBindings are never marked (the checks are cluster-scoped). The marks are kept only
 while something replicates them (`replicated_marks_keep_when`: the shards app keeps them while
@@ -37,10 +43,12 @@ from typing import Any
 
 from django.db import connection, transaction
 
+from kube.errors import BadRequest
+from kube.selectors import label_selector_from_dict
 from kube.storage.backend import on_write
 from kube.storage.models import Revision, StoredObject
 
-from .rbac import Policy
+from .rbac import DEFAULT_CLUSTER_ROLES, Policy
 
 Obj = dict[str, Any]
 
@@ -94,6 +102,23 @@ def replicated_grants() -> frozenset[Grant]:
     return frozenset(_grants)
 
 
+_subject_prefixes: set[str] = set()
+
+
+def replicated_subject_prefix_register(prefix: str) -> None:
+    """Mark, from now on, every ClusterRoleBinding with a User or Group subject named
+    `prefix`..., and the ClusterRoles its role takes its rules from (apps call this when they
+    load). For checks that evaluate a whole policy for such users in a cluster on another shard,
+    whatever they ask (kcp's maximal permission policy), which no fixed grant can name."""
+    if not prefix:
+        raise ValueError("an empty prefix would replicate every binding")
+    _subject_prefixes.add(prefix)
+
+
+def replicated_subject_prefixes() -> frozenset[str]:
+    return frozenset(_subject_prefixes)
+
+
 def _strings(value: Any) -> set[str]:
     return {v for v in value if isinstance(v, str)} if isinstance(value, list) else set()
 
@@ -103,21 +128,62 @@ def _grants_any(rules: Iterable[Mapping[str, Any]] | None) -> bool:
     return any(g.granted_by(r) for r in rules or () for g in grants)
 
 
+def _names_prefixed_subject(binding: Mapping[str, Any], prefixes: frozenset[str]) -> bool:
+    subjects = binding.get("subjects")
+    for s in subjects if isinstance(subjects, list) else ():
+        if isinstance(s, dict) and s.get("kind") in ("User", "Group"):
+            name = s.get("name")
+            if isinstance(name, str) and any(name.startswith(p) for p in prefixes):
+                return True
+    return False
+
+
+def _labels(role: Mapping[str, Any]) -> dict[str, str]:
+    labels = (role.get("metadata") or {}).get("labels") if isinstance(role.get("metadata"), dict) else None
+    return {str(k): str(v) for k, v in labels.items()} if isinstance(labels, dict) else {}
+
+
+def _role_sources(name: str, roles: Mapping[str, Mapping[str, Any]]) -> set[str]:
+    """`name` and, transitively, every ClusterRole an aggregating role's selectors match (what
+    rbac.Policy unions at read time): the roles a binding to `name` takes its rules from."""
+    seen: set[str] = set()
+    todo = [name]
+    while todo:
+        current = todo.pop()
+        if current in seen or current not in roles:
+            continue
+        seen.add(current)
+        rule = roles[current].get("aggregationRule")
+        selectors = rule.get("clusterRoleSelectors") if isinstance(rule, Mapping) else None
+        for sel in selectors if isinstance(selectors, list) else ():
+            try:
+                parsed = label_selector_from_dict(sel)
+            except BadRequest:  # an invalid selector matches nothing, as in rbac.Policy
+                continue
+            todo.extend(other for other, body in roles.items() if other != current and parsed.matches(_labels(body)))
+    return seen
+
+
 def rbac_marks(*, cluster_roles: list[Obj], bindings: list[Obj]) -> tuple[set[str], set[str]]:
     """(names of the ClusterRoles, names of the ClusterRoleBindings) to replicate, out of one
     cluster's stored ClusterRoles and ClusterRoleBindings. Pure."""
     policy = Policy([], cluster_roles, [], [])  # the bootstrap defaults merged: bindings may name them
-    roles = {
-        str(r["metadata"]["name"])
-        for r in cluster_roles
-        if isinstance(r.get("metadata"), dict) and _grants_any(policy.cluster_role_rules(str(r["metadata"]["name"])))
-    }
+    stored = {str(r["metadata"]["name"]): r for r in cluster_roles if isinstance(r.get("metadata"), dict)}
+    roles = {name for name in stored if _grants_any(policy.cluster_role_rules(name))}
+    prefixes = replicated_subject_prefixes()
+    # every ClusterRole by name as the other shard's Policy sees them: defaults, shadowed by stored
+    merged: dict[str, Mapping[str, Any]] = {str(d["metadata"]["name"]): d for d in DEFAULT_CLUSTER_ROLES}
+    merged.update(stored)
     marked_bindings = set()
     for b in bindings:
         ref = b.get("roleRef")
         if not isinstance(ref, dict) or ref.get("kind") != "ClusterRole":
             continue
-        if _grants_any(policy.cluster_role_rules(str(ref.get("name", "")))):
+        role = str(ref.get("name", ""))
+        if prefixes and _names_prefixed_subject(b, prefixes):
+            marked_bindings.add(str(b["metadata"]["name"]))
+            roles |= _role_sources(role, merged) & stored.keys()
+        elif _grants_any(policy.cluster_role_rules(role)):
             marked_bindings.add(str(b["metadata"]["name"]))
     return roles, marked_bindings
 
@@ -167,8 +233,9 @@ def rbac_relabel_all() -> int:
 
 
 def grants_fingerprint() -> str:
-    """Names the set of registered grants (what the marks follow)."""
-    text = "\n".join(sorted(repr(g) for g in replicated_grants()))
+    """Names the set of registered grants and subject prefixes (what the marks follow)."""
+    rules = [repr(g) for g in replicated_grants()] + [f"subject prefix {p!r}" for p in replicated_subject_prefixes()]
+    text = "\n".join(sorted(rules))
     return "kcp replicated grants " + hashlib.sha256(text.encode()).hexdigest()
 
 

@@ -74,6 +74,24 @@ def cache_signature(*, cluster: str, group: str, resources: tuple[str, ...]) -> 
     return (int(rows[0][0]), int(rows[0][1])) if rows else (0, 0)
 
 
+def cache_signatures(*, clusters: list[str], group: str, resource: str) -> dict[str, tuple[int, int]]:
+    """`cache_signature` of one kind for many clusters in one statement: {cluster: (count, newest
+    resourceVersion)} for those of `clusters` the directory places, live, on another shard and
+    that have rows of that kind in the cache (the others are absent)."""
+    table = table_of(group=group, resource=resource)
+    if table is None or not cache_configured() or not clusters:
+        return {}
+    sql = (
+        f"SELECT c.cluster, count(*), coalesce(max(c.resource_version), 0) FROM public.{table.table} c "
+        "JOIN public.kcp_directory d ON d.name = c.cluster "
+        f"WHERE c.cluster = ANY(%s) AND c.\"group\" = %s AND c.resource = %s AND d.phase IN {_LIVE} "
+        "AND d.shard <> %s GROUP BY c.cluster"
+    )
+    with connections[cache_alias()].cursor() as cur:
+        cur.execute(sql, [clusters, group, resource, local_shard_name()])
+        return {str(c): (int(n), int(rv)) for c, n, rv in cur.fetchall()}
+
+
 # --- RBAC for the authorizer (kube.authz.authorizer.ReplicatedRBAC) ------------------------------
 
 _RBAC = "rbac.authorization.k8s.io"

@@ -113,6 +113,14 @@ TABLES: tuple[CachedTable, ...] = (
 )
 
 
+#: The doorbell of exports and schemas arriving in the cache: a trigger on the cache's
+#: `apis_apiexport` and `apis_apiresourceschema` (shards/migrations/0005_cache_notify.py, enabled
+#: ALWAYS: replication's apply worker writes them) notifies it with JSON {op, resource
+#: (`apiexports` or `apiresourceschemas`), cluster, name} for every row applied; each shard's
+#: directory follower listens (apis registers the handler).
+APIS_CHANNEL = "kcp_cache_apis"
+
+
 def table_of(*, group: str, resource: str) -> CachedTable | None:
     """The cached table holding (group, resource), or None when that kind is not replicated."""
     for t in TABLES:

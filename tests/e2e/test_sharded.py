@@ -295,6 +295,12 @@ def test_a_binding_on_shard_1_to_an_export_on_root_is_bound_and_served(api: Stac
     _until(lambda: api.call("GET", served)[0] == 200, 10, "cowboys not served on shard-1")
     api.ok("POST", served, {"apiVersion": f"{group}/v1alpha1", "kind": "Cowboy", "metadata": {"name": "joe"}})
     assert [c["metadata"]["name"] for c in api.ok("GET", served)["items"]] == ["joe"]
+    # root's export gains a permission claim: shard-1's follower hears the cache and re-reconciles
+    exports = f"/clusters/root:xprov/apis/apis.kcp.io/v1alpha2/apiexports/{group}"
+    claim = {"group": "", "resource": "configmaps", "verbs": ["get", "list"]}
+    api.ok("PATCH", exports, {"spec": {"permissionClaims": [claim]}}, content_type="application/merge-patch+json")
+    _until(lambda: api.ok("GET", f"{bindings}/wildwest")["status"].get("exportPermissionClaims") == [claim], 20,
+           "the binding on shard-1 never showed the export's new claim")
     api.ok("DELETE", f"{bindings}/wildwest")  # unbinding on shard-1 needs nothing of root
     _until(lambda: api.call("GET", served)[0] == 404, 30, "cowboys still served after the binding's deletion")
 

@@ -76,3 +76,59 @@ def test_aggregation_counts_and_a_stored_role_shadows_the_default_of_its_name() 
     )
     assert marked_roles == {"part", "agg"}
     assert marked_bindings == {"b-agg"}
+
+
+def subjects_binding(name: str, role_name: str, *subjects: tuple[str, str]) -> dict[str, Any]:
+    out = binding(name, role_name)
+    out["subjects"] = [
+        {"kind": k, "name": n, **({"apiGroup": RBAC} if k != "ServiceAccount" else {})} for k, n in subjects
+    ]
+    return out
+
+
+def test_the_apis_app_registers_the_binding_subject_prefix() -> None:
+    from kube.authz.replication import replicated_subject_prefixes
+
+    assert "apis.kcp.io:binding:" in replicated_subject_prefixes()
+
+
+def test_bindings_of_prefixed_subjects_are_marked_with_every_role_their_rules_come_from() -> None:
+    """A maximal permission policy is checked for `apis.kcp.io:binding:<user>` and its groups,
+    whatever the request: such a binding travels whatever its role grants, and with it the stored
+    roles the other shard needs to evaluate it (an aggregating role and what it aggregates,
+    through a default such as `admin` too); other subjects do not make a binding travel."""
+    mpp = role("mpp-cowboys", rule(["get", "list"], ["wildwest.example.com"], ["cowboys"]))
+    extra = role("extra", rule(["create"], ["wildwest.example.com"], ["cowboys"]), labels={"example.com/agg": "true"})
+    to_admin = role("to-admin", rule(["delete"], ["wildwest.example.com"], ["cowboys"]),
+                    labels={"rbac.authorization.k8s.io/aggregate-to-admin": "true"})  # fmt: skip
+    aggregate = {
+        "metadata": {"name": "agg"},
+        "aggregationRule": {"clusterRoleSelectors": [{"matchLabels": {"example.com/agg": "true"}}]},
+    }
+    unrelated = role("unrelated", rule(["get"], [""], ["configmaps"]))
+    marked_roles, marked_bindings = rbac_marks(
+        cluster_roles=[mpp, extra, to_admin, aggregate, unrelated],
+        bindings=[
+            subjects_binding("b-user", "mpp-cowboys", ("User", "apis.kcp.io:binding:ivan")),
+            subjects_binding("b-group", "agg", ("Group", "apis.kcp.io:binding:system:authenticated")),
+            subjects_binding("b-admin", "admin", ("User", "someone"), ("User", "apis.kcp.io:binding:paula")),
+            subjects_binding("b-plain", "unrelated", ("User", "ivan")),
+            subjects_binding("b-sa", "unrelated", ("ServiceAccount", "apis.kcp.io:binding:x")),
+        ],
+    )
+    assert marked_bindings == {"b-user", "b-group", "b-admin"}
+    # admin is a bootstrap default (not stored): only its stored contributor travels with it
+    assert marked_roles == {"mpp-cowboys", "agg", "extra", "to-admin"}
+
+
+def test_a_new_subject_prefix_changes_what_the_marks_follow() -> None:
+    """The install recomputes every cluster when the fingerprint changed: a prefix counts."""
+    from kube.authz import replication
+
+    before = replication.grants_fingerprint()
+    replication.replicated_subject_prefix_register("example.com:mirror:")
+    try:
+        assert replication.grants_fingerprint() != before
+    finally:
+        replication._subject_prefixes.discard("example.com:mirror:")
+    assert replication.grants_fingerprint() == before
