@@ -5,62 +5,16 @@ notifications."""
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from frontproxy.syncer import RouteSyncer
 from shards.models import DirectoryEntry
 
-from .harness import Proxy, wait_for
+from .harness import Proxy, entry as _entry, routed as _routed, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
-
-
-def _entry(name: str, path: str, shard: str = "shard-1", phase: str = "Ready") -> DirectoryEntry:
-    parent, _, workspace = path.rpartition(":")
-    return DirectoryEntry.objects.create(name=name, path=path, parent=parent, workspace=workspace, shard=shard,
-                                         phase=phase)
-
-
-class Running:
-    """The syncer in a thread, as the launcher runs it in a process."""
-
-    def __init__(self, proxy: Proxy, resync_every: float = 60.0) -> None:
-        self.syncer = RouteSyncer(proxy.files, resync_every=resync_every)
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.syncer.run, args=(self.stop,), daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(10)
-        assert not self.thread.is_alive()
-
-
-@pytest.fixture
-def running() -> Iterator[Any]:
-    started: list[Running] = []
-
-    def start(proxy: Proxy, **kw: Any) -> Running:
-        started.append(Running(proxy, **kw))
-        return started[-1]
-
-    yield start
-    for r in started:
-        r.close()
-
-
-def _routed(proxy: Proxy, segment: str) -> tuple[str, str] | None:
-    """(backend, path it saw) for /clusters/<segment>/api, None while the proxy says 403."""
-    status, doc, _ = proxy.get(f"/clusters/{segment}/api")
-    if status == 403:
-        return None
-    assert status == 200, doc
-    return doc["backend"], doc["path"]
 
 
 def _time_until(check: Any, timeout: float, what: str) -> float:
