@@ -5,7 +5,10 @@ Contract
 Steps, in order, each repeated as the loop needs it:
 
 1. connect: LISTEN on the directory's channel (shards.models.DIRECTORY_CHANNEL) first, so no
-   change committed after the snapshot below is missed;
+   change committed after the snapshot below is missed, and on the shard records' (SHARDS_CHANNEL);
+   the backends: at the start, on a shard notification and with every periodic full replace, the
+   configuration follows the shard records (frontproxy.backends: regenerated, the map file
+   written, HAProxy reloaded gracefully, then the map pushed into the new worker);
 2. full replace: stream the routed rows (phase in ROUTED_PHASES) in one snapshot into the map file
    (written atomically: a restarted HAProxy starts with these routes), then push the file into
    HAProxy with `prepare map` / `add map @<ver>` / `commit map @<ver>` (atomic for requests);
@@ -20,10 +23,46 @@ Steps, in order, each repeated as the loop needs it:
    route. The map file is rewritten from the directory shortly after (no sooner than twice the
    last rewrite took, so a million-entry file is not rewritten per change);
 4. every `resync_every` seconds (60), and whenever the database or HAProxy connection was lost and
-   is back, a full replace again: it heals whatever a missed notification left behind.
+   is back, a full replace again: it heals whatever a missed notification left behind;
+5. every PROBE_EVERY (1 s) a new runtime API connection asks which worker answers: a worker other
+   than the one the map was pushed to (HAProxy restarted by its supervisor, or reloaded by an
+   operator) started from the map file, which lags the runtime map by up to the file's rewrite
+   interval, so it gets the map pushed (the file written first when it lags).
 
 The database gone: routes stay as HAProxy has them (frozen) and the syncer retries with backoff.
 HAProxy gone: the file keeps being written; once its socket answers again, a full replace.
+
+Ordering: no full replace drops a newer route
+---------------------------------------------
+HAProxy's `commit map @<ver>` purges every older version of the map, including entries added to
+the current version after `prepare map`: an incremental add made while a full replace is being
+pushed would be lost at its commit, until the next notification or full replace
+(tests/frontproxy/test_syncer.py::test_haproxy_drops_an_add_made_between_prepare_and_commit).
+The syncer never does that: one thread, one runtime API connection, one command at a time, and
+notifications are read only between steps. So for a route R committed at time t:
+
+* R's snapshot read (the full replace's `routes_all`, or `apply`'s `routes_touching`) that first
+  sees it happens after t, and its NOTIFY is delivered only after t (PostgreSQL delivers a
+  notification once its transaction is visible to new snapshots);
+* a full replace whose snapshot predates t therefore has R's notification still queued on the
+  LISTEN connection when it commits; the notification is applied after the commit, so R is added
+  then (and the file is marked dirty);
+* a full replace whose snapshot follows an `apply` of R contains R (the snapshot is later, the
+  row committed), so its commit keeps it;
+* the map file pushed without a fresh snapshot (HAProxy back, a new worker) is pushed only when
+  no `apply` happened since it was written (`_file_dirty`), so it holds every applied change;
+* a reload (`sync_backends`) writes the map file first, closes the connection to the old worker
+  and pushes into the new one before reading further notifications.
+
+Tested with a row committed while a full replace is being pushed (after its snapshot, between
+`prepare` and `commit`): routed within a second of the commit from its notification, and kept by
+the next full replace (test_a_route_committed_during_a_full_replace_is_routed_after_it_and_stays).
+A 403 seen once in the sharded stack about a second after a workspace turned Ready is therefore
+not this ordering. Causes that fit: a HAProxy worker started from a lagging map file (a restart)
+before step 5 existed, noticed only at the syncer's next command or full replace (up to a
+minute); or a 403 from the shard itself (the proxy's own says "this workspace does not exist or
+you may not access it"). The directory entry turns Ready before the Workspace does (the
+directory write commits on its own, inside the Workspace's still open transaction).
 """
 
 from __future__ import annotations
