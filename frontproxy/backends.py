@@ -18,8 +18,9 @@ Contract
   <dir>/master.sock`), then waits until a new connection to the runtime API is answered by a new
   worker. The new worker reads the configuration and the map files and takes over the listening
   sockets (`expose-fd listeners`); the old one stops accepting and finishes its established
-  streams (watches, websockets) before it exits. Its maps are no longer updated: a request on an
-  old keep-alive connection during that time sees the routes of the reload's moment.
+  streams (watches, websockets) before it exits; it closes idle keep-alive connections at once
+  (their next request goes to the new worker). Its maps are no longer updated: a request in
+  flight there sees the routes of the reload's moment.
 
 The route syncer (frontproxy.syncer) calls these on a `kcp_shards` notification (a record
 inserted, deleted or whose base URL changed; heartbeats are silent), at its start and with every

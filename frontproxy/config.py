@@ -10,7 +10,11 @@ into the proxy directory:
 * `shards.map` (shard → backend, `frontproxy.routes`); `routes.map` only when it does not exist
   yet (the route syncer owns it; a restarted HAProxy starts from the syncer's last write); an
   empty `gone.map` (keys the syncer unrouted since its last full replace, runtime only);
-* `server.pem` (the server certificate and key, 0600) and `errors/*` (Kubernetes Status bodies).
+* `server.pem` (the server certificate and key, 0600) and `errors/*` (Kubernetes Status bodies);
+* `params.json` (`ProxyParams`: bind, root shard, CA), from which the route syncer regenerates
+  `haproxy.cfg` and `shards.map` when the shard records change (frontproxy.backends; HAProxy runs
+  in master-worker mode with its master CLI at `master.sock`, and the runtime socket passes the
+  listeners to a reload's new worker: `expose-fd listeners`).
 
 The frontend's rules, in order (docs/shards.md has the why):
 

@@ -12,7 +12,9 @@ import pytest
 
 from shards.models import DIRECTORY_CHANNEL, DirectoryEntry
 
-from .harness import Proxy, entry as _entry, routed as _routed, wait_for
+from .harness import Proxy, wait_for
+from .harness import entry as _entry
+from .harness import routed as _routed
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
 
