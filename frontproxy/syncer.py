@@ -271,7 +271,7 @@ class RouteSyncer:
                 self.write_map_file()  # the new worker starts from the current routes
             self._resync_haproxy()
             proxy_reload(files=self.files)
-        except (BackendsError, RuntimeAPIError) as e:
+        except (BackendsError, OSError) as e:  # OSError: RuntimeAPIError, or a file not written
             message = f"backends: {e}"
             if message != self._backends_error:
                 self._record(message)
