@@ -58,11 +58,14 @@ Tested with a row committed while a full replace is being pushed (after its snap
 `prepare` and `commit`): routed within a second of the commit from its notification, and kept by
 the next full replace (test_a_route_committed_during_a_full_replace_is_routed_after_it_and_stays).
 A 403 seen once in the sharded stack about a second after a workspace turned Ready is therefore
-not this ordering. Causes that fit: a HAProxy worker started from a lagging map file (a restart)
-before step 5 existed, noticed only at the syncer's next command or full replace (up to a
-minute); or a 403 from the shard itself (the proxy's own says "this workspace does not exist or
-you may not access it"). The directory entry turns Ready before the Workspace does (the
-directory write commits on its own, inside the Workspace's still open transaction).
+not this ordering. Causes that fit: the stack declared ready while the syncer process was still
+starting (HAProxy served the `--once` file; a workspace made Ready before the syncer's LISTEN
+was routed only by its first full replace, seconds later: kcpsite.sharded now waits for
+`syncer.synced`); a HAProxy worker started from a lagging map file (a restart) before step 5
+existed, noticed only at the syncer's next command or full replace (up to a minute); or a 403
+from the shard itself (the proxy's own says "this workspace does not exist or you may not access
+it"). Not the directory lagging the Workspace: the entry turns Ready before the Workspace does
+(its write commits on its own, inside the Workspace's still open transaction).
 """
 
 from __future__ import annotations
