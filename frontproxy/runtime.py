@@ -2,7 +2,8 @@
 interactive mode (`prompt`), one command at a time, each answer read up to the next prompt.
 
 Only what the route syncer needs: look up, add, set, delete one map entry, and replace a whole map atomically
-(`prepare map`, `add map @<version>` with payloads, `commit map @<version>`). A payload travels
+(`prepare map`, `add map @<version>` with payloads, `commit map @<version>`); which worker answers
+(`show info`); and a reload through the master CLI (master-worker mode). A payload travels
 in one buffer of HAProxy's (tune.bufsize, 16 KiB by default), so a replacement is sent in chunks
 of at most `PAYLOAD_BYTES`. Keys and values must not contain whitespace or `;` (the command line
 is split on both): frontproxy.routes admits only such entries.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterable
+from dataclasses import dataclass
 from pathlib import Path
 
 from .routes import map_line
@@ -23,6 +25,41 @@ PAYLOAD_BYTES = 8192
 
 class RuntimeAPIError(OSError):
     """HAProxy refused a command, or its socket failed (gone, closed, timed out)."""
+
+
+@dataclass(frozen=True)
+class Worker:
+    """The HAProxy process answering a runtime API connection: its pid and start time (whole
+    seconds since the epoch). A restart or a reload answers with another pid."""
+
+    pid: int
+    started: int
+
+
+def worker_now(path: Path, *, timeout: float = 5.0) -> Worker:
+    """The worker that answers a new connection to the socket at `path` now. (A connection opened
+    earlier stays with the worker that accepted it, even after a reload: that worker lives on
+    until its last stream ends.)"""
+    with RuntimeAPI(path, timeout=timeout) as api:
+        return api.worker()
+
+
+def master_reload(master_socket: Path, *, timeout: float = 5.0) -> None:
+    """Ask HAProxy's master (master-worker mode, `-W -S <master_socket>`) to reload: it re-executes
+    itself on the configuration file and forks a new worker; the old worker stops accepting and
+    exits once its established streams end. HAProxy 2.6 answers nothing and closes the
+    connection; whether the reload worked shows as a new worker on the runtime API (`worker_now`)."""
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    sock.settimeout(timeout)
+    try:
+        sock.connect(str(master_socket))
+        sock.sendall(b"reload\n")
+        while sock.recv(4096):
+            pass
+    except OSError as e:
+        raise RuntimeAPIError(f"HAProxy master CLI at {master_socket}: {e}") from e
+    finally:
+        sock.close()
 
 
 class RuntimeAPI:
@@ -81,6 +118,14 @@ class RuntimeAPI:
         answer = self._exchange(f"{line} <<\n{payload}\n\n".encode())  # an empty line ends it
         # Each payload line is acknowledged with a continuation prompt ("+ ").
         return answer.replace("+ ", "").strip()
+
+    def worker(self) -> Worker:
+        """The process this connection talks to (`show info`)."""
+        fields = dict(line.split(": ", 1) for line in self.command("show info").splitlines() if ": " in line)
+        try:
+            return Worker(pid=int(fields["Pid"]), started=int(fields.get("Start_time_sec", "0")))
+        except (KeyError, ValueError) as e:
+            raise RuntimeAPIError(f"show info: no Pid in the answer ({e!r})") from e
 
     # ---- maps --------------------------------------------------------------------------------
     def map_set(self, map_file: Path, key: str, value: str) -> None:

@@ -11,7 +11,7 @@ import psycopg
 from django.db import connections, router
 from django.db.models import Q
 
-from shards.models import DIRECTORY_CHANNEL, ROUTED_PHASES, DirectoryEntry, ShardRecord
+from shards.models import DIRECTORY_CHANNEL, ROUTED_PHASES, SHARDS_CHANNEL, DirectoryEntry, ShardRecord
 
 from .config import ShardBackend
 from .routes import Route
@@ -44,13 +44,15 @@ def routes_touching(*, names: Iterable[str], paths: Iterable[str]) -> list[Route
 
 
 def listen_connection() -> psycopg.Connection:
-    """A new autocommit connection to the directory's database, LISTENing on its channel."""
+    """A new autocommit connection to the directory's database, LISTENing on its channel and on
+    the shard records' (the same database: both tables are global)."""
     alias = router.db_for_read(DirectoryEntry)
     settings = connections[alias].settings_dict
     params = {"dbname": settings["NAME"], "user": settings["USER"], "password": settings["PASSWORD"],
               "host": settings["HOST"], "port": settings["PORT"]}
     conn = psycopg.connect(**{k: v for k, v in params.items() if v}, autocommit=True, connect_timeout=5)
     conn.execute(f"LISTEN {DIRECTORY_CHANNEL}")
+    conn.execute(f"LISTEN {SHARDS_CHANNEL}")
     return conn
 
 

@@ -17,8 +17,11 @@ Contract
   database, so the one token works on every shard.
 * The front proxy (a Stack of its own over `<data>`, whose embedded PostgreSQL is the global
   database's): `manage.py kcp_proxy_config` writes HAProxy's configuration from the shard records,
-  `manage.py kcp_route_syncer --once` the routes file; then HAProxy (`haproxy -db`) on `KCP_PORT`
-  and the route syncer run as supervised children. `admin.kubeconfig` is written once the proxy
+  `manage.py kcp_route_syncer --once` the routes file; then HAProxy (`haproxy -W -db -S
+  <data>/proxy/master.sock`: master-worker, so it reloads gracefully) on `KCP_PORT` and the route
+  syncer run as supervised children. The syncer regenerates the configuration and reloads HAProxy
+  when a shard record is added, removed or changes its URL: shards added later are routed without
+  a restart. `admin.kubeconfig` is written once the proxy
   answers `/readyz` and `/clusters/root/version`.
 * Refused: `DATABASE_URL` (each shard has its own database here) and `REDIS_URL` (each shard has
   its own broker: shards sharing one Redis database would run each other's tasks).
@@ -90,10 +93,15 @@ class FrontStack(Stack):
             "--ca", str(self.tls.ca_cert), "--cert", str(self.tls.server_cert), "--key", str(self.tls.server_key),
             "--root-shard", ROOT_SHARD, "--haproxy", HAPROXY], env)
         self._run_step("route-syncer-once", [manage, "kcp_route_syncer", "--dir", str(self.proxy_dir), "--once"], env)
-        synced = ProxyFiles(self.proxy_dir).synced
+        files = ProxyFiles(self.proxy_dir)
+        synced = files.synced
         synced.unlink(missing_ok=True)
-        self._spawn("haproxy", ["-db", "-f", str(self.proxy_dir / "haproxy.cfg")], env, program=HAPROXY)
-        self._spawn("route-syncer", [manage, "kcp_route_syncer", "--dir", str(self.proxy_dir)], env)
+        # Master-worker mode (-W) with the master CLI (-S): the route syncer reloads it gracefully
+        # when the shard records change (frontproxy.backends); -db keeps the master in the foreground.
+        self._spawn("haproxy", ["-W", "-db", "-S", f"{files.master_socket},mode,600", "-f", str(files.config)], env,
+                    program=HAPROXY)
+        self._spawn("route-syncer", [manage, "kcp_route_syncer", "--dir", str(self.proxy_dir), "--haproxy", HAPROXY],
+                    env)
         self._wait_ready(timeout)
         self._wait_path(f"/clusters/{ROOT_CLUSTER}/version", timeout)
         # Ready only once the syncer follows the directory: a workspace made before it listened

@@ -53,6 +53,10 @@ ROUTED_PHASES = (PHASE_INITIALIZING, PHASE_READY)
 #: LISTEN/NOTIFY channel of the directory; each notification is the changed row as JSON (name,
 #: path, parent, workspace, shard, phase, op = INSERT/UPDATE/DELETE), sent on commit.
 DIRECTORY_CHANNEL = "kcp_directory"
+#: LISTEN/NOTIFY channel of the shard records: a record added, removed, or whose base URL changed
+#: (the front proxy's backends follow these); the payload is the shard's name. Heartbeats and
+#: the other columns say nothing: they update a row every few seconds and change no backend.
+SHARDS_CHANNEL = "kcp_shards"
 
 
 class ShardRecord(models.Model):

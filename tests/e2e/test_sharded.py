@@ -1,8 +1,9 @@
 """`make run SHARDS=2` end to end: the launcher's ShardedStack (a global database, shards `root`
 and `shard-1` each with its own PostgreSQL, HAProxy and the route syncer), driven through the proxy
 by real kubectl and plain HTTPS: the admin kubeconfig, both shards listed, workspaces placed on
-either shard reached by path and by name, a watch through the proxy, the proxy's own 403s, and a
-killed shard answering 503 within 2 s while the other keeps serving."""
+either shard reached by path and by name, a watch through the proxy, the proxy's own 403s, a
+killed shard answering 503 within 2 s while the other keeps serving, and a third shard started
+while the stack runs routed without a restart."""
 
 from __future__ import annotations
 
@@ -398,3 +399,43 @@ def _watches_per_shard_and_merged(api: StackApi, group: str, on_one: str, shared
         conn3.close()
     status, body = api.call("GET", f"{shared}?watch=1&resourceVersion=1")
     assert status == 410 and body["reason"] == "Expired", body  # a plain position says nothing of the parts
+
+
+def test_a_shard_started_while_the_stack_runs_is_routed_and_a_watch_survives_the_reload(
+        sharded: ShardedStack, api: StackApi) -> None:
+    """A third shard started by hand while the stack runs (docs/shards.md, "What is not built
+    yet": the launcher starts a fixed set): its record makes the route syncer regenerate the
+    proxy's configuration and reload HAProxy; a workspace placed on it is routed through the proxy
+    without a restart, and a watch open through the proxy across the reload keeps its events."""
+    from kcpsite.launcher import Stack
+
+    _workspace(api, "before-reload", "root")
+    base = "/clusters/root:before-reload/api/v1/namespaces/default/configmaps"
+    _routed_within(api, base, 2.0)
+    rv = api.ok("GET", base)["metadata"]["resourceVersion"]
+    conn, resp = api.watch(base, rv, timeout=120)
+    port = free_port()
+    assert sharded.front.database_url is not None
+    env = {"KCP_SERVERS": "1", "KCP_WORKERS": "1", "KCP_SHARD_NAME": "shard-2",
+           "KCP_GLOBAL_DATABASE_URL": sharded.front.database_url, "KCP_EXTERNAL_URL": sharded.base_url,
+           "KCP_BASE_URL": f"https://127.0.0.1:{port}"}
+    late = Stack(sharded.data_dir / "shards" / "shard-2", port, None, env, echo_errors=False,
+                 tls_dir=sharded.data_dir / "tls", admin_token_path=sharded.front.admin_token_path)
+    try:
+        late.start()
+        # Root mirrors the new record into a Shard object (placement reads those) within a heartbeat.
+        _until(lambda: api.call("GET", "/clusters/root/apis/core.kcp.io/v1alpha1/shards/shard-2")[0] == 200, 60,
+               "shard-2 never mirrored into root")
+        cluster = _workspace(api, "on-shard-2", "shard-2")
+        assert _routed_within(api, "/clusters/root:on-shard-2/api/v1/namespaces", 2.0) < 2.0
+        assert api.call("GET", f"/clusters/{cluster}/api/v1/namespaces/default")[0] == 200
+        assert StackApi(late).call("GET", f"/clusters/{cluster}/api/v1/namespaces/default")[0] == 200  # type: ignore[arg-type]
+        shards_map = (sharded.front.proxy_dir / "shards.map").read_text()
+        assert "shard-2 be_shard-2" in shards_map, shards_map
+        # The watch opened before the reload still delivers.
+        api.ok("POST", base, {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "after-reload"}})
+        event = json.loads(resp.readline())
+        assert event["type"] == "ADDED" and event["object"]["metadata"]["name"] == "after-reload", event
+    finally:
+        conn.close()
+        late.stop()

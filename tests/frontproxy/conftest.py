@@ -1,5 +1,6 @@
 """Fixtures of the front proxy's tests: the project's TLS material in a temporary directory, two
-echo backends (`root`, `shard-1`) and HAProxy in front of them."""
+echo backends (`root`, `shard-1`), HAProxy in front of them, and the route syncer in a thread
+(with the echoes registered as shard records, which its configuration follows)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import pytest
 from frontproxy.config import ShardBackend
 from kcpsite.tls import TLSFiles, ensure_tls
 
-from .harness import Echo, Proxy
+from .harness import Echo, Proxy, Running
 
 
 @pytest.fixture(scope="module")
@@ -50,3 +51,22 @@ def make_proxy(proxy_dir: Path, tls: TLSFiles, echoes: dict[str, Echo]) -> Itera
     yield make
     for proxy in started:
         proxy.stop()
+
+
+@pytest.fixture
+def running(echoes: dict[str, Echo]) -> Iterator[object]:
+    """A factory: `running(proxy)` registers the echo backends' shard records (as the shards do when
+    they start; the proxy's configuration already has them) and starts the syncer in a thread."""
+    from shards.services import shard_register_self
+
+    started: list[Running] = []
+
+    def start(proxy: Proxy, **kw: object) -> Running:
+        for echo in echoes.values():
+            shard_register_self(name=echo.name, base_url=echo.base_url)
+        started.append(Running(proxy, **kw))  # type: ignore[arg-type]
+        return started[-1]
+
+    yield start
+    for r in started:
+        r.close()

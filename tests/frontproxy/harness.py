@@ -11,12 +11,14 @@ import socket
 import ssl
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 from typing import Any
 
 from frontproxy.config import ProxyFiles, ShardBackend, write_proxy_files
 from frontproxy.runtime import RuntimeAPI
+from frontproxy.syncer import RouteSyncer
 from kcpsite.launcher import PROJECT_DIR
 from kcpsite.tls import TLSFiles
 from tests.conftest import free_port
@@ -82,7 +84,9 @@ class Proxy:
         """Start HAProxy; wait until it listens and the named backends are checked up."""
         self.files.socket.unlink(missing_ok=True)
         log = open(self.files.dir / "haproxy.log", "ab")
-        self.process = subprocess.Popen([HAPROXY, "-db", "-f", str(self.files.config)], stdout=log, stderr=log)
+        # Master-worker with the master CLI, as kcpsite.sharded runs it: the syncer reloads it.
+        self.process = subprocess.Popen([HAPROXY, "-W", "-db", "-S", f"{self.files.master_socket},mode,600",
+                                         "-f", str(self.files.config)], stdout=log, stderr=log)
         log.close()
         wait_for(lambda: _port_open(self.port) and self.files.socket.exists(), 10, "haproxy listening")
         for name in healthy:
@@ -127,3 +131,36 @@ def set_routes(proxy: Proxy, lines: dict[str, str]) -> None:
     """Write routes.map (key → value) before HAProxy starts."""
     proxy.files.routes_map.write_text("".join(f"{k} {v}\n" for k, v in lines.items()))
     os.chmod(proxy.files.routes_map, 0o600)
+
+
+def entry(name: str, path: str, shard: str = "shard-1", phase: str = "Ready") -> Any:
+    """A committed directory row (its NOTIFY fires on commit)."""
+    from shards.models import DirectoryEntry
+
+    parent, _, workspace = path.rpartition(":")
+    return DirectoryEntry.objects.create(name=name, path=path, parent=parent, workspace=workspace, shard=shard,
+                                         phase=phase)
+
+
+def routed(proxy: Proxy, segment: str) -> tuple[str, str] | None:
+    """(backend, path it saw) for /clusters/<segment>/api, None while the proxy says 403."""
+    status, doc, _ = proxy.get(f"/clusters/{segment}/api")
+    if status == 403:
+        return None
+    assert status == 200, doc
+    return doc["backend"], doc["path"]
+
+
+class Running:
+    """The syncer in a thread, as the launcher runs it in a process."""
+
+    def __init__(self, proxy: Proxy, resync_every: float = 60.0) -> None:
+        self.syncer = RouteSyncer(proxy.files, resync_every=resync_every, haproxy=HAPROXY)
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.syncer.run, args=(self.stop,), daemon=True)
+        self.thread.start()
+
+    def close(self) -> None:
+        self.stop.set()
+        self.thread.join(10)
+        assert not self.thread.is_alive()

@@ -62,7 +62,7 @@ def test_the_configuration_shape(tmp_path: Path, tls: TLSFiles) -> None:
     assert text.count(f"map_str({files.routes_map})") == 1  # one map expression in memory
     for timeout in ("client", "server", "tunnel"):
         assert f"timeout {timeout} 1h" in lines
-    assert f"stats socket {files.socket} mode 600 level admin" in lines
+    assert f"stats socket {files.socket} mode 600 level admin expose-fd listeners" in lines
 
 
 def test_error_files_are_kubernetes_status(tmp_path: Path) -> None:

@@ -5,62 +5,18 @@ notifications."""
 
 from __future__ import annotations
 
-import threading
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from frontproxy.syncer import RouteSyncer
-from shards.models import DirectoryEntry
+from shards.models import DIRECTORY_CHANNEL, DirectoryEntry
 
 from .harness import Proxy, wait_for
+from .harness import entry as _entry
+from .harness import routed as _routed
 
 pytestmark = pytest.mark.django_db(transaction=True, databases="__all__")
-
-
-def _entry(name: str, path: str, shard: str = "shard-1", phase: str = "Ready") -> DirectoryEntry:
-    parent, _, workspace = path.rpartition(":")
-    return DirectoryEntry.objects.create(name=name, path=path, parent=parent, workspace=workspace, shard=shard,
-                                         phase=phase)
-
-
-class Running:
-    """The syncer in a thread, as the launcher runs it in a process."""
-
-    def __init__(self, proxy: Proxy, resync_every: float = 60.0) -> None:
-        self.syncer = RouteSyncer(proxy.files, resync_every=resync_every)
-        self.stop = threading.Event()
-        self.thread = threading.Thread(target=self.syncer.run, args=(self.stop,), daemon=True)
-        self.thread.start()
-
-    def close(self) -> None:
-        self.stop.set()
-        self.thread.join(10)
-        assert not self.thread.is_alive()
-
-
-@pytest.fixture
-def running() -> Iterator[Any]:
-    started: list[Running] = []
-
-    def start(proxy: Proxy, **kw: Any) -> Running:
-        started.append(Running(proxy, **kw))
-        return started[-1]
-
-    yield start
-    for r in started:
-        r.close()
-
-
-def _routed(proxy: Proxy, segment: str) -> tuple[str, str] | None:
-    """(backend, path it saw) for /clusters/<segment>/api, None while the proxy says 403."""
-    status, doc, _ = proxy.get(f"/clusters/{segment}/api")
-    if status == 403:
-        return None
-    assert status == 200, doc
-    return doc["backend"], doc["path"]
 
 
 def _time_until(check: Any, timeout: float, what: str) -> float:
@@ -189,3 +145,78 @@ def test_periodic_full_replace_heals_a_map_changed_behind_its_back(make_proxy: A
     wait_for(lambda: syncer.stats.full_replaces > replaces, 5, "the next periodic replace")
     assert _routed(proxy, "root:kept") == ("shard-1", "/clusters/bb1/api")
     assert _routed(proxy, "root:stray") is None
+
+
+def test_haproxy_drops_an_add_made_between_prepare_and_commit(make_proxy: Any) -> None:
+    """Why the syncer never interleaves: `add map` without a version writes the current version,
+    and `commit map @<new>` purges every older version, so an incremental add made while a full
+    replace is prepared is lost at its commit. One connection, one command at a time, and
+    notifications applied only after the commit (below) keep that from happening."""
+    from frontproxy.runtime import RuntimeAPI
+
+    proxy: Proxy = make_proxy({"root": "root/root"})
+    with RuntimeAPI(proxy.files.socket) as api:
+        version = api.command(f"prepare map {proxy.files.routes_map}").split(":", 1)[1].strip()
+        api.command(f"add map @{version} {proxy.files.routes_map}", "root root/root")
+        api.map_add(proxy.files.routes_map, "root:between", "shard-1/between")
+        assert _routed(proxy, "root:between") == ("shard-1", "/clusters/between/api")
+        assert api.command(f"commit map @{version} {proxy.files.routes_map}") == ""
+        assert api.map_get(proxy.files.routes_map, "root:between") is None
+    assert _routed(proxy, "root:between") is None
+
+
+def _force_full_replace() -> None:
+    """A notification the syncer cannot read makes it heal with a full replace (frontproxy.syncer)."""
+    from django.db import connections, router
+
+    with connections[router.db_for_write(DirectoryEntry)].cursor() as cursor:
+        cursor.execute("SELECT pg_notify(%s, 'not json')", [DIRECTORY_CHANNEL])
+
+
+def test_a_route_committed_during_a_full_replace_is_routed_after_it_and_stays(make_proxy: Any, running: Any) -> None:
+    """The suspected race: a full replace whose snapshot predates a new route, committed after
+    that route was added. The row is committed while the replace is being pushed (after its
+    snapshot, between `prepare` and `commit`); its notification waits on the LISTEN connection
+    and is applied after the commit, so the route appears within a second (the periodic replace
+    is a minute away) and the next replace, whose snapshot is taken after every change already
+    applied, keeps it."""
+    import threading
+    from collections.abc import Iterable, Iterator
+
+    _entry("root", "root", shard="root")
+    proxy: Proxy = make_proxy({})
+    syncer = running(proxy).syncer
+    wait_for(lambda: syncer.stats.full_replaces >= 1, 10, "the first full replace")
+    real = syncer.haproxy.map_replace
+    fired = threading.Event()
+    pushed: set[str] = set()
+    pushed_done = threading.Event()
+
+    def commit_during_the_push(map_file: Any, entries: Iterable[tuple[str, str]]) -> int:
+        def stream(armed: bool) -> Iterator[tuple[str, str]]:
+            for key, value in entries:
+                if armed:
+                    pushed.add(key)
+                yield key, value
+                if not fired.is_set():
+                    _entry("crace", "root:race")  # committed after the snapshot, before the commit
+                    fired.set()
+        count = real(map_file, stream(not fired.is_set()))
+        pushed_done.set()
+        return count
+
+    syncer.haproxy.map_replace = commit_during_the_push  # type: ignore[method-assign]
+    _force_full_replace()
+    wait_for(pushed_done.is_set, 5, "a full replace with the row committed during its push")
+    assert fired.is_set() and "root" in pushed
+    assert "root:race" not in pushed and "crace" not in pushed  # its snapshot predates the row
+    assert _time_until(lambda: _routed(proxy, "root:race"), 1.0, "routed from its notification") < 1.0
+    replaces = syncer.stats.full_replaces
+    _force_full_replace()
+    deadline = time.monotonic() + 5
+    while syncer.stats.full_replaces == replaces:  # and through the next full replace, never dropped
+        assert _routed(proxy, "root:race") == ("shard-1", "/clusters/crace/api")
+        assert time.monotonic() < deadline, "no full replace"
+        time.sleep(0.01)
+    assert _routed(proxy, "root:race") == ("shard-1", "/clusters/crace/api")
+    assert _routed(proxy, "crace") == ("shard-1", "/clusters/crace/api")

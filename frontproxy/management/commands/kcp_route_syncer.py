@@ -1,10 +1,13 @@
-"""`manage.py kcp_route_syncer --dir D [--resync-every 60] [--once]`: keep the front proxy's
-routes.map (the file and the running HAProxy's map, through its runtime API at D/admin.sock) in step
-with the directory of logical clusters (frontproxy.syncer). `--once`: one full replace, then exit."""
+"""`manage.py kcp_route_syncer --dir D [--resync-every 60] [--haproxy PATH] [--once]`: keep the front
+proxy's routes.map (the file and the running HAProxy's map, through its runtime API at D/admin.sock)
+in step with the directory of logical clusters, and its backends (haproxy.cfg, shards.map, a
+graceful reload through the master CLI at D/master.sock) with the shard records
+(frontproxy.syncer, frontproxy.backends). `--once`: one full replace of the routes, then exit."""
 
 from __future__ import annotations
 
 import logging
+import shutil
 import signal
 import sys
 import threading
@@ -24,6 +27,8 @@ class Command(BaseCommand):
         parser.add_argument("--dir", type=Path, required=True, help="the proxy's directory")
         parser.add_argument("--resync-every", type=float, default=RESYNC_EVERY)
         parser.add_argument("--once", action="store_true")
+        parser.add_argument("--haproxy", default=shutil.which("haproxy") or "/usr/sbin/haproxy",
+                            help="checks a regenerated configuration (haproxy -c) before the reload")
 
     def handle(self, *args: Any, **o: Any) -> None:
         logger = logging.getLogger("frontproxy")
@@ -32,7 +37,7 @@ class Command(BaseCommand):
         handler.setFormatter(logging.Formatter("%(asctime)s %(message)s"))
         logger.addHandler(handler)
         logger.propagate = False
-        syncer = RouteSyncer(ProxyFiles(o["dir"].resolve()), resync_every=o["resync_every"])
+        syncer = RouteSyncer(ProxyFiles(o["dir"].resolve()), resync_every=o["resync_every"], haproxy=o["haproxy"])
         if o["once"]:
             syncer.full_replace()
             syncer.close()
