@@ -36,7 +36,7 @@ DROP FUNCTION IF EXISTS kcp_shards_notify();
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("shards", "0004_cache_tables"),
+        ("shards", "0005_cache_notify"),
     ]
 
     operations = [
