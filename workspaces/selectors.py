@@ -354,3 +354,11 @@ def _remote_paths(*, user: UserInfo, paths: list[str]) -> set[str]:
     if not entries:
         return set()
     return {entries[name] for name in set(workspace_members_mirrored(username=user.name)) & set(entries)}
+
+
+def workspace_progress(*, cluster: str, name: str) -> tuple[str, str] | None:
+    """The logical cluster and phase Workspace `name` in `cluster` records, or None when this shard
+    has no such Workspace (its parent cluster lives elsewhere): one indexed read, for the
+    directory follower deciding whether a notification needs a task."""
+    row = WorkspaceRow.objects.filter(cluster=cluster, name=name).values_list("logical_cluster", "phase").first()
+    return (str(row[0]), str(row[1])) if row is not None else None

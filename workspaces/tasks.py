@@ -22,6 +22,15 @@ def reconcile_workspace(cluster: str, name: str) -> str:
 
 
 @shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=None, retry_backoff_max=30)
+def reconcile_workspaces(keys: list[tuple[str, str]]) -> int:
+    """Several Workspaces reconciled in one task (the directory follower's batch of
+    notifications); each pass is idempotent, so a retry of the whole list is safe."""
+    for cluster, name in keys:
+        workspace_reconcile(cluster=cluster, name=name)
+    return len(keys)
+
+
+@shared_task(acks_late=True, autoretry_for=(Exception,), retry_backoff=True, max_retries=None, retry_backoff_max=30)
 def pull_logical_clusters() -> int:
     """This shard's side of placement: create the logical clusters placed on it, purge those
     marked for deletion (workspaces.logicalclusters). Enqueued by the directory follower on every

@@ -19,7 +19,7 @@ from django.conf import settings
 from django.db import IntegrityError
 
 from tests.conftest import Api
-from tests.factories import WS, reconcile_all
+from tests.factories import WS, make, reconcile_all
 
 REMOTE = "shard-1"
 
@@ -225,13 +225,41 @@ def test_the_follower_turns_notifications_into_this_shards_work(api: Api) -> Non
             reconcile=lambda c, w: calls.append((c, w)),
         )
 
-    assert dispatch(op="INSERT", shard="root", phase="Scheduling", name="x") == "pull"
+    assert dispatch(op="INSERT", shard="root", phase="Scheduling", name="x", parent="2elsewhere") == "pull"
+    # placed here by this shard's own scheduler (the parent is here): its transaction makes it
+    assert dispatch(op="INSERT", shard="root", phase="Scheduling", name="x", parent="root") == ""
     assert dispatch(op="UPDATE", shard="root", phase="Deleting", name="x") == "pull"
     assert dispatch(op="INSERT", shard="other", phase="Scheduling", name="x") == ""
     assert dispatch(op="DELETE", shard="root", phase="Deleting", name="x") == ""
     # Ready on another shard, parent here (root is local in the test database): the parent reconciles.
-    assert dispatch(op="UPDATE", shard="other", phase="Ready", parent="root", workspace="w") == "reconcile"
+    make(api, "w")
+    assert dispatch(op="UPDATE", shard="other", phase="Ready", parent="root", workspace="w", name="2x") == "reconcile"
     assert dispatch(op="UPDATE", shard="other", phase="Ready", parent="nowhere0000", workspace="w") == ""
+    assert dispatch(op="UPDATE", shard="other", phase="Ready", parent="root", workspace="absent", name="2x") == ""
+    # a Workspace that already shows the phase (made Ready where it was scheduled): no task
+    ready = make(api, "shown")
+    lc = ready["spec"]["cluster"]
+    assert dispatch(op="UPDATE", shard="root", phase="Ready", parent="root", workspace="shown", name=lc) == ""
+    assert dispatch(op="UPDATE", shard="root", phase="Initializing", parent="root", workspace="shown", name=lc) == (
+        "reconcile"
+    )
+    calls.pop()
     assert follower_dispatch(payload="{not json", shard="root", pull=lambda: None, reconcile=lambda c, w: None) == ""
     assert follower_dispatch(payload="[1]", shard="root", pull=lambda: None, reconcile=lambda c, w: None) == ""
     assert calls == ["pull", "pull", ("root", "w")]
+
+
+def test_a_batch_of_notifications_costs_one_pull_and_one_reconcile_per_workspace(api: Api) -> None:
+    import json
+
+    from workspaces.follower import follower_batch
+
+    make(api, "b1")
+    make(api, "b2")
+    placed = [json.dumps({"op": "INSERT", "shard": "root", "phase": "Scheduling", "name": f"n{i}",
+                          "parent": "2elsewhere"}) for i in range(5)]  # fmt: skip
+    ready = [json.dumps({"op": "UPDATE", "shard": "other", "phase": "Ready", "name": "2x", "parent": "root",
+                         "workspace": w}) for w in ("b1", "b2", "b1")]  # fmt: skip
+    pull, keys = follower_batch(notes=[("kcp_directory", p) for p in [*placed, *ready]], shard="root")
+    assert pull is True and keys == [("root", "b1"), ("root", "b2")]
+    assert follower_batch(notes=[], shard="root") == (False, [])
