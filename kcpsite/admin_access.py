@@ -23,13 +23,18 @@ ADMIN_USER = "kcp-admin"
 ROOT_CLUSTER = "root"
 
 
+def ensure_secret(path: Path, *, nbytes: int = 32) -> str:
+    """A random secret stored in `path` (0600), generated on first use and reused afterwards."""
+    if path.exists() and (secret := path.read_text().strip()):
+        return secret
+    secret = secrets.token_urlsafe(nbytes)
+    write_private(path, (secret + "\n").encode())
+    return secret
+
+
 def ensure_admin_token(path: Path) -> str:
-    """The admin bearer token stored in `path` (0600), generated on first use and reused afterwards."""
-    if path.exists() and (token := path.read_text().strip()):
-        return token
-    token = secrets.token_urlsafe(32)
-    write_private(path, (token + "\n").encode())
-    return token
+    """The admin bearer token stored in `path` (0600)."""
+    return ensure_secret(path)
 
 
 def kubeconfig_document(server: str, ca_pem: bytes, token: str, *, cluster: str = ROOT_CLUSTER,

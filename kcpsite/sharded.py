@@ -42,7 +42,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from frontproxy.config import ProxyFiles
-from kcpsite.admin_access import ROOT_CLUSTER, ensure_admin_token, write_kubeconfig
+from kcpsite.admin_access import ROOT_CLUSTER, ensure_admin_token, ensure_secret, write_kubeconfig
 from kcpsite.launcher import DEFAULT_PORT, PROJECT_DIR, READY_TIMEOUT, Stack, StackError, port_free
 from kcpsite.tls import ensure_tls
 
@@ -208,6 +208,10 @@ class ShardedStack:
         self.front.kubeconfig_path.unlink(missing_ok=True)
         tls = ensure_tls(self.data_dir / "tls")
         ensure_admin_token(self.front.admin_token_path)
+        # One secret key for every shard: portal sessions (global) and ServiceAccount tokens are
+        # signed with it, and a session made through one shard is read by the others.
+        secret_key = self._base_env.get("KCP_SECRET_KEY") or os.environ.get("KCP_SECRET_KEY") or \
+            ensure_secret(self.data_dir / "secret-key", nbytes=50)
         global_url = self.front.start_database()
         # The other shards first: root's bootstrap then mirrors their records into Shard objects.
         order = [*self.shard_names[1:], self.shard_names[0]]
@@ -215,7 +219,8 @@ class ShardedStack:
             index = self.shard_names.index(name)
             port = self.shard_port(index)
             env = {**self._base_env, "KCP_SHARD_NAME": name, "KCP_GLOBAL_DATABASE_URL": global_url,
-                   "KCP_EXTERNAL_URL": self.front.base_url, "KCP_BASE_URL": f"https://127.0.0.1:{port}"}
+                   "KCP_EXTERNAL_URL": self.front.base_url, "KCP_BASE_URL": f"https://127.0.0.1:{port}",
+                   "KCP_SECRET_KEY": secret_key}
             stack = Stack(self.data_dir / "shards" / name, port, None, env, echo_errors=self._echo_errors,
                           progress=self._shard_progress(name),
                           tls_dir=tls.ca_cert.parent, admin_token_path=self.front.admin_token_path)

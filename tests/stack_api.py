@@ -6,7 +6,10 @@ from __future__ import annotations
 
 import http.client
 import json
-from typing import Any
+import re
+import ssl
+from typing import Any, Protocol
+from urllib.parse import urlencode
 
 from kcpsite.launcher import Stack
 
@@ -64,3 +67,71 @@ class StackApi:
         resp = conn.getresponse()
         assert resp.status == 200, resp.read()
         return conn, resp
+
+
+# --- the portal, as a browser signs in ------------------------------------------------------------
+
+
+class _Front(Protocol):
+    """What the portal helpers need of a stack (a `Stack`, or a `ShardedStack` through its proxy)."""
+
+    port: int
+    base_url: str
+
+    def ssl_context(self) -> ssl.SSLContext: ...
+
+
+def https_connection(stack: _Front) -> http.client.HTTPSConnection:
+    return http.client.HTTPSConnection("127.0.0.1", stack.port, context=stack.ssl_context(), timeout=30)
+
+
+def response_cookies(resp: http.client.HTTPResponse) -> dict[str, str]:
+    out = {}
+    for header, value in resp.getheaders():
+        if header.lower() == "set-cookie":
+            name, _, rest = value.partition("=")
+            out[name.strip()] = rest.split(";", 1)[0]
+    return out
+
+
+def portal_sign_in(stack: _Front, token: str) -> tuple[int, dict[str, str]]:
+    """Sign in to the portal with a bearer token as a browser does (CSRF cookie and form field):
+    the sign-in POST's status and the cookies set so far."""
+    base = stack.base_url
+    c = https_connection(stack)
+    c.request("GET", "/login")
+    r = c.getresponse()
+    page = r.read().decode()
+    cookies = response_cookies(r)
+    c.close()
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
+    assert r.status == 200 and match and "csrftoken" in cookies, page[:500]
+    c = https_connection(stack)
+    c.request("POST", "/login", body=urlencode({"token": token, "csrfmiddlewaretoken": match.group(1)}),
+              headers={"Content-Type": "application/x-www-form-urlencoded", "Referer": f"{base}/login",
+                       "Origin": base, "Cookie": f"csrftoken={cookies['csrftoken']}"})
+    r = c.getresponse()
+    r.read()
+    cookies.update(response_cookies(r))
+    c.close()
+    return r.status, cookies
+
+
+def portal_login(stack: _Front, token: str) -> dict[str, str]:
+    """A portal sign-in that must succeed; returns the cookies of the signed-in session."""
+    status, cookies = portal_sign_in(stack, token)
+    assert status == 302 and "sessionid" in cookies, (status, cookies)
+    status, body = portal_page(stack, "/workspaces/", cookies)
+    assert status == 200, (status, body[:500])  # not the redirect to /login
+    return cookies
+
+
+def portal_page(stack: _Front, path: str, cookies: dict[str, str]) -> tuple[int, str]:
+    """GET a portal page with the session's cookies: status and text."""
+    c = https_connection(stack)
+    try:
+        c.request("GET", path, headers={"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())})
+        r = c.getresponse()
+        return r.status, r.read().decode()
+    finally:
+        c.close()

@@ -15,9 +15,11 @@ credentials (each part authenticates and authorizes the request itself) and merg
 * **watch**: one upstream watch per part, started from the part's entry in the client's
   composite resourceVersion (a part the client has not seen yet starts with its current state,
   as a watch without resourceVersion does); events pass through as they are; after each batch a
-  BOOKMARK carries the composite position when the client allows bookmarks, so a client resumes
-  where it was. An upstream that ends or breaks is resumed from its own position without the
-  client noticing (a part that is down holds back only its own events); one that answers 410
+  BOOKMARK carries the composite position when the client allows bookmarks and every part's
+  position is known (a part that started with its state is known from its first bookmark: its
+  initial objects carry older resourceVersions), so a client resumes where it was. An upstream
+  that ends or breaks is resumed from its own position without the client noticing (a part that
+  is down holds back only its own events); one that answers 410
   (its position compacted) ends the stream with that error, as a single backend would. A plain
   (non-composite) resourceVersion other than "0" cannot say where each part was: 410, so the
   client lists again. `sendInitialEvents=true`: every part's initial events, then one bookmark
@@ -188,10 +190,12 @@ def _order(item: Obj) -> tuple[str, str, str]:
 
 @dataclass
 class WatchStart:
-    """Where each part's upstream watch starts, decided before the response begins."""
+    """Where each part's upstream watch starts, decided before the response begins; `known`: the
+    parts whose start is a position the client holds (the others start with their state)."""
 
     positions: dict[str, str]
     urls: dict[str, str]
+    known: frozenset[str] = frozenset()
 
 
 def watch_start(fan: FanOut, *, resource_version: str) -> WatchStart:
@@ -207,7 +211,7 @@ def watch_start(fan: FanOut, *, resource_version: str) -> WatchStart:
             urls[part] = url
     if seen is None:
         return WatchStart({part: resource_version for part in urls}, urls)
-    return WatchStart({part: seen.get(part, "") for part in urls}, urls)
+    return WatchStart({part: seen.get(part, "") for part in urls}, urls, frozenset(p for p in urls if p in seen))
 
 
 async def merged_watch(
@@ -231,6 +235,10 @@ async def merged_watch(
     sent = _headers(headers, _accept(headers.get("accept", "")))
     queue: asyncio.Queue[tuple[str, Obj | None]] = asyncio.Queue()
     positions = dict(start.positions)
+    # A part that started with its state sends its objects with their own, older resourceVersions:
+    # its position is known only from its first bookmark (the revision it has reached). Until
+    # every part's is, no bookmark goes out: resuming from it would replay what was sent.
+    known = set(start.known)
     pending_initial = set(start.urls) if initial else set()
     loop = asyncio.get_running_loop()
 
@@ -286,15 +294,16 @@ async def merged_watch(
                 if rv:
                     positions[part] = rv
                 if kind == "BOOKMARK":
+                    known.add(part)
                     annotations = (obj.get("metadata") or {}).get("annotations") or {}
                     if part in pending_initial and annotations.get(INITIAL_EVENTS_END) == "true":
                         pending_initial.discard(part)
-                        if not pending_initial and bookmark is not None:
+                        if not pending_initial and bookmark is not None and known >= set(start.urls):
                             end = {"type": "BOOKMARK", "object": bookmark(composite_encode(positions), True)}
                             lines.append(orjson.dumps(end) + b"\n")
                     continue
                 lines.append(orjson.dumps(event) + b"\n")
-            if bookmark is not None and not ended and lines and not pending_initial:
+            if bookmark is not None and not ended and lines and not pending_initial and known >= set(start.urls):
                 mark = {"type": "BOOKMARK", "object": bookmark(composite_encode(positions), False)}
                 lines.append(orjson.dumps(mark) + b"\n")
             if lines:

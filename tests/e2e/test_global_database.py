@@ -7,9 +7,7 @@ single-database default so both modes run end to end."""
 
 from __future__ import annotations
 
-import http.client
 import os
-import re
 import secrets
 import subprocess
 import sys
@@ -17,14 +15,13 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 
 import psycopg
 import pytest
 
 from kcpsite.launcher import PROJECT_DIR, Stack
 from tests.conftest import _admin_url, _url_with_database, drop_cache_replication, free_port
-from tests.stack_api import StackApi
+from tests.stack_api import StackApi, portal_login, portal_sign_in
 
 
 def _server_url() -> str:
@@ -72,55 +69,6 @@ def _table(url: str, table: str) -> bool:
     return bool(_rows(url, f"SELECT to_regclass('public.{table}') IS NOT NULL")[0][0])
 
 
-def _cookies(resp: http.client.HTTPResponse) -> dict[str, str]:
-    out = {}
-    for header, value in resp.getheaders():
-        if header.lower() == "set-cookie":
-            name, _, rest = value.partition("=")
-            out[name.strip()] = rest.split(";", 1)[0]
-    return out
-
-
-def _conn(stack: Stack) -> http.client.HTTPSConnection:
-    return http.client.HTTPSConnection("127.0.0.1", stack.port, context=stack.ssl_context(), timeout=30)
-
-
-def _portal_sign_in(stack: Stack, token: str) -> tuple[int, dict[str, str]]:
-    """Sign in to the portal with a bearer token as a browser does (CSRF cookie and form field):
-    the sign-in POST's status and the cookies set so far."""
-    base = stack.base_url
-    c = _conn(stack)
-    c.request("GET", "/login")
-    r = c.getresponse()
-    page = r.read().decode()
-    cookies = _cookies(r)
-    c.close()
-    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)
-    assert r.status == 200 and match and "csrftoken" in cookies, page[:500]
-    c = _conn(stack)
-    c.request("POST", "/login", body=urlencode({"token": token, "csrfmiddlewaretoken": match.group(1)}),
-              headers={"Content-Type": "application/x-www-form-urlencoded", "Referer": f"{base}/login",
-                       "Origin": base, "Cookie": f"csrftoken={cookies['csrftoken']}"})
-    r = c.getresponse()
-    r.read()
-    cookies.update(_cookies(r))
-    c.close()
-    return r.status, cookies
-
-
-def _portal_login(stack: Stack, token: str) -> dict[str, str]:
-    """A portal sign-in that must succeed; returns the cookies of the signed-in session."""
-    status, cookies = _portal_sign_in(stack, token)
-    assert status == 302 and "sessionid" in cookies, (status, cookies)
-    c = _conn(stack)
-    c.request("GET", "/workspaces/", headers={"Cookie": "; ".join(f"{k}={v}" for k, v in cookies.items())})
-    r = c.getresponse()
-    body = r.read().decode()
-    c.close()
-    assert r.status == 200, (r.status, body[:500])  # not the redirect to /login
-    return cookies
-
-
 def test_identities_live_in_the_global_database(split_stack: tuple[Stack, str, str]) -> None:
     stack, shard_url, global_url = split_stack
     issued = subprocess.run(
@@ -139,7 +87,7 @@ def test_identities_live_in_the_global_database(split_stack: tuple[Stack, str, s
     api.ok("POST", "/clusters/root/apis/tenancy.kcp.io/v1alpha1/workspaces",
            {"apiVersion": "tenancy.kcp.io/v1alpha1", "kind": "Workspace", "metadata": {"name": "split"}}, token=token)
 
-    cookies = _portal_login(stack, token)
+    cookies = portal_login(stack, token)
 
     # Identities (the token, its user, the bootstrap admin, the session) are in the global
     # database; the shard's database has no such tables at all.
@@ -266,11 +214,11 @@ def test_global_database_down(split_stack: tuple[Stack, str, str]) -> None:
         status, doc = api.call("GET", "/readyz", token=sa_token)
         assert status == 200, doc
         t0 = time.monotonic()
-        status, cookies = _portal_sign_in(stack, fresh)  # the login page itself still renders
+        status, cookies = portal_sign_in(stack, fresh)  # the login page itself still renders
         assert time.monotonic() - t0 < 15
         assert status == 503 and "sessionid" not in cookies, (status, cookies)
     finally:
         _set_global_reachable(global_url, True)
     status, doc = api.call("GET", "/clusters/root/api/v1/namespaces", token=fresh)
     assert status == 200, doc
-    _portal_login(stack, fresh)
+    portal_login(stack, fresh)

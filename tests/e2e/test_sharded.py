@@ -22,7 +22,7 @@ import pytest
 from kcpsite.launcher import port_free
 from kcpsite.sharded import ShardedStack
 from tests.conftest import free_port
-from tests.stack_api import StackApi
+from tests.stack_api import StackApi, portal_login, portal_page
 
 
 def _free_base_port(count: int = 3) -> int:
@@ -439,3 +439,30 @@ def test_a_shard_started_while_the_stack_runs_is_routed_and_a_watch_survives_the
     finally:
         conn.close()
         late.stop()
+
+
+def test_the_portal_lists_and_opens_a_users_workspaces_on_both_shards(sharded: ShardedStack, api: StackApi) -> None:
+    """pia administers one workspace on root and one on shard-1 (each shard indexes its own
+    members into the global database): signed in once through the proxy, her workspace tree lists
+    both, and each workspace's page opens, served by the shard that holds it."""
+    for shard in ("root", "shard-1"):
+        _workspace(api, f"pia-{shard}", shard)
+        _routed_within(api, f"/clusters/root:pia-{shard}/api/v1/namespaces", 2.0)
+        api.ok("POST", f"/clusters/root:pia-{shard}/apis/rbac.authorization.k8s.io/v1/clusterrolebindings", {
+            "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+            "metadata": {"name": "pia-admin"},
+            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+            "subjects": [{"apiGroup": "rbac.authorization.k8s.io", "kind": "User", "name": "pia"}]})
+    cookies = portal_login(sharded, _token(sharded, "pia"))
+
+    def page(path: str) -> tuple[int, str]:
+        return portal_page(sharded, path, cookies)
+
+    def lists_both() -> bool:
+        status, body = page("/workspaces/")
+        return status == 200 and "root:pia-root" in body and "root:pia-shard-1" in body
+
+    _until(lists_both, 20, "the portal's tree does not list both of pia's workspaces")
+    for shard in ("root", "shard-1"):
+        status, body = page(f"/workspaces/root:pia-{shard}/")
+        assert status == 200 and f"pia-{shard}" in body, (shard, status, body[:300])

@@ -50,6 +50,8 @@ def test_where_each_parts_watch_starts() -> None:
     # is still followed (its deletions must arrive); an unknown one is dropped
     start = watch_start(fan, resource_version=composite_encode({"root": "10", "shard-2": "7", "gone": "3"}))
     assert start.positions == {"root": "10", "shard-1": "", "shard-2": "7"}
+    assert start.known == {"root", "shard-2"}  # shard-1's position is known from its first bookmark
+    assert watch_start(fan, resource_version="").known == frozenset()
     assert start.urls == {p: URLS[p] for p in ("root", "shard-1", "shard-2")}
     with pytest.raises(errors.Expired):  # a plain position cannot say where each part was
         watch_start(fan, resource_version="10")
