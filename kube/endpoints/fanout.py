@@ -143,8 +143,11 @@ def _part_error(part: str, status: int, body: bytes) -> errors.StatusError:
 # --- list -----------------------------------------------------------------------------------------
 
 
-def merged_list(fan: FanOut, *, path: str, query_string: str, headers: Mapping[str, str]) -> Obj:
-    """Every part's list of `path` (after `/clusters/*`), merged (see the module docstring)."""
+def merged_list(
+    fan: FanOut, *, path: str, query_string: str, headers: Mapping[str, str], list_kind: tuple[str, str]
+) -> Obj:
+    """Every part's list of `path` (after `/clusters/*`), merged (see the module docstring);
+    `list_kind` (kind, apiVersion) names an empty list when no part holds anything."""
     query = [(k, v) for k, v in parse_qsl(query_string, keep_blank_values=True) if k in _FORWARDED_QUERY]
     sent = _headers(headers, _accept(headers.get("accept", "")))
     timeout = httpx.Timeout(LIST_TIMEOUT, connect=CONNECT_TIMEOUT)
@@ -161,12 +164,14 @@ def merged_list(fan: FanOut, *, path: str, query_string: str, headers: Mapping[s
 
     with ThreadPoolExecutor(max_workers=min(8, len(fan.parts)) or 1) as pool:
         answers = list(pool.map(lambda kv: fetch(*kv), sorted(fan.parts.items())))
-    return _merge(answers)
+    return _merge(answers, list_kind=list_kind)
 
 
-def _merge(answers: list[tuple[str, Obj]]) -> Obj:
+def _merge(answers: list[tuple[str, Obj]], *, list_kind: tuple[str, str]) -> Obj:
     if not answers:
-        return {"kind": "List", "apiVersion": "v1", "metadata": {"resourceVersion": composite_encode({})}, "items": []}
+        kind, api_version = list_kind
+        return {"kind": kind, "apiVersion": api_version, "metadata": {"resourceVersion": composite_encode({})},
+                "items": []}
     merged = dict(answers[0][1])
     key = "rows" if merged.get("kind") == "Table" else "items"
     rows: list[Obj] = []

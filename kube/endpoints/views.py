@@ -108,7 +108,8 @@ class KubeAPIView(APIView):
         if req.resource is None:
             return render(serve_nonresource(req, method=method, host=request.get_host()))
         if req.verb == "list" and (fan := fan_out_for(target, req)) is not None:
-            merged = merged_list(fan, path=req.path, query_string=meta.get("QUERY_STRING", ""), headers=req.headers)
+            merged = merged_list(fan, path=req.path, query_string=meta.get("QUERY_STRING", ""), headers=req.headers,
+                                 list_kind=(f"{req.info.kind}List", req.info.group_version))
             return json_response(merged, content_type=TABLE_CONTENT_TYPE if merged.get("kind") == "Table" else
                                  "application/json")
         body = RequestBody(

@@ -66,7 +66,10 @@ def test_lists_merge_in_a_stable_order_under_a_composite_position() -> None:
             "items": [item("b", "default", "z"), item("a", "default", "y")]}
     one = {"kind": "CowboyList", "apiVersion": "w/v1", "metadata": {"resourceVersion": "7"},
            "items": [item("a", "default", "x")]}
-    merged = _merge([("root", root), ("shard-1", one)])
+    kind = ("CowboyList", "w/v1")
+    assert _merge([], list_kind=kind) == {"kind": "CowboyList", "apiVersion": "w/v1", "items": [],
+                                          "metadata": {"resourceVersion": composite_encode({})}}
+    merged = _merge([("root", root), ("shard-1", one)], list_kind=kind)
     assert merged["kind"] == "CowboyList" and merged["apiVersion"] == "w/v1"
     assert [(i["metadata"]["annotations"]["kcp.io/cluster"], i["metadata"]["name"]) for i in merged["items"]] == [
         ("a", "x"), ("a", "y"), ("b", "z")]
@@ -74,6 +77,6 @@ def test_lists_merge_in_a_stable_order_under_a_composite_position() -> None:
     table = _merge([("root", {"kind": "Table", "columnDefinitions": [{"name": "Name"}], "metadata": {},
                               "rows": [{"object": item("b", "", "n")}]}),
                     ("shard-1", {"kind": "Table", "metadata": {"resourceVersion": "3"},
-                                 "rows": [{"object": item("a", "", "m")}]})])
+                                 "rows": [{"object": item("a", "", "m")}]})], list_kind=kind)
     assert [r["object"]["metadata"]["name"] for r in table["rows"]] == ["m", "n"]
     assert table["columnDefinitions"] == [{"name": "Name"}]
