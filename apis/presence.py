@@ -83,10 +83,16 @@ def apiexport_shards(*, export_cluster: str, export_name: str) -> list[str]:
     )
 
 
-def apiexport_shards_resync(*, reconcile: Callable[[str, str], Any]) -> int:
+#: The shards holding each export of this shard, as the last resync in this process saw them.
+ExportShards = dict[tuple[str, str], frozenset[str]]
+
+
+def apiexport_shards_resync(*, reconcile: Callable[[str, str], Any], seen: ExportShards) -> int:
     """This shard's rows re-derived from its bindings (inserted where missing, deleted where no
-    binding is left), then `reconcile(cluster, name)` for every export of this shard named by a
-    row, so that its slice follows. Returns the number of rows fixed."""
+    binding is left); then `reconcile(cluster, name)` for every export of this shard whose set of
+    shards differs from what the previous pass saw (`seen`, updated here): a notification missed
+    meanwhile is healed, and an unchanged export costs nothing (a process's first pass reconciles
+    every export with rows once). Returns the number of rows fixed."""
     shard, alias = local_shard_name(), _alias()
     held = set(
         APIBindingRow.objects.exclude(export_cluster="")
@@ -99,20 +105,36 @@ def apiexport_shards_resync(*, reconcile: Callable[[str, str], Any]) -> int:
     fixed = 0
     for export_cluster, export_name in sorted(held ^ recorded):
         fixed += apiexport_shard_presence_sync(export_cluster=export_cluster, export_name=export_name)
-    for export_cluster, names in _exports_with_rows().items():
-        for name in APIExportRow.objects.filter(cluster=export_cluster, name__in=names).values_list("name", flat=True):
-            reconcile(export_cluster, name)
+    current = _shards_by_export()
+    local = _local_exports(set(current) | set(seen))
+    for key in sorted(local):
+        if current.get(key) != seen.get(key):
+            reconcile(*key)
+    seen.clear()
+    seen.update({key: shards for key, shards in current.items() if key in local})
     return fixed
 
 
-def _exports_with_rows() -> dict[str, list[str]]:
-    """Every export named by a row, grouped by its cluster (the rows are few: one per export and
-    shard with consumers)."""
-    grouped: dict[str, list[str]] = defaultdict(list)
-    rows = APIExportShard.objects.using(_alias()).values_list("export_cluster", "export_name").distinct()
-    for export_cluster, export_name in rows:
-        grouped[export_cluster].append(export_name)
-    return grouped
+def _shards_by_export() -> ExportShards:
+    """Every export named by a row, with the shards holding its bindings (the rows are few: one
+    per export and shard with consumers)."""
+    grouped: dict[tuple[str, str], set[str]] = defaultdict(set)
+    rows = APIExportShard.objects.using(_alias()).values_list("export_cluster", "export_name", "shard")
+    for export_cluster, export_name, shard in rows:
+        grouped[(export_cluster, export_name)].add(shard)
+    return {key: frozenset(shards) for key, shards in grouped.items()}
+
+
+def _local_exports(keys: set[tuple[str, str]]) -> set[tuple[str, str]]:
+    """Those of `keys` (cluster, export name) whose export is stored on this shard."""
+    by_cluster: dict[str, list[str]] = defaultdict(list)
+    for export_cluster, export_name in keys:
+        by_cluster[export_cluster].append(export_name)
+    local: set[tuple[str, str]] = set()
+    for export_cluster, names in by_cluster.items():
+        found = APIExportRow.objects.filter(cluster=export_cluster, name__in=names).values_list("name", flat=True)
+        local.update((export_cluster, name) for name in found)
+    return local
 
 
 def presence_notification_handle(*, payload: str, reconcile: Callable[[str, str], Any]) -> bool:

@@ -12,6 +12,7 @@ from django.db.models import Q
 from .bindings import apibinding_reconcile, apibindings_of_export
 from .models import APIBindingRow
 from .presence import (
+    ExportShards,
     apibinding_export_of,
     apiexport_is_local,
     apiexport_shard_presence_sync,
@@ -51,11 +52,15 @@ def sync_apiexport_shard(export_cluster: str, export_name: str) -> bool:
     return changed
 
 
+#: What this worker process's last presence resync saw (apis.presence.apiexport_shards_resync).
+_SHARDS_SEEN: ExportShards = {}
+
+
 @shared_task(acks_late=True)
 def resync_apiexport_shards() -> int:
-    """Safety net: this shard's presence rows re-derived, the slices of its exports with rows
-    recomputed."""
-    return apiexport_shards_resync(reconcile=reconcile_apiexport.delay)
+    """Safety net: this shard's presence rows re-derived, the slices of its exports whose shards
+    changed since the last pass recomputed."""
+    return apiexport_shards_resync(reconcile=reconcile_apiexport.delay, seen=_SHARDS_SEEN)
 
 
 def apiexport_presence_notified(payload: str) -> bool:

@@ -101,9 +101,12 @@ def test_a_shards_row_follows_its_bindings_and_the_resync_heals_missed_changes(a
     assert apibinding_reconcile(cluster=consumer, name="w") == "Bound"
     with as_shard("shard-b"):
         # the follow-up was missed (a crash between the two databases): the resync records it
-        assert apiexport_shards_resync(reconcile=lambda c, n: reconciled.append((c, n))) == 1
+        seen: dict[tuple[str, str], frozenset[str]] = {}
+        assert apiexport_shards_resync(reconcile=lambda c, n: reconciled.append((c, n)), seen=seen) == 1
         assert _rows() == [(cluster, COWBOY_GROUP, "shard-b")]
         assert reconciled == [(cluster, COWBOY_GROUP)]  # the export is here: its slice follows
+        assert apiexport_shards_resync(reconcile=lambda c, n: reconciled.append((c, n)), seen=seen) == 0
+        assert reconciled == [(cluster, COWBOY_GROUP)]  # nothing changed since: no reconcile
     assert c.delete(f"{BINDINGS}/w").status_code == 200
     while apibinding_reconcile(cluster=consumer, name="w"):
         pass
@@ -113,7 +116,8 @@ def test_a_shards_row_follows_its_bindings_and_the_resync_heals_missed_changes(a
         # a row left behind (the binding went while this shard could not reach the global database)
         APIExportShard.objects.create(export_cluster=cluster, export_name=COWBOY_GROUP, shard="shard-b")
         APIExportShard.objects.create(export_cluster=cluster, export_name=COWBOY_GROUP, shard="shard-c")
-        assert apiexport_shards_resync(reconcile=lambda c, n: None) == 1
+        assert apiexport_shards_resync(reconcile=lambda c, n: reconciled.append((c, n)), seen=seen) == 1
+        assert reconciled[-1] == (cluster, COWBOY_GROUP)  # shard-c's row appeared: the slice follows
     assert _rows() == [(cluster, COWBOY_GROUP, "shard-c")]  # another shard's row is not ours to fix
 
 
