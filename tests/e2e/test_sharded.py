@@ -466,3 +466,61 @@ def test_the_portal_lists_and_opens_a_users_workspaces_on_both_shards(sharded: S
     for shard in ("root", "shard-1"):
         status, body = page(f"/workspaces/root:pia-{shard}/")
         assert status == 200 and f"pia-{shard}" in body, (shard, status, body[:300])
+
+
+def test_a_merged_watch_outlives_a_shard_restart_without_losing_or_repeating_events(sharded: ShardedStack,
+                                                                                    api: StackApi) -> None:
+    """A watch on an export's shared URL (served by root, merging root's and shard-1's parts)
+    while shard-1's daphne is killed and started again: root's consumer's events keep coming
+    meanwhile, and once shard-1 is back its upstream is resumed from where it was: the Cowboy
+    created there after the restart arrives, and nothing arrives twice."""
+    from tests.factories import apibinding_body, apiexport_body, cowboy_schema, export_resource
+
+    group = "resume.example.com"
+    _workspace(api, "rprov", "root")
+    api.ok("POST", "/clusters/root:rprov/apis/apis.kcp.io/v1alpha1/apiresourceschemas", cowboy_schema(group=group))
+    cowboys = export_resource(group=group, plural="cowboys", schema=f"v1.cowboys.{group}")
+    api.ok("POST", "/clusters/root:rprov/apis/apis.kcp.io/v1alpha2/apiexports",
+           apiexport_body(name=group, resources=[cowboys]))
+    created = {}
+    for shard, name in (("root", "rcons-root"), ("shard-1", "rcons-one")):
+        _workspace(api, name, shard)
+        _routed_within(api, f"/clusters/root:{name}/api/v1/namespaces", 2.0)
+        bindings = f"/clusters/root:{name}/apis/apis.kcp.io/v1alpha2/apibindings"
+        api.ok("POST", bindings, apibinding_body(name="w", path="root:rprov", export=group))
+        created[shard] = f"/clusters/root:{name}/apis/{group}/v1alpha1/namespaces/default/cowboys"
+        _until(lambda c=created[shard]: api.call("GET", c)[0] == 200, 30, f"cowboys not served on {shard}")
+    shared = f"/services/apiexport/root:rprov/{group}/clusters/*/apis/{group}/v1alpha1/cowboys"
+    slice_path = f"/clusters/root:rprov/apis/apis.kcp.io/v1alpha1/apiexportendpointslices/{group}"
+    _until(lambda: len(api.ok("GET", slice_path).get("status", {}).get("endpoints", [])) == 3, 15, "shard URLs")
+
+    def cowboy(shard: str, name: str) -> None:
+        body = {"apiVersion": f"{group}/v1alpha1", "kind": "Cowboy", "metadata": {"name": name}}
+        api.ok("POST", created[shard], body)
+
+    seen: list[str] = []
+
+    def until_seen(resp: Any, name: str) -> None:
+        while name not in seen:
+            event = json.loads(resp.readline())
+            if event["type"] != "BOOKMARK":
+                assert event["type"] == "ADDED", event
+                seen.append(event["object"]["metadata"]["name"])
+
+    conn, resp = api.watch(shared, api.ok("GET", shared)["metadata"]["resourceVersion"], timeout=60)
+    try:
+        cowboy("shard-1", "before")
+        until_seen(resp, "before")
+        with sharded.shards["shard-1"].supervision_paused():
+            _daphne_of(sharded, "shard-1").send_signal(signal.SIGKILL)
+            cowboy("root", "meanwhile")  # the other part keeps streaming
+            until_seen(resp, "meanwhile")
+        # shard-1 back (the proxy's health check may still flap once): created as soon as it takes it
+        body = {"apiVersion": f"{group}/v1alpha1", "kind": "Cowboy", "metadata": {"name": "after"}}
+        _until(lambda: api.call("POST", created["shard-1"], body)[0] in (201, 409), 30, "shard-1 not back")
+        until_seen(resp, "after")
+        cowboy("root", "last")
+        until_seen(resp, "last")
+    finally:
+        conn.close()
+    assert seen == ["before", "meanwhile", "after", "last"]
