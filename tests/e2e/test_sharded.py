@@ -306,20 +306,27 @@ def test_a_binding_on_shard_1_to_an_export_on_root_is_bound_and_served(api: Stac
     _until(lambda: api.call("GET", served)[0] == 404, 30, "cowboys still served after the binding's deletion")
 
 
+def _cowboys_exported_from(api: StackApi, workspace: str, group: str) -> None:
+    """A provider workspace root:<workspace> on root exporting Cowboys of `group`."""
+    from tests.factories import apiexport_body, cowboy_schema, export_resource
+
+    _workspace(api, workspace, "root")
+    prefix = f"/clusters/root:{workspace}/apis/apis.kcp.io"
+    api.ok("POST", f"{prefix}/v1alpha1/apiresourceschemas", cowboy_schema(group=group))
+    cowboys = export_resource(group=group, plural="cowboys", schema=f"v1.cowboys.{group}")
+    api.ok("POST", f"{prefix}/v1alpha2/apiexports", apiexport_body(name=group, resources=[cowboys]))
+
+
 def test_the_endpoint_slice_lists_each_shard_with_consumers_and_each_url_serves_its_own(api: StackApi) -> None:
     """An export on root, consumers on root and on shard-1. The slice lists the export's shared
     URL first, then the provider virtual workspace of each shard holding a binding (through the
     proxy's `/shards/<shard>/` prefix), shard-1's within seconds of its first binding and gone
     after its last. Each shard's URL lists and watches that shard's consumers; the shared URL
     lists and watches them all, merged, and a watch resumes from its composite position."""
-    from tests.factories import apibinding_body, apiexport_body, cowboy_schema, export_resource
+    from tests.factories import apibinding_body
 
     group = "slices.example.com"
-    _workspace(api, "sprov", "root")
-    api.ok("POST", "/clusters/root:sprov/apis/apis.kcp.io/v1alpha1/apiresourceschemas", cowboy_schema(group=group))
-    cowboys = export_resource(group=group, plural="cowboys", schema=f"v1.cowboys.{group}")
-    api.ok("POST", "/clusters/root:sprov/apis/apis.kcp.io/v1alpha2/apiexports",
-           apiexport_body(name=group, resources=[cowboys]))
+    _cowboys_exported_from(api, "sprov", group)
     slice_path = f"/clusters/root:sprov/apis/apis.kcp.io/v1alpha1/apiexportendpointslices/{group}"
 
     def urls() -> list[str]:
@@ -474,14 +481,10 @@ def test_a_merged_watch_outlives_a_shard_restart_without_losing_or_repeating_eve
     while shard-1's daphne is killed and started again: root's consumer's events keep coming
     meanwhile, and once shard-1 is back its upstream is resumed from where it was: the Cowboy
     created there after the restart arrives, and nothing arrives twice."""
-    from tests.factories import apibinding_body, apiexport_body, cowboy_schema, export_resource
+    from tests.factories import apibinding_body
 
     group = "resume.example.com"
-    _workspace(api, "rprov", "root")
-    api.ok("POST", "/clusters/root:rprov/apis/apis.kcp.io/v1alpha1/apiresourceschemas", cowboy_schema(group=group))
-    cowboys = export_resource(group=group, plural="cowboys", schema=f"v1.cowboys.{group}")
-    api.ok("POST", "/clusters/root:rprov/apis/apis.kcp.io/v1alpha2/apiexports",
-           apiexport_body(name=group, resources=[cowboys]))
+    _cowboys_exported_from(api, "rprov", group)
     created = {}
     for shard, name in (("root", "rcons-root"), ("shard-1", "rcons-one")):
         _workspace(api, name, shard)
